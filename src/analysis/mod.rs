@@ -1,0 +1,222 @@
+//! Analysis: pure functions from cases and their decisions to rates, intervals,
+//! disparities and counterfactual flips. No I/O happens here.
+//!
+//! Over-removal is adverse action on protected cases; detection is adverse action
+//! on violating cases. Both are always reported together, because a system that
+//! removes nothing has no over-removal. Cases that ended in `error` or
+//! `unsupported` are counted but left out of every rate's denominator.
+
+pub mod correction;
+mod counterfactual;
+mod disparity;
+pub mod fisher;
+pub mod interval;
+pub mod ratio;
+mod slices;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::{Case, Label};
+use crate::decision::Action;
+
+pub use correction::Correction;
+pub use counterfactual::{Counterfactual, FlippedFamily, counterfactual};
+pub use disparity::{Disparity, disparities};
+pub use slices::{Slice, slices};
+
+/// A way of slicing cases into groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    Overall,
+    Language,
+    Category,
+    TargetGroup,
+    SpeakerGroup,
+    LanguageXTargetGroup,
+}
+
+impl Dimension {
+    /// Every dimension, in report order.
+    pub const ALL: [Dimension; 6] = [
+        Dimension::Overall,
+        Dimension::Language,
+        Dimension::Category,
+        Dimension::TargetGroup,
+        Dimension::SpeakerGroup,
+        Dimension::LanguageXTargetGroup,
+    ];
+
+    /// Dimensions whose groups are compared with a reference for disparities.
+    pub const COMPARED: [Dimension; 4] = [
+        Dimension::Language,
+        Dimension::Category,
+        Dimension::TargetGroup,
+        Dimension::SpeakerGroup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Overall => "overall",
+            Dimension::Language => "language",
+            Dimension::Category => "category",
+            Dimension::TargetGroup => "target_group",
+            Dimension::SpeakerGroup => "speaker_group",
+            Dimension::LanguageXTargetGroup => "language_x_target_group",
+        }
+    }
+
+    /// A human-readable name for reports.
+    pub fn title(self) -> &'static str {
+        match self {
+            Dimension::Overall => "Overall",
+            Dimension::Language => "Language",
+            Dimension::Category => "Category",
+            Dimension::TargetGroup => "Target group",
+            Dimension::SpeakerGroup => "Speaker group",
+            Dimension::LanguageXTargetGroup => "Language × target group",
+        }
+    }
+
+    /// The case's value in this dimension, if it has one.
+    pub fn value_of(self, case: &Case) -> Option<String> {
+        match self {
+            Dimension::Overall => Some("all".to_string()),
+            Dimension::Language => Some(case.lang.clone()),
+            Dimension::Category => Some(case.category.clone()),
+            Dimension::TargetGroup => case.target_group.clone(),
+            Dimension::SpeakerGroup => case.speaker_group.clone(),
+            Dimension::LanguageXTargetGroup => {
+                case.target_group.as_ref().map(|g| format!("{} × {g}", case.lang))
+            }
+        }
+    }
+}
+
+/// How analysis is done; from the scenario's `[analysis]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisSettings {
+    /// Confidence level of every interval (default 0.95).
+    pub confidence: f64,
+    /// Significance level after correction (default 0.05).
+    pub alpha: f64,
+    /// Slices with fewer cases than this are flagged as small samples (default 30).
+    pub min_n: u64,
+    pub correction: Correction,
+    /// Reference group per dimension; a dimension without one compares each group
+    /// with all other cases that have a value in that dimension.
+    pub references: BTreeMap<Dimension, String>,
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        AnalysisSettings {
+            confidence: 0.95,
+            alpha: 0.05,
+            min_n: 30,
+            correction: Correction::Holm,
+            references: BTreeMap::new(),
+        }
+    }
+}
+
+/// One case and what became of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'a> {
+    pub case: &'a Case,
+    /// `None` while the case has not been decided yet.
+    pub action: Option<Action>,
+    /// Whether the action counts as adverse under the scenario's definition.
+    pub adverse: bool,
+}
+
+impl Observation<'_> {
+    /// Whether the system reached a decision (not pending, error or unsupported).
+    pub fn decided(&self) -> bool {
+        self.action.is_some_and(Action::is_decision)
+    }
+}
+
+/// Case counts of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub cases: u64,
+    pub decided: u64,
+    pub errors: u64,
+    pub unsupported: u64,
+    /// Cases with no outcome yet (only for an unfinished run).
+    pub pending: u64,
+    pub protected: u64,
+    pub violating: u64,
+}
+
+/// Everything the analysis computes about a run's decisions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub totals: Totals,
+    pub slices: Vec<Slice>,
+    pub disparities: Vec<Disparity>,
+    pub counterfactual: Counterfactual,
+}
+
+/// Analyses the observations of a run.
+pub fn analyze(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Analysis {
+    Analysis {
+        totals: totals(observations),
+        slices: slices(observations, settings),
+        disparities: disparities(observations, settings),
+        counterfactual: counterfactual(observations, settings.confidence),
+    }
+}
+
+fn totals(observations: &[Observation<'_>]) -> Totals {
+    let count = |f: &dyn Fn(&Observation<'_>) -> bool| observations.iter().filter(|o| f(o)).count() as u64;
+    Totals {
+        cases: observations.len() as u64,
+        decided: count(&|o| o.decided()),
+        errors: count(&|o| o.action == Some(Action::Error)),
+        unsupported: count(&|o| o.action == Some(Action::Unsupported)),
+        pending: count(&|o| o.action.is_none()),
+        protected: count(&|o| o.case.label == Label::Protected),
+        violating: count(&|o| o.case.label == Label::Violating),
+    }
+}
+
+/// A rate with its interval, `None` on an empty sample.
+pub(crate) fn rate_with_interval(successes: u64, n: u64, confidence: f64) -> (Option<f64>, Option<[f64; 2]>) {
+    if n == 0 {
+        return (None, None);
+    }
+    let interval = interval::wilson(successes, n, confidence).map(|(lo, hi)| [lo, hi]);
+    (Some(successes as f64 / n as f64), interval)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub fn case(id: &str, lang: &str, label: Label, category: &str, group: Option<&str>, pair: Option<&str>) -> Case {
+        Case {
+            id: id.into(),
+            lang: lang.into(),
+            text: format!("text of {id}"),
+            label,
+            category: category.into(),
+            target_group: group.map(Into::into),
+            speaker_group: None,
+            pair_id: pair.map(Into::into),
+            notes: String::new(),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    pub fn observe(case: &Case, action: Action) -> Observation<'_> {
+        Observation {
+            case,
+            action: Some(action),
+            adverse: action.is_decision() && action != Action::Allow,
+        }
+    }
+}

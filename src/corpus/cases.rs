@@ -1,0 +1,276 @@
+//! `cases.csv`: RFC 4180, UTF-8, one case per record, header row first.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{Case, Label, canonical_language_tag};
+use crate::diagnostic::Diagnostic;
+
+/// The standard columns, in their conventional order.
+pub const CASE_COLUMNS: [&str; 9] = [
+    "id",
+    "lang",
+    "text",
+    "label",
+    "category",
+    "target_group",
+    "speaker_group",
+    "pair_id",
+    "notes",
+];
+
+/// Columns that must be present in the header.
+pub const REQUIRED_COLUMNS: [&str; 5] = ["id", "lang", "text", "label", "category"];
+
+/// Where each standard column sits in a file's header.
+struct Columns {
+    index: BTreeMap<&'static str, usize>,
+    /// Non-standard columns, kept as case metadata.
+    extra: Vec<(usize, String)>,
+}
+
+/// Parses and validates the cases of one CSV file. Problems are appended to
+/// `problems`; the returned cases (with their 1-based line) are the valid ones.
+pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let header = match reader.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            problems.push(csv_error(path, &e));
+            return Vec::new();
+        }
+    };
+    let Some(columns) = read_header(path, &header, problems) else {
+        return Vec::new();
+    };
+    let mut cases = Vec::new();
+    for record in reader.byte_records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(csv_error(path, &e));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if let Some(case) = read_case(path, line, &record, &columns, problems) {
+            cases.push((case, line));
+        }
+    }
+    cases
+}
+
+fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnostic>) -> Option<Columns> {
+    let mut names = Vec::with_capacity(header.len());
+    let mut ok = true;
+    for (i, raw) in header.iter().enumerate() {
+        match std::str::from_utf8(raw) {
+            Ok(name) => names.push(name.trim().to_string()),
+            Err(e) => {
+                problems.push(
+                    Diagnostic::at_line(path, 1, format!("header column {} is not valid UTF-8: {e}", i + 1)).with_column(i as u64 + 1),
+                );
+                ok = false;
+                names.push(String::new());
+            }
+        }
+    }
+    let mut index = BTreeMap::new();
+    let mut extra = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            problems.push(Diagnostic::at_line(path, 1, format!("column `{name}` appears twice in the header")).with_column(i as u64 + 1));
+            ok = false;
+            continue;
+        }
+        match CASE_COLUMNS.iter().find(|c| **c == name.as_str()) {
+            Some(c) => {
+                index.insert(*c, i);
+            }
+            None => extra.push((i, name.clone())),
+        }
+    }
+    for required in REQUIRED_COLUMNS {
+        if !index.contains_key(required) {
+            problems.push(
+                Diagnostic::at_line(
+                    path,
+                    1,
+                    format!("missing required column `{required}` (header has: {})", names.join(", ")),
+                )
+                .with_field(required),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(Columns { index, extra })
+}
+
+fn read_case(
+    path: &Path,
+    line: u64,
+    record: &csv::ByteRecord,
+    columns: &Columns,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Case> {
+    let before = problems.len();
+    let mut field = |name: &'static str| -> Option<String> {
+        let i = *columns.index.get(name)?;
+        let raw = record.get(i).unwrap_or_default();
+        match std::str::from_utf8(raw) {
+            Ok(s) => Some(s.to_string()),
+            Err(e) => {
+                problems.push(
+                    Diagnostic::at_line(path, line, format!("invalid UTF-8 (byte {} of the field)", e.valid_up_to() + 1))
+                        .with_field(name),
+                );
+                None
+            }
+        }
+    };
+    let id = field("id");
+    let lang = field("lang");
+    let text = field("text");
+    let label = field("label");
+    let category = field("category");
+    let optional = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let target_group = optional(field("target_group"));
+    let speaker_group = optional(field("speaker_group"));
+    let pair_id = optional(field("pair_id"));
+    let notes = field("notes").unwrap_or_default();
+    let mut metadata = BTreeMap::new();
+    for (i, name) in &columns.extra {
+        match std::str::from_utf8(record.get(*i).unwrap_or_default()) {
+            Ok(v) => {
+                metadata.insert(name.clone(), v.to_string());
+            }
+            Err(e) => problems.push(
+                Diagnostic::at_line(path, line, format!("invalid UTF-8 (byte {} of the field)", e.valid_up_to() + 1))
+                    .with_field(name.clone()),
+            ),
+        }
+    }
+
+    let mut bad = |name: &str, message: String| {
+        problems.push(Diagnostic::at_line(path, line, message).with_field(name));
+    };
+    if let Some(id) = &id {
+        if id.is_empty() {
+            bad("id", "id is empty".into());
+        } else if id.trim() != id || id.chars().any(char::is_control) {
+            bad("id", format!("id {id:?} has surrounding spaces or control characters"));
+        }
+    }
+    let lang = lang.and_then(|l| match canonical_language_tag(&l) {
+        Ok(tag) => Some(tag),
+        Err(message) => {
+            bad("lang", format!("malformed language tag: {message}"));
+            None
+        }
+    });
+    if let Some(text) = &text {
+        if text.trim().is_empty() {
+            bad("text", "text is empty".into());
+        }
+    }
+    let label = label.and_then(|l| match Label::parse(&l) {
+        Some(label) => Some(label),
+        None => {
+            bad("label", format!("unknown label {l:?} (expected \"protected\" or \"violating\")"));
+            None
+        }
+    });
+    if let Some(category) = &category {
+        if category.trim().is_empty() {
+            bad("category", "category is empty".into());
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(Case {
+        id: id?,
+        lang: lang?,
+        text: text?,
+        label: label?,
+        category: category?.trim().to_string(),
+        target_group,
+        speaker_group,
+        pair_id,
+        notes,
+        metadata,
+    })
+}
+
+fn csv_error(path: &Path, error: &csv::Error) -> Diagnostic {
+    let line = error.position().map(|p| p.line());
+    let message = match error.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("record has {len} fields but the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
+        csv::ErrorKind::Io(e) => format!("cannot read: {e}"),
+        _ => format!("malformed CSV: {error}"),
+    };
+    match line {
+        Some(line) => Diagnostic::at_line(path, line, message),
+        None => Diagnostic::file(path, message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(csv: &[u8]) -> (Vec<(Case, u64)>, Vec<String>) {
+        let mut problems = Vec::new();
+        let cases = parse_cases(Path::new("c.csv"), csv, &mut problems);
+        (cases, problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn reads_standard_columns_and_keeps_text_bytes() {
+        let (cases, problems) = parse(
+            b"id,lang,text,label,category,target_group,speaker_group,pair_id,notes,flag\n\
+              a1,EN,\"Hello, \"\"world\"\" \",protected,counter_speech,women,,f1,n,True\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let (case, line) = &cases[0];
+        assert_eq!(*line, 2);
+        assert_eq!(case.text, "Hello, \"world\" ");
+        assert_eq!(case.lang, "en");
+        assert_eq!(case.target_group.as_deref(), Some("women"));
+        assert_eq!(case.speaker_group, None);
+        assert_eq!(case.metadata.get("flag").map(String::as_str), Some("True"));
+    }
+
+    #[test]
+    fn reports_every_bad_field_with_its_line() {
+        let (cases, problems) = parse(
+            b"id,lang,text,label,category\n\
+              a1,en,ok,protected,c\n\
+              a2,english,ok,protected,c\n\
+              a3,en,,protected,c\n\
+              a4,en,ok,hateful,c\n\
+              a5,en,ok,protected\n",
+        );
+        assert_eq!(cases.len(), 1);
+        assert!(problems[0].starts_with("c.csv:3: `lang`: malformed language tag"), "{problems:?}");
+        assert_eq!(problems[1], "c.csv:4: `text`: text is empty");
+        assert!(problems[2].starts_with("c.csv:5: `label`: unknown label \"hateful\""));
+        assert_eq!(problems[3], "c.csv:6: record has 4 fields but the header has 5");
+    }
+
+    #[test]
+    fn missing_required_column_is_named() {
+        let (_, problems) = parse(b"id,lang,text,category\na,en,t,c\n");
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("c.csv:1: `label`: missing required column `label`"));
+    }
+
+    #[test]
+    fn invalid_utf8_names_line_and_field() {
+        let (_, problems) = parse(b"id,lang,text,label,category\na,en,caf\xe9,protected,c\n");
+        assert_eq!(problems, vec!["c.csv:2: `text`: invalid UTF-8 (byte 4 of the field)".to_string()]);
+    }
+}

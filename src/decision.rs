@@ -1,0 +1,116 @@
+//! What a moderation system decided about one case, as recorded in the journal.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The outcome of moderating one case.
+///
+/// `Error` (the system could not be asked or did not answer usably) and
+/// `Unsupported` (the system says it cannot moderate this language) are outcomes,
+/// not decisions: they are never adverse and are left out of rate denominators,
+/// but they are counted and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Allow,
+    Label,
+    Reduce,
+    Demonetize,
+    Remove,
+    Suspend,
+    Unsupported,
+    Error,
+}
+
+impl Action {
+    /// Every action a system can take on content (not the two non-decisions).
+    pub const MODERATION: [Action; 6] = [
+        Action::Allow,
+        Action::Label,
+        Action::Reduce,
+        Action::Demonetize,
+        Action::Remove,
+        Action::Suspend,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Label => "label",
+            Action::Reduce => "reduce",
+            Action::Demonetize => "demonetize",
+            Action::Remove => "remove",
+            Action::Suspend => "suspend",
+            Action::Unsupported => "unsupported",
+            Action::Error => "error",
+        }
+    }
+
+    /// Parses a moderation action (not `error` or `unsupported`).
+    pub fn parse_moderation(value: &str) -> Option<Action> {
+        Action::MODERATION.into_iter().find(|a| a.as_str() == value)
+    }
+
+    /// Whether the system actually decided (as opposed to error or unsupported).
+    pub fn is_decision(self) -> bool {
+        !matches!(self, Action::Error | Action::Unsupported)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the system told the affected user about an action, as found in its response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
+    /// Statement of reasons / explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The rule or policy clause cited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Whether the system disclosed that the decision was automated (and what it said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<bool>,
+    /// Route to appeal: a URL or endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal_url: Option<String>,
+}
+
+/// One case's decision, as written to and read from the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub case_id: String,
+    pub action: Action,
+    /// The score compared with the threshold, for scoring systems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Every score the system returned, by attribute.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scores: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub notice: Notice,
+    /// Why the case ended as `error` or `unsupported`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub latency_ms: u64,
+    pub attempts: u32,
+    pub decided_at: DateTime<Utc>,
+    /// sha256 of the raw response body, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_sha256: Option<String>,
+    /// The raw response (secrets never included), kept as evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<serde_json::Value>,
+    /// Whether the response came from the on-disk cache rather than the system.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cache_hit: bool,
+}

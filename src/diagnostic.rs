@@ -1,0 +1,218 @@
+//! Located problems in user input.
+//!
+//! Every complaint about a corpus, scenario or journal names the file and, where it
+//! can, the line and the column or field, so a user can go straight to the fault.
+//! Validation collects all problems it finds rather than stopping at the first.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in one place of one input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub path: PathBuf,
+    /// 1-based line, when the problem has one.
+    pub line: Option<u64>,
+    /// 1-based column, when known.
+    pub column: Option<u64>,
+    /// The column name, key or field the problem concerns.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at_line(path: &Path, line: u64, message: impl Into<String>) -> Self {
+        Diagnostic {
+            line: Some(line),
+            ..Diagnostic::file(path, message)
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_column(mut self, column: u64) -> Self {
+        self.column = Some(column);
+        self
+    }
+
+    /// A diagnostic located at a byte offset of `source` (the file's text).
+    pub fn at_offset(path: &Path, source: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_and_column(source, offset);
+        Diagnostic {
+            line: Some(line),
+            column: Some(column),
+            ..Diagnostic::file(path, message)
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "`{field}`: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// A list of diagnostics that together make an input invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+/// At most this many problems are printed; the rest are counted.
+const MAX_SHOWN: usize = 50;
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().take(MAX_SHOWN).enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        if self.0.len() > MAX_SHOWN {
+            write!(f, "\n… and {} more problems", self.0.len() - MAX_SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_and_column(source: &str, offset: usize) -> (u64, u64) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() as u64 + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() as u64 + 1;
+    (line, column)
+}
+
+/// Turns a `toml` deserialisation error into a located diagnostic.
+///
+/// `toml` places errors inside internally tagged tables (such as `[target]`) on the
+/// table header; for unknown keys we look the key up in the table so the
+/// diagnostic points at the offending line itself.
+pub fn from_toml_error(path: &Path, source: &str, error: &toml::de::Error) -> Diagnostic {
+    let message = error.message().trim().to_string();
+    let Some(span) = error.span() else {
+        return Diagnostic::file(path, message);
+    };
+    let mut offset = span.start;
+    if let Some(key) = unknown_field_name(&message) {
+        if let Some(found) = find_key_in_table_at(source, span.start, key) {
+            offset = found;
+        }
+    }
+    let mut diagnostic = Diagnostic::at_offset(path, source, offset, message);
+    if let Some(key) = unknown_field_name(error.message()) {
+        diagnostic.field = Some(key.to_string());
+    }
+    diagnostic
+}
+
+fn unknown_field_name(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// Byte offset of `key` among the keys of the table whose header starts at `header_offset`.
+fn find_key_in_table_at(source: &str, header_offset: usize, key: &str) -> Option<usize> {
+    let document = toml::de::DeTable::parse(source).ok()?;
+    find_key(document.get_ref(), header_offset, key)
+}
+
+fn find_key(table: &toml::de::DeTable<'_>, at: usize, key: &str) -> Option<usize> {
+    let contains = |span: std::ops::Range<usize>| span.start <= at && at < span.end.max(span.start + 1);
+    for (k, v) in table.iter() {
+        let mut candidates = Vec::new();
+        match v.get_ref() {
+            toml::de::DeValue::Table(t) => candidates.push((t, contains(k.span()) || contains(v.span()))),
+            toml::de::DeValue::Array(items) => {
+                for item in items {
+                    if let toml::de::DeValue::Table(t) = item.get_ref() {
+                        candidates.push((t, contains(item.span())));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (t, here) in candidates {
+            if !here {
+                continue;
+            }
+            if let Some((found, _)) = t.iter().find(|(kk, _)| kk.get_ref().as_ref() == key) {
+                return Some(found.span().start);
+            }
+            if let Some(found) = find_key(t, at, key) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// 1-based line of the key path (e.g. `["files"]`) in a TOML document, if present.
+pub fn toml_key_line(source: &str, key_path: &[&str]) -> Option<u64> {
+    let document = toml::de::DeTable::parse(source).ok()?;
+    let mut table = document.get_ref();
+    for (i, part) in key_path.iter().enumerate() {
+        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *part)?;
+        if i + 1 == key_path.len() {
+            return Some(line_and_column(source, k.span().start).0);
+        }
+        match v.get_ref() {
+            toml::de::DeValue::Table(t) => table = t,
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_counts_characters() {
+        let src = "a = 1\nبب = 2\n";
+        assert_eq!(line_and_column(src, 0), (1, 1));
+        assert_eq!(line_and_column(src, 6), (2, 1));
+        // after the two Arabic letters (4 bytes), column 3
+        assert_eq!(line_and_column(src, 10), (2, 3));
+    }
+
+    #[test]
+    fn display_names_path_line_and_field() {
+        let d = Diagnostic::at_line(Path::new("c/cases.csv"), 7, "unknown label").with_field("label");
+        assert_eq!(d.to_string(), "c/cases.csv:7: `label`: unknown label");
+    }
+
+    #[test]
+    fn toml_key_line_finds_nested_keys() {
+        let src = "name = 'x'\n\n[target]\nkind = 'command'\ncommand = ['a']\n";
+        assert_eq!(toml_key_line(src, &["target", "command"]), Some(5));
+        assert_eq!(toml_key_line(src, &["name"]), Some(1));
+        assert_eq!(toml_key_line(src, &["missing"]), None);
+    }
+}

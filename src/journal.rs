@@ -1,0 +1,206 @@
+//! The journal: an append-only JSON Lines log of every decision of a run.
+//!
+//! One complete record per line, written with a single `write` and flushed per
+//! record, fsynced at intervals and when the run ends. A run killed mid-write
+//! leaves at most a torn last line, which [`read_journal`] detects and
+//! [`Journal::open`] cuts off before appending again. The journal is the run's
+//! evidence log: reports are always rebuilt from it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::Decision;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+/// The journal's file name inside a run directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// Fsync after this many records…
+const SYNC_EVERY_RECORDS: usize = 256;
+/// …or after this long, whichever comes first.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    Decision(Decision),
+}
+
+/// An open journal, positioned at its end.
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    unsynced: usize,
+    last_sync: Instant,
+}
+
+/// What a journal file holds.
+#[derive(Debug, Default)]
+pub struct JournalContents {
+    pub records: Vec<Record>,
+    /// Length in bytes of the complete, valid records.
+    pub valid_len: u64,
+    /// A last line that was cut off by a crash (dropped).
+    pub torn_tail: bool,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal for appending, cutting off a torn last line.
+    pub fn open(path: &Path) -> io::Result<(Journal, JournalContents)> {
+        let contents = if path.exists() {
+            read_journal(path).map_err(|d| io::Error::new(io::ErrorKind::InvalidData, d.to_string()))?
+        } else {
+            JournalContents::default()
+        };
+        let file = OpenOptions::new().create(true).read(true).write(true).truncate(false).open(path)?;
+        if contents.torn_tail {
+            file.set_len(contents.valid_len)?;
+            file.sync_all()?;
+        }
+        let mut journal = Journal {
+            file,
+            path: path.to_path_buf(),
+            unsynced: 0,
+            last_sync: Instant::now(),
+        };
+        journal.seek_end()?;
+        Ok((journal, contents))
+    }
+
+    fn seek_end(&mut self) -> io::Result<()> {
+        use std::io::Seek;
+        self.file.seek(io::SeekFrom::End(0)).map(|_| ())
+    }
+
+    /// Appends one record as one line, flushed; fsynced at intervals.
+    pub fn append(&mut self, record: &Record) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.flush()?;
+        self.unsynced += 1;
+        if self.unsynced >= SYNC_EVERY_RECORDS || self.last_sync.elapsed() >= SYNC_EVERY {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Forces every appended record to disk.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()?;
+        self.unsynced = 0;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Reads every record of a journal. A torn (incomplete or unreadable) last line is
+/// reported in `torn_tail`; an unreadable line anywhere else is an error naming it.
+pub fn read_journal(path: &Path) -> Result<JournalContents, Diagnostics> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the journal: {e}"))]))?;
+    parse_journal(path, &bytes)
+}
+
+fn parse_journal(path: &Path, bytes: &[u8]) -> Result<JournalContents, Diagnostics> {
+    let mut contents = JournalContents::default();
+    let mut offset = 0usize;
+    let mut line_number = 0u64;
+    while offset < bytes.len() {
+        line_number += 1;
+        let rest = &bytes[offset..];
+        let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
+            contents.torn_tail = true;
+            break;
+        };
+        let line = &rest[..newline];
+        let is_last = offset + newline + 1 == bytes.len();
+        match serde_json::from_slice::<Record>(line) {
+            Ok(record) => contents.records.push(record),
+            Err(_) if is_last => {
+                contents.torn_tail = true;
+                break;
+            }
+            Err(e) => {
+                return Err(Diagnostics(vec![Diagnostic::at_line(
+                    path,
+                    line_number,
+                    format!("not a valid journal record ({e}); the journal is damaged"),
+                )]));
+            }
+        }
+        offset += newline + 1;
+        contents.valid_len = offset as u64;
+    }
+    Ok(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::{Action, Notice};
+
+    fn decision(id: &str) -> Record {
+        Record::Decision(Decision {
+            case_id: id.into(),
+            action: Action::Allow,
+            score: None,
+            scores: Default::default(),
+            notice: Notice::default(),
+            error: None,
+            latency_ms: 1,
+            attempts: 1,
+            decided_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            response_sha256: None,
+            response: None,
+            cache_hit: false,
+        })
+    }
+
+    #[test]
+    fn torn_last_line_is_dropped_and_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        {
+            let (mut j, _) = Journal::open(&path).unwrap();
+            j.append(&decision("a")).unwrap();
+            j.append(&decision("b")).unwrap();
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        let good = bytes.len();
+        bytes.extend_from_slice(b"{\"record\":\"decision\",\"case_id\":\"c\",\"act");
+        std::fs::write(&path, &bytes).unwrap();
+
+        let contents = read_journal(&path).unwrap();
+        assert_eq!(contents.records.len(), 2);
+        assert!(contents.torn_tail);
+        assert_eq!(contents.valid_len, good as u64);
+
+        let (mut j, contents) = Journal::open(&path).unwrap();
+        assert_eq!(contents.records.len(), 2);
+        j.append(&decision("c")).unwrap();
+        drop(j);
+        let contents = read_journal(&path).unwrap();
+        assert!(!contents.torn_tail);
+        assert_eq!(contents.records, vec![decision("a"), decision("b"), decision("c")]);
+    }
+
+    #[test]
+    fn damage_in_the_middle_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        let good = serde_json::to_string(&decision("a")).unwrap();
+        std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
+        let err = read_journal(&path).unwrap_err().to_string();
+        assert!(err.contains("journal.jsonl:2: not a valid journal record"), "{err}");
+    }
+}

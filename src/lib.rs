@@ -1,0 +1,19 @@
+//! modaudit: audits automated content moderation for over-removal of protected
+//! speech, disparities between languages and groups, and notice and appeal.
+//!
+//! The library is organised as the flow of an audit: [`scenario`] and [`corpus`]
+//! make a validated [`scenario::Plan`]; [`run`] asks a [`target`] about every case
+//! and records each [`decision`] in the [`journal`]; [`analysis`] turns decisions
+//! into statistics; [`report`] renders them; [`gates`] decide the exit code.
+
+pub mod analysis;
+pub mod appeal;
+pub mod corpus;
+pub mod decision;
+pub mod diagnostic;
+pub mod exit;
+pub mod gates;
+pub mod hash;
+pub mod journal;
+pub mod scenario;
+pub mod target;

@@ -1,0 +1,404 @@
+//! Scenarios: a TOML file naming corpora, a target, run settings, analysis
+//! settings and gates, turned into one validated, immutable [`Plan`].
+//!
+//! Parsing happens in two stages: [`raw`] mirrors the file and rejects unknown
+//! keys (with their line); [`Plan::load`] resolves paths, loads and filters the
+//! corpora, and checks every value, reporting all problems at once.
+
+mod raw;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::analysis::{AnalysisSettings, Dimension};
+use crate::corpus::{Case, Corpus, HashedFile, canonical_language_tag, language_covered_by, load_corpus};
+use crate::decision::Action;
+use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
+use crate::gates::GateThresholds;
+use crate::hash::sha256_hex;
+use crate::target::{CommandSpec, KeywordSpec, LexiconSource};
+
+pub use raw::RawScenario;
+
+/// Default number of requests in flight.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Default limit on one attempt.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default attempts per request.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Default share of cases allowed to end in error.
+pub const DEFAULT_ERROR_BUDGET: f64 = 0.02;
+
+/// The scenario file itself, for the manifest.
+#[derive(Debug, Clone)]
+pub struct ScenarioSource {
+    /// Absolute path.
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+/// A corpus used by the plan, for the manifest.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct CorpusRecord {
+    pub name: String,
+    pub version: String,
+    pub license: String,
+    /// As written in the scenario.
+    pub dir: String,
+    pub files: Vec<HashedFile>,
+}
+
+/// The target, resolved.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    Keyword(KeywordSpec),
+    Command(CommandSpec),
+}
+
+/// How the run proceeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub seed: u64,
+    pub error_budget: f64,
+}
+
+/// A validated scenario with its corpora loaded and filtered.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    pub scenario: ScenarioSource,
+    pub corpora: Vec<CorpusRecord>,
+    /// The cases to run, in corpus order.
+    pub cases: Vec<Case>,
+    pub target: TargetSpec,
+    pub run: RunSettings,
+    pub analysis: AnalysisSettings,
+    /// Actions that count as adverse.
+    pub adverse_actions: BTreeSet<Action>,
+    pub gates: GateThresholds,
+}
+
+impl Plan {
+    /// Reads, parses and validates a scenario file, loading its corpora.
+    pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the scenario: {e}"))]))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("not valid UTF-8: {e}"))]))?;
+        let raw: RawScenario =
+            toml::from_str(text).map_err(|e| Diagnostics(vec![from_toml_error(path, text, &e)]))?;
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let base = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
+        PlanBuilder { path, text, base: &base, problems: Vec::new() }.build(
+            raw,
+            ScenarioSource {
+                path: absolute.clone(),
+                sha256: sha256_hex(&bytes),
+            },
+        )
+    }
+
+    /// Whether `action` counts as adverse in this plan.
+    pub fn is_adverse(&self, action: Action) -> bool {
+        self.adverse_actions.contains(&action)
+    }
+
+    /// Directory of the scenario file; relative paths in it resolve against this.
+    pub fn base_dir(&self) -> &Path {
+        self.scenario.path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+struct PlanBuilder<'a> {
+    path: &'a Path,
+    text: &'a str,
+    base: &'a Path,
+    problems: Vec<Diagnostic>,
+}
+
+impl PlanBuilder<'_> {
+    fn problem(&mut self, key_path: &[&str], message: impl Into<String>) {
+        let line = toml_key_line(self.text, key_path);
+        self.problems.push(Diagnostic {
+            line,
+            ..Diagnostic::file(self.path, message).with_field(key_path.join("."))
+        });
+    }
+
+    fn build(mut self, raw: RawScenario, scenario: ScenarioSource) -> Result<Plan, Diagnostics> {
+        if raw.name.trim().is_empty() {
+            self.problem(&["name"], "scenario name is empty");
+        }
+        let run = self.run_settings(&raw.run);
+        let (analysis, adverse_actions) = self.analysis_settings(&raw.analysis);
+        for (key, message) in raw.gates.validate() {
+            self.problem(&["gates", &key], message);
+        }
+        let target = self.target(&raw.target);
+        let (corpora, cases) = self.corpora(&raw);
+        let cases = self.filter(&raw.filter, cases);
+        if self.problems.is_empty() && cases.is_empty() {
+            self.problem(&["filter"], "no case of the corpora passes the filter");
+        }
+        self.check_references(&analysis, &cases);
+        if !self.problems.is_empty() {
+            return Err(Diagnostics(self.problems));
+        }
+        Ok(Plan {
+            name: raw.name,
+            description: raw.description,
+            scenario,
+            corpora,
+            cases,
+            target: target.expect("a target exists when there are no problems"),
+            run,
+            analysis,
+            adverse_actions,
+            gates: raw.gates,
+        })
+    }
+
+    fn run_settings(&mut self, raw: &raw::RawRun) -> RunSettings {
+        let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if !(1..=4096).contains(&concurrency) {
+            self.problem(&["run", "concurrency"], format!("must be between 1 and 4096, got {concurrency}"));
+        }
+        let timeout = match raw.timeout_secs {
+            None => DEFAULT_TIMEOUT,
+            Some(t) if t.is_finite() && t > 0.0 && t <= 3600.0 => Duration::from_secs_f64(t),
+            Some(t) => {
+                self.problem(&["run", "timeout_secs"], format!("must be a number of seconds in (0, 3600], got {t}"));
+                DEFAULT_TIMEOUT
+            }
+        };
+        let max_attempts = raw.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        if !(1..=20).contains(&max_attempts) {
+            self.problem(&["run", "max_attempts"], format!("must be between 1 and 20, got {max_attempts}"));
+        }
+        let error_budget = raw.error_budget.unwrap_or(DEFAULT_ERROR_BUDGET);
+        if !(0.0..=1.0).contains(&error_budget) {
+            self.problem(&["run", "error_budget"], format!("must be a share between 0 and 1, got {error_budget}"));
+        }
+        RunSettings {
+            concurrency,
+            timeout,
+            max_attempts,
+            seed: raw.seed.unwrap_or(0),
+            error_budget,
+        }
+    }
+
+    fn analysis_settings(&mut self, raw: &raw::RawAnalysis) -> (AnalysisSettings, BTreeSet<Action>) {
+        let defaults = AnalysisSettings::default();
+        let confidence = raw.confidence.unwrap_or(defaults.confidence);
+        if !(confidence > 0.5 && confidence < 1.0) {
+            self.problem(&["analysis", "confidence"], format!("must be in (0.5, 1), got {confidence}"));
+        }
+        let alpha = raw.alpha.unwrap_or(defaults.alpha);
+        if !(alpha > 0.0 && alpha < 1.0) {
+            self.problem(&["analysis", "alpha"], format!("must be in (0, 1), got {alpha}"));
+        }
+        let mut references = BTreeMap::new();
+        for (dimension, value) in &raw.reference {
+            if !Dimension::COMPARED.contains(dimension) {
+                self.problem(
+                    &["analysis", "reference"],
+                    format!(
+                        "`{}` cannot have a reference group (use one of language, category, target_group, speaker_group)",
+                        dimension.as_str()
+                    ),
+                );
+                continue;
+            }
+            let value = if *dimension == Dimension::Language {
+                canonical_language_tag(value).unwrap_or_else(|_| value.clone())
+            } else {
+                value.clone()
+            };
+            references.insert(*dimension, value);
+        }
+        let adverse_actions = match &raw.adverse_actions {
+            None => Action::MODERATION.into_iter().filter(|a| *a != Action::Allow).collect(),
+            Some(names) => {
+                let mut set = BTreeSet::new();
+                for name in names {
+                    match Action::parse_moderation(name) {
+                        Some(Action::Allow) => self.problem(&["analysis", "adverse_actions"], "`allow` cannot be adverse"),
+                        Some(a) => {
+                            set.insert(a);
+                        }
+                        None => self.problem(
+                            &["analysis", "adverse_actions"],
+                            format!("unknown action `{name}` (expected label, reduce, demonetize, remove or suspend)"),
+                        ),
+                    }
+                }
+                if names.is_empty() {
+                    self.problem(&["analysis", "adverse_actions"], "list at least one adverse action");
+                }
+                set
+            }
+        };
+        (
+            AnalysisSettings {
+                confidence,
+                alpha,
+                min_n: raw.min_n.unwrap_or(defaults.min_n),
+                correction: raw.correction.unwrap_or(defaults.correction),
+                references,
+            },
+            adverse_actions,
+        )
+    }
+
+    fn resolve(&self, relative: &str) -> PathBuf {
+        self.base.join(relative)
+    }
+
+    fn target(&mut self, raw: &raw::RawTarget) -> Option<TargetSpec> {
+        match raw {
+            raw::RawTarget::Keyword { lexicons } => {
+                let mut overrides = BTreeMap::new();
+                for (lang, file) in lexicons {
+                    let path = self.resolve(file);
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => {
+                            overrides.insert(
+                                lang.to_ascii_lowercase(),
+                                LexiconSource { origin: path.display().to_string(), text },
+                            );
+                        }
+                        Err(e) => self.problem(
+                            &["target", "lexicons"],
+                            format!("cannot read the keyword list for `{lang}` at {}: {e}", path.display()),
+                        ),
+                    }
+                }
+                let spec = KeywordSpec::with_overrides(overrides);
+                if let Err(message) = crate::target::KeywordFilter::new(&spec) {
+                    self.problem(&["target", "lexicons"], message);
+                }
+                Some(TargetSpec::Keyword(spec))
+            }
+            raw::RawTarget::Command { command, processes, threshold } => {
+                let Some((program, args)) = command.split_first() else {
+                    self.problem(&["target", "command"], "give the program to run, e.g. [\"python3\", \"model.py\"]");
+                    return None;
+                };
+                let processes = processes.unwrap_or(1);
+                if !(1..=256).contains(&processes) {
+                    self.problem(&["target", "processes"], format!("must be between 1 and 256, got {processes}"));
+                }
+                if let Some(t) = threshold {
+                    if !t.is_finite() {
+                        self.problem(&["target", "threshold"], "must be a number");
+                    }
+                }
+                let resolved = match find_program(program, self.base) {
+                    Some(p) => p,
+                    None => {
+                        self.problem(
+                            &["target", "command"],
+                            format!("program `{program}` not found (relative paths resolve against the scenario's directory; bare names are looked up in PATH)"),
+                        );
+                        return None;
+                    }
+                };
+                Some(TargetSpec::Command(CommandSpec {
+                    program: resolved,
+                    args: args.to_vec(),
+                    cwd: self.base.to_path_buf(),
+                    processes,
+                    threshold: *threshold,
+                }))
+            }
+        }
+    }
+
+    fn corpora(&mut self, raw: &RawScenario) -> (Vec<CorpusRecord>, Vec<Case>) {
+        if raw.corpora.is_empty() {
+            self.problem(&["corpora"], "list at least one corpus directory");
+        }
+        let mut records = Vec::new();
+        let mut cases: Vec<Case> = Vec::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for dir in &raw.corpora {
+            let path = self.resolve(dir);
+            match load_corpus(&path) {
+                Ok(Corpus { manifest, cases: corpus_cases, files, .. }) => {
+                    for case in corpus_cases {
+                        if let Some(other) = seen.get(&case.id) {
+                            self.problem(
+                                &["corpora"],
+                                format!("case id `{}` appears in both `{other}` and `{dir}`", case.id),
+                            );
+                            continue;
+                        }
+                        seen.insert(case.id.clone(), dir.clone());
+                        cases.push(case);
+                    }
+                    records.push(CorpusRecord {
+                        name: manifest.name,
+                        version: manifest.version,
+                        license: manifest.license,
+                        dir: dir.clone(),
+                        files,
+                    });
+                }
+                Err(Diagnostics(problems)) => self.problems.extend(problems),
+            }
+        }
+        (records, cases)
+    }
+
+    fn filter(&mut self, filter: &raw::RawFilter, cases: Vec<Case>) -> Vec<Case> {
+        let mut languages = Vec::new();
+        for l in &filter.languages {
+            match canonical_language_tag(l) {
+                Ok(tag) => languages.push(tag),
+                Err(message) => self.problem(&["filter", "languages"], message),
+            }
+        }
+        cases
+            .into_iter()
+            .filter(|c| languages.is_empty() || languages.iter().any(|l| language_covered_by(&c.lang, l)))
+            .filter(|c| filter.categories.is_empty() || filter.categories.contains(&c.category))
+            .filter(|c| filter.labels.is_empty() || filter.labels.contains(&c.label))
+            .filter(|c| {
+                filter
+                    .metadata
+                    .iter()
+                    .all(|(k, v)| c.metadata.get(k).is_some_and(|actual| actual == v))
+            })
+            .collect()
+    }
+
+    fn check_references(&mut self, analysis: &AnalysisSettings, cases: &[Case]) {
+        for (dimension, value) in &analysis.references {
+            let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+            if !values.contains(value) {
+                let known: Vec<&str> = values.iter().map(String::as_str).take(20).collect();
+                self.problem(
+                    &["analysis", "reference", dimension.as_str()],
+                    format!("reference `{value}` has no cases (values present: {})", known.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+/// Resolves a program: a path (with a separator) against `base`, a bare name in PATH.
+fn find_program(program: &str, base: &Path) -> Option<PathBuf> {
+    let candidate = Path::new(program);
+    if candidate.components().count() > 1 || candidate.is_absolute() {
+        let path = if candidate.is_absolute() { candidate.to_path_buf() } else { base.join(candidate) };
+        return path.is_file().then_some(path);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
+}

@@ -1,0 +1,388 @@
+//! `command`: a local program that moderates, speaking JSON Lines over stdio, so
+//! any local model can be audited.
+//!
+//! For each case modaudit writes one line to the program's stdin:
+//! `{"id": "…", "lang": "…", "text": "…"}` and reads one line from its stdout:
+//! `{"id": "…", "action": "remove", "score": 0.93, "reason": "…", "rule": "…",
+//! "decision_id": "…", "automated": true, "appeal_url": "…"}` where only `id` and
+//! one of `action` / `score` are required (`action` may also be `unsupported`).
+//!
+//! A program that crashes, answers for the wrong id or with a line that is not
+//! JSON, or hangs past the run's timeout, produces a failed attempt; the runner
+//! retries transient failures and records an `error` decision when they persist.
+//! A crashed, hung or confused program is killed and started afresh.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::Semaphore;
+
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
+use crate::decision::{Action, Notice};
+use crate::hash::sha256_hex;
+
+/// Longest answer line accepted from a program.
+const MAX_LINE_BYTES: usize = 1 << 20;
+/// Lines of the program's stderr kept to explain a crash.
+const STDERR_TAIL_LINES: usize = 5;
+
+/// How to start the program, from the scenario's `[target]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    /// Resolved path of the program.
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Working directory: the scenario's directory.
+    pub cwd: PathBuf,
+    /// How many copies of the program to run side by side.
+    pub processes: usize,
+    /// For programs that answer with a score only: score ≥ threshold → remove.
+    pub threshold: Option<f64>,
+}
+
+/// A running copy of the program.
+struct Worker {
+    /// Held so that dropping the worker kills the process.
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// The command target: a pool of program processes.
+pub struct CommandTarget {
+    spec: CommandSpec,
+    idle: tokio::sync::Mutex<Vec<Worker>>,
+    slots: Semaphore,
+    info: TargetInfo,
+}
+
+impl CommandTarget {
+    pub fn new(spec: CommandSpec) -> Self {
+        let mut words = vec![spec.program.display().to_string()];
+        words.extend(spec.args.iter().cloned());
+        let fingerprint = sha256_hex(
+            format!("command\n{}\nthreshold={:?}", words.join("\u{0}"), spec.threshold).as_bytes(),
+        );
+        let info = TargetInfo {
+            kind: "command".into(),
+            description: format!("local program `{}`", words.join(" ")),
+            fingerprint,
+            gives_notice: true,
+        };
+        CommandTarget {
+            slots: Semaphore::new(spec.processes.max(1)),
+            idle: tokio::sync::Mutex::new(Vec::new()),
+            spec,
+            info,
+        }
+    }
+
+    fn spawn(&self) -> Result<Worker, AttemptError> {
+        let mut child = Command::new(&self.spec.program)
+            .args(&self.spec.args)
+            .current_dir(&self.spec.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                AttemptError::transient(format!("cannot start `{}`: {e}", self.spec.program.display()))
+            })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(AttemptError::transient("cannot connect to the program's stdin/stdout"));
+        };
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        tokio::spawn(keep_stderr_tail(stderr, Arc::clone(&stderr_tail)));
+        Ok(Worker {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            stderr_tail,
+        })
+    }
+
+    async fn ask(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| AttemptError::permanent("the command target was shut down"))?;
+        let popped = self.idle.lock().await.pop();
+        let mut worker = match popped {
+            Some(w) => w,
+            None => self.spawn()?,
+        };
+        // If this future is dropped (timeout), the worker is dropped with it and
+        // the process killed; the next request starts a fresh one.
+        let (outcome, keep) = exchange(&mut worker, request, self.spec.threshold).await;
+        if keep {
+            self.idle.lock().await.push(worker);
+        }
+        outcome
+    }
+}
+
+impl Moderator for CommandTarget {
+    fn info(&self) -> TargetInfo {
+        self.info.clone()
+    }
+
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        Box::pin(async move {
+            let mut verdicts = Vec::with_capacity(batch.len());
+            for request in batch {
+                verdicts.push(self.ask(request).await?);
+            }
+            Ok(verdicts)
+        })
+    }
+}
+
+/// Sends one request and reads its answer. The flag says whether the worker is
+/// still in step with us and may be reused.
+async fn exchange(worker: &mut Worker, request: &ModerationRequest<'_>, threshold: Option<f64>) -> (Result<Verdict, AttemptError>, bool) {
+    let mut line = match serde_json::to_string(&serde_json::json!({
+        "id": request.id,
+        "lang": request.lang,
+        "text": request.text,
+    })) {
+        Ok(l) => l,
+        Err(e) => return (Err(AttemptError::permanent(format!("cannot encode the request: {e}"))), true),
+    };
+    line.push('\n');
+    if let Err(e) = write_line(&mut worker.stdin, line.as_bytes()).await {
+        return (Err(exited(worker, &format!("could not write to the program ({e})")).await), false);
+    }
+    let answer = loop {
+        match read_bounded_line(&mut worker.stdout, MAX_LINE_BYTES).await {
+            Ok(Some(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+            Ok(Some(bytes)) => break bytes,
+            Ok(None) => return (Err(exited(worker, "the program closed its output before answering").await), false),
+            Err(e) => {
+                return (
+                    Err(AttemptError::transient(format!("could not read the program's answer: {e}"))),
+                    false,
+                );
+            }
+        }
+    };
+    let text = match std::str::from_utf8(&answer) {
+        Ok(t) => t.trim_end(),
+        Err(_) => return (Err(AttemptError::permanent("the program answered with a line that is not UTF-8")), true),
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                Err(AttemptError::permanent(format!(
+                    "the program answered with a line that is not JSON ({e}): {}",
+                    excerpt(text)
+                ))),
+                true,
+            );
+        }
+    };
+    match value.get("id").and_then(Value::as_str) {
+        Some(id) if id == request.id => {}
+        Some(id) => {
+            return (
+                Err(AttemptError::transient(format!(
+                    "the program answered for id `{}` when asked about `{}`; it was restarted",
+                    excerpt(id),
+                    request.id
+                ))),
+                false,
+            );
+        }
+        None => {
+            return (
+                Err(AttemptError::permanent(format!("the program's answer has no string `id`: {}", excerpt(text)))),
+                true,
+            );
+        }
+    }
+    (verdict_from_answer(value, threshold), true)
+}
+
+/// Interprets a well-formed answer line.
+fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, AttemptError> {
+    let string = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+    let score = match value.get("score") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_f64().filter(|s| s.is_finite()) {
+            Some(s) => Some(s),
+            None => return Err(AttemptError::permanent(format!("`score` is not a number: {v}"))),
+        },
+    };
+    let mut scores = BTreeMap::new();
+    if let Some(map) = value.get("scores").and_then(Value::as_object) {
+        for (k, v) in map {
+            match v.as_f64().filter(|s| s.is_finite()) {
+                Some(s) => {
+                    scores.insert(k.clone(), s);
+                }
+                None => return Err(AttemptError::permanent(format!("`scores.{k}` is not a number: {v}"))),
+            }
+        }
+    }
+    if let Some(s) = score {
+        scores.entry("score".to_string()).or_insert(s);
+    }
+    let action = match value.get("action") {
+        None | Some(Value::Null) => match (score, threshold) {
+            (Some(s), Some(t)) => action_from_score(s, t),
+            (Some(_), None) => {
+                return Err(AttemptError::permanent(
+                    "the program answered a score but no action, and the scenario sets no `threshold`",
+                ));
+            }
+            (None, _) => return Err(AttemptError::permanent("the program's answer has neither `action` nor `score`")),
+        },
+        Some(Value::String(a)) if a == "unsupported" => Action::Unsupported,
+        Some(Value::String(a)) => match Action::parse_moderation(a) {
+            Some(action) => action,
+            None => {
+                return Err(AttemptError::permanent(format!(
+                    "unknown action `{}` (expected allow, label, reduce, demonetize, remove, suspend or unsupported)",
+                    excerpt(a)
+                )));
+            }
+        },
+        Some(other) => return Err(AttemptError::permanent(format!("`action` is not a string: {other}"))),
+    };
+    let automated = match value.get("automated") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(other) => return Err(AttemptError::permanent(format!("`automated` is not true or false: {other}"))),
+    };
+    Ok(Verdict {
+        action: Some(action),
+        score,
+        scores,
+        notice: Notice {
+            decision_id: string("decision_id"),
+            reason: string("reason"),
+            rule: string("rule"),
+            automated,
+            appeal_url: string("appeal_url"),
+        },
+        detail: (action == Action::Unsupported).then(|| string("reason").unwrap_or_else(|| "the program declined the case".into())),
+        response: Some(value),
+    })
+}
+
+async fn write_line(stdin: &mut ChildStdin, bytes: &[u8]) -> std::io::Result<()> {
+    stdin.write_all(bytes).await?;
+    stdin.flush().await
+}
+
+/// A failure explained by the program having exited, with its status and last stderr lines.
+async fn exited(worker: &mut Worker, what: &str) -> AttemptError {
+    let status = match tokio::time::timeout(std::time::Duration::from_millis(500), worker.child.wait()).await {
+        Ok(Ok(status)) => format!("exited with {status}"),
+        Ok(Err(e)) => format!("state unknown ({e})"),
+        Err(_) => "is still running".to_string(),
+    };
+    // Give the stderr reader a moment to collect the last words.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let tail: Vec<String> = worker
+        .stderr_tail
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect();
+    let mut message = format!("{what}; the program {status}");
+    if !tail.is_empty() {
+        message.push_str(&format!("; its stderr ended with: {}", excerpt(&tail.join(" | "))));
+    }
+    AttemptError::transient(message)
+}
+
+async fn keep_stderr_tail(stderr: impl AsyncRead + Unpin, tail: Arc<Mutex<VecDeque<String>>>) {
+    let mut reader = BufReader::new(stderr);
+    loop {
+        match read_bounded_line(&mut reader, 4096).await {
+            Ok(Some(bytes)) => {
+                let line = String::from_utf8_lossy(&bytes).trim_end().to_string();
+                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                if tail.len() == STDERR_TAIL_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+}
+
+/// Reads one `\n`-terminated line of at most `limit` bytes; `None` at end of input.
+/// A longer line is cut at `limit` and the rest of it is consumed on the next call
+/// as its own line — callers treat any line over the limit as an error.
+async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    let n = (&mut *reader).take(limit as u64).read_until(b'\n', &mut buf).await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') && buf.len() >= limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("answer line longer than {limit} bytes"),
+        ));
+    }
+    Ok(Some(buf))
+}
+
+/// A short, single-line excerpt of untrusted text for error messages.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 120;
+    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if one_line.chars().count() > MAX {
+        format!("{}…", one_line.chars().take(MAX).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_action_score_and_notice() {
+        let v = verdict_from_answer(
+            serde_json::json!({"id": "a", "action": "remove", "score": 0.9, "reason": "hate", "automated": true, "appeal_url": "https://x"}),
+            None,
+        )
+        .unwrap();
+        assert_eq!(v.action, Some(Action::Remove));
+        assert_eq!(v.score, Some(0.9));
+        assert_eq!(v.notice.automated, Some(true));
+        assert_eq!(v.notice.appeal_url.as_deref(), Some("https://x"));
+        assert_eq!(v.notice.rule, None);
+    }
+
+    #[test]
+    fn score_only_needs_a_threshold() {
+        let answer = serde_json::json!({"id": "a", "score": 0.7});
+        assert_eq!(verdict_from_answer(answer.clone(), Some(0.5)).unwrap().action, Some(Action::Remove));
+        assert_eq!(verdict_from_answer(answer.clone(), Some(0.8)).unwrap().action, Some(Action::Allow));
+        assert!(verdict_from_answer(answer, None).unwrap_err().message.contains("threshold"));
+    }
+
+    #[test]
+    fn unknown_action_is_a_permanent_error() {
+        let e = verdict_from_answer(serde_json::json!({"id": "a", "action": "nuke"}), None).unwrap_err();
+        assert!(!e.is_retryable());
+        assert!(e.message.contains("unknown action `nuke`"));
+    }
+}

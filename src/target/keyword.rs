@@ -1,0 +1,265 @@
+//! `builtin:keyword`: the naive per-language blocklist filter that platforms
+//! really deploy, and the offline baseline of every quickstart audit.
+//!
+//! Text and terms are lower-cased (and, for Arabic-script languages, stripped of
+//! diacritics and tatweel with common letter variants unified). In languages
+//! written with spaces a term must match a whole word; in Arabic-script and
+//! CJK languages any substring matches, as such filters do. Context is never
+//! considered — which is exactly why such filters remove counter-speech,
+//! reclaimed terms and news reporting.
+
+use std::collections::BTreeMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict};
+use crate::decision::{Action, Notice};
+use crate::hash::sha256_hex;
+
+/// The lists shipped with modaudit, by language.
+const BUILTIN_LEXICONS: &[(&str, &str)] = &[
+    ("ar", include_str!("lexicons/ar.txt")),
+    ("en", include_str!("lexicons/en.txt")),
+    ("es", include_str!("lexicons/es.txt")),
+];
+
+/// Languages with a built-in list.
+pub fn builtin_lexicon_languages() -> Vec<&'static str> {
+    BUILTIN_LEXICONS.iter().map(|(lang, _)| *lang).collect()
+}
+
+/// A keyword list's text and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexiconSource {
+    /// "built-in" or the file it was read from.
+    pub origin: String,
+    pub text: String,
+}
+
+/// What the scenario says about the keyword filter: the lists to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeywordSpec {
+    /// Keyword lists by primary language subtag.
+    pub lexicons: BTreeMap<String, LexiconSource>,
+}
+
+impl KeywordSpec {
+    /// The built-in lists, with `overrides` (language → list) replacing or adding languages.
+    pub fn with_overrides(overrides: BTreeMap<String, LexiconSource>) -> Self {
+        let mut lexicons: BTreeMap<String, LexiconSource> = BUILTIN_LEXICONS
+            .iter()
+            .map(|(lang, text)| {
+                (
+                    lang.to_string(),
+                    LexiconSource {
+                        origin: "built-in".into(),
+                        text: text.to_string(),
+                    },
+                )
+            })
+            .collect();
+        lexicons.extend(overrides);
+        KeywordSpec { lexicons }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchMode {
+    WholeWord,
+    Substring,
+}
+
+struct Lexicon {
+    terms: Vec<String>,
+    matcher: AhoCorasick,
+    mode: MatchMode,
+}
+
+/// The keyword filter.
+pub struct KeywordFilter {
+    lexicons: BTreeMap<String, Lexicon>,
+    info: TargetInfo,
+}
+
+/// Languages whose scripts are matched by substring: Arabic script (clitics attach
+/// to words) and scripts written without spaces.
+const SUBSTRING_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb", "zh", "ja", "th", "lo", "km", "my"];
+
+const ARABIC_SCRIPT_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb"];
+
+impl KeywordFilter {
+    pub fn new(spec: &KeywordSpec) -> Result<Self, String> {
+        let mut lexicons = BTreeMap::new();
+        let mut fingerprint_input = String::from("builtin:keyword\n");
+        let mut described = Vec::new();
+        for (lang, source) in &spec.lexicons {
+            let mut terms: Vec<String> = source
+                .text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|t| normalize(t, lang))
+                .filter(|t| !t.is_empty())
+                .collect();
+            terms.sort();
+            terms.dedup();
+            if terms.is_empty() {
+                return Err(format!("the keyword list for `{lang}` ({}) has no terms", source.origin));
+            }
+            let matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&terms)
+                .map_err(|e| format!("cannot build the keyword matcher for `{lang}`: {e}"))?;
+            let mode = if SUBSTRING_LANGUAGES.contains(&lang.as_str()) {
+                MatchMode::Substring
+            } else {
+                MatchMode::WholeWord
+            };
+            fingerprint_input.push_str(&format!("{lang}\n{}\n", terms.join("\n")));
+            described.push(format!("{lang}: {} terms", terms.len()));
+            lexicons.insert(lang.clone(), Lexicon { terms, matcher, mode });
+        }
+        Ok(KeywordFilter {
+            lexicons,
+            info: TargetInfo {
+                kind: "builtin:keyword".into(),
+                description: format!("built-in keyword filter ({})", described.join(", ")),
+                fingerprint: sha256_hex(fingerprint_input.as_bytes()),
+                gives_notice: true,
+            },
+        })
+    }
+
+    /// The first listed term found in `text`, if any.
+    pub fn first_match(&self, text: &str, lang: &str) -> Result<Option<&str>, ()> {
+        let primary = primary_subtag(lang);
+        let lexicon = self.lexicons.get(&primary).ok_or(())?;
+        let haystack = normalize(text, &primary);
+        for m in lexicon.matcher.find_overlapping_iter(&haystack) {
+            if lexicon.mode == MatchMode::Substring || is_whole_word(&haystack, m.start(), m.end()) {
+                return Ok(Some(&lexicon.terms[m.pattern().as_usize()]));
+            }
+        }
+        Ok(None)
+    }
+
+    fn verdict(&self, request: &ModerationRequest<'_>) -> Verdict {
+        match self.first_match(request.text, request.lang) {
+            Ok(Some(term)) => Verdict {
+                action: Some(Action::Remove),
+                notice: Notice {
+                    reason: Some(format!("contains the blocked term \"{term}\"")),
+                    ..Notice::default()
+                },
+                response: Some(serde_json::json!({ "matched_term": term })),
+                ..Verdict::default()
+            },
+            Ok(None) => Verdict {
+                action: Some(Action::Allow),
+                response: Some(serde_json::json!({ "matched_term": null })),
+                ..Verdict::default()
+            },
+            Err(()) => Verdict {
+                action: Some(Action::Unsupported),
+                detail: Some(format!("the keyword filter has no list for language `{}`", request.lang)),
+                ..Verdict::default()
+            },
+        }
+    }
+}
+
+impl Moderator for KeywordFilter {
+    fn info(&self) -> TargetInfo {
+        self.info.clone()
+    }
+
+    fn batch_size(&self) -> usize {
+        64
+    }
+
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        Box::pin(async move { Ok(batch.iter().map(|r| self.verdict(r)).collect()) })
+    }
+}
+
+fn primary_subtag(lang: &str) -> String {
+    lang.split('-').next().unwrap_or(lang).to_ascii_lowercase()
+}
+
+fn is_whole_word(haystack: &str, start: usize, end: usize) -> bool {
+    let before = haystack[..start].chars().next_back();
+    let after = haystack[end..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+}
+
+/// Lower-cases, and for Arabic-script languages removes diacritics and tatweel
+/// and unifies alef, yeh and teh marbuta variants.
+fn normalize(text: &str, lang: &str) -> String {
+    let lower = text.to_lowercase();
+    if !ARABIC_SCRIPT_LANGUAGES.contains(&primary_subtag(lang).as_str()) {
+        return lower;
+    }
+    lower
+        .chars()
+        .filter(|c| !matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}'))
+        .map(|c| match c {
+            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
+            'ى' => 'ي',
+            'ة' => 'ه',
+            other => other,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(lang: &str, terms: &str) -> KeywordFilter {
+        let mut lexicons = BTreeMap::new();
+        lexicons.insert(
+            lang.to_string(),
+            LexiconSource {
+                origin: "test".into(),
+                text: terms.into(),
+            },
+        );
+        KeywordFilter::new(&KeywordSpec { lexicons }).unwrap()
+    }
+
+    #[test]
+    fn whole_words_only_in_spaced_languages() {
+        let f = filter("en", "# comment\nkill\nvermin\n");
+        assert_eq!(f.first_match("I will KILL them", "en"), Ok(Some("kill")));
+        assert_eq!(f.first_match("skills and killjoys", "en"), Ok(None));
+        assert_eq!(f.first_match("they are vermin.", "en-US"), Ok(Some("vermin")));
+    }
+
+    #[test]
+    fn substrings_after_arabic_normalisation() {
+        let f = filter("ar", "حشرات\nاقتل\n");
+        // with the article and a diacritic, and alef with hamza
+        assert_eq!(f.first_match("هؤلاء الحَشرات", "ar"), Ok(Some("حشرات")));
+        assert_eq!(f.first_match("سقط قتيل", "ar"), Ok(None));
+        // substring matching catches the verb with a prefix, as naive filters do
+        assert_eq!(f.first_match("سأقتل", "ar"), Ok(Some("اقتل")));
+        assert_eq!(f.first_match("أقتل", "ar"), Ok(Some("اقتل")));
+    }
+
+    #[test]
+    fn language_without_list_is_unsupported() {
+        let f = filter("en", "kill\n");
+        let v = f.verdict(&ModerationRequest { id: "x", lang: "sw", text: "kill" });
+        assert_eq!(v.action, Some(Action::Unsupported));
+    }
+
+    #[test]
+    fn a_match_gives_a_reason_and_nothing_else() {
+        let f = filter("en", "kill\n");
+        let v = f.verdict(&ModerationRequest { id: "x", lang: "en", text: "kill" });
+        assert_eq!(v.action, Some(Action::Remove));
+        assert!(v.notice.reason.is_some());
+        assert_eq!(v.notice.decision_id, None);
+        assert_eq!(v.notice.appeal_url, None);
+    }
+}

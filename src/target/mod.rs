@@ -1,0 +1,116 @@
+//! Targets: the moderation systems under audit, behind one trait.
+//!
+//! An adapter turns a batch of cases into the system's wire format, calls it once,
+//! and turns the answer into one [`Verdict`] per case. It neither retries nor
+//! times out: the runner does both, the same way for every adapter, and turns a
+//! failure that outlasts the retries into an `error` decision.
+
+mod command;
+mod keyword;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::decision::{Action, Notice};
+
+pub use command::{CommandSpec, CommandTarget};
+pub use keyword::{KeywordFilter, KeywordSpec, LexiconSource, builtin_lexicon_languages};
+
+/// A boxed future, so that [`Moderator`] can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What an adapter is asked about one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ModerationRequest<'a> {
+    pub id: &'a str,
+    pub lang: &'a str,
+    pub text: &'a str,
+}
+
+/// What the system answered about one case.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Verdict {
+    /// A moderation action, or `Unsupported` when the system declines the language.
+    pub action: Option<Action>,
+    pub score: Option<f64>,
+    pub scores: BTreeMap<String, f64>,
+    pub notice: Notice,
+    /// Why the outcome is `unsupported` (or other detail worth keeping).
+    pub detail: Option<String>,
+    /// The raw answer, kept as evidence (never containing secrets).
+    pub response: Option<serde_json::Value>,
+}
+
+/// A failed attempt at a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptError {
+    pub message: String,
+    pub retry: Retry,
+}
+
+/// Whether a failed attempt is worth repeating.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Retry {
+    /// The same request will fail the same way (bad request, unreadable answer).
+    Never,
+    /// A transient failure; the system may have said how long to wait.
+    After(Option<Duration>),
+}
+
+impl AttemptError {
+    pub fn permanent(message: impl Into<String>) -> Self {
+        AttemptError {
+            message: message.into(),
+            retry: Retry::Never,
+        }
+    }
+
+    pub fn transient(message: impl Into<String>) -> Self {
+        AttemptError {
+            message: message.into(),
+            retry: Retry::After(None),
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.retry, Retry::After(_))
+    }
+}
+
+/// A description of a target for manifests and reports: what was audited,
+/// never how to authenticate to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TargetInfo {
+    /// The scenario's `kind`, e.g. `builtin:keyword`.
+    pub kind: String,
+    /// One line a reader understands, e.g. "keyword filter (en: 41 terms, es: 38 terms)".
+    pub description: String,
+    /// sha256 over everything that determines the target's answers (not secrets).
+    pub fingerprint: String,
+    /// Whether the system's own answers can carry notice fields; a classifier
+    /// (as opposed to a platform) never tells a user anything.
+    pub gives_notice: bool,
+}
+
+/// A moderation system under audit.
+pub trait Moderator: Send + Sync {
+    fn info(&self) -> TargetInfo;
+
+    /// How many cases one call may carry (1 unless the system batches).
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    /// Asks the system about a batch of at most [`Moderator::batch_size`] cases.
+    /// On success the result holds one verdict per request, in order.
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>>;
+}
+
+/// Maps a score to an action with a threshold (score ≥ threshold → remove).
+pub fn action_from_score(score: f64, threshold: f64) -> Action {
+    if score >= threshold { Action::Remove } else { Action::Allow }
+}
