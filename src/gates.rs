@@ -32,23 +32,31 @@ impl GateThresholds {
         let mut problems = Vec::new();
         let rates = [
             ("max_over_removal_rate", self.max_over_removal_rate),
-            ("max_language_over_removal_rate", self.max_language_over_removal_rate),
+            (
+                "max_language_over_removal_rate",
+                self.max_language_over_removal_rate,
+            ),
             ("max_error_rate", self.max_error_rate),
             ("min_detection_rate", self.min_detection_rate),
             ("max_flip_rate", self.max_flip_rate),
             ("min_appeal_route_coverage", self.min_appeal_route_coverage),
         ];
         for (name, value) in rates {
-            if let Some(v) = value {
-                if !(0.0..=1.0).contains(&v) {
-                    problems.push((name.to_string(), format!("must be a share between 0 and 1, got {v}")));
-                }
+            if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
+                problems.push((
+                    name.to_string(),
+                    format!("must be a share between 0 and 1, got {v}"),
+                ));
             }
         }
-        if let Some(v) = self.max_disparity_ratio {
-            if !(v.is_finite() && v > 0.0) {
-                problems.push(("max_disparity_ratio".into(), format!("must be a positive ratio, got {v}")));
-            }
+        if let Some(v) = self
+            .max_disparity_ratio
+            .filter(|v| !(v.is_finite() && *v > 0.0))
+        {
+            problems.push((
+                "max_disparity_ratio".into(),
+                format!("must be a positive ratio, got {v}"),
+            ));
         }
         problems
     }
@@ -67,13 +75,26 @@ pub struct GateResult {
 }
 
 /// Evaluates every gate that is set, in a fixed order.
-pub fn evaluate(thresholds: &GateThresholds, analysis: &Analysis, notice: &NoticeCoverage, min_n: u64) -> Vec<GateResult> {
+pub fn evaluate(
+    thresholds: &GateThresholds,
+    analysis: &Analysis,
+    notice: &NoticeCoverage,
+    min_n: u64,
+) -> Vec<GateResult> {
     let mut results = Vec::new();
-    let overall = analysis.slices.iter().find(|s| s.dimension == Dimension::Overall);
+    let overall = analysis
+        .slices
+        .iter()
+        .find(|s| s.dimension == Dimension::Overall);
 
     if let Some(t) = thresholds.max_over_removal_rate {
         let value = overall.and_then(|s| s.over_removal_rate);
-        results.push(at_most("max_over_removal_rate", t, value, "overall over-removal rate of protected cases".into()));
+        results.push(at_most(
+            "max_over_removal_rate",
+            t,
+            value,
+            "overall over-removal rate of protected cases".into(),
+        ));
     }
     if let Some(t) = thresholds.max_language_over_removal_rate {
         let worst = analysis
@@ -83,16 +104,32 @@ pub fn evaluate(thresholds: &GateThresholds, analysis: &Analysis, notice: &Notic
             .filter_map(|s| s.over_removal_rate.map(|r| (r, s.value.clone())))
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let what = match &worst {
-            Some((_, lang)) => format!("highest over-removal rate of a language with n ≥ {min_n} ({lang})"),
+            Some((_, lang)) => {
+                format!("highest over-removal rate of a language with n ≥ {min_n} ({lang})")
+            }
             None => format!("no language has n ≥ {min_n} protected cases"),
         };
-        results.push(at_most("max_language_over_removal_rate", t, worst.map(|w| w.0), what));
+        results.push(at_most(
+            "max_language_over_removal_rate",
+            t,
+            worst.map(|w| w.0),
+            what,
+        ));
     }
     if let Some(t) = thresholds.max_disparity_ratio {
-        let significant: Vec<_> = analysis.disparities.iter().filter(|d| d.significant).collect();
+        let significant: Vec<_> = analysis
+            .disparities
+            .iter()
+            .filter(|d| d.significant)
+            .collect();
         let worst = significant
             .iter()
-            .map(|d| (d.ratio.unwrap_or(f64::INFINITY), format!("{} = {} vs {}", d.dimension.as_str(), d.group, d.reference)))
+            .map(|d| {
+                (
+                    d.ratio.unwrap_or(f64::INFINITY),
+                    format!("{} = {} vs {}", d.dimension.as_str(), d.group, d.reference),
+                )
+            })
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let what = match &worst {
             Some((_, who)) => format!("largest rate ratio among significant disparities ({who})"),
@@ -103,11 +140,21 @@ pub fn evaluate(thresholds: &GateThresholds, analysis: &Analysis, notice: &Notic
     if let Some(t) = thresholds.max_error_rate {
         let totals = &analysis.totals;
         let value = (totals.cases > 0).then(|| totals.errors as f64 / totals.cases as f64);
-        results.push(at_most("max_error_rate", t, value, format!("{} of {} cases ended in error", totals.errors, totals.cases)));
+        results.push(at_most(
+            "max_error_rate",
+            t,
+            value,
+            format!("{} of {} cases ended in error", totals.errors, totals.cases),
+        ));
     }
     if let Some(t) = thresholds.min_detection_rate {
         let value = overall.and_then(|s| s.detection_rate);
-        results.push(at_least("min_detection_rate", t, value, "overall detection rate of violating cases".into()));
+        results.push(at_least(
+            "min_detection_rate",
+            t,
+            value,
+            "overall detection rate of violating cases".into(),
+        ));
     }
     if let Some(t) = thresholds.max_flip_rate {
         let cf = &analysis.counterfactual;
@@ -115,7 +162,10 @@ pub fn evaluate(thresholds: &GateThresholds, analysis: &Analysis, notice: &Notic
             "max_flip_rate",
             t,
             cf.flip_rate,
-            format!("{} of {} counterfactual families treated inconsistently", cf.flipped, cf.families),
+            format!(
+                "{} of {} counterfactual families treated inconsistently",
+                cf.flipped, cf.families
+            ),
         ));
     }
     if let Some(t) = thresholds.min_appeal_route_coverage {
@@ -123,7 +173,10 @@ pub fn evaluate(thresholds: &GateThresholds, analysis: &Analysis, notice: &Notic
             "min_appeal_route_coverage",
             t,
             notice.share("with_appeal_route"),
-            format!("{} of {} adverse decisions offered a route to appeal", notice.with_appeal_route, notice.adverse),
+            format!(
+                "{} of {} adverse decisions offered a route to appeal",
+                notice.with_appeal_route, notice.adverse
+            ),
         ));
     }
     results
@@ -136,7 +189,13 @@ fn at_most(name: &str, threshold: f64, value: Option<f64>, what: String) -> Gate
         Some(v) => format!("{what}: {} exceeds the maximum {}", fmt(v), fmt(threshold)),
         None => format!("{what}: nothing to measure"),
     };
-    GateResult { name: name.into(), threshold, value: value.filter(|v| v.is_finite()), passed, detail }
+    GateResult {
+        name: name.into(),
+        threshold,
+        value: value.filter(|v| v.is_finite()),
+        passed,
+        detail,
+    }
 }
 
 fn at_least(name: &str, threshold: f64, value: Option<f64>, what: String) -> GateResult {
@@ -146,9 +205,19 @@ fn at_least(name: &str, threshold: f64, value: Option<f64>, what: String) -> Gat
         Some(v) => format!("{what}: {} is below the minimum {}", fmt(v), fmt(threshold)),
         None => format!("{what}: nothing to measure"),
     };
-    GateResult { name: name.into(), threshold, value, passed, detail }
+    GateResult {
+        name: name.into(),
+        threshold,
+        value,
+        passed,
+        detail,
+    }
 }
 
 fn fmt(v: f64) -> String {
-    if v.is_infinite() { "∞".into() } else { format!("{v:.4}") }
+    if v.is_infinite() {
+        "∞".into()
+    } else {
+        format!("{v:.4}")
+    }
 }

@@ -42,7 +42,8 @@ pub struct Journal {
 /// What a journal file holds.
 #[derive(Debug, Default)]
 pub struct JournalContents {
-    pub records: Vec<Record>,
+    /// Every valid record with its 1-based line number.
+    pub records: Vec<(u64, Record)>,
     /// Length in bytes of the complete, valid records.
     pub valid_len: u64,
     /// A last line that was cut off by a crash (dropped).
@@ -53,11 +54,17 @@ impl Journal {
     /// Opens (creating if needed) the journal for appending, cutting off a torn last line.
     pub fn open(path: &Path) -> io::Result<(Journal, JournalContents)> {
         let contents = if path.exists() {
-            read_journal(path).map_err(|d| io::Error::new(io::ErrorKind::InvalidData, d.to_string()))?
+            read_journal(path)
+                .map_err(|d| io::Error::new(io::ErrorKind::InvalidData, d.to_string()))?
         } else {
             JournalContents::default()
         };
-        let file = OpenOptions::new().create(true).read(true).write(true).truncate(false).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(false)
+            .open(path)?;
         if contents.torn_tail {
             file.set_len(contents.valid_len)?;
             file.sync_all()?;
@@ -106,8 +113,12 @@ impl Journal {
 /// Reads every record of a journal. A torn (incomplete or unreadable) last line is
 /// reported in `torn_tail`; an unreadable line anywhere else is an error naming it.
 pub fn read_journal(path: &Path) -> Result<JournalContents, Diagnostics> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the journal: {e}"))]))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic::file(
+            path,
+            format!("cannot read the journal: {e}"),
+        )])
+    })?;
     parse_journal(path, &bytes)
 }
 
@@ -125,7 +136,7 @@ fn parse_journal(path: &Path, bytes: &[u8]) -> Result<JournalContents, Diagnosti
         let line = &rest[..newline];
         let is_last = offset + newline + 1 == bytes.len();
         match serde_json::from_slice::<Record>(line) {
-            Ok(record) => contents.records.push(record),
+            Ok(record) => contents.records.push((line_number, record)),
             Err(_) if is_last => {
                 contents.torn_tail = true;
                 break;
@@ -191,7 +202,8 @@ mod tests {
         drop(j);
         let contents = read_journal(&path).unwrap();
         assert!(!contents.torn_tail);
-        assert_eq!(contents.records, vec![decision("a"), decision("b"), decision("c")]);
+        let records: Vec<Record> = contents.records.into_iter().map(|(_, r)| r).collect();
+        assert_eq!(records, vec![decision("a"), decision("b"), decision("c")]);
     }
 
     #[test]
@@ -201,6 +213,9 @@ mod tests {
         let good = serde_json::to_string(&decision("a")).unwrap();
         std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
         let err = read_journal(&path).unwrap_err().to_string();
-        assert!(err.contains("journal.jsonl:2: not a valid journal record"), "{err}");
+        assert!(
+            err.contains("journal.jsonl:2: not a valid journal record"),
+            "{err}"
+        );
     }
 }

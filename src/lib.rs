@@ -8,12 +8,16 @@
 
 pub mod analysis;
 pub mod appeal;
+pub mod cli;
 pub mod corpus;
 pub mod decision;
 pub mod diagnostic;
+pub mod error;
 pub mod exit;
 pub mod gates;
 pub mod hash;
 pub mod journal;
+pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod target;

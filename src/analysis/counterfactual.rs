@@ -62,7 +62,11 @@ pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Coun
         }
         let member = |o: &&Observation<'_>| Member {
             case_id: o.case.id.clone(),
-            group: o.case.target_group.clone().or_else(|| o.case.speaker_group.clone()),
+            group: o
+                .case
+                .target_group
+                .clone()
+                .or_else(|| o.case.speaker_group.clone()),
         };
         flipped_families.push(FlippedFamily {
             pair_id: pair_id.to_string(),
@@ -91,16 +95,58 @@ mod tests {
 
     #[test]
     fn counts_flips_and_ignores_singletons_and_errors() {
-        let cases = vec![
-            case("a1", "en", Label::Protected, "s", Some("muslims"), Some("f1")),
-            case("a2", "en", Label::Protected, "s", Some("christians"), Some("f1")),
-            case("b1", "en", Label::Protected, "s", Some("muslims"), Some("f2")),
-            case("b2", "en", Label::Protected, "s", Some("christians"), Some("f2")),
-            case("c1", "en", Label::Protected, "s", Some("muslims"), Some("f3")),
-            case("c2", "en", Label::Protected, "s", Some("christians"), Some("f3")),
+        let cases = [
+            case(
+                "a1",
+                "en",
+                Label::Protected,
+                "s",
+                Some("muslims"),
+                Some("f1"),
+            ),
+            case(
+                "a2",
+                "en",
+                Label::Protected,
+                "s",
+                Some("christians"),
+                Some("f1"),
+            ),
+            case(
+                "b1",
+                "en",
+                Label::Protected,
+                "s",
+                Some("muslims"),
+                Some("f2"),
+            ),
+            case(
+                "b2",
+                "en",
+                Label::Protected,
+                "s",
+                Some("christians"),
+                Some("f2"),
+            ),
+            case(
+                "c1",
+                "en",
+                Label::Protected,
+                "s",
+                Some("muslims"),
+                Some("f3"),
+            ),
+            case(
+                "c2",
+                "en",
+                Label::Protected,
+                "s",
+                Some("christians"),
+                Some("f3"),
+            ),
             case("d1", "en", Label::Protected, "s", None, Some("f4")),
         ];
-        let obs = vec![
+        let obs = [
             observe(&cases[0], Action::Remove),
             observe(&cases[1], Action::Allow),
             observe(&cases[2], Action::Allow),

@@ -22,7 +22,10 @@ pub fn wilson(successes: u64, n: u64, confidence: f64) -> Option<(f64, f64)> {
     let denominator = 1.0 + z2 / n_f;
     let center = (p + z2 / (2.0 * n_f)) / denominator;
     let half_width = z * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denominator;
-    Some(((center - half_width).clamp(0.0, 1.0), (center + half_width).clamp(0.0, 1.0)))
+    Some((
+        (center - half_width).clamp(0.0, 1.0),
+        (center + half_width).clamp(0.0, 1.0),
+    ))
 }
 
 #[cfg(test)]

@@ -13,12 +13,18 @@ pub struct RateRatio {
 /// `exp(ln RR ± z·sqrt(1/a − 1/n1 + 1/c − 1/n2))`.
 pub fn katz_rate_ratio(a: u64, n1: u64, c: u64, n2: u64, z: f64) -> RateRatio {
     if n1 == 0 || n2 == 0 || c == 0 {
-        return RateRatio { ratio: None, interval: None };
+        return RateRatio {
+            ratio: None,
+            interval: None,
+        };
     }
     let (a_f, n1_f, c_f, n2_f) = (a as f64, n1 as f64, c as f64, n2 as f64);
     let ratio = (a_f / n1_f) / (c_f / n2_f);
     if a == 0 {
-        return RateRatio { ratio: Some(ratio), interval: None };
+        return RateRatio {
+            ratio: Some(ratio),
+            interval: None,
+        };
     }
     let se = (1.0 / a_f - 1.0 / n1_f + 1.0 / c_f - 1.0 / n2_f).sqrt();
     let log_ratio = ratio.ln();
@@ -37,10 +43,34 @@ mod tests {
     /// copied from the project's shared statistics fixtures (`risk_ratio.json`).
     const KATZ: [(u64, u64, u64, u64, f64, f64, f64); 5] = [
         (30, 100, 15, 100, 2.0, 1.1488778125918317, 3.481658324461961),
-        (12, 40, 20, 400, 5.999999999999999, 3.171305364772879, 11.351792356513808),
+        (
+            12,
+            40,
+            20,
+            400,
+            5.999999999999999,
+            3.171305364772879,
+            11.351792356513808,
+        ),
         (5, 50, 5, 50, 1.0, 0.30851698182293347, 3.241312663216471),
-        (90, 300, 30, 300, 2.9999999999999996, 2.049639174088867, 4.391016776892351),
-        (1, 20, 9, 20, 0.11111111111111112, 0.015482465225618865, 0.7973974966155434),
+        (
+            90,
+            300,
+            30,
+            300,
+            2.9999999999999996,
+            2.049639174088867,
+            4.391016776892351,
+        ),
+        (
+            1,
+            20,
+            9,
+            20,
+            0.11111111111111112,
+            0.015482465225618865,
+            0.7973974966155434,
+        ),
     ];
 
     #[test]
@@ -58,7 +88,19 @@ mod tests {
     #[test]
     fn zero_counts_have_no_interval() {
         let z = z_critical(0.95);
-        assert_eq!(katz_rate_ratio(0, 10, 5, 10, z), RateRatio { ratio: Some(0.0), interval: None });
-        assert_eq!(katz_rate_ratio(5, 10, 0, 10, z), RateRatio { ratio: None, interval: None });
+        assert_eq!(
+            katz_rate_ratio(0, 10, 5, 10, z),
+            RateRatio {
+                ratio: Some(0.0),
+                interval: None
+            }
+        );
+        assert_eq!(
+            katz_rate_ratio(5, 10, 0, 10, z),
+            RateRatio {
+                ratio: None,
+                interval: None
+            }
+        );
     }
 }

@@ -68,11 +68,28 @@ mod tests {
     #[test]
     fn counts_present_non_blank_elements() {
         let notices = [
-            Notice { reason: Some("term".into()), ..Notice::default() },
-            Notice { reason: Some("  ".into()), automated: Some(false), appeal_url: Some("https://a".into()), ..Notice::default() },
+            Notice {
+                reason: Some("term".into()),
+                ..Notice::default()
+            },
+            Notice {
+                reason: Some("  ".into()),
+                automated: Some(false),
+                appeal_url: Some("https://a".into()),
+                ..Notice::default()
+            },
         ];
         let c = NoticeCoverage::of(&notices);
-        assert_eq!((c.adverse, c.with_reason, c.with_automated_flag, c.with_appeal_route, c.with_rule), (2, 1, 1, 1, 0));
+        assert_eq!(
+            (
+                c.adverse,
+                c.with_reason,
+                c.with_automated_flag,
+                c.with_appeal_route,
+                c.with_rule
+            ),
+            (2, 1, 1, 1, 0)
+        );
         assert_eq!(c.share("with_appeal_route"), Some(0.5));
         assert_eq!(NoticeCoverage::default().share("with_reason"), None);
     }

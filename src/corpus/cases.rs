@@ -32,7 +32,9 @@ struct Columns {
 /// Parses and validates the cases of one CSV file. Problems are appended to
 /// `problems`; the returned cases (with their 1-based line) are the valid ones.
 pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
     let header = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -60,7 +62,11 @@ pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) ->
     cases
 }
 
-fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnostic>) -> Option<Columns> {
+fn read_header(
+    path: &Path,
+    header: &csv::ByteRecord,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Columns> {
     let mut names = Vec::with_capacity(header.len());
     let mut ok = true;
     for (i, raw) in header.iter().enumerate() {
@@ -68,7 +74,12 @@ fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnos
             Ok(name) => names.push(name.trim().to_string()),
             Err(e) => {
                 problems.push(
-                    Diagnostic::at_line(path, 1, format!("header column {} is not valid UTF-8: {e}", i + 1)).with_column(i as u64 + 1),
+                    Diagnostic::at_line(
+                        path,
+                        1,
+                        format!("header column {} is not valid UTF-8: {e}", i + 1),
+                    )
+                    .with_column(i as u64 + 1),
                 );
                 ok = false;
                 names.push(String::new());
@@ -79,7 +90,14 @@ fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnos
     let mut extra = Vec::new();
     for (i, name) in names.iter().enumerate() {
         if names[..i].contains(name) {
-            problems.push(Diagnostic::at_line(path, 1, format!("column `{name}` appears twice in the header")).with_column(i as u64 + 1));
+            problems.push(
+                Diagnostic::at_line(
+                    path,
+                    1,
+                    format!("column `{name}` appears twice in the header"),
+                )
+                .with_column(i as u64 + 1),
+            );
             ok = false;
             continue;
         }
@@ -96,7 +114,10 @@ fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnos
                 Diagnostic::at_line(
                     path,
                     1,
-                    format!("missing required column `{required}` (header has: {})", names.join(", ")),
+                    format!(
+                        "missing required column `{required}` (header has: {})",
+                        names.join(", ")
+                    ),
                 )
                 .with_field(required),
             );
@@ -121,8 +142,12 @@ fn read_case(
             Ok(s) => Some(s.to_string()),
             Err(e) => {
                 problems.push(
-                    Diagnostic::at_line(path, line, format!("invalid UTF-8 (byte {} of the field)", e.valid_up_to() + 1))
-                        .with_field(name),
+                    Diagnostic::at_line(
+                        path,
+                        line,
+                        format!("invalid UTF-8 (byte {} of the field)", e.valid_up_to() + 1),
+                    )
+                    .with_field(name),
                 );
                 None
             }
@@ -145,8 +170,12 @@ fn read_case(
                 metadata.insert(name.clone(), v.to_string());
             }
             Err(e) => problems.push(
-                Diagnostic::at_line(path, line, format!("invalid UTF-8 (byte {} of the field)", e.valid_up_to() + 1))
-                    .with_field(name.clone()),
+                Diagnostic::at_line(
+                    path,
+                    line,
+                    format!("invalid UTF-8 (byte {} of the field)", e.valid_up_to() + 1),
+                )
+                .with_field(name.clone()),
             ),
         }
     }
@@ -158,7 +187,10 @@ fn read_case(
         if id.is_empty() {
             bad("id", "id is empty".into());
         } else if id.trim() != id || id.chars().any(char::is_control) {
-            bad("id", format!("id {id:?} has surrounding spaces or control characters"));
+            bad(
+                "id",
+                format!("id {id:?} has surrounding spaces or control characters"),
+            );
         }
     }
     let lang = lang.and_then(|l| match canonical_language_tag(&l) {
@@ -168,22 +200,21 @@ fn read_case(
             None
         }
     });
-    if let Some(text) = &text {
-        if text.trim().is_empty() {
-            bad("text", "text is empty".into());
-        }
+    if text.as_ref().is_some_and(|t| t.trim().is_empty()) {
+        bad("text", "text is empty".into());
     }
     let label = label.and_then(|l| match Label::parse(&l) {
         Some(label) => Some(label),
         None => {
-            bad("label", format!("unknown label {l:?} (expected \"protected\" or \"violating\")"));
+            bad(
+                "label",
+                format!("unknown label {l:?} (expected \"protected\" or \"violating\")"),
+            );
             None
         }
     });
-    if let Some(category) = &category {
-        if category.trim().is_empty() {
-            bad("category", "category is empty".into());
-        }
+    if category.as_ref().is_some_and(|c| c.trim().is_empty()) {
+        bad("category", "category is empty".into());
     }
     if problems.len() > before {
         return None;
@@ -205,7 +236,9 @@ fn read_case(
 fn csv_error(path: &Path, error: &csv::Error) -> Diagnostic {
     let line = error.position().map(|p| p.line());
     let message = match error.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("record has {len} fields but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
@@ -255,10 +288,16 @@ mod tests {
               a5,en,ok,protected\n",
         );
         assert_eq!(cases.len(), 1);
-        assert!(problems[0].starts_with("c.csv:3: `lang`: malformed language tag"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("c.csv:3: `lang`: malformed language tag"),
+            "{problems:?}"
+        );
         assert_eq!(problems[1], "c.csv:4: `text`: text is empty");
         assert!(problems[2].starts_with("c.csv:5: `label`: unknown label \"hateful\""));
-        assert_eq!(problems[3], "c.csv:6: record has 4 fields but the header has 5");
+        assert_eq!(
+            problems[3],
+            "c.csv:6: record has 4 fields but the header has 5"
+        );
     }
 
     #[test]
@@ -271,6 +310,9 @@ mod tests {
     #[test]
     fn invalid_utf8_names_line_and_field() {
         let (_, problems) = parse(b"id,lang,text,label,category\na,en,caf\xe9,protected,c\n");
-        assert_eq!(problems, vec!["c.csv:2: `text`: invalid UTF-8 (byte 4 of the field)".to_string()]);
+        assert_eq!(
+            problems,
+            vec!["c.csv:2: `text`: invalid UTF-8 (byte 4 of the field)".to_string()]
+        );
     }
 }

@@ -47,14 +47,18 @@ pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
     if i < subtags.len() && subtags[i].len() == 4 && is_alpha(subtags[i]) {
         let s = subtags[i].to_ascii_lowercase();
         let mut chars = s.chars();
-        let head = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
+        let head = chars
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+            .unwrap_or_default();
         out.push(format!("{head}{}", chars.as_str()));
         i += 1;
     }
     // region
     if i < subtags.len() {
         let s = subtags[i];
-        if (s.len() == 2 && is_alpha(s)) || (s.len() == 3 && s.chars().all(|c| c.is_ascii_digit())) {
+        if (s.len() == 2 && is_alpha(s)) || (s.len() == 3 && s.chars().all(|c| c.is_ascii_digit()))
+        {
             out.push(s.to_ascii_uppercase());
             i += 1;
         }
@@ -74,7 +78,10 @@ pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
             i += 1;
         }
         if i == start {
-            return Err(format!("language tag `{tag}`: extension `{}` has no subtags", subtags[start - 1]));
+            return Err(format!(
+                "language tag `{tag}`: extension `{}` has no subtags",
+                subtags[start - 1]
+            ));
         }
     }
     if i < subtags.len() && subtags[i].eq_ignore_ascii_case("x") {
@@ -89,9 +96,16 @@ pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
     Ok(out.join("-"))
 }
 
-fn private_use(tag: &str, subtags: &[&str], at: usize, mut out: Vec<String>) -> Result<String, String> {
+fn private_use(
+    tag: &str,
+    subtags: &[&str],
+    at: usize,
+    mut out: Vec<String>,
+) -> Result<String, String> {
     if at + 1 >= subtags.len() {
-        return Err(format!("language tag `{tag}`: private use `x` needs at least one subtag"));
+        return Err(format!(
+            "language tag `{tag}`: private use `x` needs at least one subtag"
+        ));
     }
     out.extend(subtags[at..].iter().map(|s| s.to_ascii_lowercase()));
     Ok(out.join("-"))
@@ -134,14 +148,35 @@ mod tests {
             ("x-whatever", "x-whatever"),
             ("en-x-aae", "en-x-aae"),
         ] {
-            assert_eq!(canonical_language_tag(input).as_deref(), Ok(expected), "{input}");
+            assert_eq!(
+                canonical_language_tag(input).as_deref(),
+                Ok(expected),
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn rejects_malformed_tags() {
-        for input in ["", "e", "english", "en_US", "en--US", "en-", "-en", "en-US-a", "x", "12", "en us", " en", "en-abcdefghi"] {
-            assert!(canonical_language_tag(input).is_err(), "{input:?} should be rejected");
+        for input in [
+            "",
+            "e",
+            "english",
+            "en_US",
+            "en--US",
+            "en-",
+            "-en",
+            "en-US-a",
+            "x",
+            "12",
+            "en us",
+            " en",
+            "en-abcdefghi",
+        ] {
+            assert!(
+                canonical_language_tag(input).is_err(),
+                "{input:?} should be rejected"
+            );
         }
     }
 

@@ -101,7 +101,10 @@ pub struct Corpus {
 pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
     let manifest_path = dir.join(MANIFEST_FILE);
     if !dir.is_dir() {
-        return Err(Diagnostics(vec![Diagnostic::file(dir, "corpus directory does not exist")]));
+        return Err(Diagnostics(vec![Diagnostic::file(
+            dir,
+            "corpus directory does not exist",
+        )]));
     }
     let manifest_bytes = std::fs::read(&manifest_path).map_err(|e| {
         Diagnostics(vec![Diagnostic::file(
@@ -110,10 +113,17 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         )])
     })?;
     let manifest_text = std::str::from_utf8(&manifest_bytes).map_err(|e| {
-        Diagnostics(vec![Diagnostic::file(&manifest_path, format!("not valid UTF-8: {e}"))])
+        Diagnostics(vec![Diagnostic::file(
+            &manifest_path,
+            format!("not valid UTF-8: {e}"),
+        )])
     })?;
     let manifest: CorpusManifest = toml::from_str(manifest_text).map_err(|e| {
-        Diagnostics(vec![crate::diagnostic::from_toml_error(&manifest_path, manifest_text, &e)])
+        Diagnostics(vec![crate::diagnostic::from_toml_error(
+            &manifest_path,
+            manifest_text,
+            &e,
+        )])
     })?;
 
     let mut problems = Vec::new();
@@ -128,10 +138,18 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
     for file in &manifest.files {
         let line = crate::diagnostic::toml_key_line(manifest_text, &["files"]);
         let relative = Path::new(file);
-        if relative.is_absolute() || relative.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
             problems.push(Diagnostic {
                 line,
-                ..Diagnostic::file(&manifest_path, format!("file `{file}` must be a path inside the corpus directory")).with_field("files")
+                ..Diagnostic::file(
+                    &manifest_path,
+                    format!("file `{file}` must be a path inside the corpus directory"),
+                )
+                .with_field("files")
             });
             continue;
         }
@@ -140,11 +158,17 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
             Ok(bytes) => bytes,
             Err(e) => {
                 let message = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("manifest lists `{file}` but {} does not exist", path.display())
+                    format!(
+                        "manifest lists `{file}` but {} does not exist",
+                        path.display()
+                    )
                 } else {
                     format!("cannot read `{file}`: {e}")
                 };
-                problems.push(Diagnostic { line, ..Diagnostic::file(&manifest_path, message).with_field("files") });
+                problems.push(Diagnostic {
+                    line,
+                    ..Diagnostic::file(&manifest_path, message).with_field("files")
+                });
                 continue;
             }
         };
@@ -155,7 +179,8 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         });
         for parsed in parse_cases(&path, &bytes, &mut problems) {
             let (case, line) = parsed;
-            if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d)) {
+            if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d))
+            {
                 problems.push(
                     Diagnostic::at_line(
                         &path,

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::analysis::{AnalysisSettings, Dimension};
-use crate::corpus::{Case, Corpus, HashedFile, canonical_language_tag, language_covered_by, load_corpus};
+use crate::corpus::{
+    Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus,
+};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::gates::GateThresholds;
@@ -47,6 +49,9 @@ pub struct CorpusRecord {
     /// As written in the scenario.
     pub dir: String,
     pub files: Vec<HashedFile>,
+    /// Who wrote the cases and how far they were reviewed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<Provenance>,
 }
 
 /// The target, resolved.
@@ -86,15 +91,29 @@ pub struct Plan {
 impl Plan {
     /// Reads, parses and validates a scenario file, loading its corpora.
     pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the scenario: {e}"))]))?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("not valid UTF-8: {e}"))]))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Diagnostics(vec![Diagnostic::file(
+                path,
+                format!("cannot read the scenario: {e}"),
+            )])
+        })?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            Diagnostics(vec![Diagnostic::file(
+                path,
+                format!("not valid UTF-8: {e}"),
+            )])
+        })?;
         let raw: RawScenario =
             toml::from_str(text).map_err(|e| Diagnostics(vec![from_toml_error(path, text, &e)]))?;
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let base = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
-        PlanBuilder { path, text, base: &base, problems: Vec::new() }.build(
+        PlanBuilder {
+            path,
+            text,
+            base: &base,
+            problems: Vec::new(),
+        }
+        .build(
             raw,
             ScenarioSource {
                 path: absolute.clone(),
@@ -166,23 +185,35 @@ impl PlanBuilder<'_> {
     fn run_settings(&mut self, raw: &raw::RawRun) -> RunSettings {
         let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if !(1..=4096).contains(&concurrency) {
-            self.problem(&["run", "concurrency"], format!("must be between 1 and 4096, got {concurrency}"));
+            self.problem(
+                &["run", "concurrency"],
+                format!("must be between 1 and 4096, got {concurrency}"),
+            );
         }
         let timeout = match raw.timeout_secs {
             None => DEFAULT_TIMEOUT,
             Some(t) if t.is_finite() && t > 0.0 && t <= 3600.0 => Duration::from_secs_f64(t),
             Some(t) => {
-                self.problem(&["run", "timeout_secs"], format!("must be a number of seconds in (0, 3600], got {t}"));
+                self.problem(
+                    &["run", "timeout_secs"],
+                    format!("must be a number of seconds in (0, 3600], got {t}"),
+                );
                 DEFAULT_TIMEOUT
             }
         };
         let max_attempts = raw.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
         if !(1..=20).contains(&max_attempts) {
-            self.problem(&["run", "max_attempts"], format!("must be between 1 and 20, got {max_attempts}"));
+            self.problem(
+                &["run", "max_attempts"],
+                format!("must be between 1 and 20, got {max_attempts}"),
+            );
         }
         let error_budget = raw.error_budget.unwrap_or(DEFAULT_ERROR_BUDGET);
         if !(0.0..=1.0).contains(&error_budget) {
-            self.problem(&["run", "error_budget"], format!("must be a share between 0 and 1, got {error_budget}"));
+            self.problem(
+                &["run", "error_budget"],
+                format!("must be a share between 0 and 1, got {error_budget}"),
+            );
         }
         RunSettings {
             concurrency,
@@ -193,15 +224,24 @@ impl PlanBuilder<'_> {
         }
     }
 
-    fn analysis_settings(&mut self, raw: &raw::RawAnalysis) -> (AnalysisSettings, BTreeSet<Action>) {
+    fn analysis_settings(
+        &mut self,
+        raw: &raw::RawAnalysis,
+    ) -> (AnalysisSettings, BTreeSet<Action>) {
         let defaults = AnalysisSettings::default();
         let confidence = raw.confidence.unwrap_or(defaults.confidence);
         if !(confidence > 0.5 && confidence < 1.0) {
-            self.problem(&["analysis", "confidence"], format!("must be in (0.5, 1), got {confidence}"));
+            self.problem(
+                &["analysis", "confidence"],
+                format!("must be in (0.5, 1), got {confidence}"),
+            );
         }
         let alpha = raw.alpha.unwrap_or(defaults.alpha);
         if !(alpha > 0.0 && alpha < 1.0) {
-            self.problem(&["analysis", "alpha"], format!("must be in (0, 1), got {alpha}"));
+            self.problem(
+                &["analysis", "alpha"],
+                format!("must be in (0, 1), got {alpha}"),
+            );
         }
         let mut references = BTreeMap::new();
         for (dimension, value) in &raw.reference {
@@ -223,7 +263,10 @@ impl PlanBuilder<'_> {
             references.insert(*dimension, value);
         }
         let adverse_actions = match &raw.adverse_actions {
-            None => Action::MODERATION.into_iter().filter(|a| *a != Action::Allow).collect(),
+            None => Action::MODERATION
+                .into_iter()
+                .filter(|a| *a != Action::Allow)
+                .collect(),
             Some(names) => {
                 let mut set = BTreeSet::new();
                 for name in names {
@@ -239,7 +282,10 @@ impl PlanBuilder<'_> {
                     }
                 }
                 if names.is_empty() {
-                    self.problem(&["analysis", "adverse_actions"], "list at least one adverse action");
+                    self.problem(
+                        &["analysis", "adverse_actions"],
+                        "list at least one adverse action",
+                    );
                 }
                 set
             }
@@ -270,12 +316,18 @@ impl PlanBuilder<'_> {
                         Ok(text) => {
                             overrides.insert(
                                 lang.to_ascii_lowercase(),
-                                LexiconSource { origin: path.display().to_string(), text },
+                                LexiconSource {
+                                    origin: path.display().to_string(),
+                                    text,
+                                },
                             );
                         }
                         Err(e) => self.problem(
                             &["target", "lexicons"],
-                            format!("cannot read the keyword list for `{lang}` at {}: {e}", path.display()),
+                            format!(
+                                "cannot read the keyword list for `{lang}` at {}: {e}",
+                                path.display()
+                            ),
                         ),
                     }
                 }
@@ -285,19 +337,27 @@ impl PlanBuilder<'_> {
                 }
                 Some(TargetSpec::Keyword(spec))
             }
-            raw::RawTarget::Command { command, processes, threshold } => {
+            raw::RawTarget::Command {
+                command,
+                processes,
+                threshold,
+            } => {
                 let Some((program, args)) = command.split_first() else {
-                    self.problem(&["target", "command"], "give the program to run, e.g. [\"python3\", \"model.py\"]");
+                    self.problem(
+                        &["target", "command"],
+                        "give the program to run, e.g. [\"python3\", \"model.py\"]",
+                    );
                     return None;
                 };
                 let processes = processes.unwrap_or(1);
                 if !(1..=256).contains(&processes) {
-                    self.problem(&["target", "processes"], format!("must be between 1 and 256, got {processes}"));
+                    self.problem(
+                        &["target", "processes"],
+                        format!("must be between 1 and 256, got {processes}"),
+                    );
                 }
-                if let Some(t) = threshold {
-                    if !t.is_finite() {
-                        self.problem(&["target", "threshold"], "must be a number");
-                    }
+                if threshold.is_some_and(|t| !t.is_finite()) {
+                    self.problem(&["target", "threshold"], "must be a number");
                 }
                 let resolved = match find_program(program, self.base) {
                     Some(p) => p,
@@ -330,12 +390,20 @@ impl PlanBuilder<'_> {
         for dir in &raw.corpora {
             let path = self.resolve(dir);
             match load_corpus(&path) {
-                Ok(Corpus { manifest, cases: corpus_cases, files, .. }) => {
+                Ok(Corpus {
+                    manifest,
+                    cases: corpus_cases,
+                    files,
+                    ..
+                }) => {
                     for case in corpus_cases {
                         if let Some(other) = seen.get(&case.id) {
                             self.problem(
                                 &["corpora"],
-                                format!("case id `{}` appears in both `{other}` and `{dir}`", case.id),
+                                format!(
+                                    "case id `{}` appears in both `{other}` and `{dir}`",
+                                    case.id
+                                ),
                             );
                             continue;
                         }
@@ -348,6 +416,7 @@ impl PlanBuilder<'_> {
                         license: manifest.license,
                         dir: dir.clone(),
                         files,
+                        provenance: manifest.provenance,
                     });
                 }
                 Err(Diagnostics(problems)) => self.problems.extend(problems),
@@ -366,7 +435,9 @@ impl PlanBuilder<'_> {
         }
         cases
             .into_iter()
-            .filter(|c| languages.is_empty() || languages.iter().any(|l| language_covered_by(&c.lang, l)))
+            .filter(|c| {
+                languages.is_empty() || languages.iter().any(|l| language_covered_by(&c.lang, l))
+            })
             .filter(|c| filter.categories.is_empty() || filter.categories.contains(&c.category))
             .filter(|c| filter.labels.is_empty() || filter.labels.contains(&c.label))
             .filter(|c| {
@@ -380,12 +451,16 @@ impl PlanBuilder<'_> {
 
     fn check_references(&mut self, analysis: &AnalysisSettings, cases: &[Case]) {
         for (dimension, value) in &analysis.references {
-            let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+            let values: BTreeSet<String> =
+                cases.iter().filter_map(|c| dimension.value_of(c)).collect();
             if !values.contains(value) {
                 let known: Vec<&str> = values.iter().map(String::as_str).take(20).collect();
                 self.problem(
                     &["analysis", "reference", dimension.as_str()],
-                    format!("reference `{value}` has no cases (values present: {})", known.join(", ")),
+                    format!(
+                        "reference `{value}` has no cases (values present: {})",
+                        known.join(", ")
+                    ),
                 );
             }
         }
@@ -396,9 +471,15 @@ impl PlanBuilder<'_> {
 fn find_program(program: &str, base: &Path) -> Option<PathBuf> {
     let candidate = Path::new(program);
     if candidate.components().count() > 1 || candidate.is_absolute() {
-        let path = if candidate.is_absolute() { candidate.to_path_buf() } else { base.join(candidate) };
+        let path = if candidate.is_absolute() {
+            candidate.to_path_buf()
+        } else {
+            base.join(candidate)
+        };
         return path.is_file().then_some(path);
     }
     let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }

@@ -22,7 +22,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
+};
 use crate::decision::{Action, Notice};
 use crate::hash::sha256_hex;
 
@@ -67,7 +69,12 @@ impl CommandTarget {
         let mut words = vec![spec.program.display().to_string()];
         words.extend(spec.args.iter().cloned());
         let fingerprint = sha256_hex(
-            format!("command\n{}\nthreshold={:?}", words.join("\u{0}"), spec.threshold).as_bytes(),
+            format!(
+                "command\n{}\nthreshold={:?}",
+                words.join("\u{0}"),
+                spec.threshold
+            )
+            .as_bytes(),
         );
         let info = TargetInfo {
             kind: "command".into(),
@@ -93,11 +100,17 @@ impl CommandTarget {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
-                AttemptError::transient(format!("cannot start `{}`: {e}", self.spec.program.display()))
+                AttemptError::transient(format!(
+                    "cannot start `{}`: {e}",
+                    self.spec.program.display()
+                ))
             })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err(AttemptError::transient("cannot connect to the program's stdin/stdout"));
+            return Err(AttemptError::transient(
+                "cannot connect to the program's stdin/stdout",
+            ));
         };
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         tokio::spawn(keep_stderr_tail(stderr, Arc::clone(&stderr_tail)));
@@ -135,7 +148,10 @@ impl Moderator for CommandTarget {
         self.info.clone()
     }
 
-    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(
+        &'a self,
+        batch: &'a [ModerationRequest<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move {
             let mut verdicts = Vec::with_capacity(batch.len());
             for request in batch {
@@ -148,27 +164,48 @@ impl Moderator for CommandTarget {
 
 /// Sends one request and reads its answer. The flag says whether the worker is
 /// still in step with us and may be reused.
-async fn exchange(worker: &mut Worker, request: &ModerationRequest<'_>, threshold: Option<f64>) -> (Result<Verdict, AttemptError>, bool) {
+async fn exchange(
+    worker: &mut Worker,
+    request: &ModerationRequest<'_>,
+    threshold: Option<f64>,
+) -> (Result<Verdict, AttemptError>, bool) {
     let mut line = match serde_json::to_string(&serde_json::json!({
         "id": request.id,
         "lang": request.lang,
         "text": request.text,
     })) {
         Ok(l) => l,
-        Err(e) => return (Err(AttemptError::permanent(format!("cannot encode the request: {e}"))), true),
+        Err(e) => {
+            return (
+                Err(AttemptError::permanent(format!(
+                    "cannot encode the request: {e}"
+                ))),
+                true,
+            );
+        }
     };
     line.push('\n');
     if let Err(e) = write_line(&mut worker.stdin, line.as_bytes()).await {
-        return (Err(exited(worker, &format!("could not write to the program ({e})")).await), false);
+        return (
+            Err(exited(worker, &format!("could not write to the program ({e})")).await),
+            false,
+        );
     }
     let answer = loop {
         match read_bounded_line(&mut worker.stdout, MAX_LINE_BYTES).await {
             Ok(Some(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Ok(Some(bytes)) => break bytes,
-            Ok(None) => return (Err(exited(worker, "the program closed its output before answering").await), false),
+            Ok(None) => {
+                return (
+                    Err(exited(worker, "the program closed its output before answering").await),
+                    false,
+                );
+            }
             Err(e) => {
                 return (
-                    Err(AttemptError::transient(format!("could not read the program's answer: {e}"))),
+                    Err(AttemptError::transient(format!(
+                        "could not read the program's answer: {e}"
+                    ))),
                     false,
                 );
             }
@@ -176,7 +213,14 @@ async fn exchange(worker: &mut Worker, request: &ModerationRequest<'_>, threshol
     };
     let text = match std::str::from_utf8(&answer) {
         Ok(t) => t.trim_end(),
-        Err(_) => return (Err(AttemptError::permanent("the program answered with a line that is not UTF-8")), true),
+        Err(_) => {
+            return (
+                Err(AttemptError::permanent(
+                    "the program answered with a line that is not UTF-8",
+                )),
+                true,
+            );
+        }
     };
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -204,7 +248,10 @@ async fn exchange(worker: &mut Worker, request: &ModerationRequest<'_>, threshol
         }
         None => {
             return (
-                Err(AttemptError::permanent(format!("the program's answer has no string `id`: {}", excerpt(text)))),
+                Err(AttemptError::permanent(format!(
+                    "the program's answer has no string `id`: {}",
+                    excerpt(text)
+                ))),
                 true,
             );
         }
@@ -219,7 +266,11 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
         None | Some(Value::Null) => None,
         Some(v) => match v.as_f64().filter(|s| s.is_finite()) {
             Some(s) => Some(s),
-            None => return Err(AttemptError::permanent(format!("`score` is not a number: {v}"))),
+            None => {
+                return Err(AttemptError::permanent(format!(
+                    "`score` is not a number: {v}"
+                )));
+            }
         },
     };
     let mut scores = BTreeMap::new();
@@ -229,7 +280,11 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
                 Some(s) => {
                     scores.insert(k.clone(), s);
                 }
-                None => return Err(AttemptError::permanent(format!("`scores.{k}` is not a number: {v}"))),
+                None => {
+                    return Err(AttemptError::permanent(format!(
+                        "`scores.{k}` is not a number: {v}"
+                    )));
+                }
             }
         }
     }
@@ -244,7 +299,11 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
                     "the program answered a score but no action, and the scenario sets no `threshold`",
                 ));
             }
-            (None, _) => return Err(AttemptError::permanent("the program's answer has neither `action` nor `score`")),
+            (None, _) => {
+                return Err(AttemptError::permanent(
+                    "the program's answer has neither `action` nor `score`",
+                ));
+            }
         },
         Some(Value::String(a)) if a == "unsupported" => Action::Unsupported,
         Some(Value::String(a)) => match Action::parse_moderation(a) {
@@ -256,12 +315,20 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
                 )));
             }
         },
-        Some(other) => return Err(AttemptError::permanent(format!("`action` is not a string: {other}"))),
+        Some(other) => {
+            return Err(AttemptError::permanent(format!(
+                "`action` is not a string: {other}"
+            )));
+        }
     };
     let automated = match value.get("automated") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
-        Some(other) => return Err(AttemptError::permanent(format!("`automated` is not true or false: {other}"))),
+        Some(other) => {
+            return Err(AttemptError::permanent(format!(
+                "`automated` is not true or false: {other}"
+            )));
+        }
     };
     Ok(Verdict {
         action: Some(action),
@@ -274,7 +341,8 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
             automated,
             appeal_url: string("appeal_url"),
         },
-        detail: (action == Action::Unsupported).then(|| string("reason").unwrap_or_else(|| "the program declined the case".into())),
+        detail: (action == Action::Unsupported)
+            .then(|| string("reason").unwrap_or_else(|| "the program declined the case".into())),
         response: Some(value),
     })
 }
@@ -286,7 +354,12 @@ async fn write_line(stdin: &mut ChildStdin, bytes: &[u8]) -> std::io::Result<()>
 
 /// A failure explained by the program having exited, with its status and last stderr lines.
 async fn exited(worker: &mut Worker, what: &str) -> AttemptError {
-    let status = match tokio::time::timeout(std::time::Duration::from_millis(500), worker.child.wait()).await {
+    let status = match tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        worker.child.wait(),
+    )
+    .await
+    {
         Ok(Ok(status)) => format!("exited with {status}"),
         Ok(Err(e)) => format!("state unknown ({e})"),
         Err(_) => "is still running".to_string(),
@@ -302,34 +375,38 @@ async fn exited(worker: &mut Worker, what: &str) -> AttemptError {
         .collect();
     let mut message = format!("{what}; the program {status}");
     if !tail.is_empty() {
-        message.push_str(&format!("; its stderr ended with: {}", excerpt(&tail.join(" | "))));
+        message.push_str(&format!(
+            "; its stderr ended with: {}",
+            excerpt(&tail.join(" | "))
+        ));
     }
     AttemptError::transient(message)
 }
 
 async fn keep_stderr_tail(stderr: impl AsyncRead + Unpin, tail: Arc<Mutex<VecDeque<String>>>) {
     let mut reader = BufReader::new(stderr);
-    loop {
-        match read_bounded_line(&mut reader, 4096).await {
-            Ok(Some(bytes)) => {
-                let line = String::from_utf8_lossy(&bytes).trim_end().to_string();
-                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-                if tail.len() == STDERR_TAIL_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
-            }
-            Ok(None) | Err(_) => break,
+    while let Ok(Some(bytes)) = read_bounded_line(&mut reader, 4096).await {
+        let line = String::from_utf8_lossy(&bytes).trim_end().to_string();
+        let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+        if tail.len() == STDERR_TAIL_LINES {
+            tail.pop_front();
         }
+        tail.push_back(line);
     }
 }
 
 /// Reads one `\n`-terminated line of at most `limit` bytes; `None` at end of input.
 /// A longer line is cut at `limit` and the rest of it is consumed on the next call
 /// as its own line — callers treat any line over the limit as an error.
-async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    limit: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
-    let n = (&mut *reader).take(limit as u64).read_until(b'\n', &mut buf).await?;
+    let n = (&mut *reader)
+        .take(limit as u64)
+        .read_until(b'\n', &mut buf)
+        .await?;
     if n == 0 {
         return Ok(None);
     }
@@ -345,7 +422,10 @@ async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R, l
 /// A short, single-line excerpt of untrusted text for error messages.
 fn excerpt(text: &str) -> String {
     const MAX: usize = 120;
-    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if one_line.chars().count() > MAX {
         format!("{}…", one_line.chars().take(MAX).collect::<String>())
     } else {
@@ -374,14 +454,30 @@ mod tests {
     #[test]
     fn score_only_needs_a_threshold() {
         let answer = serde_json::json!({"id": "a", "score": 0.7});
-        assert_eq!(verdict_from_answer(answer.clone(), Some(0.5)).unwrap().action, Some(Action::Remove));
-        assert_eq!(verdict_from_answer(answer.clone(), Some(0.8)).unwrap().action, Some(Action::Allow));
-        assert!(verdict_from_answer(answer, None).unwrap_err().message.contains("threshold"));
+        assert_eq!(
+            verdict_from_answer(answer.clone(), Some(0.5))
+                .unwrap()
+                .action,
+            Some(Action::Remove)
+        );
+        assert_eq!(
+            verdict_from_answer(answer.clone(), Some(0.8))
+                .unwrap()
+                .action,
+            Some(Action::Allow)
+        );
+        assert!(
+            verdict_from_answer(answer, None)
+                .unwrap_err()
+                .message
+                .contains("threshold")
+        );
     }
 
     #[test]
     fn unknown_action_is_a_permanent_error() {
-        let e = verdict_from_answer(serde_json::json!({"id": "a", "action": "nuke"}), None).unwrap_err();
+        let e = verdict_from_answer(serde_json::json!({"id": "a", "action": "nuke"}), None)
+            .unwrap_err();
         assert!(!e.is_retryable());
         assert!(e.message.contains("unknown action `nuke`"));
     }

@@ -75,6 +75,17 @@ struct Lexicon {
     mode: MatchMode,
 }
 
+/// What the filter found in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match<'a> {
+    /// A listed term.
+    Term(&'a str),
+    /// No listed term.
+    Clean,
+    /// The filter has no list for the text's language.
+    NoList,
+}
+
 /// The keyword filter.
 pub struct KeywordFilter {
     lexicons: BTreeMap<String, Lexicon>,
@@ -83,7 +94,9 @@ pub struct KeywordFilter {
 
 /// Languages whose scripts are matched by substring: Arabic script (clitics attach
 /// to words) and scripts written without spaces.
-const SUBSTRING_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb", "zh", "ja", "th", "lo", "km", "my"];
+const SUBSTRING_LANGUAGES: &[&str] = &[
+    "ar", "fa", "ur", "ps", "ckb", "zh", "ja", "th", "lo", "km", "my",
+];
 
 const ARABIC_SCRIPT_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb"];
 
@@ -104,7 +117,10 @@ impl KeywordFilter {
             terms.sort();
             terms.dedup();
             if terms.is_empty() {
-                return Err(format!("the keyword list for `{lang}` ({}) has no terms", source.origin));
+                return Err(format!(
+                    "the keyword list for `{lang}` ({}) has no terms",
+                    source.origin
+                ));
             }
             let matcher = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
@@ -117,7 +133,14 @@ impl KeywordFilter {
             };
             fingerprint_input.push_str(&format!("{lang}\n{}\n", terms.join("\n")));
             described.push(format!("{lang}: {} terms", terms.len()));
-            lexicons.insert(lang.clone(), Lexicon { terms, matcher, mode });
+            lexicons.insert(
+                lang.clone(),
+                Lexicon {
+                    terms,
+                    matcher,
+                    mode,
+                },
+            );
         }
         Ok(KeywordFilter {
             lexicons,
@@ -130,22 +153,25 @@ impl KeywordFilter {
         })
     }
 
-    /// The first listed term found in `text`, if any.
-    pub fn first_match(&self, text: &str, lang: &str) -> Result<Option<&str>, ()> {
+    /// The first listed term found in `text`.
+    pub fn first_match(&self, text: &str, lang: &str) -> Match<'_> {
         let primary = primary_subtag(lang);
-        let lexicon = self.lexicons.get(&primary).ok_or(())?;
+        let Some(lexicon) = self.lexicons.get(&primary) else {
+            return Match::NoList;
+        };
         let haystack = normalize(text, &primary);
         for m in lexicon.matcher.find_overlapping_iter(&haystack) {
-            if lexicon.mode == MatchMode::Substring || is_whole_word(&haystack, m.start(), m.end()) {
-                return Ok(Some(&lexicon.terms[m.pattern().as_usize()]));
+            if lexicon.mode == MatchMode::Substring || is_whole_word(&haystack, m.start(), m.end())
+            {
+                return Match::Term(&lexicon.terms[m.pattern().as_usize()]);
             }
         }
-        Ok(None)
+        Match::Clean
     }
 
     fn verdict(&self, request: &ModerationRequest<'_>) -> Verdict {
         match self.first_match(request.text, request.lang) {
-            Ok(Some(term)) => Verdict {
+            Match::Term(term) => Verdict {
                 action: Some(Action::Remove),
                 notice: Notice {
                     reason: Some(format!("contains the blocked term \"{term}\"")),
@@ -154,14 +180,17 @@ impl KeywordFilter {
                 response: Some(serde_json::json!({ "matched_term": term })),
                 ..Verdict::default()
             },
-            Ok(None) => Verdict {
+            Match::Clean => Verdict {
                 action: Some(Action::Allow),
                 response: Some(serde_json::json!({ "matched_term": null })),
                 ..Verdict::default()
             },
-            Err(()) => Verdict {
+            Match::NoList => Verdict {
                 action: Some(Action::Unsupported),
-                detail: Some(format!("the keyword filter has no list for language `{}`", request.lang)),
+                detail: Some(format!(
+                    "the keyword filter has no list for language `{}`",
+                    request.lang
+                )),
                 ..Verdict::default()
             },
         }
@@ -177,7 +206,10 @@ impl Moderator for KeywordFilter {
         64
     }
 
-    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(
+        &'a self,
+        batch: &'a [ModerationRequest<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move { Ok(batch.iter().map(|r| self.verdict(r)).collect()) })
     }
 }
@@ -230,33 +262,44 @@ mod tests {
     #[test]
     fn whole_words_only_in_spaced_languages() {
         let f = filter("en", "# comment\nkill\nvermin\n");
-        assert_eq!(f.first_match("I will KILL them", "en"), Ok(Some("kill")));
-        assert_eq!(f.first_match("skills and killjoys", "en"), Ok(None));
-        assert_eq!(f.first_match("they are vermin.", "en-US"), Ok(Some("vermin")));
+        assert_eq!(f.first_match("I will KILL them", "en"), Match::Term("kill"));
+        assert_eq!(f.first_match("skills and killjoys", "en"), Match::Clean);
+        assert_eq!(
+            f.first_match("they are vermin.", "en-US"),
+            Match::Term("vermin")
+        );
     }
 
     #[test]
     fn substrings_after_arabic_normalisation() {
         let f = filter("ar", "حشرات\nاقتل\n");
         // with the article and a diacritic, and alef with hamza
-        assert_eq!(f.first_match("هؤلاء الحَشرات", "ar"), Ok(Some("حشرات")));
-        assert_eq!(f.first_match("سقط قتيل", "ar"), Ok(None));
+        assert_eq!(f.first_match("هؤلاء الحَشرات", "ar"), Match::Term("حشرات"));
+        assert_eq!(f.first_match("سقط قتيل", "ar"), Match::Clean);
         // substring matching catches the verb with a prefix, as naive filters do
-        assert_eq!(f.first_match("سأقتل", "ar"), Ok(Some("اقتل")));
-        assert_eq!(f.first_match("أقتل", "ar"), Ok(Some("اقتل")));
+        assert_eq!(f.first_match("سأقتل", "ar"), Match::Term("اقتل"));
+        assert_eq!(f.first_match("أقتل", "ar"), Match::Term("اقتل"));
     }
 
     #[test]
     fn language_without_list_is_unsupported() {
         let f = filter("en", "kill\n");
-        let v = f.verdict(&ModerationRequest { id: "x", lang: "sw", text: "kill" });
+        let v = f.verdict(&ModerationRequest {
+            id: "x",
+            lang: "sw",
+            text: "kill",
+        });
         assert_eq!(v.action, Some(Action::Unsupported));
     }
 
     #[test]
     fn a_match_gives_a_reason_and_nothing_else() {
         let f = filter("en", "kill\n");
-        let v = f.verdict(&ModerationRequest { id: "x", lang: "en", text: "kill" });
+        let v = f.verdict(&ModerationRequest {
+            id: "x",
+            lang: "en",
+            text: "kill",
+        });
         assert_eq!(v.action, Some(Action::Remove));
         assert!(v.notice.reason.is_some());
         assert_eq!(v.notice.decision_id, None);

@@ -107,10 +107,17 @@ pub trait Moderator: Send + Sync {
 
     /// Asks the system about a batch of at most [`Moderator::batch_size`] cases.
     /// On success the result holds one verdict per request, in order.
-    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>>;
+    fn moderate<'a>(
+        &'a self,
+        batch: &'a [ModerationRequest<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>>;
 }
 
 /// Maps a score to an action with a threshold (score ≥ threshold → remove).
 pub fn action_from_score(score: f64, threshold: f64) -> Action {
-    if score >= threshold { Action::Remove } else { Action::Allow }
+    if score >= threshold {
+        Action::Remove
+    } else {
+        Action::Allow
+    }
 }

@@ -1,0 +1,51 @@
+//! The library's top-level error, and the exit code each kind of failure maps to.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::Diagnostics;
+use crate::exit;
+
+/// Why a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Invalid scenario, corpus, journal or other input: located problems.
+    #[error("{0}")]
+    Invalid(#[from] Diagnostics),
+    /// Another process holds the run directory.
+    #[error("{}: the run directory is in use by another modaudit process{}", path.display(), holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    RunDirBusy {
+        path: PathBuf,
+        holder: Option<String>,
+    },
+    /// The run directory cannot be used as asked (exists already, or holds no run).
+    #[error("{}: {message}", path.display())]
+    RunDir { path: PathBuf, message: String },
+    /// The target could not be set up.
+    #[error("cannot set up the target: {0}")]
+    Target(String),
+    /// Reading or writing a file of the run failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The run was interrupted before every case was decided.
+    #[error("the run was interrupted with {pending} cases undecided; continue it with `modaudit run --resume {}`", dir.display())]
+    Interrupted { dir: PathBuf, pending: u64 },
+}
+
+impl Error {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Invalid(_) | Error::RunDirBusy { .. } | Error::RunDir { .. } => exit::BAD_INPUT,
+            Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } => exit::RUN_INCOMPLETE,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

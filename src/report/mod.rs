@@ -1,0 +1,346 @@
+//! The report: one model built from a run's plan, manifest and journal, and
+//! renderers that turn it into bytes (Markdown, HTML, JSON, CSV, JUnit).
+//! Renderers do no I/O; [`write_outputs`] puts every file in place atomically.
+//!
+//! The same journal always yields byte-identical outputs: every collection in the
+//! model is ordered, and nothing depends on the order decisions arrived in.
+
+mod decisions_csv;
+mod html;
+mod junit;
+mod markdown;
+mod summary;
+mod svg;
+mod terminal;
+mod view;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{self, Counterfactual, Dimension, Disparity, Observation, Slice, Totals};
+use crate::appeal::NoticeCoverage;
+use crate::decision::{Action, Decision};
+use crate::error::Error;
+use crate::exit;
+use crate::gates::{self, GateResult};
+use crate::hash::sha256_hex;
+use crate::run::RunManifest;
+use crate::run::write_atomically;
+use crate::scenario::Plan;
+
+pub use decisions_csv::decisions_csv;
+pub use html::render_html;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use summary::language_name;
+pub use terminal::render_terminal;
+
+/// Version of the `results.json` schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Every output file a finished run writes (besides the journal).
+pub const OUTPUT_FILES: [&str; 5] = [
+    "report.md",
+    "report.html",
+    "results.json",
+    "decisions.csv",
+    "junit.xml",
+];
+
+/// The analysed run: exactly what `results.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub run: RunSection,
+    pub corpora: Vec<CorpusSummary>,
+    pub settings: SettingsSection,
+    /// Plain-language sentences a journalist could quote.
+    pub summary: Vec<String>,
+    pub totals: Totals,
+    pub slices: Vec<Slice>,
+    pub disparities: Vec<Disparity>,
+    pub counterfactual: Counterfactual,
+    pub notice: NoticeCoverage,
+    /// Languages the system declared it cannot moderate.
+    pub unsupported: Vec<UnsupportedLanguage>,
+    /// Why cases ended in error, most frequent first.
+    pub errors: Vec<ErrorReason>,
+    pub gates: Vec<GateResult>,
+    pub outcome: OutcomeSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSection {
+    pub id: String,
+    /// The scenario's name.
+    pub scenario: String,
+    pub scenario_sha256: String,
+    /// The target's kind, e.g. `builtin:keyword`.
+    pub target: String,
+    pub target_description: String,
+    pub target_fingerprint: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub tool_version: String,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorpusSummary {
+    pub name: String,
+    pub version: String,
+    pub license: String,
+    /// Review status of each language's cases, as the corpus declares it.
+    pub review_status: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsSection {
+    pub confidence: f64,
+    pub alpha: f64,
+    pub min_n: u64,
+    pub correction: analysis::Correction,
+    pub adverse_actions: Vec<Action>,
+    pub references: BTreeMap<Dimension, String>,
+    pub error_budget: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsupportedLanguage {
+    pub language: String,
+    pub cases: u64,
+    /// What the system said, for one of the cases.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReason {
+    pub reason: String,
+    pub cases: u64,
+    /// One case that ended with this reason.
+    pub example_case: String,
+}
+
+/// How the run ended, and the exit code that follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeSection {
+    pub status: Status,
+    pub exit_code: u8,
+    pub error_rate: f64,
+    pub error_budget: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every case decided within the error budget, every gate passed.
+    Passed,
+    /// The run completed but at least one gate failed.
+    GatesFailed,
+    /// Cases are undecided, or more ended in error than the budget allows.
+    Incomplete,
+}
+
+/// The decision of every case of the plan, as far as the journal records it.
+pub type DecisionIndex = HashMap<String, Decision>;
+
+/// Builds the report of a run from its plan, manifest and decisions.
+pub fn build_report(plan: &Plan, manifest: &RunManifest, decisions: &DecisionIndex) -> Report {
+    let observations: Vec<Observation<'_>> = plan
+        .cases
+        .iter()
+        .map(|case| {
+            let action = decisions.get(&case.id).map(|d| d.action);
+            Observation {
+                case,
+                action,
+                adverse: action.is_some_and(|a| plan.is_adverse(a)),
+            }
+        })
+        .collect();
+    let analysis = analysis::analyze(&observations, &plan.analysis);
+    let notice = NoticeCoverage::of(
+        plan.cases
+            .iter()
+            .filter_map(|c| decisions.get(&c.id))
+            .filter(|d| plan.is_adverse(d.action))
+            .map(|d| &d.notice),
+    );
+    let gates = gates::evaluate(&plan.gates, &analysis, &notice, plan.analysis.min_n);
+    let totals = analysis.totals.clone();
+    let error_rate = if totals.cases == 0 {
+        0.0
+    } else {
+        totals.errors as f64 / totals.cases as f64
+    };
+    let status = if totals.pending > 0 || error_rate > plan.run.error_budget {
+        Status::Incomplete
+    } else if gates.iter().any(|g| !g.passed) {
+        Status::GatesFailed
+    } else {
+        Status::Passed
+    };
+    let exit_code = match status {
+        Status::Passed => exit::SUCCESS,
+        Status::GatesFailed => exit::GATE_FAILED,
+        Status::Incomplete => exit::RUN_INCOMPLETE,
+    };
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        run: RunSection {
+            id: manifest.run_id.clone(),
+            scenario: plan.name.clone(),
+            scenario_sha256: manifest.scenario.sha256.clone(),
+            target: manifest.target.kind.clone(),
+            target_description: manifest.target.description.clone(),
+            target_fingerprint: manifest.target.fingerprint.clone(),
+            started_at: manifest.started_at,
+            finished_at: manifest.finished_at,
+            tool_version: manifest.tool_version.clone(),
+            seed: manifest.seed,
+        },
+        corpora: plan
+            .corpora
+            .iter()
+            .map(|c| CorpusSummary {
+                name: c.name.clone(),
+                version: c.version.clone(),
+                license: c.license.clone(),
+                review_status: c
+                    .provenance
+                    .iter()
+                    .map(|p| format!("{}: {}", p.languages.join(", "), p.review_status))
+                    .collect(),
+            })
+            .collect(),
+        settings: SettingsSection {
+            confidence: plan.analysis.confidence,
+            alpha: plan.analysis.alpha,
+            min_n: plan.analysis.min_n,
+            correction: plan.analysis.correction,
+            adverse_actions: plan.adverse_actions.iter().copied().collect(),
+            references: plan.analysis.references.clone(),
+            error_budget: plan.run.error_budget,
+        },
+        summary: Vec::new(),
+        totals,
+        slices: analysis.slices,
+        disparities: analysis.disparities,
+        counterfactual: analysis.counterfactual,
+        notice,
+        unsupported: unsupported_languages(plan, decisions),
+        errors: error_reasons(plan, decisions),
+        gates,
+        outcome: OutcomeSection {
+            status,
+            exit_code,
+            error_rate,
+            error_budget: plan.run.error_budget,
+        },
+    };
+    report.summary = summary::sentences(&report);
+    report
+}
+
+fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex) -> Vec<UnsupportedLanguage> {
+    let mut by_language: BTreeMap<&str, (u64, String)> = BTreeMap::new();
+    for case in &plan.cases {
+        if let Some(d) = decisions
+            .get(&case.id)
+            .filter(|d| d.action == Action::Unsupported)
+        {
+            let entry = by_language
+                .entry(&case.lang)
+                .or_insert_with(|| (0, d.error.clone().unwrap_or_default()));
+            entry.0 += 1;
+        }
+    }
+    by_language
+        .into_iter()
+        .map(|(language, (cases, reason))| UnsupportedLanguage {
+            language: language.to_string(),
+            cases,
+            reason,
+        })
+        .collect()
+}
+
+fn error_reasons(plan: &Plan, decisions: &DecisionIndex) -> Vec<ErrorReason> {
+    let mut by_reason: BTreeMap<String, (u64, String)> = BTreeMap::new();
+    for case in &plan.cases {
+        if let Some(d) = decisions
+            .get(&case.id)
+            .filter(|d| d.action == Action::Error)
+        {
+            let reason = d.error.clone().unwrap_or_else(|| "unknown error".into());
+            by_reason
+                .entry(reason)
+                .or_insert_with(|| (0, case.id.clone()))
+                .0 += 1;
+        }
+    }
+    let mut reasons: Vec<ErrorReason> = by_reason
+        .into_iter()
+        .map(|(reason, (cases, example_case))| ErrorReason {
+            reason,
+            cases,
+            example_case,
+        })
+        .collect();
+    reasons.sort_by(|a, b| b.cases.cmp(&a.cases).then_with(|| a.reason.cmp(&b.reason)));
+    reasons
+}
+
+/// Renders every output of a run and writes it, with the journal, into `dir`;
+/// returns the sha256 of each file written.
+pub fn write_outputs(
+    dir: &Path,
+    plan: &Plan,
+    report: &Report,
+    decisions: &DecisionIndex,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut results = serde_json::to_vec_pretty(report)
+        .map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
+    results.push(b'\n');
+    let files: [(&str, Vec<u8>); 5] = [
+        ("report.md", render_markdown(report).into_bytes()),
+        (
+            "report.html",
+            render_html(report)
+                .map_err(|e| Error::io(dir.join("report.html"))(std::io::Error::other(e)))?
+                .into_bytes(),
+        ),
+        ("results.json", results),
+        (
+            "decisions.csv",
+            decisions_csv(plan, decisions).map_err(Error::io(dir.join("decisions.csv")))?,
+        ),
+        ("junit.xml", render_junit(report).into_bytes()),
+    ];
+    let mut hashes = BTreeMap::new();
+    for (name, bytes) in files {
+        write_atomically(&dir.join(name), &bytes)?;
+        hashes.insert(name.to_string(), sha256_hex(&bytes));
+    }
+    let journal = dir.join(crate::journal::JOURNAL_FILE);
+    if let Ok(bytes) = std::fs::read(&journal) {
+        hashes.insert(crate::journal::JOURNAL_FILE.to_string(), sha256_hex(&bytes));
+    }
+    Ok(hashes)
+}
+
+/// Formats a share as a percentage with one decimal, e.g. `23.5 %`.
+pub fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+/// Formats an interval of shares, e.g. `19.0–28.7 %`.
+pub fn percent_interval(ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => format!("{:.1}–{:.1} %", lo * 100.0, hi * 100.0),
+        None => "–".into(),
+    }
+}

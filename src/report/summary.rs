@@ -1,0 +1,282 @@
+//! The plain-language summary at the top of every report: sentences a journalist
+//! could quote, each carrying its own n so none overstates the evidence.
+
+use super::{Report, percent, percent_interval};
+use crate::analysis::{Dimension, Slice};
+use crate::appeal::NOTICE_ELEMENTS;
+
+/// English names of common languages, for readers who do not know BCP 47 tags.
+const LANGUAGE_NAMES: &[(&str, &str)] = &[
+    ("am", "Amharic"),
+    ("ar", "Arabic"),
+    ("bn", "Bengali"),
+    ("de", "German"),
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("fa", "Persian"),
+    ("fr", "French"),
+    ("ha", "Hausa"),
+    ("he", "Hebrew"),
+    ("hi", "Hindi"),
+    ("id", "Indonesian"),
+    ("it", "Italian"),
+    ("ja", "Japanese"),
+    ("ko", "Korean"),
+    ("ms", "Malay"),
+    ("my", "Burmese"),
+    ("nl", "Dutch"),
+    ("pa", "Punjabi"),
+    ("pl", "Polish"),
+    ("pt", "Portuguese"),
+    ("ru", "Russian"),
+    ("sw", "Swahili"),
+    ("ta", "Tamil"),
+    ("th", "Thai"),
+    ("tl", "Tagalog"),
+    ("tr", "Turkish"),
+    ("uk", "Ukrainian"),
+    ("ur", "Urdu"),
+    ("vi", "Vietnamese"),
+    ("yo", "Yoruba"),
+    ("zh", "Mandarin Chinese"),
+];
+
+/// "Arabic (ar)" for a known tag, the tag itself otherwise.
+pub fn language_name(tag: &str) -> String {
+    match plain_language_name(tag) {
+        Some(name) => format!("{name} ({tag})"),
+        None => tag.to_string(),
+    }
+}
+
+/// The English name of a language, for prose: "Arabic", or "Arabic (ar-EG)" for
+/// a regional tag; the tag itself when unknown.
+pub fn prose_language_name(tag: &str) -> String {
+    match plain_language_name(tag) {
+        Some(name) if !tag.contains('-') => name.to_string(),
+        _ => language_name(tag),
+    }
+}
+
+fn plain_language_name(tag: &str) -> Option<&'static str> {
+    let primary = tag.split('-').next().unwrap_or(tag);
+    LANGUAGE_NAMES
+        .iter()
+        .find(|(t, _)| *t == primary)
+        .map(|(_, name)| *name)
+}
+
+fn humanise(category: &str) -> String {
+    category.replace('_', " ")
+}
+
+fn small(slice: &Slice) -> &'static str {
+    if slice.small_sample {
+        " — a small sample"
+    } else {
+        ""
+    }
+}
+
+/// The summary sentences of a report.
+pub fn sentences(report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let overall = report
+        .slices
+        .iter()
+        .find(|s| s.dimension == Dimension::Overall);
+    let target = &report.run.target_description;
+    if let Some(o) = overall {
+        match o.over_removal_rate {
+            Some(rate) => out.push(format!(
+                "Of {} protected posts — lawful speech such as counter-speech, news reporting and reclaimed terms — {} ({}, {:.0} % CI {}) were removed or otherwise restricted by the {}{}.",
+                o.protected_n,
+                o.protected_adverse,
+                percent(rate),
+                report.settings.confidence * 100.0,
+                percent_interval(o.over_removal_ci),
+                target,
+                small(o),
+            )),
+            None => out.push("No protected post was decided, so over-removal could not be measured.".into()),
+        }
+        if let Some(rate) = o.detection_rate {
+            out.push(format!(
+                "For comparison, it acted on {} of {} clearly violating posts ({}).",
+                o.violating_adverse,
+                o.violating_n,
+                percent(rate)
+            ));
+        }
+    }
+    out.extend(extremes(report, Dimension::Language, prose_language_name));
+    out.extend(extremes(report, Dimension::Category, humanise));
+    out.push(disparity_sentence(report));
+    let cf = &report.counterfactual;
+    if cf.families > 0 {
+        out.push(format!(
+            "In {} of {} sets of otherwise identical posts that differ only in the group named or the dialect used, the system treated the versions differently.",
+            cf.flipped, cf.families
+        ));
+    }
+    out.push(notice_sentence(report));
+    if !report.unsupported.is_empty() {
+        let langs: Vec<String> = report
+            .unsupported
+            .iter()
+            .map(|u| format!("{} ({} cases)", prose_language_name(&u.language), u.cases))
+            .collect();
+        out.push(format!(
+            "The system could not moderate these languages at all: {}.",
+            langs.join(", ")
+        ));
+    }
+    if report.totals.errors > 0 {
+        out.push(format!(
+            "{} of {} cases could not be decided because of errors; they are left out of every rate.",
+            report.totals.errors, report.totals.cases
+        ));
+    }
+    if report.totals.pending > 0 {
+        out.push(format!(
+            "The run is incomplete: {} of {} cases have not been decided yet.",
+            report.totals.pending, report.totals.cases
+        ));
+    }
+    out
+}
+
+/// The most and least affected groups of a dimension, among slices with enough cases.
+fn extremes(
+    report: &Report,
+    dimension: Dimension,
+    name: impl Fn(&str) -> String,
+) -> Option<String> {
+    let mut candidates: Vec<&Slice> = report
+        .slices
+        .iter()
+        .filter(|s| s.dimension == dimension && s.protected_n > 0 && !s.small_sample)
+        .collect();
+    if candidates.len() < 2 {
+        return None;
+    }
+    candidates.sort_by(|a, b| {
+        b.over_removal_rate
+            .unwrap_or(0.0)
+            .total_cmp(&a.over_removal_rate.unwrap_or(0.0))
+            .then_with(|| a.value.cmp(&b.value))
+    });
+    let describe = |s: &Slice| {
+        format!(
+            "{} ({}, {} of {})",
+            name(&s.value),
+            percent(s.over_removal_rate.unwrap_or(0.0)),
+            s.protected_adverse,
+            s.protected_n
+        )
+    };
+    let top = describe(candidates[0]);
+    let bottom = describe(candidates[candidates.len() - 1]);
+    let min_n = report.settings.min_n;
+    Some(if dimension == Dimension::Language {
+        format!(
+            "Among languages with at least {min_n} protected cases, protected speech was removed most often in {top} and least often in {bottom}."
+        )
+    } else {
+        format!(
+            "Among kinds of protected speech with at least {min_n} cases, the most affected was {top} and the least affected {bottom}."
+        )
+    })
+}
+
+fn disparity_sentence(report: &Report) -> String {
+    let correction = report.settings.correction.name();
+    let mut significant: Vec<_> = report
+        .disparities
+        .iter()
+        .filter(|d| d.significant && d.difference > 0.0)
+        .collect();
+    if significant.is_empty() {
+        return format!(
+            "No group's protected speech was removed significantly more often than the rest ({} comparisons, {correction} correction, α = {}).",
+            report.disparities.len(),
+            report.settings.alpha
+        );
+    }
+    significant.sort_by(|a, b| {
+        b.ratio
+            .unwrap_or(f64::INFINITY)
+            .total_cmp(&a.ratio.unwrap_or(f64::INFINITY))
+    });
+    let d = significant[0];
+    let ratio = match d.ratio {
+        Some(r) => format!("{r:.1} times"),
+        None => "many times (the reference rate is zero)".into(),
+    };
+    let who = match d.dimension {
+        Dimension::Language => prose_language_name(&d.group),
+        _ => humanise(&d.group),
+    };
+    let groups = match significant.len() {
+        1 => "One group".to_string(),
+        n => format!("{n} groups"),
+    };
+    format!(
+        "{groups} had protected speech removed significantly more often than the rest ({correction} correction, α = {}); the largest gap: {} ({}) at {} the rate of {} ({} vs {}).",
+        report.settings.alpha,
+        who,
+        d.dimension.title().to_lowercase(),
+        ratio,
+        d.reference,
+        percent(d.rate),
+        percent(d.reference_rate)
+    )
+}
+
+fn notice_sentence(report: &Report) -> String {
+    let n = &report.notice;
+    if n.adverse == 0 {
+        return "The system took no adverse action, so its notices could not be assessed.".into();
+    }
+    let appeal = if n.with_appeal_route == 0 {
+        format!(
+            "None of its {} adverse decisions offered any route to appeal.",
+            n.adverse
+        )
+    } else {
+        format!(
+            "{} of its {} adverse decisions offered a route to appeal.",
+            n.with_appeal_route, n.adverse
+        )
+    };
+    let given: Vec<String> = NOTICE_ELEMENTS
+        .iter()
+        .filter(|(key, _)| *key != "with_appeal_route" && n.count(key) > 0)
+        .map(|(key, name)| format!("{name} for {} of them", n.count(key)))
+        .collect();
+    let missing: Vec<&str> = NOTICE_ELEMENTS
+        .iter()
+        .filter(|(key, _)| *key != "with_appeal_route" && n.count(key) == 0)
+        .map(|(_, name)| *name)
+        .collect();
+    let mut sentence = appeal;
+    if !given.is_empty() {
+        sentence.push_str(&format!(" It gave {}", given.join(", ")));
+        if missing.is_empty() {
+            sentence.push('.');
+        } else {
+            sentence.push_str(&format!(", and never {}.", join_or(&missing)));
+        }
+    } else if !missing.is_empty() {
+        sentence.push_str(&format!(" It never gave {}.", join_or(&missing)));
+    }
+    sentence
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{}, or {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,248 @@
+//! Inline SVG charts for the HTML report: rates with interval whiskers, and a
+//! forest plot of rate ratios. Every label is XML-escaped; charts need no script
+//! and no network.
+
+use std::fmt::Write;
+
+use super::view::{ForestRow, RateRow};
+
+const WIDTH: f64 = 760.0;
+const LABEL_WIDTH: f64 = 230.0;
+const RIGHT_MARGIN: f64 = 20.0;
+const TOP: f64 = 30.0;
+const OVER_REMOVAL_COLOUR: &str = "#c0392b";
+const DETECTION_COLOUR: &str = "#2c6e9b";
+const MAX_LABEL_CHARS: usize = 34;
+
+/// Escapes text for XML and HTML content and attribute values.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn short(label: &str) -> String {
+    if label.chars().count() > MAX_LABEL_CHARS {
+        format!(
+            "{}…",
+            label.chars().take(MAX_LABEL_CHARS - 1).collect::<String>()
+        )
+    } else {
+        label.to_string()
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1} %", v * 100.0)
+}
+
+/// Horizontal bars of over-removal (and detection, where measured) with whiskers.
+pub fn rate_chart(rows: &[RateRow], title: &str) -> String {
+    let row_height = 30.0;
+    let height = TOP + rows.len() as f64 * row_height + 40.0;
+    let plot = WIDTH - LABEL_WIDTH - RIGHT_MARGIN;
+    let x = |v: f64| LABEL_WIDTH + v.clamp(0.0, 1.0) * plot;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{}" font-family="sans-serif" font-size="12">"#,
+        xml_escape(title)
+    );
+    let _ = write!(svg, r#"<title>{}</title>"#, xml_escape(title));
+    for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let tx = x(tick);
+        let _ = write!(
+            svg,
+            r##"<line x1="{tx:.1}" y1="{TOP}" x2="{tx:.1}" y2="{:.1}" stroke="#ddd"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#555">{:.0} %</text>"##,
+            height - 30.0,
+            height - 14.0,
+            tick * 100.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<rect x="{LABEL_WIDTH}" y="6" width="10" height="10" fill="{OVER_REMOVAL_COLOUR}"/><text x="{:.1}" y="15">over-removal (protected posts actioned)</text><rect x="{:.1}" y="6" width="10" height="10" fill="{DETECTION_COLOUR}"/><text x="{:.1}" y="15">detection (violating posts actioned)</text>"##,
+        LABEL_WIDTH + 14.0,
+        LABEL_WIDTH + 270.0,
+        LABEL_WIDTH + 284.0
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let y = TOP + i as f64 * row_height;
+        let opacity = if row.small_sample { 0.45 } else { 1.0 };
+        let marker = if row.small_sample { " †" } else { "" };
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#222">{}{marker}</text>"##,
+            LABEL_WIDTH - 8.0,
+            y + 16.0,
+            xml_escape(&short(&row.label))
+        );
+        for (offset, value, colour, what) in [
+            (4.0, row.over_removal, OVER_REMOVAL_COLOUR, "over-removal"),
+            (16.0, row.detection, DETECTION_COLOUR, "detection"),
+        ] {
+            let Some((rate, ci)) = value else { continue };
+            let by = y + offset;
+            let tooltip = match ci {
+                Some([lo, hi]) => format!(
+                    "{}: {what} {} (CI {}–{})",
+                    row.label,
+                    pct(rate),
+                    pct(lo),
+                    pct(hi)
+                ),
+                None => format!("{}: {what} {}", row.label, pct(rate)),
+            };
+            let _ = write!(
+                svg,
+                r#"<g opacity="{opacity}"><title>{}</title><rect x="{LABEL_WIDTH}" y="{by:.1}" width="{:.1}" height="9" fill="{colour}"/>"#,
+                xml_escape(&tooltip),
+                x(rate) - LABEL_WIDTH
+            );
+            if let Some([lo, hi]) = ci {
+                let my = by + 4.5;
+                let _ = write!(
+                    svg,
+                    r##"<line x1="{:.1}" y1="{my:.1}" x2="{:.1}" y2="{my:.1}" stroke="#111"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#111"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#111"/>"##,
+                    x(lo),
+                    x(hi),
+                    x(lo),
+                    my - 3.0,
+                    x(lo),
+                    my + 3.0,
+                    x(hi),
+                    my - 3.0,
+                    x(hi),
+                    my + 3.0
+                );
+            }
+            svg.push_str("</g>");
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Forest plot of rate ratios on a log scale, with the line of parity at 1.
+pub fn forest_plot(rows: &[ForestRow], title: &str) -> String {
+    let row_height = 22.0;
+    let height = TOP + rows.len() as f64 * row_height + 40.0;
+    let plot = WIDTH - LABEL_WIDTH - RIGHT_MARGIN;
+    let (mut lo, mut hi) = (0.5f64, 2.0f64);
+    for r in rows {
+        if let Some([a, b]) = r.ci {
+            lo = lo.min(a);
+            hi = hi.max(b);
+        }
+        if let Some(v) = r.ratio {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    let (lo, hi) = (lo.max(0.01), hi.min(100.0));
+    let (llo, lhi) = (lo.ln(), hi.ln());
+    let x = |v: f64| LABEL_WIDTH + ((v.clamp(lo, hi).ln() - llo) / (lhi - llo)) * plot;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{}" font-family="sans-serif" font-size="12">"#,
+        xml_escape(title)
+    );
+    let _ = write!(svg, r#"<title>{}</title>"#, xml_escape(title));
+    for tick in [
+        0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 50.0, 100.0,
+    ] {
+        if tick < lo || tick > hi {
+            continue;
+        }
+        let tx = x(tick);
+        let colour = if tick == 1.0 { "#333" } else { "#ddd" };
+        let _ = write!(
+            svg,
+            r##"<line x1="{tx:.1}" y1="{TOP}" x2="{tx:.1}" y2="{:.1}" stroke="{colour}"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#555">{tick}</text>"##,
+            height - 30.0,
+            height - 14.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{LABEL_WIDTH}" y="16" fill="#333">rate ratio against the reference (log scale; filled = significant after correction)</text>"##
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let y = TOP + i as f64 * row_height + 11.0;
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#222">{}</text>"##,
+            LABEL_WIDTH - 8.0,
+            y + 4.0,
+            xml_escape(&short(&row.label))
+        );
+        let Some(ratio) = row.ratio else { continue };
+        let tooltip = match row.ci {
+            Some([a, b]) => format!("{}: ratio {ratio:.2} (CI {a:.2}–{b:.2})", row.label),
+            None => format!(
+                "{}: ratio {ratio:.2} (no interval: a count is zero)",
+                row.label
+            ),
+        };
+        let _ = write!(svg, r#"<g><title>{}</title>"#, xml_escape(&tooltip));
+        if let Some([a, b]) = row.ci {
+            let _ = write!(
+                svg,
+                r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#111"/>"##,
+                x(a),
+                x(b)
+            );
+        }
+        let fill = if row.significant {
+            OVER_REMOVAL_COLOUR
+        } else {
+            "#fff"
+        };
+        let _ = write!(
+            svg,
+            r##"<circle cx="{:.1}" cy="{y:.1}" r="4.5" fill="{fill}" stroke="#111"/></g>"##,
+            x(ratio)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped() {
+        let rows = vec![RateRow {
+            label: "<script>alert('x')</script>&".into(),
+            over_removal: Some((0.5, Some([0.2, 0.8]))),
+            detection: None,
+            small_sample: true,
+        }];
+        let svg = rate_chart(&rows, "t");
+        assert!(!svg.contains("<script>"));
+        assert!(svg.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"));
+        let forest = forest_plot(
+            &[ForestRow {
+                label: "\"><g onload=x>".into(),
+                ratio: Some(2.0),
+                ci: Some([1.0, 4.0]),
+                significant: true,
+            }],
+            "t",
+        );
+        assert!(!forest.contains("<g onload"));
+    }
+}

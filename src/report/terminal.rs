@@ -1,0 +1,91 @@
+//! The short summary printed to the terminal when a run ends.
+
+use std::path::Path;
+
+use super::{Report, Status, language_name, percent, percent_interval};
+use crate::analysis::Dimension;
+
+/// Renders the terminal summary of a run written to `dir`.
+pub fn render_terminal(report: &Report, dir: &Path) -> String {
+    let mut out = format!(
+        "modaudit · {} · {}\n",
+        report.run.scenario, report.run.target_description
+    );
+    if let Some(o) = report
+        .slices
+        .iter()
+        .find(|s| s.dimension == Dimension::Overall)
+    {
+        out.push_str(&format!(
+            "  over-removal  {} of {} protected cases ({}, CI {})\n",
+            o.protected_adverse,
+            o.protected_n,
+            o.over_removal_rate.map_or("–".into(), percent),
+            percent_interval(o.over_removal_ci)
+        ));
+        out.push_str(&format!(
+            "  detection     {} of {} violating cases ({})\n",
+            o.violating_adverse,
+            o.violating_n,
+            o.detection_rate.map_or("–".into(), percent)
+        ));
+    }
+    let worst = report
+        .slices
+        .iter()
+        .filter(|s| s.dimension == Dimension::Language && !s.small_sample)
+        .filter_map(|s| s.over_removal_rate.map(|r| (r, s)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((rate, s)) = worst {
+        out.push_str(&format!(
+            "  worst language {} ({} of {})\n",
+            language_name(&s.value),
+            percent(rate),
+            s.protected_n
+        ));
+    }
+    let significant = report.disparities.iter().filter(|d| d.significant).count();
+    out.push_str(&format!(
+        "  disparities   {significant} significant of {} comparisons\n",
+        report.disparities.len()
+    ));
+    let n = &report.notice;
+    out.push_str(&format!(
+        "  notice        {} adverse decisions: {} with a reason, {} with an appeal route\n",
+        n.adverse, n.with_reason, n.with_appeal_route
+    ));
+    if report.totals.errors + report.totals.unsupported + report.totals.pending > 0 {
+        out.push_str(&format!(
+            "  problems      {} errors, {} unsupported, {} pending\n",
+            report.totals.errors, report.totals.unsupported, report.totals.pending
+        ));
+    }
+    let failed: Vec<&str> = report
+        .gates
+        .iter()
+        .filter(|g| !g.passed)
+        .map(|g| g.name.as_str())
+        .collect();
+    if !report.gates.is_empty() {
+        out.push_str(&format!(
+            "  gates         {} passed, {} failed",
+            report.gates.len() - failed.len(),
+            failed.len()
+        ));
+        if !failed.is_empty() {
+            out.push_str(&format!(" ({})", failed.join(", ")));
+        }
+        out.push('\n');
+    }
+    let status = match report.outcome.status {
+        Status::Passed => "passed",
+        Status::GatesFailed => "gates failed",
+        Status::Incomplete => "incomplete",
+    };
+    out.push_str(&format!(
+        "report: {}  [{status}, exit {}]\n",
+        dir.join("report.md").display(),
+        report.outcome.exit_code
+    ));
+    out
+}

@@ -1,0 +1,576 @@
+//! The report as a reader sees it: titled sections of prose, tables and chart
+//! data, built once from the [`Report`] and rendered by both the Markdown and the
+//! HTML renderer, so the two never disagree.
+
+use serde::Serialize;
+
+use super::{Report, Status, language_name, percent, percent_interval};
+use crate::analysis::{Dimension, Slice};
+use crate::appeal::NOTICE_ELEMENTS;
+
+/// Most flipped counterfactual families listed in a report.
+const MAX_FAMILIES_LISTED: usize = 50;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct View {
+    pub title: String,
+    pub status: String,
+    pub summary: Vec<String>,
+    pub facts: Vec<(String, String)>,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub table: Option<Table>,
+    pub chart: Option<Chart>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    pub headers: Vec<String>,
+    /// Whether each column holds numbers (right-aligned).
+    pub numeric: Vec<bool>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Data for a chart in the HTML report.
+#[derive(Debug, Clone, Serialize)]
+pub enum Chart {
+    /// Rates with interval whiskers: over-removal (and detection where measured).
+    Rates(Vec<RateRow>),
+    /// Rate ratios with intervals on a log scale.
+    Forest(Vec<ForestRow>),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RateRow {
+    pub label: String,
+    pub over_removal: Option<(f64, Option<[f64; 2]>)>,
+    pub detection: Option<(f64, Option<[f64; 2]>)>,
+    pub small_sample: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForestRow {
+    pub label: String,
+    pub ratio: Option<f64>,
+    pub ci: Option<[f64; 2]>,
+    pub significant: bool,
+}
+
+fn section(id: &str, title: &str) -> Section {
+    Section {
+        id: id.into(),
+        title: title.into(),
+        paragraphs: Vec::new(),
+        table: None,
+        chart: None,
+    }
+}
+
+/// Builds the reader's view of a report.
+pub fn build_view(report: &Report) -> View {
+    let status = match report.outcome.status {
+        Status::Passed if report.gates.is_empty() => "Completed. No gates were set.".to_string(),
+        Status::Passed => format!("Completed. All {} gates passed.", report.gates.len()),
+        Status::GatesFailed => {
+            let failed: Vec<&str> = report
+                .gates
+                .iter()
+                .filter(|g| !g.passed)
+                .map(|g| g.name.as_str())
+                .collect();
+            format!(
+                "Completed. {} of {} gates failed: {}.",
+                failed.len(),
+                report.gates.len(),
+                failed.join(", ")
+            )
+        }
+        Status::Incomplete => format!(
+            "Incomplete: {} cases undecided, {} ended in error ({} of cases; the error budget is {}).",
+            report.totals.pending,
+            report.totals.errors,
+            percent(report.outcome.error_rate),
+            percent(report.outcome.error_budget)
+        ),
+    };
+    let mut sections = Vec::new();
+    for (dimension, id, title) in [
+        (
+            Dimension::Language,
+            "language",
+            "Over-removal and detection by language",
+        ),
+        (Dimension::Category, "category", "By category of speech"),
+        (
+            Dimension::TargetGroup,
+            "target-group",
+            "By target group (who the post is about)",
+        ),
+        (
+            Dimension::SpeakerGroup,
+            "speaker-group",
+            "By speaker group (dialect of the writer)",
+        ),
+        (
+            Dimension::LanguageXTargetGroup,
+            "language-x-target-group",
+            "By language and target group",
+        ),
+    ] {
+        if let Some(s) = slice_section(report, dimension, id, title) {
+            sections.push(s);
+        }
+    }
+    sections.push(disparity_section(report));
+    sections.push(counterfactual_section(report));
+    sections.push(notice_section(report));
+    if let Some(s) = problems_section(report) {
+        sections.push(s);
+    }
+    sections.push(gates_section(report));
+    sections.push(method_section(report));
+    View {
+        title: format!("Moderation audit: {}", report.run.scenario),
+        status,
+        summary: report.summary.clone(),
+        facts: facts(report),
+        sections,
+    }
+}
+
+fn facts(report: &Report) -> Vec<(String, String)> {
+    let mut facts = vec![
+        (
+            "System audited".to_string(),
+            format!(
+                "{} — target kind {}",
+                report.run.target_description, report.run.target
+            ),
+        ),
+        ("Scenario".into(), report.run.scenario.clone()),
+        ("Run".into(), report.run.id.clone()),
+    ];
+    for c in &report.corpora {
+        let mut value = format!("{} {} ({})", c.name, c.version, c.license);
+        if !c.review_status.is_empty() {
+            value.push_str(&format!(" — review status: {}", c.review_status.join("; ")));
+        }
+        facts.push(("Corpus".into(), value));
+    }
+    let t = &report.totals;
+    facts.push((
+        "Cases".into(),
+        format!(
+            "{} ({} protected, {} violating); {} decided, {} errors, {} unsupported, {} pending",
+            t.cases, t.protected, t.violating, t.decided, t.errors, t.unsupported, t.pending
+        ),
+    ));
+    let adverse: Vec<&str> = report
+        .settings
+        .adverse_actions
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    facts.push(("Counted as adverse".into(), adverse.join(", ")));
+    facts.push((
+        "Started / finished".into(),
+        format!(
+            "{} / {}",
+            report
+                .run
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            report.run.finished_at.map_or("not finished".into(), |f| f
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        ),
+    ));
+    facts.push(("modaudit version".into(), report.run.tool_version.clone()));
+    facts
+}
+
+fn display_value(dimension: Dimension, value: &str) -> String {
+    match dimension {
+        Dimension::Language => language_name(value),
+        Dimension::LanguageXTargetGroup => match value.split_once(" × ") {
+            Some((lang, group)) => format!("{} × {group}", language_name(lang)),
+            None => value.to_string(),
+        },
+        _ => value.to_string(),
+    }
+}
+
+fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -> Option<Section> {
+    let slices: Vec<&Slice> = report
+        .slices
+        .iter()
+        .filter(|s| s.dimension == dimension)
+        .collect();
+    if slices.is_empty() {
+        return None;
+    }
+    let min_n = report.settings.min_n;
+    let mut s = section(id, title);
+    s.paragraphs.push(format!(
+        "Over-removal is the share of protected posts that met adverse action; detection is the share of violating posts that did. \
+         Intervals are {:.0} % Wilson intervals. Rows marked “small n” have fewer than {min_n} protected cases: read them with caution.",
+        report.settings.confidence * 100.0
+    ));
+    let rows = slices
+        .iter()
+        .map(|sl| {
+            let mut note = Vec::new();
+            if sl.small_sample && sl.protected_n > 0 {
+                note.push("small n".to_string());
+            }
+            if sl.errors > 0 {
+                note.push(format!("{} errors", sl.errors));
+            }
+            if sl.unsupported > 0 {
+                note.push(format!("{} unsupported", sl.unsupported));
+            }
+            vec![
+                display_value(dimension, &sl.value),
+                sl.protected_n.to_string(),
+                sl.protected_adverse.to_string(),
+                sl.over_removal_rate.map_or("–".into(), percent),
+                percent_interval(sl.over_removal_ci),
+                sl.violating_n.to_string(),
+                sl.violating_adverse.to_string(),
+                sl.detection_rate.map_or("–".into(), percent),
+                percent_interval(sl.detection_ci),
+                note.join(", "),
+            ]
+        })
+        .collect();
+    s.table = Some(Table {
+        headers: [
+            "Group",
+            "Protected n",
+            "Actioned",
+            "Over-removal",
+            "CI",
+            "Violating n",
+            "Actioned",
+            "Detection",
+            "CI",
+            "Note",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, true, true, true, true, true, true, true, true, false],
+        rows,
+    });
+    if dimension != Dimension::LanguageXTargetGroup {
+        s.chart = Some(Chart::Rates(
+            slices
+                .iter()
+                .map(|sl| RateRow {
+                    label: display_value(dimension, &sl.value),
+                    over_removal: sl.over_removal_rate.map(|r| (r, sl.over_removal_ci)),
+                    detection: sl.detection_rate.map(|r| (r, sl.detection_ci)),
+                    small_sample: sl.small_sample,
+                })
+                .collect(),
+        ));
+    }
+    Some(s)
+}
+
+fn disparity_section(report: &Report) -> Section {
+    let mut s = section("disparities", "Disparities between groups");
+    let correction = report.settings.correction.name();
+    s.paragraphs.push(format!(
+        "Each group's over-removal rate is compared with its reference (by default, all other cases with a value in that dimension): \
+         rate ratio with a {:.0} % Katz interval, difference, two-sided Fisher exact p, and p adjusted with the {correction} method \
+         across all {} comparisons of this run. A gap is called significant when the adjusted p is below α = {}.",
+        report.settings.confidence * 100.0,
+        report.disparities.len(),
+        report.settings.alpha
+    ));
+    let mut rows: Vec<_> = report.disparities.iter().collect();
+    rows.sort_by(|a, b| {
+        b.significant
+            .cmp(&a.significant)
+            .then_with(|| a.p_adjusted.total_cmp(&b.p_adjusted))
+            .then_with(|| a.group.cmp(&b.group))
+    });
+    if rows.is_empty() {
+        s.paragraphs.push("No comparison could be made (no dimension has two groups with decided protected cases).".into());
+        return s;
+    }
+    s.table = Some(Table {
+        headers: [
+            "Dimension",
+            "Group",
+            "Reference",
+            "Rate",
+            "Reference rate",
+            "Ratio",
+            "CI",
+            "Difference",
+            "p",
+            "p adjusted",
+            "Significant",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![
+            false, false, false, true, true, true, true, true, true, true, false,
+        ],
+        rows: rows
+            .iter()
+            .map(|d| {
+                vec![
+                    d.dimension.title().to_string(),
+                    display_value(d.dimension, &d.group),
+                    if d.dimension == Dimension::Language
+                        && d.reference != crate::analysis::ALL_OTHERS
+                    {
+                        language_name(&d.reference)
+                    } else {
+                        d.reference.clone()
+                    },
+                    format!("{} ({}/{})", percent(d.rate), d.group_adverse, d.group_n),
+                    format!(
+                        "{} ({}/{})",
+                        percent(d.reference_rate),
+                        d.reference_adverse,
+                        d.reference_n
+                    ),
+                    d.ratio.map_or("∞".into(), |r| format!("{r:.2}")),
+                    d.ratio_ci
+                        .map_or("–".into(), |[lo, hi]| format!("{lo:.2}–{hi:.2}")),
+                    format!("{:+.1} pp", d.difference * 100.0),
+                    format_p(d.p_value),
+                    format_p(d.p_adjusted),
+                    match (d.significant, d.small_sample) {
+                        (true, true) => "yes (small n)".into(),
+                        (true, false) => "yes".into(),
+                        (false, _) => "no".into(),
+                    },
+                ]
+            })
+            .collect(),
+    });
+    let forest: Vec<ForestRow> = rows
+        .iter()
+        .filter(|d| d.ratio.is_some())
+        .take(40)
+        .map(|d| ForestRow {
+            label: format!(
+                "{}: {}",
+                d.dimension.title(),
+                display_value(d.dimension, &d.group)
+            ),
+            ratio: d.ratio,
+            ci: d.ratio_ci,
+            significant: d.significant,
+        })
+        .collect();
+    if !forest.is_empty() {
+        s.chart = Some(Chart::Forest(forest));
+    }
+    s
+}
+
+fn format_p(p: f64) -> String {
+    if p < 0.0001 {
+        "< 0.0001".into()
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn counterfactual_section(report: &Report) -> Section {
+    let cf = &report.counterfactual;
+    let mut s = section("counterfactual", "Counterfactual consistency");
+    if cf.families == 0 {
+        s.paragraphs.push("The corpora hold no counterfactual families (cases sharing a `pair_id`) with two or more decided members.".into());
+        return s;
+    }
+    s.paragraphs.push(format!(
+        "A counterfactual family is a set of posts that are identical except for the group named or the dialect used. \
+         A consistent system treats every member alike. {} of {} families were treated inconsistently: a flip rate of {} ({}).",
+        cf.flipped,
+        cf.families,
+        cf.flip_rate.map_or("–".into(), percent),
+        percent_interval(cf.flip_ci)
+    ));
+    if cf.flipped_families.len() > MAX_FAMILIES_LISTED {
+        s.paragraphs.push(format!(
+            "The first {MAX_FAMILIES_LISTED} are listed; `results.json` has all of them."
+        ));
+    }
+    let member = |m: &crate::analysis::Member| match &m.group {
+        Some(g) => format!("{} ({g})", m.case_id),
+        None => m.case_id.clone(),
+    };
+    if !cf.flipped_families.is_empty() {
+        s.table = Some(Table {
+            headers: ["Family", "Label", "Category", "Actioned", "Not actioned"]
+                .map(String::from)
+                .to_vec(),
+            numeric: vec![false; 5],
+            rows: cf
+                .flipped_families
+                .iter()
+                .take(MAX_FAMILIES_LISTED)
+                .map(|f| {
+                    vec![
+                        f.pair_id.clone(),
+                        f.label.to_string(),
+                        f.category.clone(),
+                        f.adverse.iter().map(member).collect::<Vec<_>>().join(", "),
+                        f.not_adverse
+                            .iter()
+                            .map(member)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    s
+}
+
+fn notice_section(report: &Report) -> Section {
+    let n = &report.notice;
+    let mut s = section("notice", "Notice and appeal");
+    if n.adverse == 0 {
+        s.paragraphs.push(
+            "The system took no adverse action in this run, so there were no notices to assess."
+                .into(),
+        );
+        return s;
+    }
+    s.paragraphs.push(format!(
+        "For each of the {} adverse decisions, the audit recorded whether the system's answer carried each element of a notice \
+         that the Santa Clara Principles and Article 17 of the EU Digital Services Act expect.",
+        n.adverse
+    ));
+    if n.with_appeal_route == 0 {
+        s.paragraphs.push(
+            "No route to appeal exists in this system's answers: a person whose lawful post was removed would not be told how to contest it."
+                .into(),
+        );
+    }
+    s.table = Some(Table {
+        headers: ["Element", "Present in", "Share"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false, true, true],
+        rows: NOTICE_ELEMENTS
+            .iter()
+            .map(|(key, name)| {
+                vec![
+                    capitalise(name),
+                    format!("{} of {}", n.count(key), n.adverse),
+                    n.share(key).map_or("–".into(), percent),
+                ]
+            })
+            .collect(),
+    });
+    s
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn problems_section(report: &Report) -> Option<Section> {
+    if report.unsupported.is_empty() && report.errors.is_empty() {
+        return None;
+    }
+    let mut s = section("problems", "Unsupported languages and errors");
+    s.paragraphs.push(
+        "Cases the system declared it cannot moderate, and cases that could not be decided, are counted here and left out of every rate."
+            .into(),
+    );
+    let mut rows = Vec::new();
+    for u in &report.unsupported {
+        rows.push(vec![
+            "unsupported".into(),
+            language_name(&u.language),
+            u.cases.to_string(),
+            u.reason.clone(),
+        ]);
+    }
+    for e in &report.errors {
+        rows.push(vec![
+            "error".into(),
+            format!("e.g. {}", e.example_case),
+            e.cases.to_string(),
+            e.reason.clone(),
+        ]);
+    }
+    s.table = Some(Table {
+        headers: ["Outcome", "Where", "Cases", "Reason"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false, false, true, false],
+        rows,
+    });
+    Some(s)
+}
+
+fn gates_section(report: &Report) -> Section {
+    let mut s = section("gates", "Gates");
+    if report.gates.is_empty() {
+        s.paragraphs.push("The scenario sets no gates.".into());
+        return s;
+    }
+    s.table = Some(Table {
+        headers: ["Gate", "Threshold", "Measured", "Result", "Detail"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false, true, true, false, false],
+        rows: report
+            .gates
+            .iter()
+            .map(|g| {
+                vec![
+                    g.name.clone(),
+                    format!("{:.4}", g.threshold),
+                    g.value.map_or("–".into(), |v| format!("{v:.4}")),
+                    if g.passed {
+                        "passed".into()
+                    } else {
+                        "FAILED".into()
+                    },
+                    g.detail.clone(),
+                ]
+            })
+            .collect(),
+    });
+    s
+}
+
+fn method_section(report: &Report) -> Section {
+    let mut s = section("method", "Method and reproduction");
+    s.paragraphs.push(format!(
+        "Every case of the corpora was sent to the system once (retrying only transient failures) and its decision recorded in `journal.jsonl`. \
+         Cases that ended in error or that the system could not moderate are excluded from rates. \
+         Rates carry {:.0} % Wilson score intervals; rate ratios carry Katz log intervals; group differences are tested with Fisher's exact test \
+         and corrected for multiple comparisons with the {} method. Slices with fewer than {} protected cases are flagged as small samples.",
+        report.settings.confidence * 100.0,
+        report.settings.correction.name(),
+        report.settings.min_n
+    ));
+    s.paragraphs.push(format!(
+        "`manifest.json` records the sha256 of the scenario ({}) and of every corpus file, the system's fingerprint and the tool version; \
+         `modaudit report <run directory>` rebuilds every output from the journal.",
+        &report.run.scenario_sha256.get(..12).unwrap_or_default()
+    ));
+    s
+}

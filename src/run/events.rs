@@ -1,0 +1,36 @@
+//! Events the runner emits as it works; the progress bar and other observers
+//! subscribe to them.
+
+use std::time::Duration;
+
+use crate::decision::Decision;
+
+/// Something that happened during a run.
+#[derive(Debug)]
+pub enum RunEvent<'a> {
+    /// The run is about to send `pending` of `total` cases (the rest were decided before).
+    Started { total: u64, pending: u64 },
+    /// A decision was recorded in the journal.
+    Decided(&'a Decision),
+    /// An attempt failed and will be repeated after `wait`.
+    Retrying {
+        cases: usize,
+        attempt: u32,
+        wait: Duration,
+        reason: &'a str,
+    },
+    /// Every pending case was decided (or the run was interrupted).
+    Finished,
+}
+
+/// Receives run events. Implementations must be cheap: they run on the journal's thread.
+pub trait RunObserver: Send + Sync {
+    fn on_event(&self, event: &RunEvent<'_>);
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl RunObserver for Silent {
+    fn on_event(&self, _: &RunEvent<'_>) {}
+}

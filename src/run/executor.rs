@@ -1,0 +1,257 @@
+//! The executor: sends pending cases to the target with bounded concurrency,
+//! retries transient failures with exponential backoff (honouring the system's
+//! own wait hints), bounds every attempt by the timeout, and hands each decision
+//! to the journal thread, which writes it before anyone else hears of it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use super::events::{RunEvent, RunObserver};
+use crate::corpus::Case;
+use crate::decision::{Action, Decision};
+use crate::error::Error;
+use crate::hash::sha256_hex;
+use crate::journal::{Journal, Record};
+use crate::scenario::{Plan, RunSettings};
+use crate::target::{AttemptError, ModerationRequest, Moderator, Retry, Verdict};
+
+/// First backoff delay; doubles with each retry, with jitter.
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+/// Longest backoff delay.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Longest wait a system's `Retry-After` may impose on one retry.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// A future that resolves when the run should stop starting new cases.
+pub type StopSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How the execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Execution {
+    pub decided: u64,
+    pub interrupted: bool,
+}
+
+/// Decides the cases at `pending` (indices into the plan's cases), journaling every decision.
+pub async fn execute(
+    plan: Arc<Plan>,
+    pending: Vec<usize>,
+    target: Arc<dyn Moderator>,
+    journal: Journal,
+    observer: Arc<dyn RunObserver>,
+    stop: StopSignal,
+) -> Result<Execution, Error> {
+    let settings = &plan.run;
+    let (tx, rx) = mpsc::channel::<Vec<Decision>>(settings.concurrency.max(1) * 2);
+    let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
+    let semaphore = Arc::new(Semaphore::new(settings.concurrency));
+    let mut tasks = JoinSet::new();
+    let mut interrupted = false;
+    let mut stop = stop;
+    let batch_size = target.batch_size().max(1);
+    for batch in pending.chunks(batch_size) {
+        let permit = tokio::select! {
+            biased;
+            () = &mut stop => { interrupted = true; break; }
+            permit = Arc::clone(&semaphore).acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        if tx.is_closed() {
+            break; // the journal writer failed; its error is reported below
+        }
+        let batch = batch.to_vec();
+        let (plan, target, observer, tx) = (
+            Arc::clone(&plan),
+            Arc::clone(&target),
+            Arc::clone(&observer),
+            tx.clone(),
+        );
+        tasks.spawn(async move {
+            let members: Vec<&Case> = batch.iter().map(|&i| &plan.cases[i]).collect();
+            let decisions =
+                decide_batch(target.as_ref(), &members, &plan.run, observer.as_ref()).await;
+            let _ = tx.send(decisions).await;
+            drop(permit);
+        });
+        while let Some(joined) = tasks.try_join_next() {
+            joined.map_err(|e| Error::Target(format!("a worker task failed: {e}")))?;
+        }
+    }
+    drop(tx);
+    while let Some(joined) = tasks.join_next().await {
+        joined.map_err(|e| Error::Target(format!("a worker task failed: {e}")))?;
+    }
+    let decided = writer
+        .await
+        .map_err(|e| Error::Target(format!("the journal writer failed: {e}")))??;
+    observer.on_event(&RunEvent::Finished);
+    Ok(Execution {
+        decided,
+        interrupted,
+    })
+}
+
+/// Runs the journal on a blocking thread: every decision is on disk before its
+/// event goes out.
+fn spawn_journal_writer(
+    mut journal: Journal,
+    mut rx: mpsc::Receiver<Vec<Decision>>,
+    observer: Arc<dyn RunObserver>,
+) -> tokio::task::JoinHandle<Result<u64, Error>> {
+    tokio::task::spawn_blocking(move || {
+        let mut written = 0;
+        let path = journal.path().to_path_buf();
+        while let Some(decisions) = rx.blocking_recv() {
+            for decision in decisions {
+                let record = Record::Decision(decision);
+                journal.append(&record).map_err(Error::io(&path))?;
+                let Record::Decision(decision) = &record;
+                observer.on_event(&RunEvent::Decided(decision));
+                written += 1;
+            }
+        }
+        journal.sync().map_err(Error::io(&path))?;
+        Ok(written)
+    })
+}
+
+/// Asks the target about one batch, with timeout and retries; never fails:
+/// a batch that cannot be decided yields `error` decisions with the reason.
+pub async fn decide_batch(
+    target: &dyn Moderator,
+    cases: &[&Case],
+    settings: &RunSettings,
+    observer: &dyn RunObserver,
+) -> Vec<Decision> {
+    let requests: Vec<ModerationRequest<'_>> = cases
+        .iter()
+        .map(|c| ModerationRequest {
+            id: &c.id,
+            lang: &c.lang,
+            text: &c.text,
+        })
+        .collect();
+    let attempts = AtomicU32::new(0);
+    let started = Instant::now();
+    let timeout = settings.timeout;
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(MIN_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(settings.max_attempts.saturating_sub(1) as usize);
+    let attempt = || async {
+        attempts.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(timeout, target.moderate(&requests)).await {
+            Ok(result) => result,
+            Err(_) => Err(AttemptError::transient(format!(
+                "no answer within {:.1} s (timeout)",
+                timeout.as_secs_f64()
+            ))),
+        }
+    };
+    let result = attempt
+        .retry(backoff)
+        .when(AttemptError::is_retryable)
+        .adjust(|error, proposed| match (error.retry, proposed) {
+            (Retry::After(Some(hint)), Some(proposed)) => {
+                Some(hint.max(proposed).min(MAX_RETRY_AFTER))
+            }
+            (_, proposed) => proposed,
+        })
+        .notify(|error, wait| {
+            observer.on_event(&RunEvent::Retrying {
+                cases: cases.len(),
+                attempt: attempts.load(Ordering::Relaxed),
+                wait,
+                reason: &error.message,
+            });
+        })
+        .await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let attempts = attempts.load(Ordering::Relaxed);
+    match result {
+        Ok(verdicts) if verdicts.len() == cases.len() => cases
+            .iter()
+            .zip(verdicts)
+            .map(|(case, verdict)| decision_from_verdict(&case.id, verdict, latency_ms, attempts))
+            .collect(),
+        Ok(verdicts) => {
+            let message = format!(
+                "the target answered {} verdicts for {} cases",
+                verdicts.len(),
+                cases.len()
+            );
+            cases
+                .iter()
+                .map(|c| error_decision(&c.id, &message, latency_ms, attempts))
+                .collect()
+        }
+        Err(error) => {
+            let message = if attempts > 1 {
+                format!("{} (after {attempts} attempts)", error.message)
+            } else {
+                error.message
+            };
+            cases
+                .iter()
+                .map(|c| error_decision(&c.id, &message, latency_ms, attempts))
+                .collect()
+        }
+    }
+}
+
+fn decision_from_verdict(
+    case_id: &str,
+    verdict: Verdict,
+    latency_ms: u64,
+    attempts: u32,
+) -> Decision {
+    let response_sha256 = verdict
+        .response
+        .as_ref()
+        .and_then(|r| serde_json::to_vec(r).ok())
+        .map(|bytes| sha256_hex(&bytes));
+    let (action, error) = match verdict.action {
+        Some(Action::Unsupported) => (Action::Unsupported, verdict.detail),
+        Some(action) => (action, None),
+        None => (Action::Error, Some("the target gave no action".to_string())),
+    };
+    Decision {
+        case_id: case_id.to_string(),
+        action,
+        score: verdict.score,
+        scores: verdict.scores,
+        notice: verdict.notice,
+        error,
+        latency_ms,
+        attempts,
+        decided_at: chrono::Utc::now(),
+        response_sha256,
+        response: verdict.response,
+        cache_hit: false,
+    }
+}
+
+fn error_decision(case_id: &str, message: &str, latency_ms: u64, attempts: u32) -> Decision {
+    Decision {
+        case_id: case_id.to_string(),
+        action: Action::Error,
+        score: None,
+        scores: Default::default(),
+        notice: Default::default(),
+        error: Some(message.to_string()),
+        latency_ms,
+        attempts,
+        decided_at: chrono::Utc::now(),
+        response_sha256: None,
+        response: None,
+        cache_hit: false,
+    }
+}

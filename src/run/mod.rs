@@ -1,0 +1,326 @@
+//! Running an audit: open or resume a run directory, decide every pending case,
+//! and write the reports from the journal.
+//!
+//! A run directory holds `manifest.json` (written at the start, completed at the
+//! end), `journal.jsonl` (every decision) and the report files. A killed run is
+//! continued with `--resume`: decided cases are skipped, a torn last journal line
+//! is cut off, and the scenario, corpora and target must be unchanged.
+
+mod events;
+mod executor;
+mod progress;
+mod rundir;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::decision::Action;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::Error;
+use crate::journal::{JOURNAL_FILE, Journal, Record, read_journal};
+use crate::report::{DecisionIndex, Report, build_report, write_outputs};
+use crate::scenario::{Plan, TargetSpec};
+use crate::target::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
+
+pub use events::{RunEvent, RunObserver, Silent};
+pub use executor::{Execution, MAX_RETRY_AFTER, StopSignal, decide_batch};
+pub use progress::Progress;
+pub use rundir::{
+    MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manifest, write_atomically,
+};
+
+/// Where and how to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// Write the run into this directory (default: `<reports_root>/<run-id>`).
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory.
+    pub resume: Option<PathBuf>,
+    /// On resume, ask again about cases that ended in error.
+    pub retry_errors: bool,
+    /// Parent of new run directories when `out` is not given.
+    pub reports_root: PathBuf,
+}
+
+/// A finished (or interrupted) run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub report: Report,
+    pub execution: Execution,
+}
+
+/// Builds the adapter for a plan's target.
+pub fn build_target(spec: &TargetSpec) -> Result<Arc<dyn Moderator>, Error> {
+    Ok(match spec {
+        TargetSpec::Keyword(spec) => Arc::new(KeywordFilter::new(spec).map_err(Error::Target)?),
+        TargetSpec::Command(spec) => Arc::new(CommandTarget::new(spec.clone())),
+    })
+}
+
+/// Runs (or resumes) the audit a plan describes.
+pub async fn run(
+    plan: Plan,
+    request: RunRequest,
+    observer: Arc<dyn RunObserver>,
+    stop: StopSignal,
+) -> Result<RunOutcome, Error> {
+    let target = build_target(&plan.target)?;
+    let info = target.info();
+    let now = Utc::now();
+    let (dir, mut manifest) = match &request.resume {
+        Some(path) => {
+            let dir = RunDir::open(path)?;
+            let mut manifest = dir.read_manifest()?;
+            check_same_run(&manifest, &plan, &info, path)?;
+            manifest.resumed_at.push(now);
+            (dir, manifest)
+        }
+        None => {
+            let path = match &request.out {
+                Some(out) => out.clone(),
+                None => unused_run_dir(&request.reports_root, &plan.name, now),
+            };
+            let dir = RunDir::create(&path)?;
+            let run_id = path.file_name().map_or_else(
+                || run_id(&plan.name, now),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            (dir, new_manifest(&plan, &info, run_id, now))
+        }
+    };
+    dir.write_manifest(&manifest)?;
+
+    let journal_path = dir.path().join(JOURNAL_FILE);
+    let decisions = if journal_path.exists() {
+        index_decisions(&journal_path, read_journal(&journal_path)?.records, &plan)?
+    } else {
+        DecisionIndex::new()
+    };
+    let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
+    let pending: Vec<usize> = plan
+        .cases
+        .iter()
+        .enumerate()
+        .filter(|(_, case)| match decisions.get(&case.id) {
+            None => true,
+            Some(d) => request.retry_errors && d.action == Action::Error,
+        })
+        .map(|(i, _)| i)
+        .collect();
+    observer.on_event(&RunEvent::Started {
+        total: plan.cases.len() as u64,
+        pending: pending.len() as u64,
+    });
+    let plan = Arc::new(plan);
+    let execution =
+        executor::execute(Arc::clone(&plan), pending, target, journal, observer, stop).await?;
+    let report = write_report(&dir, &plan, &mut manifest, !execution.interrupted)?;
+    Ok(RunOutcome {
+        dir: dir.path().to_path_buf(),
+        report,
+        execution,
+    })
+}
+
+/// Rebuilds every report file of the run in `dir` from its journal.
+pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome, Error> {
+    let run_dir = RunDir::open(dir)?;
+    let mut manifest = run_dir.read_manifest()?;
+    let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
+    let plan = Plan::load(&scenario)?;
+    let info = build_target(&plan.target)?.info();
+    check_same_run(&manifest, &plan, &info, dir)?;
+    let report = write_report(&run_dir, &plan, &mut manifest, false)?;
+    let decided = report.totals.cases - report.totals.pending;
+    Ok(RunOutcome {
+        dir: dir.to_path_buf(),
+        report,
+        execution: Execution {
+            decided,
+            interrupted: false,
+        },
+    })
+}
+
+/// The scenario a run directory was started with.
+pub fn scenario_of(dir: &Path) -> Result<PathBuf, Error> {
+    Ok(read_manifest(dir)?.scenario.path)
+}
+
+fn write_report(
+    dir: &RunDir,
+    plan: &Plan,
+    manifest: &mut RunManifest,
+    may_finish: bool,
+) -> Result<Report, Error> {
+    let journal_path = dir.path().join(JOURNAL_FILE);
+    let decisions = if journal_path.exists() {
+        index_decisions(&journal_path, read_journal(&journal_path)?.records, plan)?
+    } else {
+        DecisionIndex::new()
+    };
+    let all_decided = plan.cases.iter().all(|c| decisions.contains_key(&c.id));
+    if may_finish && all_decided {
+        manifest.finished_at = Some(Utc::now());
+    }
+    let report = build_report(plan, manifest, &decisions);
+    manifest.outputs = write_outputs(dir.path(), plan, &report, &decisions)?;
+    dir.write_manifest(manifest)?;
+    Ok(report)
+}
+
+/// Indexes journal decisions by case, refusing records that do not belong to the plan.
+fn index_decisions(
+    path: &Path,
+    records: Vec<(u64, Record)>,
+    plan: &Plan,
+) -> Result<DecisionIndex, Error> {
+    let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    let mut index: DecisionIndex = HashMap::with_capacity(records.len());
+    let mut problems = Vec::new();
+    for (line, record) in records {
+        let Record::Decision(decision) = record;
+        if !known.contains(decision.case_id.as_str()) {
+            problems.push(Diagnostic::at_line(
+                path,
+                line,
+                format!(
+                    "decision for case `{}`, which is not in this scenario's corpora",
+                    decision.case_id
+                ),
+            ));
+            continue;
+        }
+        if index
+            .get(&decision.case_id)
+            .is_some_and(|previous| previous.action != Action::Error)
+        {
+            problems.push(Diagnostic::at_line(
+                path,
+                line,
+                format!(
+                    "a second decision for case `{}`; the journal is damaged",
+                    decision.case_id
+                ),
+            ));
+            continue;
+        }
+        index.insert(decision.case_id.clone(), decision);
+    }
+    if problems.is_empty() {
+        Ok(index)
+    } else {
+        Err(Error::Invalid(Diagnostics(problems)))
+    }
+}
+
+fn new_manifest(
+    plan: &Plan,
+    info: &TargetInfo,
+    run_id: String,
+    now: chrono::DateTime<Utc>,
+) -> RunManifest {
+    RunManifest {
+        tool: "modaudit".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        run_id,
+        scenario: ScenarioRecord {
+            name: plan.name.clone(),
+            path: plan.scenario.path.clone(),
+            sha256: plan.scenario.sha256.clone(),
+        },
+        corpora: plan.corpora.clone(),
+        target: info.clone(),
+        seed: plan.run.seed,
+        cases: plan.cases.len() as u64,
+        started_at: now,
+        resumed_at: Vec::new(),
+        finished_at: None,
+        outputs: Default::default(),
+    }
+}
+
+/// Refuses to continue or re-report a run whose inputs have changed.
+fn check_same_run(
+    manifest: &RunManifest,
+    plan: &Plan,
+    info: &TargetInfo,
+    dir: &Path,
+) -> Result<(), Error> {
+    let mut changed = Vec::new();
+    if manifest.scenario.sha256 != plan.scenario.sha256 {
+        changed.push(format!(
+            "the scenario {} has changed since the run started",
+            plan.scenario.path.display()
+        ));
+    }
+    for (then, now) in manifest.corpora.iter().zip(&plan.corpora) {
+        let differing: Vec<&str> = then
+            .files
+            .iter()
+            .filter(|f| {
+                !now.files
+                    .iter()
+                    .any(|g| g.path == f.path && g.sha256 == f.sha256)
+            })
+            .map(|f| f.path.as_str())
+            .collect();
+        if !differing.is_empty() || then.name != now.name {
+            changed.push(format!(
+                "corpus `{}` has changed ({})",
+                then.name,
+                differing.join(", ")
+            ));
+        }
+    }
+    if manifest.corpora.len() != plan.corpora.len() {
+        changed.push("the scenario's list of corpora has changed".into());
+    }
+    if manifest.target.fingerprint != info.fingerprint {
+        changed.push(format!(
+            "the target has changed (was: {}; now: {})",
+            manifest.target.description, info.description
+        ));
+    }
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::RunDir {
+            path: dir.to_path_buf(),
+            message: format!(
+                "cannot continue this run: {}. Restore the original inputs, or start a new run.",
+                changed.join("; ")
+            ),
+        })
+    }
+}
+
+/// A run id: the scenario name and the UTC start time, e.g. `quickstart-20261123T101500Z`.
+pub fn run_id(name: &str, at: chrono::DateTime<Utc>) -> String {
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{}-{}", slug.trim_matches('-'), at.format("%Y%m%dT%H%M%SZ"))
+}
+
+fn unused_run_dir(root: &Path, name: &str, at: chrono::DateTime<Utc>) -> PathBuf {
+    let id = run_id(name, at);
+    let mut candidate = root.join(&id);
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = root.join(format!("{id}-{n}"));
+        n += 1;
+    }
+    candidate
+}
