@@ -1,0 +1,141 @@
+//! `modaudit-fake-model`: a scriptable stand-in for a local moderation model that
+//! speaks modaudit's `command` protocol (JSON Lines over stdin/stdout).
+//!
+//! Use it to try a scenario's wiring before pointing it at a real model, and to
+//! see how modaudit copes with a misbehaving one:
+//!
+//! ```text
+//! modaudit-fake-model --remove-if-contains kill --notice --delay-ms 20
+//! modaudit-fake-model --crash-on en-cs-003 --hang-on es-nr-001
+//! ```
+//!
+//! It removes a case when its text contains one of the `--remove-if-contains`
+//! words (case-insensitively) and allows it otherwise.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Behaviour {
+    delay: Duration,
+    words: Vec<String>,
+    score_only: bool,
+    notice: bool,
+    crash_on: Vec<String>,
+    hang_on: Vec<String>,
+    garbage_on: Vec<String>,
+    wrong_id_on: Vec<String>,
+    unsupported_langs: Vec<String>,
+    log: Option<String>,
+}
+
+const USAGE: &str = "usage: modaudit-fake-model [--delay-ms N] [--remove-if-contains WORD]... [--score-only] [--notice]
+       [--crash-on ID]... [--hang-on ID]... [--garbage-on ID]... [--wrong-id-on ID]...
+       [--unsupported-lang TAG]... [--log FILE]";
+
+fn parse_args() -> Result<Behaviour, String> {
+    let mut b = Behaviour::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--delay-ms" => {
+                b.delay =
+                    Duration::from_millis(value()?.parse().map_err(|e| format!("--delay-ms: {e}"))?)
+            }
+            "--remove-if-contains" => b.words.push(value()?.to_lowercase()),
+            "--score-only" => b.score_only = true,
+            "--notice" => b.notice = true,
+            "--crash-on" => b.crash_on.push(value()?),
+            "--hang-on" => b.hang_on.push(value()?),
+            "--garbage-on" => b.garbage_on.push(value()?),
+            "--wrong-id-on" => b.wrong_id_on.push(value()?),
+            "--unsupported-lang" => b.unsupported_langs.push(value()?),
+            "--log" => b.log = Some(value()?),
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(b)
+}
+
+fn main() {
+    let behaviour = match parse_args() {
+        Ok(b) => b,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let Ok(request) = serde_json::from_str::<Value>(&line) else {
+            eprintln!("fake model: cannot parse request line");
+            std::process::exit(2);
+        };
+        let id = request["id"].as_str().unwrap_or_default().to_string();
+        if let Some(path) = &behaviour.log {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(f, "{id}");
+            }
+        }
+        if behaviour.crash_on.contains(&id) {
+            eprintln!("fake model: simulated crash on {id}");
+            std::process::exit(3);
+        }
+        if behaviour.hang_on.contains(&id) {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+        std::thread::sleep(behaviour.delay);
+        let answer = if behaviour.garbage_on.contains(&id) {
+            "this is not json".to_string()
+        } else {
+            answer(&behaviour, &request, &id).to_string()
+        };
+        if writeln!(stdout, "{answer}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+fn answer(b: &Behaviour, request: &Value, id: &str) -> Value {
+    let lang = request["lang"].as_str().unwrap_or_default();
+    let answered_id = if b.wrong_id_on.iter().any(|w| w == id) {
+        "not-the-right-id"
+    } else {
+        id
+    };
+    if b.unsupported_langs.iter().any(|l| l == lang) {
+        return json!({ "id": answered_id, "action": "unsupported", "reason": format!("language {lang} is not supported") });
+    }
+    let text = request["text"].as_str().unwrap_or_default().to_lowercase();
+    let matched = b.words.iter().find(|w| text.contains(w.as_str()));
+    let mut out = json!({ "id": answered_id });
+    if b.score_only {
+        out["score"] = json!(if matched.is_some() { 0.9 } else { 0.1 });
+    } else {
+        out["action"] = json!(if matched.is_some() { "remove" } else { "allow" });
+    }
+    if let (true, Some(word)) = (b.notice, matched) {
+        out["decision_id"] = json!(format!("dec-{id}"));
+        out["reason"] = json!(format!("contains \"{word}\""));
+        out["rule"] = json!("community-standards/hate-speech");
+        out["automated"] = json!(true);
+        out["appeal_url"] = json!(format!("https://appeals.example/{id}"));
+    }
+    out
+}

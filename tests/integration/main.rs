@@ -1,0 +1,11 @@
+//! Integration tests: the real `modaudit` binary against real files, real
+//! subprocesses and real servers on 127.0.0.1. Built as one test binary.
+
+mod bad_input;
+mod command_target;
+mod consistency;
+mod gates_and_exit_codes;
+mod quickstart;
+mod resume;
+mod shared_fixtures;
+mod support;
