@@ -11,6 +11,8 @@ mod counterfactual;
 mod disparity;
 pub mod fisher;
 pub mod interval;
+#[cfg(test)]
+mod properties;
 pub mod ratio;
 mod slices;
 

@@ -23,7 +23,7 @@ pub const NOTICE_ELEMENTS: [(&str, &str); 5] = [
     ("with_decision_id", "a decision id"),
     ("with_reason", "a reason"),
     ("with_rule", "the rule applied"),
-    ("with_automated_flag", "whether it was automated"),
+    ("with_automated_flag", "a disclosure of automation"),
     ("with_appeal_route", "a route to appeal"),
 ];
 

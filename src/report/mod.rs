@@ -332,6 +332,11 @@ pub fn write_outputs(
     Ok(hashes)
 }
 
+/// "1 error", "2 errors".
+pub fn count_of(n: u64, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// Formats a share as a percentage with one decimal, e.g. `23.5 %`.
 pub fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)

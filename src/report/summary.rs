@@ -238,7 +238,7 @@ fn notice_sentence(report: &Report) -> String {
     if n.adverse == 0 {
         return "The system took no adverse action, so its notices could not be assessed.".into();
     }
-    let appeal = if n.with_appeal_route == 0 {
+    let mut sentence = if n.with_appeal_route == 0 {
         format!(
             "None of its {} adverse decisions offered any route to appeal.",
             n.adverse
@@ -249,28 +249,36 @@ fn notice_sentence(report: &Report) -> String {
             n.with_appeal_route, n.adverse
         )
     };
-    let given: Vec<String> = NOTICE_ELEMENTS
+    let others = NOTICE_ELEMENTS
         .iter()
-        .filter(|(key, _)| *key != "with_appeal_route" && n.count(key) > 0)
-        .map(|(key, name)| format!("{name} for {} of them", n.count(key)))
+        .filter(|(key, _)| *key != "with_appeal_route");
+    let given: Vec<String> = others
+        .clone()
+        .filter(|(key, _)| n.count(key) > 0)
+        .map(|(key, name)| format!("{} {name}", n.count(key)))
         .collect();
-    let missing: Vec<&str> = NOTICE_ELEMENTS
-        .iter()
-        .filter(|(key, _)| *key != "with_appeal_route" && n.count(key) == 0)
+    let missing: Vec<&str> = others
+        .filter(|(key, _)| n.count(key) == 0)
         .map(|(_, name)| *name)
         .collect();
-    let mut sentence = appeal;
-    if !given.is_empty() {
-        sentence.push_str(&format!(" It gave {}", given.join(", ")));
-        if missing.is_empty() {
-            sentence.push('.');
-        } else {
-            sentence.push_str(&format!(", and never {}.", join_or(&missing)));
-        }
-    } else if !missing.is_empty() {
-        sentence.push_str(&format!(" It never gave {}.", join_or(&missing)));
+    if let Some((first, rest)) = given.split_first() {
+        let (count, name) = first.split_once(' ').unwrap_or((first, ""));
+        let mut list = vec![format!("{count} carried {name}")];
+        list.extend(rest.iter().cloned());
+        sentence.push_str(&format!(" Of those decisions, {}.", join_and(&list)));
+    }
+    if !missing.is_empty() {
+        sentence.push_str(&format!(" None carried {}.", join_or(&missing)));
     }
     sentence
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 fn join_or(items: &[&str]) -> String {

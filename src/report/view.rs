@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Report, Status, language_name, percent, percent_interval};
+use super::{Report, Status, count_of, language_name, percent, percent_interval};
 use crate::analysis::{Dimension, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
 
@@ -167,8 +167,14 @@ fn facts(report: &Report) -> Vec<(String, String)> {
     facts.push((
         "Cases".into(),
         format!(
-            "{} ({} protected, {} violating); {} decided, {} errors, {} unsupported, {} pending",
-            t.cases, t.protected, t.violating, t.decided, t.errors, t.unsupported, t.pending
+            "{} ({} protected, {} violating); {} decided, {}, {} unsupported, {} pending",
+            t.cases,
+            t.protected,
+            t.violating,
+            t.decided,
+            count_of(t.errors, "error", "errors"),
+            t.unsupported,
+            t.pending
         ),
     ));
     let adverse: Vec<&str> = report
@@ -229,7 +235,7 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
                 note.push("small n".to_string());
             }
             if sl.errors > 0 {
-                note.push(format!("{} errors", sl.errors));
+                note.push(count_of(sl.errors, "error", "errors"));
             }
             if sl.unsupported > 0 {
                 note.push(format!("{} unsupported", sl.unsupported));

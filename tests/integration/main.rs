@@ -8,4 +8,5 @@ mod gates_and_exit_codes;
 mod quickstart;
 mod resume;
 mod shared_fixtures;
+mod snapshots;
 mod support;

@@ -1,0 +1,124 @@
+//! Snapshot tests of every report format, built from a fixed corpus and fixed
+//! decisions, so any change to what a reader sees shows up as a reviewed diff.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use modaudit::decision::{Action, Decision, Notice};
+use modaudit::report::{build_report, decisions_csv, render_html, render_junit, render_markdown};
+use modaudit::run::{RunManifest, ScenarioRecord, build_target};
+use modaudit::scenario::Plan;
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_790_000_000 + seconds, 0).unwrap()
+}
+
+/// A fixed decision per case: Muslims-related protected posts and every third
+/// other post are removed; one case errs; some removals carry a full notice.
+fn decisions(plan: &Plan) -> HashMap<String, Decision> {
+    plan.cases
+        .iter()
+        .enumerate()
+        .map(|(i, case)| {
+            let mut action = if case.target_group.as_deref() == Some("muslims") || i % 3 == 0 {
+                Action::Remove
+            } else {
+                Action::Allow
+            };
+            let mut error = None;
+            if i == 7 {
+                action = Action::Error;
+                error = Some("the program exited with exit status: 3".to_string());
+            }
+            let notice = if action == Action::Remove && i % 2 == 0 {
+                Notice {
+                    decision_id: Some(format!("d{i}")),
+                    reason: Some("hate speech".into()),
+                    rule: Some("policy 4.2".into()),
+                    automated: Some(true),
+                    appeal_url: Some("https://appeals.example".into()),
+                }
+            } else if action == Action::Remove {
+                Notice {
+                    reason: Some("matched a term".into()),
+                    ..Notice::default()
+                }
+            } else {
+                Notice::default()
+            };
+            let decision = Decision {
+                case_id: case.id.clone(),
+                action,
+                score: None,
+                scores: Default::default(),
+                notice,
+                error,
+                latency_ms: 5,
+                attempts: 1,
+                decided_at: at(i as i64),
+                response_sha256: None,
+                response: None,
+                cache_hit: false,
+            };
+            (case.id.clone(), decision)
+        })
+        .collect()
+}
+
+fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
+    let plan =
+        Plan::load(&crate::support::repo().join("tests/fixtures/snapshot/scenario.toml")).unwrap();
+    let target = build_target(&plan.target).unwrap().info();
+    let manifest = RunManifest {
+        tool: "modaudit".into(),
+        tool_version: "0.0.0-snapshot".into(),
+        run_id: "snapshot-20260911T000000Z".into(),
+        scenario: ScenarioRecord {
+            name: plan.name.clone(),
+            path: "scenario.toml".into(),
+            sha256: plan.scenario.sha256.clone(),
+        },
+        corpora: plan.corpora.clone(),
+        target,
+        seed: 0,
+        cases: plan.cases.len() as u64,
+        started_at: at(0),
+        resumed_at: Vec::new(),
+        finished_at: Some(at(60)),
+        outputs: Default::default(),
+    };
+    let decisions = decisions(&plan);
+    (plan, manifest, decisions)
+}
+
+#[test]
+fn report_markdown() {
+    let (plan, manifest, decisions) = fixture();
+    insta::assert_snapshot!(render_markdown(&build_report(&plan, &manifest, &decisions)));
+}
+
+#[test]
+fn report_html() {
+    let (plan, manifest, decisions) = fixture();
+    insta::assert_snapshot!(render_html(&build_report(&plan, &manifest, &decisions)).unwrap());
+}
+
+#[test]
+fn report_junit() {
+    let (plan, manifest, decisions) = fixture();
+    insta::assert_snapshot!(render_junit(&build_report(&plan, &manifest, &decisions)));
+}
+
+#[test]
+fn results_json() {
+    let (plan, manifest, decisions) = fixture();
+    insta::assert_snapshot!(
+        serde_json::to_string_pretty(&build_report(&plan, &manifest, &decisions)).unwrap()
+    );
+}
+
+#[test]
+fn decisions_csv_file() {
+    let (plan, _, decisions) = fixture();
+    insta::assert_snapshot!(String::from_utf8(decisions_csv(&plan, &decisions).unwrap()).unwrap());
+}
