@@ -81,14 +81,14 @@ fn main() {
             std::process::exit(2);
         };
         let id = request["id"].as_str().unwrap_or_default().to_string();
-        if let Some(path) = &behaviour.log {
-            if let Ok(mut f) = std::fs::OpenOptions::new()
+        if let Some(mut f) = behaviour.log.as_ref().and_then(|path| {
+            std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-            {
-                let _ = writeln!(f, "{id}");
-            }
+                .ok()
+        }) {
+            let _ = writeln!(f, "{id}");
         }
         if behaviour.crash_on.contains(&id) {
             eprintln!("fake model: simulated crash on {id}");
