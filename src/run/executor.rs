@@ -51,7 +51,12 @@ pub async fn execute(
     let settings = &plan.run;
     let (tx, rx) = mpsc::channel::<Vec<Decision>>(settings.concurrency.max(1) * 2);
     let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
-    let semaphore = Arc::new(Semaphore::new(settings.concurrency));
+    let in_flight = target
+        .max_in_flight()
+        .map_or(settings.concurrency, |limit| {
+            limit.min(settings.concurrency)
+        });
+    let semaphore = Arc::new(Semaphore::new(in_flight.max(1)));
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
     let mut stop = stop;

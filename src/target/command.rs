@@ -148,6 +148,10 @@ impl Moderator for CommandTarget {
         self.info.clone()
     }
 
+    fn max_in_flight(&self) -> Option<usize> {
+        Some(self.spec.processes.max(1))
+    }
+
     fn moderate<'a>(
         &'a self,
         batch: &'a [ModerationRequest<'a>],

@@ -105,6 +105,13 @@ pub trait Moderator: Send + Sync {
         1
     }
 
+    /// How many calls the target can serve at once, if it is limited (e.g. by the
+    /// number of processes it runs). The runner never has more in flight, so a
+    /// call's timeout never includes time spent queueing inside the adapter.
+    fn max_in_flight(&self) -> Option<usize> {
+        None
+    }
+
     /// Asks the system about a batch of at most [`Moderator::batch_size`] cases.
     /// On success the result holds one verdict per request, in order.
     fn moderate<'a>(
