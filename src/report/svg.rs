@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::view::{ForestRow, RateRow};
+use super::view::{Bar, ForestRow, RateRow};
 
 const WIDTH: f64 = 760.0;
 const LABEL_WIDTH: f64 = 230.0;
@@ -78,8 +78,12 @@ pub fn rate_chart(rows: &[RateRow], title: &str) -> String {
     );
     for (i, row) in rows.iter().enumerate() {
         let y = TOP + i as f64 * row_height;
-        let opacity = if row.small_sample { 0.45 } else { 1.0 };
-        let marker = if row.small_sample { " †" } else { "" };
+        let bars = [row.over_removal.as_ref(), row.detection.as_ref()];
+        let marker = if bars.iter().flatten().any(|b| b.small_sample) {
+            " †"
+        } else {
+            ""
+        };
         let _ = write!(
             svg,
             r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#222">{}{marker}</text>"##,
@@ -87,11 +91,19 @@ pub fn rate_chart(rows: &[RateRow], title: &str) -> String {
             y + 16.0,
             xml_escape(&short(&row.label))
         );
-        for (offset, value, colour, what) in [
-            (4.0, row.over_removal, OVER_REMOVAL_COLOUR, "over-removal"),
-            (16.0, row.detection, DETECTION_COLOUR, "detection"),
+        for (offset, bar, colour, what) in [
+            (4.0, bars[0], OVER_REMOVAL_COLOUR, "over-removal"),
+            (16.0, bars[1], DETECTION_COLOUR, "detection"),
         ] {
-            let Some((rate, ci)) = value else { continue };
+            let Some(&Bar {
+                rate,
+                ci,
+                small_sample,
+            }) = bar
+            else {
+                continue;
+            };
+            let opacity = if small_sample { 0.45 } else { 1.0 };
             let by = y + offset;
             let tooltip = match ci {
                 Some([lo, hi]) => format!(
@@ -227,9 +239,12 @@ mod tests {
     fn labels_are_escaped() {
         let rows = vec![RateRow {
             label: "<script>alert('x')</script>&".into(),
-            over_removal: Some((0.5, Some([0.2, 0.8]))),
+            over_removal: Some(Bar {
+                rate: 0.5,
+                ci: Some([0.2, 0.8]),
+                small_sample: true,
+            }),
             detection: None,
-            small_sample: true,
         }];
         let svg = rate_chart(&rows, "t");
         assert!(!svg.contains("<script>"));

@@ -49,8 +49,16 @@ pub enum Chart {
 #[derive(Debug, Clone, Serialize)]
 pub struct RateRow {
     pub label: String,
-    pub over_removal: Option<(f64, Option<[f64; 2]>)>,
-    pub detection: Option<(f64, Option<[f64; 2]>)>,
+    pub over_removal: Option<Bar>,
+    pub detection: Option<Bar>,
+}
+
+/// One rate bar with its interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bar {
+    pub rate: f64,
+    pub ci: Option<[f64; 2]>,
+    /// Fewer cases than the minimum n: drawn faded and marked †.
     pub small_sample: bool,
 }
 
@@ -224,7 +232,8 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
     let mut s = section(id, title);
     s.paragraphs.push(format!(
         "Over-removal is the share of protected posts that met adverse action; detection is the share of violating posts that did. \
-         Intervals are {:.0} % Wilson intervals. Rows marked “small n” have fewer than {min_n} protected cases: read them with caution.",
+         Intervals are {:.0} % Wilson intervals. Rows marked “small n” have fewer than {min_n} protected cases, and faded bars marked † \
+         fewer than {min_n} cases: read them with caution.",
         report.settings.confidence * 100.0
     ));
     let rows = slices
@@ -278,9 +287,16 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
                 .iter()
                 .map(|sl| RateRow {
                     label: display_value(dimension, &sl.value),
-                    over_removal: sl.over_removal_rate.map(|r| (r, sl.over_removal_ci)),
-                    detection: sl.detection_rate.map(|r| (r, sl.detection_ci)),
-                    small_sample: sl.small_sample,
+                    over_removal: sl.over_removal_rate.map(|rate| Bar {
+                        rate,
+                        ci: sl.over_removal_ci,
+                        small_sample: sl.small_sample,
+                    }),
+                    detection: sl.detection_rate.map(|rate| Bar {
+                        rate,
+                        ci: sl.detection_ci,
+                        small_sample: sl.detection_small_sample,
+                    }),
                 })
                 .collect(),
         ));
