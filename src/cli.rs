@@ -67,6 +67,12 @@ pub struct RunArgs {
     /// With --resume: ask again about cases that ended in error.
     #[arg(long, requires = "resume")]
     pub retry_errors: bool,
+    /// Neither read nor write the response cache (every case is asked again).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where the response cache lives (default: from the scenario, else ~/.cache/modaudit).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -125,6 +131,8 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
         resume: args.resume.clone(),
         retry_errors: args.retry_errors,
         reports_root: PathBuf::from(DEFAULT_REPORTS_DIR),
+        no_cache: args.no_cache,
+        cache_dir: args.cache_dir.clone(),
     };
     let outcome =
         runtime()?.block_on(run::run(plan, request, observer, Box::pin(interrupted())))?;
@@ -164,13 +172,19 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
         );
     } else {
         let plan = Plan::load(path)?;
-        let info = run::build_target(&plan.target)?.info();
+        let info = match run::build_target(&plan) {
+            Ok(target) => target.info().description,
+            Err(Error::MissingSecret { variable, .. }) => {
+                format!("(set {variable} before running)")
+            }
+            Err(e) => return Err(e),
+        };
         println!(
             "ok: scenario `{}` — {} cases from {} corpora, target: {}",
             plan.name,
             plan.cases.len(),
             plan.corpora.len(),
-            info.description
+            info
         );
     }
     Ok(exit::SUCCESS)

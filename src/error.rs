@@ -20,6 +20,11 @@ pub enum Error {
     /// The run directory cannot be used as asked (exists already, or holds no run).
     #[error("{}: {message}", path.display())]
     RunDir { path: PathBuf, message: String },
+    /// A secret the target needs is not in the environment.
+    #[error(
+        "environment variable {variable} is not set; it holds the key for the target (scenario key `{key}`)"
+    )]
+    MissingSecret { variable: String, key: String },
     /// The target could not be set up.
     #[error("cannot set up the target: {0}")]
     Target(String),
@@ -39,7 +44,10 @@ impl Error {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Invalid(_) | Error::RunDirBusy { .. } | Error::RunDir { .. } => exit::BAD_INPUT,
+            Error::Invalid(_)
+            | Error::RunDirBusy { .. }
+            | Error::RunDir { .. }
+            | Error::MissingSecret { .. } => exit::BAD_INPUT,
             Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } => exit::RUN_INCOMPLETE,
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod appeal;
+pub mod cache;
 pub mod cli;
 pub mod corpus;
 pub mod decision;

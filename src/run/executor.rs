@@ -1,7 +1,9 @@
 //! The executor: sends pending cases to the target with bounded concurrency,
-//! retries transient failures with exponential backoff (honouring the system's
-//! own wait hints), bounds every attempt by the timeout, and hands each decision
-//! to the journal thread, which writes it before anyone else hears of it.
+//! serves what it can from the response cache, spaces requests by the rate
+//! limit, retries transient failures with exponential backoff (honouring the
+//! system's own `Retry-After`), bounds every attempt by the timeout, and hands
+//! each decision to the journal thread, which writes it before anyone else
+//! hears of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +16,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::events::{RunEvent, RunObserver};
+use super::rate_limit::RateLimit;
+use crate::cache::Cache;
 use crate::corpus::Case;
 use crate::decision::{Action, Decision};
 use crate::error::Error;
@@ -26,8 +30,6 @@ use crate::target::{AttemptError, ModerationRequest, Moderator, Retry, Verdict};
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 /// Longest backoff delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Longest wait a system's `Retry-After` may impose on one retry.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// A future that resolves when the run should stop starting new cases.
 pub type StopSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -39,18 +41,32 @@ pub struct Execution {
     pub interrupted: bool,
 }
 
+/// What every batch of a run shares besides the target.
+#[derive(Default)]
+pub struct Context {
+    pub rate_limit: Option<RateLimit>,
+    pub cache: Option<Cache>,
+}
+
 /// Decides the cases at `pending` (indices into the plan's cases), journaling every decision.
 pub async fn execute(
     plan: Arc<Plan>,
     pending: Vec<usize>,
     target: Arc<dyn Moderator>,
+    cache: Option<Cache>,
     journal: Journal,
     observer: Arc<dyn RunObserver>,
     stop: StopSignal,
 ) -> Result<Execution, Error> {
     let settings = &plan.run;
+    let context = Arc::new(Context {
+        rate_limit: RateLimit::new(settings.requests_per_second, settings.requests_per_minute),
+        cache,
+    });
     let (tx, rx) = mpsc::channel::<Vec<Decision>>(settings.concurrency.max(1) * 2);
     let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
+    // Never more in flight than the target can serve, so that a timeout never
+    // counts time spent queueing inside the adapter.
     let in_flight = target
         .max_in_flight()
         .map_or(settings.concurrency, |limit| {
@@ -71,16 +87,21 @@ pub async fn execute(
             break; // the journal writer failed; its error is reported below
         }
         let batch = batch.to_vec();
-        let (plan, target, observer, tx) = (
-            Arc::clone(&plan),
-            Arc::clone(&target),
-            Arc::clone(&observer),
-            tx.clone(),
-        );
+        let plan = Arc::clone(&plan);
+        let target = Arc::clone(&target);
+        let observer = Arc::clone(&observer);
+        let context = Arc::clone(&context);
+        let tx = tx.clone();
         tasks.spawn(async move {
             let members: Vec<&Case> = batch.iter().map(|&i| &plan.cases[i]).collect();
-            let decisions =
-                decide_batch(target.as_ref(), &members, &plan.run, observer.as_ref()).await;
+            let decisions = decide_batch(
+                target.as_ref(),
+                &members,
+                &plan.run,
+                &context,
+                observer.as_ref(),
+            )
+            .await;
             let _ = tx.send(decisions).await;
             drop(permit);
         });
@@ -126,25 +147,58 @@ fn spawn_journal_writer(
     })
 }
 
-/// Asks the target about one batch, with timeout and retries; never fails:
-/// a batch that cannot be decided yields `error` decisions with the reason.
+/// Asks the target about one batch (or serves it from the cache), with rate
+/// limit, timeout and retries. Never fails: a batch that cannot be decided
+/// yields `error` decisions with the reason.
 pub async fn decide_batch(
     target: &dyn Moderator,
     cases: &[&Case],
     settings: &RunSettings,
+    context: &Context,
     observer: &dyn RunObserver,
 ) -> Vec<Decision> {
-    let requests: Vec<ModerationRequest<'_>> = cases
-        .iter()
-        .map(|c| ModerationRequest {
-            id: &c.id,
-            lang: &c.lang,
-            text: &c.text,
-        })
-        .collect();
+    let mut decisions = Vec::with_capacity(cases.len());
+    let mut missed: Vec<&Case> = Vec::with_capacity(cases.len());
+    for &case in cases {
+        match context
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(&request_of(case)))
+        {
+            Some(verdict) => {
+                let mut decision = decision_from_verdict(&case.id, verdict, 0, 0);
+                decision.cache_hit = true;
+                decisions.push(decision);
+            }
+            None => missed.push(case),
+        }
+    }
+    if !missed.is_empty() {
+        decisions.extend(ask(target, &missed, settings, context, observer).await);
+    }
+    decisions
+}
+
+fn request_of(case: &Case) -> ModerationRequest<'_> {
+    ModerationRequest {
+        id: &case.id,
+        lang: &case.lang,
+        text: &case.text,
+    }
+}
+
+async fn ask(
+    target: &dyn Moderator,
+    cases: &[&Case],
+    settings: &RunSettings,
+    context: &Context,
+    observer: &dyn RunObserver,
+) -> Vec<Decision> {
+    let requests: Vec<ModerationRequest<'_>> = cases.iter().map(|c| request_of(c)).collect();
     let attempts = AtomicU32::new(0);
     let started = Instant::now();
     let timeout = settings.timeout;
+    let max_retry_after = settings.max_retry_after;
     let backoff = ExponentialBuilder::default()
         .with_min_delay(MIN_BACKOFF)
         .with_max_delay(MAX_BACKOFF)
@@ -152,6 +206,9 @@ pub async fn decide_batch(
         .with_jitter()
         .with_max_times(settings.max_attempts.saturating_sub(1) as usize);
     let attempt = || async {
+        if let Some(limit) = &context.rate_limit {
+            limit.until_ready().await;
+        }
         attempts.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(timeout, target.moderate(&requests)).await {
             Ok(result) => result,
@@ -166,7 +223,7 @@ pub async fn decide_batch(
         .when(AttemptError::is_retryable)
         .adjust(|error, proposed| match (error.retry, proposed) {
             (Retry::After(Some(hint)), Some(proposed)) => {
-                Some(hint.max(proposed).min(MAX_RETRY_AFTER))
+                Some(hint.max(proposed).min(max_retry_after))
             }
             (_, proposed) => proposed,
         })
@@ -182,11 +239,23 @@ pub async fn decide_batch(
     let latency_ms = started.elapsed().as_millis() as u64;
     let attempts = attempts.load(Ordering::Relaxed);
     match result {
-        Ok(verdicts) if verdicts.len() == cases.len() => cases
-            .iter()
-            .zip(verdicts)
-            .map(|(case, verdict)| decision_from_verdict(&case.id, verdict, latency_ms, attempts))
-            .collect(),
+        Ok(verdicts) if verdicts.len() == cases.len() => {
+            if let Some(cache) = &context.cache {
+                for (request, verdict) in requests.iter().zip(&verdicts) {
+                    if verdict.action.is_some_and(|a| a != Action::Error) {
+                        // A failed write only costs a repeated call later; the decision is journaled regardless.
+                        let _ = cache.put(request, verdict);
+                    }
+                }
+            }
+            cases
+                .iter()
+                .zip(verdicts)
+                .map(|(case, verdict)| {
+                    decision_from_verdict(&case.id, verdict, latency_ms, attempts)
+                })
+                .collect()
+        }
         Ok(verdicts) => {
             let message = format!(
                 "the target answered {} verdicts for {} cases",
@@ -224,7 +293,7 @@ fn decision_from_verdict(
         .and_then(|r| serde_json::to_vec(r).ok())
         .map(|bytes| sha256_hex(&bytes));
     let (action, error) = match verdict.action {
-        Some(Action::Unsupported) => (Action::Unsupported, verdict.detail),
+        Some(action @ (Action::Unsupported | Action::Error)) => (action, verdict.detail),
         Some(action) => (action, None),
         None => (Action::Error, Some("the target gave no action".to_string())),
     };

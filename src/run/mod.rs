@@ -9,6 +9,7 @@
 mod events;
 mod executor;
 mod progress;
+mod rate_limit;
 mod rundir;
 
 use std::collections::{HashMap, HashSet};
@@ -17,17 +18,25 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::cache::{Cache, default_cache_root};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::journal::{JOURNAL_FILE, Journal, Record, read_journal};
 use crate::report::{DecisionIndex, Report, build_report, write_outputs};
 use crate::scenario::{Plan, TargetSpec};
+use crate::target::azure::AzureTarget;
+use crate::target::http::HttpTarget;
+use crate::target::openai::OpenAiTarget;
+use crate::target::perspective::PerspectiveTarget;
+use crate::target::replay::ReplayTarget;
+use crate::target::transport::Secret;
 use crate::target::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
 
 pub use events::{RunEvent, RunObserver, Silent};
-pub use executor::{Execution, MAX_RETRY_AFTER, StopSignal, decide_batch};
+pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
+pub use rate_limit::RateLimit;
 pub use rundir::{
     MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manifest, write_atomically,
 };
@@ -43,6 +52,10 @@ pub struct RunRequest {
     pub retry_errors: bool,
     /// Parent of new run directories when `out` is not given.
     pub reports_root: PathBuf,
+    /// Neither read nor write the response cache.
+    pub no_cache: bool,
+    /// Cache location overriding the scenario's and the default.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A finished (or interrupted) run.
@@ -53,11 +66,44 @@ pub struct RunOutcome {
     pub execution: Execution,
 }
 
-/// Builds the adapter for a plan's target.
-pub fn build_target(spec: &TargetSpec) -> Result<Arc<dyn Moderator>, Error> {
-    Ok(match spec {
+/// Builds the adapter for a plan's target, reading its secrets from the environment.
+pub fn build_target(plan: &Plan) -> Result<Arc<dyn Moderator>, Error> {
+    build_target_with_env(plan, &|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+}
+
+/// Builds the adapter for a plan's target, reading secrets through `env`.
+pub fn build_target_with_env(
+    plan: &Plan,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn Moderator>, Error> {
+    for (variable, key) in plan.target.required_env() {
+        if env(&variable).is_none() {
+            return Err(Error::MissingSecret {
+                variable,
+                key: key.to_string(),
+            });
+        }
+    }
+    let secret = |name: &str| Secret::new(env(name).unwrap_or_default());
+    Ok(match &plan.target {
         TargetSpec::Keyword(spec) => Arc::new(KeywordFilter::new(spec).map_err(Error::Target)?),
         TargetSpec::Command(spec) => Arc::new(CommandTarget::new(spec.clone())),
+        TargetSpec::OpenAi(c) => {
+            Arc::new(OpenAiTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?)
+        }
+        TargetSpec::Perspective(c) => Arc::new(
+            PerspectiveTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?,
+        ),
+        TargetSpec::Azure(c) => {
+            Arc::new(AzureTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?)
+        }
+        TargetSpec::Http(c) => Arc::new(HttpTarget::new(c.clone(), env).map_err(Error::Target)?),
+        TargetSpec::Replay(data) => {
+            let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+            Arc::new(ReplayTarget::new((**data).clone(), &ids))
+        }
     })
 }
 
@@ -68,8 +114,16 @@ pub async fn run(
     observer: Arc<dyn RunObserver>,
     stop: StopSignal,
 ) -> Result<RunOutcome, Error> {
-    let target = build_target(&plan.target)?;
+    let target = build_target(&plan)?;
     let info = target.info();
+    let cache = (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
+        let root = request
+            .cache_dir
+            .clone()
+            .or_else(|| plan.run.cache_dir.clone())
+            .unwrap_or_else(default_cache_root);
+        Cache::open(&root, &info.fingerprint)
+    });
     let now = Utc::now();
     let (dir, mut manifest) = match &request.resume {
         Some(path) => {
@@ -116,8 +170,16 @@ pub async fn run(
         pending: pending.len() as u64,
     });
     let plan = Arc::new(plan);
-    let execution =
-        executor::execute(Arc::clone(&plan), pending, target, journal, observer, stop).await?;
+    let execution = executor::execute(
+        Arc::clone(&plan),
+        pending,
+        target,
+        cache,
+        journal,
+        observer,
+        stop,
+    )
+    .await?;
     let report = write_report(&dir, &plan, &mut manifest, !execution.interrupted)?;
     Ok(RunOutcome {
         dir: dir.path().to_path_buf(),
@@ -132,7 +194,7 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
     let mut manifest = run_dir.read_manifest()?;
     let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
     let plan = Plan::load(&scenario)?;
-    let info = build_target(&plan.target)?.info();
+    let info = target_info_offline(&plan)?;
     check_same_run(&manifest, &plan, &info, dir)?;
     let report = write_report(&run_dir, &plan, &mut manifest, false)?;
     let decided = report.totals.cases - report.totals.pending;
@@ -144,6 +206,30 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
             interrupted: false,
         },
     })
+}
+
+/// The target's description without its secrets: re-reporting needs no key, so
+/// placeholders stand in for missing environment variables (they never reach
+/// the fingerprint).
+fn target_info_offline(plan: &Plan) -> Result<TargetInfo, Error> {
+    let needed: Vec<String> = plan
+        .target
+        .required_env()
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| {
+                needed
+                    .iter()
+                    .any(|n| n == name)
+                    .then(|| "unset".to_string())
+            })
+    };
+    Ok(build_target_with_env(plan, &env)?.info())
 }
 
 /// The scenario a run directory was started with.

@@ -19,6 +19,11 @@ use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::gates::GateThresholds;
 use crate::hash::sha256_hex;
+use crate::target::azure::{self, AzureConfig};
+use crate::target::http::{HttpConfig, NoticePointers, ResponseMapping, render_body};
+use crate::target::openai::{self, OpenAiConfig};
+use crate::target::perspective::{self, PerspectiveConfig};
+use crate::target::replay::{ReplayColumns, ReplayConfig, ReplayData, load_replay};
 use crate::target::{CommandSpec, KeywordSpec, LexiconSource};
 
 pub use raw::RawScenario;
@@ -54,11 +59,37 @@ pub struct CorpusRecord {
     pub provenance: Vec<Provenance>,
 }
 
-/// The target, resolved.
+/// Default longest wait a `Retry-After` may impose.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// The target, resolved (secrets are read from the environment only when the
+/// target is built).
 #[derive(Debug, Clone)]
 pub enum TargetSpec {
     Keyword(KeywordSpec),
     Command(CommandSpec),
+    OpenAi(OpenAiConfig),
+    Perspective(PerspectiveConfig),
+    Azure(AzureConfig),
+    Http(HttpConfig),
+    Replay(Box<ReplayData>),
+}
+
+impl TargetSpec {
+    /// Environment variables the target needs, with the scenario key that names each.
+    pub fn required_env(&self) -> Vec<(String, &'static str)> {
+        match self {
+            TargetSpec::OpenAi(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
+            TargetSpec::Perspective(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
+            TargetSpec::Azure(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
+            TargetSpec::Http(c) => std::iter::once(&c.url)
+                .chain(c.headers.values())
+                .flat_map(|t| crate::target::http::env_names(t))
+                .map(|name| (name, "target.url / target.headers"))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// How the run proceeds.
@@ -69,6 +100,13 @@ pub struct RunSettings {
     pub max_attempts: u32,
     pub seed: u64,
     pub error_budget: f64,
+    pub requests_per_second: Option<f64>,
+    pub requests_per_minute: Option<f64>,
+    pub max_retry_after: Duration,
+    /// Whether answers of remote targets are cached.
+    pub cache: bool,
+    /// Cache location from the scenario, resolved against its directory.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A validated scenario with its corpora loaded and filtered.
@@ -158,8 +196,12 @@ impl PlanBuilder<'_> {
         for (key, message) in raw.gates.validate() {
             self.problem(&["gates", &key], message);
         }
-        let target = self.target(&raw.target);
         let (corpora, cases) = self.corpora(&raw);
+        let target = {
+            let known: std::collections::HashSet<&str> =
+                cases.iter().map(|c| c.id.as_str()).collect();
+            self.target(&raw.target, &known)
+        };
         let cases = self.filter(&raw.filter, cases);
         if self.problems.is_empty() && cases.is_empty() {
             self.problem(&["filter"], "no case of the corpora passes the filter");
@@ -215,12 +257,40 @@ impl PlanBuilder<'_> {
                 format!("must be a share between 0 and 1, got {error_budget}"),
             );
         }
+        let mut rate = |key: &str, value: Option<f64>| match value {
+            Some(r) if !(r.is_finite() && r > 0.0) => {
+                self.problem(
+                    &["run", key],
+                    format!("must be a positive number of requests, got {r}"),
+                );
+                None
+            }
+            other => other,
+        };
+        let requests_per_second = rate("requests_per_second", raw.requests_per_second);
+        let requests_per_minute = rate("requests_per_minute", raw.requests_per_minute);
+        let max_retry_after = match raw.max_retry_after_secs {
+            None => DEFAULT_MAX_RETRY_AFTER,
+            Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
+            Some(s) => {
+                self.problem(
+                    &["run", "max_retry_after_secs"],
+                    format!("must be a number of seconds, got {s}"),
+                );
+                DEFAULT_MAX_RETRY_AFTER
+            }
+        };
         RunSettings {
             concurrency,
             timeout,
             max_attempts,
             seed: raw.seed.unwrap_or(0),
             error_budget,
+            requests_per_second,
+            requests_per_minute,
+            max_retry_after,
+            cache: raw.cache.unwrap_or(true),
+            cache_dir: raw.cache_dir.as_ref().map(|d| self.resolve(d)),
         }
     }
 
@@ -306,8 +376,171 @@ impl PlanBuilder<'_> {
         self.base.join(relative)
     }
 
-    fn target(&mut self, raw: &raw::RawTarget) -> Option<TargetSpec> {
+    fn target(
+        &mut self,
+        raw: &raw::RawTarget,
+        known_ids: &std::collections::HashSet<&str>,
+    ) -> Option<TargetSpec> {
         match raw {
+            raw::RawTarget::OpenAi {
+                base_url,
+                api_key_env,
+                model,
+                threshold,
+                categories,
+                category_thresholds,
+                batch_size,
+            } => {
+                let base_url =
+                    self.base_url(base_url.as_deref().unwrap_or(openai::DEFAULT_BASE_URL));
+                self.share("threshold", *threshold);
+                for (category, t) in category_thresholds {
+                    self.share(&format!("category_thresholds.{category}"), Some(*t));
+                }
+                let batch_size = batch_size.unwrap_or(openai::DEFAULT_BATCH_SIZE);
+                if !(1..=1024).contains(&batch_size) {
+                    self.problem(
+                        &["target", "batch_size"],
+                        format!("must be between 1 and 1024, got {batch_size}"),
+                    );
+                }
+                Some(TargetSpec::OpenAi(OpenAiConfig {
+                    base_url,
+                    api_key_env: self.key_env(api_key_env, openai::DEFAULT_KEY_ENV),
+                    model: model
+                        .clone()
+                        .unwrap_or_else(|| openai::DEFAULT_MODEL.to_string()),
+                    threshold: *threshold,
+                    categories: categories.clone(),
+                    category_thresholds: category_thresholds.clone(),
+                    batch_size,
+                }))
+            }
+            raw::RawTarget::Perspective {
+                base_url,
+                api_key_env,
+                attribute,
+                attributes,
+                threshold,
+            } => {
+                let base_url =
+                    self.base_url(base_url.as_deref().unwrap_or(perspective::DEFAULT_BASE_URL));
+                self.share("threshold", *threshold);
+                Some(TargetSpec::Perspective(PerspectiveConfig {
+                    base_url,
+                    api_key_env: self.key_env(api_key_env, perspective::DEFAULT_KEY_ENV),
+                    attribute: attribute
+                        .clone()
+                        .unwrap_or_else(|| perspective::DEFAULT_ATTRIBUTE.to_string()),
+                    extra_attributes: attributes.clone(),
+                    threshold: threshold.unwrap_or(perspective::DEFAULT_THRESHOLD),
+                }))
+            }
+            raw::RawTarget::Azure {
+                base_url,
+                api_key_env,
+                api_version,
+                categories,
+                threshold,
+                output_type,
+            } => {
+                let base_url = self.base_url(base_url);
+                let categories: Vec<String> = if categories.is_empty() {
+                    azure::DEFAULT_CATEGORIES
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect()
+                } else {
+                    categories.clone()
+                };
+                for c in &categories {
+                    if !azure::DEFAULT_CATEGORIES.contains(&c.as_str()) {
+                        self.problem(&["target", "categories"], format!("unknown category `{c}` (expected Hate, Sexual, SelfHarm or Violence)"));
+                    }
+                }
+                let output_type = output_type
+                    .clone()
+                    .unwrap_or_else(|| "FourSeverityLevels".into());
+                if output_type != "FourSeverityLevels" && output_type != "EightSeverityLevels" {
+                    self.problem(
+                        &["target", "output_type"],
+                        "must be FourSeverityLevels or EightSeverityLevels",
+                    );
+                }
+                let threshold = threshold.unwrap_or(azure::DEFAULT_THRESHOLD);
+                if threshold > 7 {
+                    self.problem(
+                        &["target", "threshold"],
+                        format!("a severity is 0–7, got {threshold}"),
+                    );
+                }
+                Some(TargetSpec::Azure(AzureConfig {
+                    base_url,
+                    api_key_env: self.key_env(api_key_env, azure::DEFAULT_KEY_ENV),
+                    api_version: api_version
+                        .clone()
+                        .unwrap_or_else(|| azure::DEFAULT_API_VERSION.to_string()),
+                    categories,
+                    threshold,
+                    output_type,
+                }))
+            }
+            raw::RawTarget::Http {
+                url,
+                headers,
+                body,
+                response,
+            } => {
+                let without_env = crate::target::http::resolve_env(url, &|_| Some("x".to_string()))
+                    .map(|r| r.0)
+                    .unwrap_or_default();
+                self.base_url(&without_env);
+                if let Err(message) = render_body(body, "case-1", "en", "a \"quoted\" text\n") {
+                    self.problem(&["target", "body"], message);
+                }
+                let mapping = self.mapping(response);
+                Some(TargetSpec::Http(HttpConfig {
+                    url: url.clone(),
+                    headers: headers.clone(),
+                    body: body.clone(),
+                    mapping,
+                }))
+            }
+            raw::RawTarget::Replay {
+                file,
+                columns,
+                action_map,
+                threshold,
+            } => {
+                self.share("threshold", *threshold);
+                let defaults = ReplayColumns::default();
+                let pick = |v: &Option<String>, d: Option<String>| v.clone().or(d);
+                let config = ReplayConfig {
+                    path: self.resolve(file),
+                    columns: ReplayColumns {
+                        id: columns.id.clone().unwrap_or(defaults.id),
+                        action: pick(&columns.action, defaults.action),
+                        score: pick(&columns.score, defaults.score),
+                        reason: pick(&columns.reason, defaults.reason),
+                        rule: pick(&columns.rule, defaults.rule),
+                        decision_id: pick(&columns.decision_id, defaults.decision_id),
+                        automated: pick(&columns.automated, defaults.automated),
+                        appeal_url: pick(&columns.appeal_url, defaults.appeal_url),
+                    },
+                    action_map: self.action_map(action_map),
+                    threshold: *threshold,
+                };
+                if !self.problems.is_empty() {
+                    return None;
+                }
+                match load_replay(config, known_ids) {
+                    Ok(data) => Some(TargetSpec::Replay(Box::new(data))),
+                    Err(Diagnostics(problems)) => {
+                        self.problems.extend(problems);
+                        None
+                    }
+                }
+            }
             raw::RawTarget::Keyword { lexicons } => {
                 let mut overrides = BTreeMap::new();
                 for (lang, file) in lexicons {
@@ -377,6 +610,104 @@ impl PlanBuilder<'_> {
                     threshold: *threshold,
                 }))
             }
+        }
+    }
+
+    fn share(&mut self, key: &str, value: Option<f64>) {
+        if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
+            self.problem(
+                &["target", key],
+                format!("must be between 0 and 1, got {v}"),
+            );
+        }
+    }
+
+    /// Checks a base URL and returns it without a trailing slash.
+    fn base_url(&mut self, url: &str) -> String {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            Ok(u) => self.problem(
+                &["target", "base_url"],
+                format!("`{url}`: scheme must be http or https, not {}", u.scheme()),
+            ),
+            Err(e) => self.problem(
+                &["target", "base_url"],
+                format!("`{url}` is not a URL: {e}"),
+            ),
+        }
+        url.trim_end_matches('/').to_string()
+    }
+
+    fn key_env(&mut self, name: &Option<String>, default: &str) -> String {
+        let name = name.clone().unwrap_or_else(|| default.to_string());
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            self.problem(&["target", "api_key_env"], format!("`{name}` is not an environment variable name (the key itself never goes in the scenario)"));
+        }
+        name
+    }
+
+    fn action_map(&mut self, raw: &BTreeMap<String, String>) -> BTreeMap<String, Action> {
+        let mut map = BTreeMap::new();
+        for (value, action) in raw {
+            match Action::parse_moderation(action) {
+                Some(a) => {
+                    map.insert(value.clone(), a);
+                }
+                None if action == "unsupported" => {
+                    map.insert(value.clone(), Action::Unsupported);
+                }
+                None => self.problem(
+                    &["target", "action_map"],
+                    format!("`{value}` maps to unknown action `{action}` (expected allow, label, reduce, demonetize, remove, suspend or unsupported)"),
+                ),
+            }
+        }
+        map
+    }
+
+    fn mapping(&mut self, raw: &raw::RawMapping) -> ResponseMapping {
+        let pointers = [
+            ("action", &raw.action),
+            ("score", &raw.score),
+            ("decision_id", &raw.decision_id),
+            ("reason", &raw.reason),
+            ("rule", &raw.rule),
+            ("automated", &raw.automated),
+            ("appeal_url", &raw.appeal_url),
+        ];
+        for (key, pointer) in pointers {
+            if let Some(p) = pointer
+                .as_deref()
+                .filter(|p| !p.is_empty() && !p.starts_with('/'))
+            {
+                self.problem(&["target", "response", key], format!("`{p}` is not a JSON pointer (it must start with `/`, e.g. `/result/action`)"));
+            }
+        }
+        if raw.action.is_none() && (raw.score.is_none() || raw.threshold.is_none()) {
+            self.problem(
+                &["target", "response"],
+                "give `action`, or `score` with `threshold`, to say where the decision is",
+            );
+        }
+        if let Some(t) = raw.threshold.filter(|t| !t.is_finite()) {
+            self.problem(
+                &["target", "response", "threshold"],
+                format!("must be a number, got {t}"),
+            );
+        }
+        ResponseMapping {
+            action: raw.action.clone(),
+            action_map: self.action_map(&raw.action_map),
+            score: raw.score.clone(),
+            scores: raw.scores.clone(),
+            threshold: raw.threshold,
+            notice: NoticePointers {
+                decision_id: raw.decision_id.clone(),
+                reason: raw.reason.clone(),
+                rule: raw.rule.clone(),
+                automated: raw.automated.clone(),
+                appeal_url: raw.appeal_url.clone(),
+            },
         }
     }
 

@@ -53,6 +53,55 @@ pub enum RawTarget {
         #[serde(default)]
         lexicons: BTreeMap<String, String>,
     },
+    #[serde(rename = "openai")]
+    OpenAi {
+        base_url: Option<String>,
+        api_key_env: Option<String>,
+        model: Option<String>,
+        threshold: Option<f64>,
+        #[serde(default)]
+        categories: Vec<String>,
+        #[serde(default)]
+        category_thresholds: BTreeMap<String, f64>,
+        batch_size: Option<usize>,
+    },
+    #[serde(rename = "perspective")]
+    Perspective {
+        base_url: Option<String>,
+        api_key_env: Option<String>,
+        attribute: Option<String>,
+        /// Further attributes to request and record.
+        #[serde(default)]
+        attributes: Vec<String>,
+        threshold: Option<f64>,
+    },
+    #[serde(rename = "azure")]
+    Azure {
+        base_url: String,
+        api_key_env: Option<String>,
+        api_version: Option<String>,
+        #[serde(default)]
+        categories: Vec<String>,
+        threshold: Option<u32>,
+        output_type: Option<String>,
+    },
+    #[serde(rename = "http")]
+    Http {
+        url: String,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        body: String,
+        response: RawMapping,
+    },
+    #[serde(rename = "replay")]
+    Replay {
+        file: String,
+        #[serde(default)]
+        columns: RawColumns,
+        #[serde(default)]
+        action_map: BTreeMap<String, String>,
+        threshold: Option<f64>,
+    },
     #[serde(rename = "command")]
     Command {
         /// Program and arguments, e.g. `["python3", "model.py"]`.
@@ -64,6 +113,38 @@ pub enum RawTarget {
         #[serde(default)]
         threshold: Option<f64>,
     },
+}
+
+/// `[target.response]`: JSON pointers into an API's answer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMapping {
+    pub action: Option<String>,
+    #[serde(default)]
+    pub action_map: BTreeMap<String, String>,
+    pub score: Option<String>,
+    #[serde(default)]
+    pub scores: BTreeMap<String, String>,
+    pub threshold: Option<f64>,
+    pub decision_id: Option<String>,
+    pub reason: Option<String>,
+    pub rule: Option<String>,
+    pub automated: Option<String>,
+    pub appeal_url: Option<String>,
+}
+
+/// `[target.columns]`: column or field names of a recording.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumns {
+    pub id: Option<String>,
+    pub action: Option<String>,
+    pub score: Option<String>,
+    pub reason: Option<String>,
+    pub rule: Option<String>,
+    pub decision_id: Option<String>,
+    pub automated: Option<String>,
+    pub appeal_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +160,15 @@ pub struct RawRun {
     pub seed: Option<u64>,
     /// Share of cases allowed to end in `error` before the run counts as incomplete.
     pub error_budget: Option<f64>,
+    /// Global limits on requests to the target (every attempt counts).
+    pub requests_per_second: Option<f64>,
+    pub requests_per_minute: Option<f64>,
+    /// Longest wait a `Retry-After` answer may impose, in seconds (default 120).
+    pub max_retry_after_secs: Option<f64>,
+    /// Keep answers of remote targets in the on-disk cache (default true).
+    pub cache: Option<bool>,
+    /// Where the cache lives (default: `$XDG_CACHE_HOME/modaudit` or `~/.cache/modaudit`).
+    pub cache_dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -81,6 +81,7 @@ impl CommandTarget {
             description: format!("local program `{}`", words.join(" ")),
             fingerprint,
             gives_notice: true,
+            notes: Vec::new(),
         };
         CommandTarget {
             slots: Semaphore::new(spec.processes.max(1)),

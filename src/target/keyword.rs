@@ -149,6 +149,7 @@ impl KeywordFilter {
                 description: format!("built-in keyword filter ({})", described.join(", ")),
                 fingerprint: sha256_hex(fingerprint_input.as_bytes()),
                 gives_notice: true,
+                notes: Vec::new(),
             },
         })
     }

@@ -5,15 +5,21 @@
 //! times out: the runner does both, the same way for every adapter, and turns a
 //! failure that outlasts the retries into an `error` decision.
 
+pub mod azure;
 mod command;
+pub mod http;
 mod keyword;
+pub mod openai;
+pub mod perspective;
+pub mod replay;
+pub mod transport;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::decision::{Action, Notice};
 
@@ -32,7 +38,7 @@ pub struct ModerationRequest<'a> {
 }
 
 /// What the system answered about one case.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Verdict {
     /// A moderation action, or `Unsupported` when the system declines the language.
     pub action: Option<Action>,
@@ -43,6 +49,17 @@ pub struct Verdict {
     pub detail: Option<String>,
     /// The raw answer, kept as evidence (never containing secrets).
     pub response: Option<serde_json::Value>,
+}
+
+impl Verdict {
+    /// A case that failed inside an otherwise successful batch; it is not retried.
+    pub fn failed(reason: impl Into<String>) -> Self {
+        Verdict {
+            action: Some(Action::Error),
+            detail: Some(reason.into()),
+            ..Verdict::default()
+        }
+    }
 }
 
 /// A failed attempt at a batch.
@@ -83,7 +100,7 @@ impl AttemptError {
 
 /// A description of a target for manifests and reports: what was audited,
 /// never how to authenticate to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
     /// The scenario's `kind`, e.g. `builtin:keyword`.
     pub kind: String,
@@ -94,6 +111,10 @@ pub struct TargetInfo {
     /// Whether the system's own answers can carry notice fields; a classifier
     /// (as opposed to a platform) never tells a user anything.
     pub gives_notice: bool,
+    /// Things a reader of the report must know about the target (e.g. recorded
+    /// decisions that match no case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A moderation system under audit.
@@ -110,6 +131,12 @@ pub trait Moderator: Send + Sync {
     /// call's timeout never includes time spent queueing inside the adapter.
     fn max_in_flight(&self) -> Option<usize> {
         None
+    }
+
+    /// Whether answers may be kept in the on-disk cache (remote systems that bill
+    /// per call); a re-run is then served from the cache.
+    fn cacheable(&self) -> bool {
+        false
     }
 
     /// Asks the system about a batch of at most [`Moderator::batch_size`] cases.

@@ -68,7 +68,7 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
 fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
     let plan =
         Plan::load(&crate::support::repo().join("tests/fixtures/snapshot/scenario.toml")).unwrap();
-    let target = build_target(&plan.target).unwrap().info();
+    let target = build_target(&plan).unwrap().info();
     let manifest = RunManifest {
         tool: "modaudit".into(),
         tool_version: "0.0.0-snapshot".into(),

@@ -1,0 +1,353 @@
+//! `http`: any JSON moderation API, by mapping — how a platform's own moderation
+//! endpoint is audited.
+//!
+//! The request body is a template in which `{text}`, `{lang}` and `{id}` (placed
+//! inside JSON strings) are replaced by the JSON-escaped case values. Header
+//! values and the URL may name environment variables as `${NAME}`; their values
+//! are treated as secrets. JSON pointers (RFC 6901) say where the response keeps
+//! the action, the score(s) and each notice element.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::transport::{Secret, Transport};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
+};
+use crate::decision::{Action, Notice};
+use crate::hash::sha256_hex;
+
+/// Where a response keeps what modaudit needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseMapping {
+    /// Pointer to the action value.
+    pub action: Option<String>,
+    /// The system's action values (as text: strings, `true`/`false`, numbers) → actions.
+    pub action_map: BTreeMap<String, Action>,
+    /// Pointer to the score compared with `threshold` when there is no action.
+    pub score: Option<String>,
+    /// Further scores to record: name → pointer.
+    pub scores: BTreeMap<String, String>,
+    pub threshold: Option<f64>,
+    pub notice: NoticePointers,
+}
+
+/// Pointers to the notice elements of a response.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoticePointers {
+    pub decision_id: Option<String>,
+    pub reason: Option<String>,
+    pub rule: Option<String>,
+    pub automated: Option<String>,
+    pub appeal_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    /// The endpoint; may contain `${NAME}`.
+    pub url: String,
+    /// Header name → value; values may contain `${NAME}`.
+    pub headers: BTreeMap<String, String>,
+    /// The request body template.
+    pub body: String,
+    pub mapping: ResponseMapping,
+}
+
+pub struct HttpTarget {
+    config: HttpConfig,
+    url: String,
+    headers: Vec<(String, String)>,
+    transport: Transport,
+    info: TargetInfo,
+}
+
+/// Replaces `${NAME}` with the environment variable's value; returns the text and
+/// the values used (secrets), or the name of a variable that is not set.
+pub fn resolve_env(
+    template: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Vec<Secret>), String> {
+    let mut out = String::new();
+    let mut secrets = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok((out, secrets));
+        };
+        let name = &after[..end];
+        let value = env(name).ok_or_else(|| name.to_string())?;
+        out.push_str(&value);
+        secrets.push(Secret::new(value));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok((out, secrets))
+}
+
+/// Names of the environment variables a template refers to.
+pub fn env_names(template: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        names.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    names
+}
+
+/// Renders the body template for one case; the result must be JSON.
+pub fn render_body(template: &str, id: &str, lang: &str, text: &str) -> Result<Value, String> {
+    let escape = |s: &str| {
+        let quoted = serde_json::to_string(s).unwrap_or_default();
+        quoted[1..quoted.len() - 1].to_string()
+    };
+    let rendered = template
+        .replace("{text}", &escape(text))
+        .replace("{lang}", &escape(lang))
+        .replace("{id}", &escape(id));
+    serde_json::from_str(&rendered)
+        .map_err(|e| format!("the body template does not give valid JSON ({e}): {rendered}"))
+}
+
+impl HttpTarget {
+    pub fn new(config: HttpConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let missing = |name: String| {
+            format!("environment variable {name} is not set (named in the target's URL or headers)")
+        };
+        let (url, mut secrets) = resolve_env(&config.url, env).map_err(missing)?;
+        let mut headers = Vec::new();
+        for (name, template) in &config.headers {
+            let (value, more) = resolve_env(template, env).map_err(missing)?;
+            secrets.extend(more);
+            headers.push((name.clone(), value));
+        }
+        let transport = Transport::new(secrets)?;
+        let fingerprint = sha256_hex(
+            format!(
+                "http\n{}\n{:?}\n{}\n{:?}",
+                config.url, config.headers, config.body, config.mapping
+            )
+            .as_bytes(),
+        );
+        let info = TargetInfo {
+            kind: "http".into(),
+            description: format!("JSON API at {}", transport.redact(&url)),
+            fingerprint,
+            gives_notice: true,
+            notes: Vec::new(),
+        };
+        Ok(HttpTarget {
+            config,
+            url,
+            headers,
+            transport,
+            info,
+        })
+    }
+
+    async fn call(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
+        let body = render_body(&self.config.body, request.id, request.lang, request.text)
+            .map_err(AttemptError::permanent)?;
+        let response = self
+            .transport
+            .post_json(&self.url, &self.headers, &body)
+            .await?;
+        let value = self.transport.json_body(&response)?;
+        let mut verdict = map_response(&value, &self.config.mapping).map_err(|e| AttemptError {
+            message: format!("{}: {}", e.message, self.transport.excerpt(&response.body)),
+            retry: e.retry,
+        })?;
+        verdict.response = Some(self.transport.redact_value(value));
+        Ok(verdict)
+    }
+}
+
+/// Reads action, scores and notice from a response by the mapping's pointers.
+pub fn map_response(value: &Value, mapping: &ResponseMapping) -> Result<Verdict, AttemptError> {
+    let at = |pointer: &Option<String>| {
+        pointer
+            .as_deref()
+            .and_then(|p| value.pointer(p))
+            .filter(|v| !v.is_null())
+    };
+    let score =
+        match at(&mapping.score) {
+            None => None,
+            Some(v) => Some(v.as_f64().ok_or_else(|| {
+                AttemptError::permanent(format!("the score is not a number: {v}"))
+            })?),
+        };
+    let mut scores = BTreeMap::new();
+    for (name, pointer) in &mapping.scores {
+        if let Some(s) = value.pointer(pointer).and_then(Value::as_f64) {
+            scores.insert(name.clone(), s);
+        }
+    }
+    if let Some(s) = score {
+        scores.entry("score".to_string()).or_insert(s);
+    }
+    let action = match at(&mapping.action) {
+        Some(v) => Some(map_action(v, &mapping.action_map)?),
+        None => None,
+    };
+    let action = match (action, score, mapping.threshold) {
+        (Some(a), _, _) => a,
+        (None, Some(s), Some(t)) => action_from_score(s, t),
+        (None, _, _) => {
+            return Err(AttemptError::permanent(format!(
+                "the response has no action at {}{}",
+                mapping.action.as_deref().unwrap_or("(no action pointer)"),
+                mapping
+                    .score
+                    .as_deref()
+                    .map(|p| format!(" and no score at {p}"))
+                    .unwrap_or_default()
+            )));
+        }
+    };
+    let text = |pointer: &Option<String>| at(pointer).map(value_text);
+    Ok(Verdict {
+        action: Some(action),
+        score,
+        scores,
+        notice: Notice {
+            decision_id: text(&mapping.notice.decision_id),
+            reason: text(&mapping.notice.reason),
+            rule: text(&mapping.notice.rule),
+            automated: at(&mapping.notice.automated).and_then(automated_flag),
+            appeal_url: text(&mapping.notice.appeal_url),
+        },
+        detail: None,
+        response: None,
+    })
+}
+
+/// A JSON value as plain text (strings unquoted).
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Maps a system's action value to an action: through the map, else by name.
+pub fn map_action(value: &Value, map: &BTreeMap<String, Action>) -> Result<Action, AttemptError> {
+    let text = value_text(value);
+    if let Some(action) = map.get(&text) {
+        return Ok(*action);
+    }
+    if text == "unsupported" {
+        return Ok(Action::Unsupported);
+    }
+    Action::parse_moderation(&text.to_ascii_lowercase()).ok_or_else(|| {
+        AttemptError::permanent(format!(
+            "unmapped action value `{text}` (add it to the target's action_map)"
+        ))
+    })
+}
+
+/// Reads a disclosure of automation: a boolean, or the usual words and the DSA
+/// Transparency Database values (`AUTOMATED_DECISION_FULLY` …).
+pub fn automated_flag(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => {
+            let s = s.trim().to_ascii_uppercase();
+            if s.contains("NOT_AUTOMATED")
+                || matches!(s.as_str(), "NO" | "FALSE" | "MANUAL" | "HUMAN")
+            {
+                Some(false)
+            } else if s.contains("FULLY")
+                || s.contains("PARTIALLY")
+                || matches!(s.as_str(), "YES" | "TRUE" | "AUTOMATED")
+            {
+                Some(true)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+impl Moderator for HttpTarget {
+    fn info(&self) -> TargetInfo {
+        self.info.clone()
+    }
+
+    fn cacheable(&self) -> bool {
+        true
+    }
+
+    fn moderate<'a>(
+        &'a self,
+        batch: &'a [ModerationRequest<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(batch.len());
+            for request in batch {
+                out.push(self.call(request).await?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_placeholders_are_json_escaped() {
+        let v = render_body(
+            r#"{"content": "{text}", "meta": {"lang": "{lang}", "ref": "{id}"}}"#,
+            "a\"1",
+            "ar",
+            "قال \"اقتل\"\n{text}",
+        )
+        .unwrap();
+        assert_eq!(v["content"], "قال \"اقتل\"\n{text}");
+        assert_eq!(v["meta"]["ref"], "a\"1");
+    }
+
+    #[test]
+    fn env_references_resolve_or_name_the_missing_variable() {
+        let env = |name: &str| (name == "TOKEN").then(|| "s3cret".to_string());
+        let (text, secrets) = resolve_env("Bearer ${TOKEN}", &env).unwrap();
+        assert_eq!(text, "Bearer s3cret");
+        assert_eq!(secrets, vec![Secret::new("s3cret".into())]);
+        assert_eq!(resolve_env("${NOPE}", &env).unwrap_err(), "NOPE");
+        assert_eq!(env_names("a ${X} b ${Y}"), vec!["X", "Y"]);
+    }
+
+    #[test]
+    fn mapping_reads_action_score_and_notice() {
+        let mapping = ResponseMapping {
+            action: Some("/decision".into()),
+            action_map: [("taken_down".to_string(), Action::Remove)].into(),
+            score: Some("/confidence".into()),
+            notice: NoticePointers {
+                decision_id: Some("/id".into()),
+                automated: Some("/automated_decision".into()),
+                appeal_url: Some("/appeal/url".into()),
+                ..NoticePointers::default()
+            },
+            ..ResponseMapping::default()
+        };
+        let v = serde_json::json!({"decision": "taken_down", "confidence": 0.8, "id": 17,
+            "automated_decision": "AUTOMATED_DECISION_FULLY", "appeal": {"url": "https://a"}});
+        let verdict = map_response(&v, &mapping).unwrap();
+        assert_eq!(verdict.action, Some(Action::Remove));
+        assert_eq!(verdict.notice.decision_id.as_deref(), Some("17"));
+        assert_eq!(verdict.notice.automated, Some(true));
+        assert_eq!(verdict.notice.appeal_url.as_deref(), Some("https://a"));
+        let e = map_response(&serde_json::json!({"decision": "zapped"}), &mapping).unwrap_err();
+        assert!(e.message.contains("unmapped action value `zapped`"));
+    }
+}

@@ -1,0 +1,209 @@
+//! `perspective`: Google's Perspective API (`comments:analyze`).
+//!
+//! The chosen attribute's summary score is compared with the threshold. A
+//! language the attribute does not support is its own outcome, `unsupported` —
+//! a finding ("this system cannot moderate Swahili at all"), never `allow` and
+//! never a transport error. The key travels in the query string, so it is
+//! redacted from everything the adapter says.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::transport::{Secret, Transport};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
+};
+use crate::decision::Action;
+use crate::hash::sha256_hex;
+
+pub const DEFAULT_BASE_URL: &str = "https://commentanalyzer.googleapis.com";
+pub const DEFAULT_KEY_ENV: &str = "PERSPECTIVE_API_KEY";
+pub const DEFAULT_ATTRIBUTE: &str = "TOXICITY";
+pub const DEFAULT_THRESHOLD: f64 = 0.7;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerspectiveConfig {
+    pub base_url: String,
+    pub api_key_env: String,
+    /// The attribute whose score decides the action.
+    pub attribute: String,
+    /// Further attributes to request and record.
+    pub extra_attributes: Vec<String>,
+    pub threshold: f64,
+}
+
+pub struct PerspectiveTarget {
+    config: PerspectiveConfig,
+    transport: Transport,
+    url: String,
+    info: TargetInfo,
+}
+
+impl PerspectiveTarget {
+    pub fn new(config: PerspectiveConfig, key: Secret) -> Result<Self, String> {
+        let base = config.base_url.trim_end_matches('/');
+        let url = format!("{base}/v1alpha1/comments:analyze?key={}", key.expose());
+        let transport = Transport::new(vec![key])?;
+        let fingerprint = sha256_hex(
+            format!(
+                "perspective\n{base}\n{}\n{:?}\n{}",
+                config.attribute, config.extra_attributes, config.threshold
+            )
+            .as_bytes(),
+        );
+        let info = TargetInfo {
+            kind: "perspective".into(),
+            description: format!(
+                "Perspective API at {base} ({} ≥ {})",
+                config.attribute, config.threshold
+            ),
+            fingerprint,
+            gives_notice: false,
+            notes: Vec::new(),
+        };
+        Ok(PerspectiveTarget {
+            config,
+            transport,
+            url,
+            info,
+        })
+    }
+
+    async fn call(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
+        let mut attributes = serde_json::Map::new();
+        attributes.insert(self.config.attribute.clone(), json!({}));
+        for a in &self.config.extra_attributes {
+            attributes.insert(a.clone(), json!({}));
+        }
+        let body = json!({
+            "comment": { "text": request.text, "type": "PLAIN_TEXT" },
+            "languages": [request.lang],
+            "requestedAttributes": attributes,
+            "doNotStore": true,
+        });
+        let response = self.transport.post_json(&self.url, &[], &body).await?;
+        let unsupported = (response.status == 400)
+            .then(|| unsupported_language(&response.body))
+            .flatten();
+        if let Some(unsupported) = unsupported {
+            return Ok(Verdict {
+                action: Some(Action::Unsupported),
+                detail: Some(self.transport.redact(&unsupported)),
+                response: serde_json::from_slice(&response.body)
+                    .ok()
+                    .map(|v| self.transport.redact_value(v)),
+                ..Verdict::default()
+            });
+        }
+        let value = self.transport.json_body(&response)?;
+        let score_of = |attribute: &str| {
+            value
+                .pointer(&format!("/attributeScores/{attribute}/summaryScore/value"))
+                .and_then(Value::as_f64)
+        };
+        let Some(score) = score_of(&self.config.attribute) else {
+            return Err(AttemptError::transient(format!(
+                "the response has no summary score for {}: {}",
+                self.config.attribute,
+                self.transport.excerpt(&response.body)
+            )));
+        };
+        let mut scores = BTreeMap::new();
+        for attribute in
+            std::iter::once(&self.config.attribute).chain(&self.config.extra_attributes)
+        {
+            if let Some(s) = score_of(attribute) {
+                scores.insert(attribute.clone(), s);
+            }
+        }
+        Ok(Verdict {
+            action: Some(action_from_score(score, self.config.threshold)),
+            score: Some(score),
+            scores,
+            response: Some(self.transport.redact_value(value)),
+            ..Verdict::default()
+        })
+    }
+}
+
+/// The error message when a 400 answer says the language is not supported.
+fn unsupported_language(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let error = value.get("error")?;
+    let details = error.get("details").and_then(Value::as_array);
+    let by_type = details.is_some_and(|d| {
+        d.iter().any(|x| {
+            x.get("errorType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("LANGUAGE_NOT_SUPPORTED"))
+        })
+    });
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("language not supported");
+    (by_type || message.contains("does not support request languages")).then(|| message.to_string())
+}
+
+impl Moderator for PerspectiveTarget {
+    fn info(&self) -> TargetInfo {
+        self.info.clone()
+    }
+
+    fn cacheable(&self) -> bool {
+        true
+    }
+
+    fn moderate<'a>(
+        &'a self,
+        batch: &'a [ModerationRequest<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(batch.len());
+            for request in batch {
+                out.push(self.call(request).await?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_the_unsupported_language_error() {
+        let body = br#"{"error": {"code": 400, "message": "Attribute TOXICITY does not support request languages: sw", "status": "INVALID_ARGUMENT",
+            "details": [{"@type": "type.googleapis.com/google.commentanalyzer.v1alpha1.Error", "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"}]}}"#;
+        assert_eq!(
+            unsupported_language(body).as_deref(),
+            Some("Attribute TOXICITY does not support request languages: sw")
+        );
+        assert_eq!(
+            unsupported_language(
+                br#"{"error": {"code": 400, "message": "Comment text too long"}}"#
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn the_key_is_never_in_the_description() {
+        let t = PerspectiveTarget::new(
+            PerspectiveConfig {
+                base_url: DEFAULT_BASE_URL.into(),
+                api_key_env: DEFAULT_KEY_ENV.into(),
+                attribute: DEFAULT_ATTRIBUTE.into(),
+                extra_attributes: vec![],
+                threshold: 0.7,
+            },
+            Secret::new("AIzaSECRET".into()),
+        )
+        .unwrap();
+        let info = t.info();
+        assert!(!format!("{info:?}").contains("AIzaSECRET"));
+        assert!(t.url.contains("key=AIzaSECRET"));
+    }
+}

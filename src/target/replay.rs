@@ -1,0 +1,372 @@
+//! `replay`: decisions recorded elsewhere — exported from a platform's logs, or
+//! from an earlier audit — joined to the corpus by case id.
+//!
+//! The file is CSV (header row) or JSON Lines, chosen by extension. A recorded
+//! decision for an id that is in no corpus is reported as a note; a case with no
+//! recorded decision ends as an `error` saying so. Nothing is silently dropped.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::http::{automated_flag, map_action, value_text};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
+};
+use crate::decision::{Action, Notice};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::hash::sha256_hex;
+
+/// Column (CSV) or field (JSONL; a leading `/` makes it a JSON pointer) names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayColumns {
+    pub id: String,
+    pub action: Option<String>,
+    pub score: Option<String>,
+    pub reason: Option<String>,
+    pub rule: Option<String>,
+    pub decision_id: Option<String>,
+    pub automated: Option<String>,
+    pub appeal_url: Option<String>,
+}
+
+impl Default for ReplayColumns {
+    fn default() -> Self {
+        ReplayColumns {
+            id: "id".into(),
+            action: Some("action".into()),
+            score: Some("score".into()),
+            reason: Some("reason".into()),
+            rule: Some("rule".into()),
+            decision_id: Some("decision_id".into()),
+            automated: Some("automated".into()),
+            appeal_url: Some("appeal_url".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayConfig {
+    pub path: PathBuf,
+    pub columns: ReplayColumns,
+    pub action_map: BTreeMap<String, Action>,
+    pub threshold: Option<f64>,
+}
+
+/// A loaded recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayData {
+    pub config: ReplayConfig,
+    pub verdicts: HashMap<String, Verdict>,
+    pub sha256: String,
+    /// Recorded ids that are in none of the corpora.
+    pub unknown_ids: Vec<String>,
+}
+
+/// Loads and validates a recording; `known_ids` are every case id of the corpora.
+pub fn load_replay(
+    config: ReplayConfig,
+    known_ids: &HashSet<&str>,
+) -> Result<ReplayData, Diagnostics> {
+    let path = &config.path;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic::file(
+            path,
+            format!("cannot read the recorded decisions: {e}"),
+        )])
+    })?;
+    let jsonl = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
+    let mut problems = Vec::new();
+    let rows = if jsonl {
+        jsonl_rows(path, &bytes, &mut problems)
+    } else {
+        csv_rows(path, &bytes, &config.columns, &mut problems)
+    };
+    let mut verdicts = HashMap::new();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    for (line, row) in rows {
+        let get = |name: &Option<String>| {
+            name.as_deref()
+                .and_then(|n| field(&row, n))
+                .filter(|v| !is_blank(v))
+        };
+        let Some(id) = field(&row, &config.columns.id)
+            .filter(|v| !is_blank(v))
+            .map(value_text)
+        else {
+            problems.push(
+                Diagnostic::at_line(path, line, "no case id").with_field(config.columns.id.clone()),
+            );
+            continue;
+        };
+        if let Some(first) = first_line.get(&id) {
+            problems.push(
+                Diagnostic::at_line(
+                    path,
+                    line,
+                    format!("a second decision for case `{id}` (first at line {first})"),
+                )
+                .with_field(config.columns.id.clone()),
+            );
+            continue;
+        }
+        first_line.insert(id.clone(), line);
+        let score = match get(&config.columns.score) {
+            None => None,
+            Some(v) => match number(v) {
+                Some(s) => Some(s),
+                None => {
+                    problems.push(
+                        Diagnostic::at_line(
+                            path,
+                            line,
+                            format!("score `{}` is not a number", value_text(v)),
+                        )
+                        .with_field("score"),
+                    );
+                    continue;
+                }
+            },
+        };
+        let action = match (get(&config.columns.action), score, config.threshold) {
+            (Some(v), _, _) => match map_action(v, &config.action_map) {
+                Ok(a) => a,
+                Err(e) => {
+                    problems.push(Diagnostic::at_line(path, line, e.message).with_field("action"));
+                    continue;
+                }
+            },
+            (None, Some(s), Some(t)) => action_from_score(s, t),
+            (None, Some(_), None) => {
+                problems.push(Diagnostic::at_line(
+                    path,
+                    line,
+                    "a score but no action, and the target sets no `threshold`",
+                ));
+                continue;
+            }
+            (None, None, _) => {
+                problems.push(Diagnostic::at_line(
+                    path,
+                    line,
+                    format!("case `{id}` has neither an action nor a score"),
+                ));
+                continue;
+            }
+        };
+        let text = |name: &Option<String>| get(name).map(value_text);
+        let verdict = Verdict {
+            action: Some(action),
+            score,
+            scores: score
+                .map(|s| BTreeMap::from([("score".to_string(), s)]))
+                .unwrap_or_default(),
+            notice: Notice {
+                decision_id: text(&config.columns.decision_id),
+                reason: text(&config.columns.reason),
+                rule: text(&config.columns.rule),
+                automated: get(&config.columns.automated).and_then(automated_flag),
+                appeal_url: text(&config.columns.appeal_url),
+            },
+            detail: (action == Action::Unsupported).then(|| {
+                text(&config.columns.reason).unwrap_or_else(|| "recorded as unsupported".into())
+            }),
+            response: Some(row.clone()),
+        };
+        verdicts.insert(id, verdict);
+    }
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems));
+    }
+    let mut unknown_ids: Vec<String> = verdicts
+        .keys()
+        .filter(|id| !known_ids.contains(id.as_str()))
+        .cloned()
+        .collect();
+    unknown_ids.sort();
+    Ok(ReplayData {
+        config,
+        verdicts,
+        sha256: sha256_hex(&bytes),
+        unknown_ids,
+    })
+}
+
+fn is_blank(value: &Value) -> bool {
+    value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty())
+}
+
+fn number(value: &Value) -> Option<f64> {
+    value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()))
+        .filter(|s| s.is_finite())
+}
+
+fn field<'a>(row: &'a Value, name: &str) -> Option<&'a Value> {
+    if name.starts_with('/') {
+        row.pointer(name)
+    } else {
+        row.get(name)
+    }
+}
+
+fn jsonl_rows(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(u64, Value)> {
+    let mut rows = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line_number = i as u64 + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(line) {
+            Ok(v) if v.is_object() => rows.push((line_number, v)),
+            Ok(_) => problems.push(Diagnostic::at_line(path, line_number, "not a JSON object")),
+            Err(e) => problems.push(Diagnostic::at_line(
+                path,
+                line_number,
+                format!("not valid JSON: {e}"),
+            )),
+        }
+    }
+    rows
+}
+
+fn csv_rows(
+    path: &Path,
+    bytes: &[u8],
+    columns: &ReplayColumns,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<(u64, Value)> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            problems.push(Diagnostic::at_line(
+                path,
+                1,
+                format!("cannot read the header: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    if !headers.iter().any(|h| h == columns.id) {
+        problems.push(
+            Diagnostic::at_line(path, 1, format!("missing the id column `{}`", columns.id))
+                .with_field(columns.id.clone()),
+        );
+        return Vec::new();
+    }
+    let has = |c: &Option<String>| c.as_deref().is_some_and(|c| headers.iter().any(|h| h == c));
+    if !has(&columns.action) && !has(&columns.score) {
+        problems.push(Diagnostic::at_line(
+            path,
+            1,
+            "needs an action column or a score column",
+        ));
+        return Vec::new();
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(r) => {
+                let line = r.position().map_or(0, |p| p.line());
+                let object: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+                    .collect();
+                rows.push((line, Value::Object(object)));
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(Diagnostic::at_line(
+                    path,
+                    line,
+                    format!("malformed CSV: {e}"),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+pub struct ReplayTarget {
+    data: ReplayData,
+    info: TargetInfo,
+}
+
+impl ReplayTarget {
+    pub fn new(data: ReplayData, case_ids: &[&str]) -> Self {
+        let file = data.config.path.display().to_string();
+        let mut notes = Vec::new();
+        if !data.unknown_ids.is_empty() {
+            let shown: Vec<&str> = data
+                .unknown_ids
+                .iter()
+                .take(10)
+                .map(String::as_str)
+                .collect();
+            notes.push(format!(
+                "{} recorded decisions in {file} name cases that are in none of the corpora: {}{}",
+                data.unknown_ids.len(),
+                shown.join(", "),
+                if data.unknown_ids.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            ));
+        }
+        let missing = case_ids
+            .iter()
+            .filter(|id| !data.verdicts.contains_key(**id))
+            .count();
+        if missing > 0 {
+            notes.push(format!(
+                "{missing} cases have no recorded decision in {file}; they end as errors"
+            ));
+        }
+        let fingerprint =
+            sha256_hex(format!("replay\n{}\n{:?}", data.sha256, data.config.columns).as_bytes());
+        let info = TargetInfo {
+            kind: "replay".into(),
+            description: format!("decisions recorded in {file}"),
+            fingerprint,
+            gives_notice: true,
+            notes,
+        };
+        ReplayTarget { data, info }
+    }
+}
+
+impl Moderator for ReplayTarget {
+    fn info(&self) -> TargetInfo {
+        self.info.clone()
+    }
+
+    fn batch_size(&self) -> usize {
+        256
+    }
+
+    fn moderate<'a>(
+        &'a self,
+        batch: &'a [ModerationRequest<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        Box::pin(async move {
+            Ok(batch
+                .iter()
+                .map(|r| match self.data.verdicts.get(r.id) {
+                    Some(v) => v.clone(),
+                    None => Verdict::failed(format!(
+                        "no recorded decision for this case in {}",
+                        self.data.config.path.display()
+                    )),
+                })
+                .collect())
+        })
+    }
+}
