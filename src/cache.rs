@@ -53,8 +53,7 @@ impl Cache {
     }
 
     fn path(&self, request: &ModerationRequest<'_>) -> PathBuf {
-        let key =
-            sha256_hex(format!("{}\0{}\0{}", request.id, request.lang, request.text).as_bytes());
+        let key = sha256_hex(format!("{}\0{}\0{}", request.id, request.lang, request.text).as_bytes());
         self.dir.join(&key[..2]).join(format!("{key}.json"))
     }
 

@@ -134,8 +134,7 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
         no_cache: args.no_cache,
         cache_dir: args.cache_dir.clone(),
     };
-    let outcome =
-        runtime()?.block_on(run::run(plan, request, observer, Box::pin(interrupted())))?;
+    let outcome = runtime()?.block_on(run::run(plan, request, observer, Box::pin(interrupted())))?;
     if outcome.execution.interrupted {
         return Err(Error::Interrupted {
             dir: outcome.dir,

@@ -121,9 +121,7 @@ pub fn from_toml_error(path: &Path, source: &str, error: &toml::de::Error) -> Di
         return Diagnostic::file(path, message);
     };
     let mut offset = span.start;
-    if let Some(found) =
-        unknown_field_name(&message).and_then(|key| find_key_in_table_at(source, span.start, key))
-    {
+    if let Some(found) = unknown_field_name(&message).and_then(|key| find_key_in_table_at(source, span.start, key)) {
         offset = found;
     }
     let mut diagnostic = Diagnostic::at_offset(path, source, offset, message);
@@ -145,14 +143,11 @@ fn find_key_in_table_at(source: &str, header_offset: usize, key: &str) -> Option
 }
 
 fn find_key(table: &toml::de::DeTable<'_>, at: usize, key: &str) -> Option<usize> {
-    let contains =
-        |span: std::ops::Range<usize>| span.start <= at && at < span.end.max(span.start + 1);
+    let contains = |span: std::ops::Range<usize>| span.start <= at && at < span.end.max(span.start + 1);
     for (k, v) in table.iter() {
         let mut candidates = Vec::new();
         match v.get_ref() {
-            toml::de::DeValue::Table(t) => {
-                candidates.push((t, contains(k.span()) || contains(v.span())))
-            }
+            toml::de::DeValue::Table(t) => candidates.push((t, contains(k.span()) || contains(v.span()))),
             toml::de::DeValue::Array(items) => {
                 for item in items {
                     if let toml::de::DeValue::Table(t) = item.get_ref() {
@@ -209,8 +204,7 @@ mod tests {
 
     #[test]
     fn display_names_path_line_and_field() {
-        let d =
-            Diagnostic::at_line(Path::new("c/cases.csv"), 7, "unknown label").with_field("label");
+        let d = Diagnostic::at_line(Path::new("c/cases.csv"), 7, "unknown label").with_field("label");
         assert_eq!(d.to_string(), "c/cases.csv:7: `label`: unknown label");
     }
 

@@ -13,17 +13,12 @@ pub enum Error {
     Invalid(#[from] Diagnostics),
     /// Another process holds the run directory.
     #[error("{}: the run directory is in use by another modaudit process{}", path.display(), holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
-    RunDirBusy {
-        path: PathBuf,
-        holder: Option<String>,
-    },
+    RunDirBusy { path: PathBuf, holder: Option<String> },
     /// The run directory cannot be used as asked (exists already, or holds no run).
     #[error("{}: {message}", path.display())]
     RunDir { path: PathBuf, message: String },
     /// A secret the target needs is not in the environment.
-    #[error(
-        "environment variable {variable} is not set; it holds the key for the target (scenario key `{key}`)"
-    )]
+    #[error("environment variable {variable} is not set; it holds the key for the target (scenario key `{key}`)")]
     MissingSecret { variable: String, key: String },
     /// The target could not be set up.
     #[error("cannot set up the target: {0}")]
@@ -44,10 +39,9 @@ impl Error {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Invalid(_)
-            | Error::RunDirBusy { .. }
-            | Error::RunDir { .. }
-            | Error::MissingSecret { .. } => exit::BAD_INPUT,
+            Error::Invalid(_) | Error::RunDirBusy { .. } | Error::RunDir { .. } | Error::MissingSecret { .. } => {
+                exit::BAD_INPUT
+            }
             Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } => exit::RUN_INCOMPLETE,
         }
     }

@@ -32,10 +32,7 @@ impl GateThresholds {
         let mut problems = Vec::new();
         let rates = [
             ("max_over_removal_rate", self.max_over_removal_rate),
-            (
-                "max_language_over_removal_rate",
-                self.max_language_over_removal_rate,
-            ),
+            ("max_language_over_removal_rate", self.max_language_over_removal_rate),
             ("max_error_rate", self.max_error_rate),
             ("min_detection_rate", self.min_detection_rate),
             ("max_flip_rate", self.max_flip_rate),
@@ -43,16 +40,10 @@ impl GateThresholds {
         ];
         for (name, value) in rates {
             if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
-                problems.push((
-                    name.to_string(),
-                    format!("must be a share between 0 and 1, got {v}"),
-                ));
+                problems.push((name.to_string(), format!("must be a share between 0 and 1, got {v}")));
             }
         }
-        if let Some(v) = self
-            .max_disparity_ratio
-            .filter(|v| !(v.is_finite() && *v > 0.0))
-        {
+        if let Some(v) = self.max_disparity_ratio.filter(|v| !(v.is_finite() && *v > 0.0)) {
             problems.push((
                 "max_disparity_ratio".into(),
                 format!("must be a positive ratio, got {v}"),
@@ -82,10 +73,7 @@ pub fn evaluate(
     min_n: u64,
 ) -> Vec<GateResult> {
     let mut results = Vec::new();
-    let overall = analysis
-        .slices
-        .iter()
-        .find(|s| s.dimension == Dimension::Overall);
+    let overall = analysis.slices.iter().find(|s| s.dimension == Dimension::Overall);
 
     if let Some(t) = thresholds.max_over_removal_rate {
         let value = overall.and_then(|s| s.over_removal_rate);
@@ -109,19 +97,10 @@ pub fn evaluate(
             }
             None => format!("no language has n ≥ {min_n} protected cases"),
         };
-        results.push(at_most(
-            "max_language_over_removal_rate",
-            t,
-            worst.map(|w| w.0),
-            what,
-        ));
+        results.push(at_most("max_language_over_removal_rate", t, worst.map(|w| w.0), what));
     }
     if let Some(t) = thresholds.max_disparity_ratio {
-        let significant: Vec<_> = analysis
-            .disparities
-            .iter()
-            .filter(|d| d.significant)
-            .collect();
+        let significant: Vec<_> = analysis.disparities.iter().filter(|d| d.significant).collect();
         let worst = significant
             .iter()
             .map(|d| {

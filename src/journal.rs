@@ -54,8 +54,7 @@ impl Journal {
     /// Opens (creating if needed) the journal for appending, cutting off a torn last line.
     pub fn open(path: &Path) -> io::Result<(Journal, JournalContents)> {
         let contents = if path.exists() {
-            read_journal(path)
-                .map_err(|d| io::Error::new(io::ErrorKind::InvalidData, d.to_string()))?
+            read_journal(path).map_err(|d| io::Error::new(io::ErrorKind::InvalidData, d.to_string()))?
         } else {
             JournalContents::default()
         };
@@ -113,12 +112,8 @@ impl Journal {
 /// Reads every record of a journal. A torn (incomplete or unreadable) last line is
 /// reported in `torn_tail`; an unreadable line anywhere else is an error naming it.
 pub fn read_journal(path: &Path) -> Result<JournalContents, Diagnostics> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostics(vec![Diagnostic::file(
-            path,
-            format!("cannot read the journal: {e}"),
-        )])
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the journal: {e}"))]))?;
     parse_journal(path, &bytes)
 }
 
@@ -213,9 +208,6 @@ mod tests {
         let good = serde_json::to_string(&decision("a")).unwrap();
         std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
         let err = read_journal(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("journal.jsonl:2: not a valid journal record"),
-            "{err}"
-        );
+        assert!(err.contains("journal.jsonl:2: not a valid journal record"), "{err}");
     }
 }

@@ -62,11 +62,7 @@ pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Coun
         }
         let member = |o: &&Observation<'_>| Member {
             case_id: o.case.id.clone(),
-            group: o
-                .case
-                .target_group
-                .clone()
-                .or_else(|| o.case.speaker_group.clone()),
+            group: o.case.target_group.clone().or_else(|| o.case.speaker_group.clone()),
         };
         flipped_families.push(FlippedFamily {
             pair_id: pair_id.to_string(),
@@ -96,54 +92,12 @@ mod tests {
     #[test]
     fn counts_flips_and_ignores_singletons_and_errors() {
         let cases = [
-            case(
-                "a1",
-                "en",
-                Label::Protected,
-                "s",
-                Some("muslims"),
-                Some("f1"),
-            ),
-            case(
-                "a2",
-                "en",
-                Label::Protected,
-                "s",
-                Some("christians"),
-                Some("f1"),
-            ),
-            case(
-                "b1",
-                "en",
-                Label::Protected,
-                "s",
-                Some("muslims"),
-                Some("f2"),
-            ),
-            case(
-                "b2",
-                "en",
-                Label::Protected,
-                "s",
-                Some("christians"),
-                Some("f2"),
-            ),
-            case(
-                "c1",
-                "en",
-                Label::Protected,
-                "s",
-                Some("muslims"),
-                Some("f3"),
-            ),
-            case(
-                "c2",
-                "en",
-                Label::Protected,
-                "s",
-                Some("christians"),
-                Some("f3"),
-            ),
+            case("a1", "en", Label::Protected, "s", Some("muslims"), Some("f1")),
+            case("a2", "en", Label::Protected, "s", Some("christians"), Some("f1")),
+            case("b1", "en", Label::Protected, "s", Some("muslims"), Some("f2")),
+            case("b2", "en", Label::Protected, "s", Some("christians"), Some("f2")),
+            case("c1", "en", Label::Protected, "s", Some("muslims"), Some("f3")),
+            case("c2", "en", Label::Protected, "s", Some("christians"), Some("f3")),
             case("d1", "en", Label::Protected, "s", None, Some("f4")),
         ];
         let obs = [

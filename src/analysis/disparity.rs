@@ -45,10 +45,7 @@ pub struct Disparity {
 }
 
 /// Disparities of over-removal for every compared dimension.
-pub fn disparities(
-    observations: &[Observation<'_>],
-    settings: &AnalysisSettings,
-) -> Vec<Disparity> {
+pub fn disparities(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Vec<Disparity> {
     let z = z_critical(settings.confidence);
     let mut out = Vec::new();
     for dimension in Dimension::COMPARED {
@@ -63,9 +60,7 @@ pub fn disparities(
                 entry.1 += u64::from(o.adverse);
             }
         }
-        let (total_n, total_adverse) = groups
-            .values()
-            .fold((0, 0), |(n, a), (gn, ga)| (n + gn, a + ga));
+        let (total_n, total_adverse) = groups.values().fold((0, 0), |(n, a), (gn, ga)| (n + gn, a + ga));
         let reference = settings.references.get(&dimension);
         for (group, &(n, adverse)) in &groups {
             let (reference_name, reference_n, reference_adverse) = match reference {
@@ -125,14 +120,7 @@ mod tests {
         let mut cases = Vec::new();
         for (lang, n, _) in spec {
             for i in 0..*n {
-                cases.push(case(
-                    &format!("{lang}{i}"),
-                    lang,
-                    Label::Protected,
-                    "c",
-                    None,
-                    None,
-                ));
+                cases.push(case(&format!("{lang}{i}"), lang, Label::Protected, "c", None, None));
             }
         }
         cases
@@ -149,20 +137,13 @@ mod tests {
             for i in 0..n {
                 obs.push(observe(
                     &cases[k],
-                    if i < adverse {
-                        Action::Remove
-                    } else {
-                        Action::Allow
-                    },
+                    if i < adverse { Action::Remove } else { Action::Allow },
                 ));
                 k += 1;
             }
         }
         let d = disparities(&obs, &AnalysisSettings::default());
-        let lang: Vec<_> = d
-            .iter()
-            .filter(|d| d.dimension == Dimension::Language)
-            .collect();
+        let lang: Vec<_> = d.iter().filter(|d| d.dimension == Dimension::Language).collect();
         assert_eq!(lang.len(), 3);
         let en = lang.iter().find(|d| d.group == "en").unwrap();
         assert_eq!(
@@ -172,11 +153,7 @@ mod tests {
         assert!((en.ratio.unwrap() - 2.0).abs() < 1e-12);
         assert!((en.difference - 0.15).abs() < 1e-12);
         // p-value independently: scipy.stats.fisher_exact([[30, 70], [30, 170]])
-        assert!(
-            (en.p_value - 0.0033924165351305697).abs() < 1e-9,
-            "{}",
-            en.p_value
-        );
+        assert!((en.p_value - 0.0033924165351305697).abs() < 1e-9, "{}", en.p_value);
         // Holm across the run's comparisons (3 languages + 1 category)
         let p: Vec<f64> = d.iter().map(|d| d.p_value).collect();
         let adjusted = crate::analysis::correction::holm(&p);
@@ -192,29 +169,14 @@ mod tests {
         let obs: Vec<_> = cases
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                observe(
-                    c,
-                    if i % 2 == 0 {
-                        Action::Remove
-                    } else {
-                        Action::Allow
-                    },
-                )
-            })
+            .map(|(i, c)| observe(c, if i % 2 == 0 { Action::Remove } else { Action::Allow }))
             .collect();
         let mut settings = AnalysisSettings::default();
         settings.references.insert(Dimension::Language, "en".into());
         let d = disparities(&obs, &settings);
-        let lang: Vec<_> = d
-            .iter()
-            .filter(|d| d.dimension == Dimension::Language)
-            .collect();
+        let lang: Vec<_> = d.iter().filter(|d| d.dimension == Dimension::Language).collect();
         assert_eq!(lang.len(), 1);
-        assert_eq!(
-            (lang[0].group.as_str(), lang[0].reference.as_str()),
-            ("ar", "en")
-        );
+        assert_eq!((lang[0].group.as_str(), lang[0].reference.as_str()), ("ar", "en"));
         assert!(lang[0].small_sample);
     }
 }

@@ -90,10 +90,7 @@ impl Dimension {
             Dimension::Category => Some(case.category.clone()),
             Dimension::TargetGroup => case.target_group.clone(),
             Dimension::SpeakerGroup => case.speaker_group.clone(),
-            Dimension::LanguageXTargetGroup => case
-                .target_group
-                .as_ref()
-                .map(|g| format!("{} × {g}", case.lang)),
+            Dimension::LanguageXTargetGroup => case.target_group.as_ref().map(|g| format!("{} × {g}", case.lang)),
         }
     }
 }
@@ -175,8 +172,7 @@ pub fn analyze(observations: &[Observation<'_>], settings: &AnalysisSettings) ->
 }
 
 fn totals(observations: &[Observation<'_>]) -> Totals {
-    let count =
-        |f: &dyn Fn(&Observation<'_>) -> bool| observations.iter().filter(|o| f(o)).count() as u64;
+    let count = |f: &dyn Fn(&Observation<'_>) -> bool| observations.iter().filter(|o| f(o)).count() as u64;
     Totals {
         cases: observations.len() as u64,
         decided: count(&|o| o.decided()),
@@ -189,11 +185,7 @@ fn totals(observations: &[Observation<'_>]) -> Totals {
 }
 
 /// A rate with its interval, `None` on an empty sample.
-pub(crate) fn rate_with_interval(
-    successes: u64,
-    n: u64,
-    confidence: f64,
-) -> (Option<f64>, Option<[f64; 2]>) {
+pub(crate) fn rate_with_interval(successes: u64, n: u64, confidence: f64) -> (Option<f64>, Option<[f64; 2]>) {
     if n == 0 {
         return (None, None);
     }
@@ -205,14 +197,7 @@ pub(crate) fn rate_with_interval(
 pub(crate) mod test_support {
     use super::*;
 
-    pub fn case(
-        id: &str,
-        lang: &str,
-        label: Label,
-        category: &str,
-        group: Option<&str>,
-        pair: Option<&str>,
-    ) -> Case {
+    pub fn case(id: &str, lang: &str, label: Label, category: &str, group: Option<&str>, pair: Option<&str>) -> Case {
         Case {
             id: id.into(),
             lang: lang.into(),

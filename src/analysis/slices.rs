@@ -108,30 +108,9 @@ mod tests {
     #[test]
     fn counts_rates_and_flags_small_samples() {
         let cases = [
-            case(
-                "a",
-                "en",
-                Label::Protected,
-                "counter_speech",
-                Some("women"),
-                None,
-            ),
-            case(
-                "b",
-                "en",
-                Label::Protected,
-                "counter_speech",
-                Some("muslims"),
-                None,
-            ),
-            case(
-                "c",
-                "ar",
-                Label::Protected,
-                "news_reporting",
-                Some("women"),
-                None,
-            ),
+            case("a", "en", Label::Protected, "counter_speech", Some("women"), None),
+            case("b", "en", Label::Protected, "counter_speech", Some("muslims"), None),
+            case("c", "ar", Label::Protected, "news_reporting", Some("women"), None),
             case("d", "ar", Label::Violating, "slur", Some("women"), None),
             case("e", "ar", Label::Violating, "slur", None, None),
         ];
@@ -148,42 +127,26 @@ mod tests {
         };
         let slices = slices(&obs, &settings);
         let overall = &slices[0];
-        assert_eq!(
-            (overall.dimension, overall.value.as_str()),
-            (Dimension::Overall, "all")
-        );
+        assert_eq!((overall.dimension, overall.value.as_str()), (Dimension::Overall, "all"));
         assert_eq!((overall.protected_n, overall.protected_adverse), (2, 1));
         assert_eq!(overall.over_removal_rate, Some(0.5));
         assert_eq!(
-            (
-                overall.violating_n,
-                overall.violating_adverse,
-                overall.errors
-            ),
+            (overall.violating_n, overall.violating_adverse, overall.errors),
             (2, 1, 1)
         );
         let ar = slices
             .iter()
             .find(|s| s.dimension == Dimension::Language && s.value == "ar")
             .unwrap();
-        assert_eq!(
-            (ar.protected_n, ar.over_removal_rate, ar.small_sample),
-            (0, None, true)
-        );
+        assert_eq!((ar.protected_n, ar.over_removal_rate, ar.small_sample), (0, None, true));
         let ar_women = slices
             .iter()
             .find(|s| s.dimension == Dimension::LanguageXTargetGroup && s.value == "ar × women")
             .unwrap();
-        assert_eq!(
-            (ar_women.violating_n, ar_women.detection_rate),
-            (1, Some(1.0))
-        );
+        assert_eq!((ar_women.violating_n, ar_women.detection_rate), (1, Some(1.0)));
         // cases without a target group form no target-group slice
         assert_eq!(
-            slices
-                .iter()
-                .filter(|s| s.dimension == Dimension::TargetGroup)
-                .count(),
+            slices.iter().filter(|s| s.dimension == Dimension::TargetGroup).count(),
             2
         );
     }

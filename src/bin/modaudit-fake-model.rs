@@ -39,15 +39,9 @@ fn parse_args() -> Result<Behaviour, String> {
     let mut b = Behaviour::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
-            "--delay-ms" => {
-                b.delay =
-                    Duration::from_millis(value()?.parse().map_err(|e| format!("--delay-ms: {e}"))?)
-            }
+            "--delay-ms" => b.delay = Duration::from_millis(value()?.parse().map_err(|e| format!("--delay-ms: {e}"))?),
             "--remove-if-contains" => b.words.push(value()?.to_lowercase()),
             "--score-only" => b.score_only = true,
             "--notice" => b.notice = true,
@@ -81,13 +75,11 @@ fn main() {
             std::process::exit(2);
         };
         let id = request["id"].as_str().unwrap_or_default().to_string();
-        if let Some(mut f) = behaviour.log.as_ref().and_then(|path| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .ok()
-        }) {
+        if let Some(mut f) = behaviour
+            .log
+            .as_ref()
+            .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok())
+        {
             let _ = writeln!(f, "{id}");
         }
         if behaviour.crash_on.contains(&id) {
@@ -103,10 +95,7 @@ fn main() {
         } else {
             answer(&behaviour, &request, &id).to_string()
         };
-        if writeln!(stdout, "{answer}")
-            .and_then(|()| stdout.flush())
-            .is_err()
-        {
+        if writeln!(stdout, "{answer}").and_then(|()| stdout.flush()).is_err() {
             break;
         }
     }

@@ -32,9 +32,7 @@ struct Columns {
 /// Parses and validates the cases of one CSV file. Problems are appended to
 /// `problems`; the returned cases (with their 1-based line) are the valid ones.
 pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
     let header = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -62,11 +60,7 @@ pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) ->
     cases
 }
 
-fn read_header(
-    path: &Path,
-    header: &csv::ByteRecord,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<Columns> {
+fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnostic>) -> Option<Columns> {
     let mut names = Vec::with_capacity(header.len());
     let mut ok = true;
     for (i, raw) in header.iter().enumerate() {
@@ -74,12 +68,8 @@ fn read_header(
             Ok(name) => names.push(name.trim().to_string()),
             Err(e) => {
                 problems.push(
-                    Diagnostic::at_line(
-                        path,
-                        1,
-                        format!("header column {} is not valid UTF-8: {e}", i + 1),
-                    )
-                    .with_column(i as u64 + 1),
+                    Diagnostic::at_line(path, 1, format!("header column {} is not valid UTF-8: {e}", i + 1))
+                        .with_column(i as u64 + 1),
                 );
                 ok = false;
                 names.push(String::new());
@@ -91,12 +81,8 @@ fn read_header(
     for (i, name) in names.iter().enumerate() {
         if names[..i].contains(name) {
             problems.push(
-                Diagnostic::at_line(
-                    path,
-                    1,
-                    format!("column `{name}` appears twice in the header"),
-                )
-                .with_column(i as u64 + 1),
+                Diagnostic::at_line(path, 1, format!("column `{name}` appears twice in the header"))
+                    .with_column(i as u64 + 1),
             );
             ok = false;
             continue;
@@ -187,10 +173,7 @@ fn read_case(
         if id.is_empty() {
             bad("id", "id is empty".into());
         } else if id.trim() != id || id.chars().any(char::is_control) {
-            bad(
-                "id",
-                format!("id {id:?} has surrounding spaces or control characters"),
-            );
+            bad("id", format!("id {id:?} has surrounding spaces or control characters"));
         }
     }
     let lang = lang.and_then(|l| match canonical_language_tag(&l) {
@@ -236,9 +219,7 @@ fn read_case(
 fn csv_error(path: &Path, error: &csv::Error) -> Diagnostic {
     let line = error.position().map(|p| p.line());
     let message = match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("record has {len} fields but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
@@ -294,10 +275,7 @@ mod tests {
         );
         assert_eq!(problems[1], "c.csv:4: `text`: text is empty");
         assert!(problems[2].starts_with("c.csv:5: `label`: unknown label \"hateful\""));
-        assert_eq!(
-            problems[3],
-            "c.csv:6: record has 4 fields but the header has 5"
-        );
+        assert_eq!(problems[3], "c.csv:6: record has 4 fields but the header has 5");
     }
 
     #[test]

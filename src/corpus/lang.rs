@@ -47,18 +47,14 @@ pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
     if i < subtags.len() && subtags[i].len() == 4 && is_alpha(subtags[i]) {
         let s = subtags[i].to_ascii_lowercase();
         let mut chars = s.chars();
-        let head = chars
-            .next()
-            .map(|c| c.to_ascii_uppercase())
-            .unwrap_or_default();
+        let head = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
         out.push(format!("{head}{}", chars.as_str()));
         i += 1;
     }
     // region
     if i < subtags.len() {
         let s = subtags[i];
-        if (s.len() == 2 && is_alpha(s)) || (s.len() == 3 && s.chars().all(|c| c.is_ascii_digit()))
-        {
+        if (s.len() == 2 && is_alpha(s)) || (s.len() == 3 && s.chars().all(|c| c.is_ascii_digit())) {
             out.push(s.to_ascii_uppercase());
             i += 1;
         }
@@ -96,12 +92,7 @@ pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
     Ok(out.join("-"))
 }
 
-fn private_use(
-    tag: &str,
-    subtags: &[&str],
-    at: usize,
-    mut out: Vec<String>,
-) -> Result<String, String> {
+fn private_use(tag: &str, subtags: &[&str], at: usize, mut out: Vec<String>) -> Result<String, String> {
     if at + 1 >= subtags.len() {
         return Err(format!(
             "language tag `{tag}`: private use `x` needs at least one subtag"
@@ -148,11 +139,7 @@ mod tests {
             ("x-whatever", "x-whatever"),
             ("en-x-aae", "en-x-aae"),
         ] {
-            assert_eq!(
-                canonical_language_tag(input).as_deref(),
-                Ok(expected),
-                "{input}"
-            );
+            assert_eq!(canonical_language_tag(input).as_deref(), Ok(expected), "{input}");
         }
     }
 
@@ -173,10 +160,7 @@ mod tests {
             " en",
             "en-abcdefghi",
         ] {
-            assert!(
-                canonical_language_tag(input).is_err(),
-                "{input:?} should be rejected"
-            );
+            assert!(canonical_language_tag(input).is_err(), "{input:?} should be rejected");
         }
     }
 

@@ -112,12 +112,8 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
             format!("cannot read the corpus manifest: {e}"),
         )])
     })?;
-    let manifest_text = std::str::from_utf8(&manifest_bytes).map_err(|e| {
-        Diagnostics(vec![Diagnostic::file(
-            &manifest_path,
-            format!("not valid UTF-8: {e}"),
-        )])
-    })?;
+    let manifest_text = std::str::from_utf8(&manifest_bytes)
+        .map_err(|e| Diagnostics(vec![Diagnostic::file(&manifest_path, format!("not valid UTF-8: {e}"))]))?;
     let manifest: CorpusManifest = toml::from_str(manifest_text).map_err(|e| {
         Diagnostics(vec![crate::diagnostic::from_toml_error(
             &manifest_path,
@@ -158,10 +154,7 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
             Ok(bytes) => bytes,
             Err(e) => {
                 let message = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!(
-                        "manifest lists `{file}` but {} does not exist",
-                        path.display()
-                    )
+                    format!("manifest lists `{file}` but {} does not exist", path.display())
                 } else {
                     format!("cannot read `{file}`: {e}")
                 };
@@ -179,8 +172,7 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         });
         for parsed in parse_cases(&path, &bytes, &mut problems) {
             let (case, line) = parsed;
-            if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d))
-            {
+            if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d)) {
                 problems.push(
                     Diagnostic::at_line(
                         &path,

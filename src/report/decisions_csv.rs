@@ -48,11 +48,8 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
             opt(case.speaker_group.as_ref()),
             opt(case.pair_id.as_ref()),
             d.map(|d| d.action.to_string()).unwrap_or_default(),
-            d.map(|d| plan.is_adverse(d.action).to_string())
-                .unwrap_or_default(),
-            d.and_then(|d| d.score)
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
+            d.map(|d| plan.is_adverse(d.action).to_string()).unwrap_or_default(),
+            d.and_then(|d| d.score).map(|s| s.to_string()).unwrap_or_default(),
             opt(d.and_then(|d| d.notice.reason.as_ref())),
             d.map(|d| d.latency_ms.to_string()).unwrap_or_default(),
             d.map(|d| d.attempts.to_string()).unwrap_or_default(),

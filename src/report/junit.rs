@@ -13,9 +13,7 @@ pub fn render_junit(report: &Report) -> String {
             TestCaseStatus::success()
         } else {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            status
-                .set_message(gate.detail.clone())
-                .set_type("gate failed");
+            status.set_message(gate.detail.clone()).set_type("gate failed");
             status
         };
         let mut case = TestCase::new(gate.name.clone(), status);

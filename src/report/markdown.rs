@@ -43,11 +43,7 @@ fn table_markdown(table: &Table) -> String {
     let mut out = String::new();
     let header: Vec<String> = table.headers.iter().map(|h| escape(h)).collect();
     out.push_str(&format!("| {} |\n", header.join(" | ")));
-    let rule: Vec<&str> = table
-        .numeric
-        .iter()
-        .map(|&n| if n { "---:" } else { "---" })
-        .collect();
+    let rule: Vec<&str> = table.numeric.iter().map(|&n| if n { "---:" } else { "---" }).collect();
     out.push_str(&format!("| {} |\n", rule.join(" | ")));
     for row in &table.rows {
         let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
@@ -65,10 +61,7 @@ pub fn escape(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     for (i, &c) in chars.iter().enumerate() {
-        let inside_word = |j: Option<usize>| {
-            j.and_then(|j| chars.get(j))
-                .is_some_and(|c| c.is_alphanumeric())
-        };
+        let inside_word = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| c.is_alphanumeric());
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),

@@ -42,13 +42,7 @@ pub use terminal::render_terminal;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Every output file a finished run writes (besides the journal).
-pub const OUTPUT_FILES: [&str; 5] = [
-    "report.md",
-    "report.html",
-    "results.json",
-    "decisions.csv",
-    "junit.xml",
-];
+pub const OUTPUT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
 
 /// The analysed run: exactly what `results.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +76,9 @@ pub struct RunSection {
     pub target: String,
     pub target_description: String,
     pub target_fingerprint: String,
+    /// What a reader must know about the target (e.g. recorded decisions matching no case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_notes: Vec<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub tool_version: String,
@@ -197,6 +194,7 @@ pub fn build_report(plan: &Plan, manifest: &RunManifest, decisions: &DecisionInd
             target: manifest.target.kind.clone(),
             target_description: manifest.target.description.clone(),
             target_fingerprint: manifest.target.fingerprint.clone(),
+            target_notes: manifest.target.notes.clone(),
             started_at: manifest.started_at,
             finished_at: manifest.finished_at,
             tool_version: manifest.tool_version.clone(),
@@ -248,10 +246,7 @@ pub fn build_report(plan: &Plan, manifest: &RunManifest, decisions: &DecisionInd
 fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex) -> Vec<UnsupportedLanguage> {
     let mut by_language: BTreeMap<&str, (u64, String)> = BTreeMap::new();
     for case in &plan.cases {
-        if let Some(d) = decisions
-            .get(&case.id)
-            .filter(|d| d.action == Action::Unsupported)
-        {
+        if let Some(d) = decisions.get(&case.id).filter(|d| d.action == Action::Unsupported) {
             let entry = by_language
                 .entry(&case.lang)
                 .or_insert_with(|| (0, d.error.clone().unwrap_or_default()));
@@ -271,15 +266,9 @@ fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex) -> Vec<Unsuppor
 fn error_reasons(plan: &Plan, decisions: &DecisionIndex) -> Vec<ErrorReason> {
     let mut by_reason: BTreeMap<String, (u64, String)> = BTreeMap::new();
     for case in &plan.cases {
-        if let Some(d) = decisions
-            .get(&case.id)
-            .filter(|d| d.action == Action::Error)
-        {
+        if let Some(d) = decisions.get(&case.id).filter(|d| d.action == Action::Error) {
             let reason = d.error.clone().unwrap_or_else(|| "unknown error".into());
-            by_reason
-                .entry(reason)
-                .or_insert_with(|| (0, case.id.clone()))
-                .0 += 1;
+            by_reason.entry(reason).or_insert_with(|| (0, case.id.clone())).0 += 1;
         }
     }
     let mut reasons: Vec<ErrorReason> = by_reason
@@ -302,8 +291,7 @@ pub fn write_outputs(
     report: &Report,
     decisions: &DecisionIndex,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let mut results = serde_json::to_vec_pretty(report)
-        .map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
+    let mut results = serde_json::to_vec_pretty(report).map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
     results.push(b'\n');
     let files: [(&str, Vec<u8>); 5] = [
         ("report.md", render_markdown(report).into_bytes()),

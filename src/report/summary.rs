@@ -71,20 +71,13 @@ fn humanise(category: &str) -> String {
 }
 
 fn small(slice: &Slice) -> &'static str {
-    if slice.small_sample {
-        " — a small sample"
-    } else {
-        ""
-    }
+    if slice.small_sample { " — a small sample" } else { "" }
 }
 
 /// The summary sentences of a report.
 pub fn sentences(report: &Report) -> Vec<String> {
     let mut out = Vec::new();
-    let overall = report
-        .slices
-        .iter()
-        .find(|s| s.dimension == Dimension::Overall);
+    let overall = report.slices.iter().find(|s| s.dimension == Dimension::Overall);
     let target = &report.run.target_description;
     if let Some(o) = overall {
         match o.over_removal_rate {
@@ -147,11 +140,7 @@ pub fn sentences(report: &Report) -> Vec<String> {
 }
 
 /// The most and least affected groups of a dimension, among slices with enough cases.
-fn extremes(
-    report: &Report,
-    dimension: Dimension,
-    name: impl Fn(&str) -> String,
-) -> Option<String> {
+fn extremes(report: &Report, dimension: Dimension, name: impl Fn(&str) -> String) -> Option<String> {
     let mut candidates: Vec<&Slice> = report
         .slices
         .iter()
@@ -249,9 +238,7 @@ fn notice_sentence(report: &Report) -> String {
             n.with_appeal_route, n.adverse
         )
     };
-    let others = NOTICE_ELEMENTS
-        .iter()
-        .filter(|(key, _)| *key != "with_appeal_route");
+    let others = NOTICE_ELEMENTS.iter().filter(|(key, _)| *key != "with_appeal_route");
     let given: Vec<String> = others
         .clone()
         .filter(|(key, _)| n.count(key) > 0)

@@ -33,10 +33,7 @@ pub fn xml_escape(text: &str) -> String {
 
 fn short(label: &str) -> String {
     if label.chars().count() > MAX_LABEL_CHARS {
-        format!(
-            "{}…",
-            label.chars().take(MAX_LABEL_CHARS - 1).collect::<String>()
-        )
+        format!("{}…", label.chars().take(MAX_LABEL_CHARS - 1).collect::<String>())
     } else {
         label.to_string()
     }
@@ -95,24 +92,13 @@ pub fn rate_chart(rows: &[RateRow], title: &str) -> String {
             (4.0, bars[0], OVER_REMOVAL_COLOUR, "over-removal"),
             (16.0, bars[1], DETECTION_COLOUR, "detection"),
         ] {
-            let Some(&Bar {
-                rate,
-                ci,
-                small_sample,
-            }) = bar
-            else {
+            let Some(&Bar { rate, ci, small_sample }) = bar else {
                 continue;
             };
             let opacity = if small_sample { 0.45 } else { 1.0 };
             let by = y + offset;
             let tooltip = match ci {
-                Some([lo, hi]) => format!(
-                    "{}: {what} {} (CI {}–{})",
-                    row.label,
-                    pct(rate),
-                    pct(lo),
-                    pct(hi)
-                ),
+                Some([lo, hi]) => format!("{}: {what} {} (CI {}–{})", row.label, pct(rate), pct(lo), pct(hi)),
                 None => format!("{}: {what} {}", row.label, pct(rate)),
             };
             let _ = write!(
@@ -171,9 +157,7 @@ pub fn forest_plot(rows: &[ForestRow], title: &str) -> String {
         xml_escape(title)
     );
     let _ = write!(svg, r#"<title>{}</title>"#, xml_escape(title));
-    for tick in [
-        0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 50.0, 100.0,
-    ] {
+    for tick in [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 50.0, 100.0] {
         if tick < lo || tick > hi {
             continue;
         }
@@ -202,10 +186,7 @@ pub fn forest_plot(rows: &[ForestRow], title: &str) -> String {
         let Some(ratio) = row.ratio else { continue };
         let tooltip = match row.ci {
             Some([a, b]) => format!("{}: ratio {ratio:.2} (CI {a:.2}–{b:.2})", row.label),
-            None => format!(
-                "{}: ratio {ratio:.2} (no interval: a count is zero)",
-                row.label
-            ),
+            None => format!("{}: ratio {ratio:.2} (no interval: a count is zero)", row.label),
         };
         let _ = write!(svg, r#"<g><title>{}</title>"#, xml_escape(&tooltip));
         if let Some([a, b]) = row.ci {
@@ -216,11 +197,7 @@ pub fn forest_plot(rows: &[ForestRow], title: &str) -> String {
                 x(b)
             );
         }
-        let fill = if row.significant {
-            OVER_REMOVAL_COLOUR
-        } else {
-            "#fff"
-        };
+        let fill = if row.significant { OVER_REMOVAL_COLOUR } else { "#fff" };
         let _ = write!(
             svg,
             r##"<circle cx="{:.1}" cy="{y:.1}" r="4.5" fill="{fill}" stroke="#111"/></g>"##,

@@ -11,11 +11,10 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
         "modaudit · {} · {}\n",
         report.run.scenario, report.run.target_description
     );
-    if let Some(o) = report
-        .slices
-        .iter()
-        .find(|s| s.dimension == Dimension::Overall)
-    {
+    for note in &report.run.target_notes {
+        out.push_str(&format!("  note          {note}\n"));
+    }
+    if let Some(o) = report.slices.iter().find(|s| s.dimension == Dimension::Overall) {
         out.push_str(&format!(
             "  over-removal  {} of {} protected cases ({}, CI {})\n",
             o.protected_adverse,

@@ -156,14 +156,14 @@ fn facts(report: &Report) -> Vec<(String, String)> {
     let mut facts = vec![
         (
             "System audited".to_string(),
-            format!(
-                "{} — target kind {}",
-                report.run.target_description, report.run.target
-            ),
+            format!("{} — target kind {}", report.run.target_description, report.run.target),
         ),
         ("Scenario".into(), report.run.scenario.clone()),
-        ("Run".into(), report.run.id.clone()),
     ];
+    for note in &report.run.target_notes {
+        facts.push(("Note on the system".into(), note.clone()));
+    }
+    facts.extend([("Run".into(), report.run.id.clone())]);
     for c in &report.corpora {
         let mut value = format!("{} {} ({})", c.name, c.version, c.license);
         if !c.review_status.is_empty() {
@@ -185,21 +185,13 @@ fn facts(report: &Report) -> Vec<(String, String)> {
             t.pending
         ),
     ));
-    let adverse: Vec<&str> = report
-        .settings
-        .adverse_actions
-        .iter()
-        .map(|a| a.as_str())
-        .collect();
+    let adverse: Vec<&str> = report.settings.adverse_actions.iter().map(|a| a.as_str()).collect();
     facts.push(("Counted as adverse".into(), adverse.join(", ")));
     facts.push((
         "Started / finished".into(),
         format!(
             "{} / {}",
-            report
-                .run
-                .started_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            report.run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             report.run.finished_at.map_or("not finished".into(), |f| f
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         ),
@@ -220,11 +212,7 @@ fn display_value(dimension: Dimension, value: &str) -> String {
 }
 
 fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -> Option<Section> {
-    let slices: Vec<&Slice> = report
-        .slices
-        .iter()
-        .filter(|s| s.dimension == dimension)
-        .collect();
+    let slices: Vec<&Slice> = report.slices.iter().filter(|s| s.dimension == dimension).collect();
     if slices.is_empty() {
         return None;
     }
@@ -323,7 +311,8 @@ fn disparity_section(report: &Report) -> Section {
             .then_with(|| a.group.cmp(&b.group))
     });
     if rows.is_empty() {
-        s.paragraphs.push("No comparison could be made (no dimension has two groups with decided protected cases).".into());
+        s.paragraphs
+            .push("No comparison could be made (no dimension has two groups with decided protected cases).".into());
         return s;
     }
     s.table = Some(Table {
@@ -342,18 +331,14 @@ fn disparity_section(report: &Report) -> Section {
         ]
         .map(String::from)
         .to_vec(),
-        numeric: vec![
-            false, false, false, true, true, true, true, true, true, true, false,
-        ],
+        numeric: vec![false, false, false, true, true, true, true, true, true, true, false],
         rows: rows
             .iter()
             .map(|d| {
                 vec![
                     d.dimension.title().to_string(),
                     display_value(d.dimension, &d.group),
-                    if d.dimension == Dimension::Language
-                        && d.reference != crate::analysis::ALL_OTHERS
-                    {
+                    if d.dimension == Dimension::Language && d.reference != crate::analysis::ALL_OTHERS {
                         language_name(&d.reference)
                     } else {
                         d.reference.clone()
@@ -366,8 +351,7 @@ fn disparity_section(report: &Report) -> Section {
                         d.reference_n
                     ),
                     d.ratio.map_or("∞".into(), |r| format!("{r:.2}")),
-                    d.ratio_ci
-                        .map_or("–".into(), |[lo, hi]| format!("{lo:.2}–{hi:.2}")),
+                    d.ratio_ci.map_or("–".into(), |[lo, hi]| format!("{lo:.2}–{hi:.2}")),
                     format!("{:+.1} pp", d.difference * 100.0),
                     format_p(d.p_value),
                     format_p(d.p_adjusted),
@@ -385,11 +369,7 @@ fn disparity_section(report: &Report) -> Section {
         .filter(|d| d.ratio.is_some())
         .take(40)
         .map(|d| ForestRow {
-            label: format!(
-                "{}: {}",
-                d.dimension.title(),
-                display_value(d.dimension, &d.group)
-            ),
+            label: format!("{}: {}", d.dimension.title(), display_value(d.dimension, &d.group)),
             ratio: d.ratio,
             ci: d.ratio_ci,
             significant: d.significant,
@@ -413,7 +393,10 @@ fn counterfactual_section(report: &Report) -> Section {
     let cf = &report.counterfactual;
     let mut s = section("counterfactual", "Counterfactual consistency");
     if cf.families == 0 {
-        s.paragraphs.push("The corpora hold no counterfactual families (cases sharing a `pair_id`) with two or more decided members.".into());
+        s.paragraphs.push(
+            "The corpora hold no counterfactual families (cases sharing a `pair_id`) with two or more decided members."
+                .into(),
+        );
         return s;
     }
     s.paragraphs.push(format!(
@@ -449,11 +432,7 @@ fn counterfactual_section(report: &Report) -> Section {
                         f.label.to_string(),
                         f.category.clone(),
                         f.adverse.iter().map(member).collect::<Vec<_>>().join(", "),
-                        f.not_adverse
-                            .iter()
-                            .map(member)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        f.not_adverse.iter().map(member).collect::<Vec<_>>().join(", "),
                     ]
                 })
                 .collect(),
@@ -466,10 +445,8 @@ fn notice_section(report: &Report) -> Section {
     let n = &report.notice;
     let mut s = section("notice", "Notice and appeal");
     if n.adverse == 0 {
-        s.paragraphs.push(
-            "The system took no adverse action in this run, so there were no notices to assess."
-                .into(),
-        );
+        s.paragraphs
+            .push("The system took no adverse action in this run, so there were no notices to assess.".into());
         return s;
     }
     s.paragraphs.push(format!(
@@ -484,9 +461,7 @@ fn notice_section(report: &Report) -> Section {
         );
     }
     s.table = Some(Table {
-        headers: ["Element", "Present in", "Share"]
-            .map(String::from)
-            .to_vec(),
+        headers: ["Element", "Present in", "Share"].map(String::from).to_vec(),
         numeric: vec![false, true, true],
         rows: NOTICE_ELEMENTS
             .iter()
@@ -537,9 +512,7 @@ fn problems_section(report: &Report) -> Option<Section> {
         ]);
     }
     s.table = Some(Table {
-        headers: ["Outcome", "Where", "Cases", "Reason"]
-            .map(String::from)
-            .to_vec(),
+        headers: ["Outcome", "Where", "Cases", "Reason"].map(String::from).to_vec(),
         numeric: vec![false, false, true, false],
         rows,
     });
@@ -565,11 +538,7 @@ fn gates_section(report: &Report) -> Section {
                     g.name.clone(),
                     format!("{:.4}", g.threshold),
                     g.value.map_or("–".into(), |v| format!("{v:.4}")),
-                    if g.passed {
-                        "passed".into()
-                    } else {
-                        "FAILED".into()
-                    },
+                    if g.passed { "passed".into() } else { "FAILED".into() },
                     g.detail.clone(),
                 ]
             })

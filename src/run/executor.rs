@@ -69,9 +69,7 @@ pub async fn execute(
     // counts time spent queueing inside the adapter.
     let in_flight = target
         .max_in_flight()
-        .map_or(settings.concurrency, |limit| {
-            limit.min(settings.concurrency)
-        });
+        .map_or(settings.concurrency, |limit| limit.min(settings.concurrency));
     let semaphore = Arc::new(Semaphore::new(in_flight.max(1)));
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
@@ -94,14 +92,7 @@ pub async fn execute(
         let tx = tx.clone();
         tasks.spawn(async move {
             let members: Vec<&Case> = batch.iter().map(|&i| &plan.cases[i]).collect();
-            let decisions = decide_batch(
-                target.as_ref(),
-                &members,
-                &plan.run,
-                &context,
-                observer.as_ref(),
-            )
-            .await;
+            let decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()).await;
             let _ = tx.send(decisions).await;
             drop(permit);
         });
@@ -117,10 +108,7 @@ pub async fn execute(
         .await
         .map_err(|e| Error::Target(format!("the journal writer failed: {e}")))??;
     observer.on_event(&RunEvent::Finished);
-    Ok(Execution {
-        decided,
-        interrupted,
-    })
+    Ok(Execution { decided, interrupted })
 }
 
 /// Runs the journal on a blocking thread: every decision is on disk before its
@@ -160,11 +148,7 @@ pub async fn decide_batch(
     let mut decisions = Vec::with_capacity(cases.len());
     let mut missed: Vec<&Case> = Vec::with_capacity(cases.len());
     for &case in cases {
-        match context
-            .cache
-            .as_ref()
-            .and_then(|c| c.get(&request_of(case)))
-        {
+        match context.cache.as_ref().and_then(|c| c.get(&request_of(case))) {
             Some(verdict) => {
                 let mut decision = decision_from_verdict(&case.id, verdict, 0, 0);
                 decision.cache_hit = true;
@@ -222,9 +206,7 @@ async fn ask(
         .retry(backoff)
         .when(AttemptError::is_retryable)
         .adjust(|error, proposed| match (error.retry, proposed) {
-            (Retry::After(Some(hint)), Some(proposed)) => {
-                Some(hint.max(proposed).min(max_retry_after))
-            }
+            (Retry::After(Some(hint)), Some(proposed)) => Some(hint.max(proposed).min(max_retry_after)),
             (_, proposed) => proposed,
         })
         .notify(|error, wait| {
@@ -251,9 +233,7 @@ async fn ask(
             cases
                 .iter()
                 .zip(verdicts)
-                .map(|(case, verdict)| {
-                    decision_from_verdict(&case.id, verdict, latency_ms, attempts)
-                })
+                .map(|(case, verdict)| decision_from_verdict(&case.id, verdict, latency_ms, attempts))
                 .collect()
         }
         Ok(verdicts) => {
@@ -281,12 +261,7 @@ async fn ask(
     }
 }
 
-fn decision_from_verdict(
-    case_id: &str,
-    verdict: Verdict,
-    latency_ms: u64,
-    attempts: u32,
-) -> Decision {
+fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attempts: u32) -> Decision {
     let response_sha256 = verdict
         .response
         .as_ref()

@@ -37,9 +37,7 @@ pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
 pub use rate_limit::RateLimit;
-pub use rundir::{
-    MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manifest, write_atomically,
-};
+pub use rundir::{MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manifest, write_atomically};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
@@ -68,16 +66,11 @@ pub struct RunOutcome {
 
 /// Builds the adapter for a plan's target, reading its secrets from the environment.
 pub fn build_target(plan: &Plan) -> Result<Arc<dyn Moderator>, Error> {
-    build_target_with_env(plan, &|name| {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    })
+    build_target_with_env(plan, &|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
 /// Builds the adapter for a plan's target, reading secrets through `env`.
-pub fn build_target_with_env(
-    plan: &Plan,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Arc<dyn Moderator>, Error> {
+pub fn build_target_with_env(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn Moderator>, Error> {
     for (variable, key) in plan.target.required_env() {
         if env(&variable).is_none() {
             return Err(Error::MissingSecret {
@@ -90,15 +83,11 @@ pub fn build_target_with_env(
     Ok(match &plan.target {
         TargetSpec::Keyword(spec) => Arc::new(KeywordFilter::new(spec).map_err(Error::Target)?),
         TargetSpec::Command(spec) => Arc::new(CommandTarget::new(spec.clone())),
-        TargetSpec::OpenAi(c) => {
-            Arc::new(OpenAiTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?)
+        TargetSpec::OpenAi(c) => Arc::new(OpenAiTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?),
+        TargetSpec::Perspective(c) => {
+            Arc::new(PerspectiveTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?)
         }
-        TargetSpec::Perspective(c) => Arc::new(
-            PerspectiveTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?,
-        ),
-        TargetSpec::Azure(c) => {
-            Arc::new(AzureTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?)
-        }
+        TargetSpec::Azure(c) => Arc::new(AzureTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?),
         TargetSpec::Http(c) => Arc::new(HttpTarget::new(c.clone(), env).map_err(Error::Target)?),
         TargetSpec::Replay(data) => {
             let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
@@ -139,10 +128,9 @@ pub async fn run(
                 None => unused_run_dir(&request.reports_root, &plan.name, now),
             };
             let dir = RunDir::create(&path)?;
-            let run_id = path.file_name().map_or_else(
-                || run_id(&plan.name, now),
-                |n| n.to_string_lossy().into_owned(),
-            );
+            let run_id = path
+                .file_name()
+                .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
             (dir, new_manifest(&plan, &info, run_id, now))
         }
     };
@@ -170,16 +158,7 @@ pub async fn run(
         pending: pending.len() as u64,
     });
     let plan = Arc::new(plan);
-    let execution = executor::execute(
-        Arc::clone(&plan),
-        pending,
-        target,
-        cache,
-        journal,
-        observer,
-        stop,
-    )
-    .await?;
+    let execution = executor::execute(Arc::clone(&plan), pending, target, cache, journal, observer, stop).await?;
     let report = write_report(&dir, &plan, &mut manifest, !execution.interrupted)?;
     Ok(RunOutcome {
         dir: dir.path().to_path_buf(),
@@ -212,22 +191,12 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 /// placeholders stand in for missing environment variables (they never reach
 /// the fingerprint).
 fn target_info_offline(plan: &Plan) -> Result<TargetInfo, Error> {
-    let needed: Vec<String> = plan
-        .target
-        .required_env()
-        .into_iter()
-        .map(|(v, _)| v)
-        .collect();
+    let needed: Vec<String> = plan.target.required_env().into_iter().map(|(v, _)| v).collect();
     let env = |name: &str| {
         std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
-            .or_else(|| {
-                needed
-                    .iter()
-                    .any(|n| n == name)
-                    .then(|| "unset".to_string())
-            })
+            .or_else(|| needed.iter().any(|n| n == name).then(|| "unset".to_string()))
     };
     Ok(build_target_with_env(plan, &env)?.info())
 }
@@ -237,12 +206,7 @@ pub fn scenario_of(dir: &Path) -> Result<PathBuf, Error> {
     Ok(read_manifest(dir)?.scenario.path)
 }
 
-fn write_report(
-    dir: &RunDir,
-    plan: &Plan,
-    manifest: &mut RunManifest,
-    may_finish: bool,
-) -> Result<Report, Error> {
+fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finish: bool) -> Result<Report, Error> {
     let journal_path = dir.path().join(JOURNAL_FILE);
     let decisions = if journal_path.exists() {
         index_decisions(&journal_path, read_journal(&journal_path)?.records, plan)?
@@ -260,11 +224,7 @@ fn write_report(
 }
 
 /// Indexes journal decisions by case, refusing records that do not belong to the plan.
-fn index_decisions(
-    path: &Path,
-    records: Vec<(u64, Record)>,
-    plan: &Plan,
-) -> Result<DecisionIndex, Error> {
+fn index_decisions(path: &Path, records: Vec<(u64, Record)>, plan: &Plan) -> Result<DecisionIndex, Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
     let mut index: DecisionIndex = HashMap::with_capacity(records.len());
     let mut problems = Vec::new();
@@ -304,12 +264,7 @@ fn index_decisions(
     }
 }
 
-fn new_manifest(
-    plan: &Plan,
-    info: &TargetInfo,
-    run_id: String,
-    now: chrono::DateTime<Utc>,
-) -> RunManifest {
+fn new_manifest(plan: &Plan, info: &TargetInfo, run_id: String, now: chrono::DateTime<Utc>) -> RunManifest {
     RunManifest {
         tool: "modaudit".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -331,12 +286,7 @@ fn new_manifest(
 }
 
 /// Refuses to continue or re-report a run whose inputs have changed.
-fn check_same_run(
-    manifest: &RunManifest,
-    plan: &Plan,
-    info: &TargetInfo,
-    dir: &Path,
-) -> Result<(), Error> {
+fn check_same_run(manifest: &RunManifest, plan: &Plan, info: &TargetInfo, dir: &Path) -> Result<(), Error> {
     let mut changed = Vec::new();
     if manifest.scenario.sha256 != plan.scenario.sha256 {
         changed.push(format!(
@@ -348,19 +298,11 @@ fn check_same_run(
         let differing: Vec<&str> = then
             .files
             .iter()
-            .filter(|f| {
-                !now.files
-                    .iter()
-                    .any(|g| g.path == f.path && g.sha256 == f.sha256)
-            })
+            .filter(|f| !now.files.iter().any(|g| g.path == f.path && g.sha256 == f.sha256))
             .map(|f| f.path.as_str())
             .collect();
         if !differing.is_empty() || then.name != now.name {
-            changed.push(format!(
-                "corpus `{}` has changed ({})",
-                then.name,
-                differing.join(", ")
-            ));
+            changed.push(format!("corpus `{}` has changed ({})", then.name, differing.join(", ")));
         }
     }
     if manifest.corpora.len() != plan.corpora.len() {

@@ -24,9 +24,7 @@ impl RateLimit {
         let limiters: Vec<DefaultDirectRateLimiter> = periods
             .into_iter()
             .flatten()
-            .filter_map(|seconds| {
-                Quota::with_period(Duration::from_secs_f64(seconds * SAFETY_MARGIN))
-            })
+            .filter_map(|seconds| Quota::with_period(Duration::from_secs_f64(seconds * SAFETY_MARGIN)))
             .map(|quota| RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN)))
             .collect();
         (!limiters.is_empty()).then_some(RateLimit { limiters })

@@ -123,8 +123,8 @@ impl RunDir {
     }
 
     pub fn write_manifest(&self, manifest: &RunManifest) -> Result<(), Error> {
-        let mut bytes = serde_json::to_vec_pretty(manifest)
-            .map_err(|e| Error::io(self.path.join(MANIFEST_FILE))(e.into()))?;
+        let mut bytes =
+            serde_json::to_vec_pretty(manifest).map_err(|e| Error::io(self.path.join(MANIFEST_FILE))(e.into()))?;
         bytes.push(b'\n');
         write_atomically(&self.path.join(MANIFEST_FILE), &bytes)
     }
@@ -135,15 +135,10 @@ pub fn read_manifest(dir: &Path) -> Result<RunManifest, Error> {
     let path = dir.join(MANIFEST_FILE);
     let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        Error::Invalid(crate::diagnostic::Diagnostics(vec![
-            crate::diagnostic::Diagnostic {
-                line: Some(e.line() as u64),
-                ..crate::diagnostic::Diagnostic::file(
-                    &path,
-                    format!("not a valid run manifest: {e}"),
-                )
-            },
-        ]))
+        Error::Invalid(crate::diagnostic::Diagnostics(vec![crate::diagnostic::Diagnostic {
+            line: Some(e.line() as u64),
+            ..crate::diagnostic::Diagnostic::file(&path, format!("not a valid run manifest: {e}"))
+        }]))
     })
 }
 
@@ -172,10 +167,7 @@ mod tests {
         let first = RunDir::create(dir.path()).unwrap();
         let err = RunDir::create(dir.path()).unwrap_err();
         assert!(matches!(err, Error::RunDirBusy { .. }), "{err}");
-        assert!(
-            err.to_string()
-                .contains(&format!("pid {}", std::process::id()))
-        );
+        assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
         drop(first);
         RunDir::create(dir.path()).unwrap();
     }

@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::analysis::{AnalysisSettings, Dimension};
-use crate::corpus::{
-    Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus,
-};
+use crate::corpus::{Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::gates::GateThresholds;
@@ -129,20 +127,11 @@ pub struct Plan {
 impl Plan {
     /// Reads, parses and validates a scenario file, loading its corpora.
     pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Diagnostics(vec![Diagnostic::file(
-                path,
-                format!("cannot read the scenario: {e}"),
-            )])
-        })?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            Diagnostics(vec![Diagnostic::file(
-                path,
-                format!("not valid UTF-8: {e}"),
-            )])
-        })?;
-        let raw: RawScenario =
-            toml::from_str(text).map_err(|e| Diagnostics(vec![from_toml_error(path, text, &e)]))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the scenario: {e}"))]))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("not valid UTF-8: {e}"))]))?;
+        let raw: RawScenario = toml::from_str(text).map_err(|e| Diagnostics(vec![from_toml_error(path, text, &e)]))?;
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let base = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
         PlanBuilder {
@@ -198,8 +187,7 @@ impl PlanBuilder<'_> {
         }
         let (corpora, cases) = self.corpora(&raw);
         let target = {
-            let known: std::collections::HashSet<&str> =
-                cases.iter().map(|c| c.id.as_str()).collect();
+            let known: std::collections::HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
             self.target(&raw.target, &known)
         };
         let cases = self.filter(&raw.filter, cases);
@@ -259,10 +247,7 @@ impl PlanBuilder<'_> {
         }
         let mut rate = |key: &str, value: Option<f64>| match value {
             Some(r) if !(r.is_finite() && r > 0.0) => {
-                self.problem(
-                    &["run", key],
-                    format!("must be a positive number of requests, got {r}"),
-                );
+                self.problem(&["run", key], format!("must be a positive number of requests, got {r}"));
                 None
             }
             other => other,
@@ -294,10 +279,7 @@ impl PlanBuilder<'_> {
         }
     }
 
-    fn analysis_settings(
-        &mut self,
-        raw: &raw::RawAnalysis,
-    ) -> (AnalysisSettings, BTreeSet<Action>) {
+    fn analysis_settings(&mut self, raw: &raw::RawAnalysis) -> (AnalysisSettings, BTreeSet<Action>) {
         let defaults = AnalysisSettings::default();
         let confidence = raw.confidence.unwrap_or(defaults.confidence);
         if !(confidence > 0.5 && confidence < 1.0) {
@@ -308,10 +290,7 @@ impl PlanBuilder<'_> {
         }
         let alpha = raw.alpha.unwrap_or(defaults.alpha);
         if !(alpha > 0.0 && alpha < 1.0) {
-            self.problem(
-                &["analysis", "alpha"],
-                format!("must be in (0, 1), got {alpha}"),
-            );
+            self.problem(&["analysis", "alpha"], format!("must be in (0, 1), got {alpha}"));
         }
         let mut references = BTreeMap::new();
         for (dimension, value) in &raw.reference {
@@ -333,15 +312,14 @@ impl PlanBuilder<'_> {
             references.insert(*dimension, value);
         }
         let adverse_actions = match &raw.adverse_actions {
-            None => Action::MODERATION
-                .into_iter()
-                .filter(|a| *a != Action::Allow)
-                .collect(),
+            None => Action::MODERATION.into_iter().filter(|a| *a != Action::Allow).collect(),
             Some(names) => {
                 let mut set = BTreeSet::new();
                 for name in names {
                     match Action::parse_moderation(name) {
-                        Some(Action::Allow) => self.problem(&["analysis", "adverse_actions"], "`allow` cannot be adverse"),
+                        Some(Action::Allow) => {
+                            self.problem(&["analysis", "adverse_actions"], "`allow` cannot be adverse")
+                        }
                         Some(a) => {
                             set.insert(a);
                         }
@@ -352,10 +330,7 @@ impl PlanBuilder<'_> {
                     }
                 }
                 if names.is_empty() {
-                    self.problem(
-                        &["analysis", "adverse_actions"],
-                        "list at least one adverse action",
-                    );
+                    self.problem(&["analysis", "adverse_actions"], "list at least one adverse action");
                 }
                 set
             }
@@ -376,11 +351,7 @@ impl PlanBuilder<'_> {
         self.base.join(relative)
     }
 
-    fn target(
-        &mut self,
-        raw: &raw::RawTarget,
-        known_ids: &std::collections::HashSet<&str>,
-    ) -> Option<TargetSpec> {
+    fn target(&mut self, raw: &raw::RawTarget, known_ids: &std::collections::HashSet<&str>) -> Option<TargetSpec> {
         match raw {
             raw::RawTarget::OpenAi {
                 base_url,
@@ -391,8 +362,7 @@ impl PlanBuilder<'_> {
                 category_thresholds,
                 batch_size,
             } => {
-                let base_url =
-                    self.base_url(base_url.as_deref().unwrap_or(openai::DEFAULT_BASE_URL));
+                let base_url = self.base_url(base_url.as_deref().unwrap_or(openai::DEFAULT_BASE_URL));
                 self.share("threshold", *threshold);
                 for (category, t) in category_thresholds {
                     self.share(&format!("category_thresholds.{category}"), Some(*t));
@@ -407,9 +377,7 @@ impl PlanBuilder<'_> {
                 Some(TargetSpec::OpenAi(OpenAiConfig {
                     base_url,
                     api_key_env: self.key_env(api_key_env, openai::DEFAULT_KEY_ENV),
-                    model: model
-                        .clone()
-                        .unwrap_or_else(|| openai::DEFAULT_MODEL.to_string()),
+                    model: model.clone().unwrap_or_else(|| openai::DEFAULT_MODEL.to_string()),
                     threshold: *threshold,
                     categories: categories.clone(),
                     category_thresholds: category_thresholds.clone(),
@@ -423,8 +391,7 @@ impl PlanBuilder<'_> {
                 attributes,
                 threshold,
             } => {
-                let base_url =
-                    self.base_url(base_url.as_deref().unwrap_or(perspective::DEFAULT_BASE_URL));
+                let base_url = self.base_url(base_url.as_deref().unwrap_or(perspective::DEFAULT_BASE_URL));
                 self.share("threshold", *threshold);
                 Some(TargetSpec::Perspective(PerspectiveConfig {
                     base_url,
@@ -446,21 +413,19 @@ impl PlanBuilder<'_> {
             } => {
                 let base_url = self.base_url(base_url);
                 let categories: Vec<String> = if categories.is_empty() {
-                    azure::DEFAULT_CATEGORIES
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect()
+                    azure::DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect()
                 } else {
                     categories.clone()
                 };
                 for c in &categories {
                     if !azure::DEFAULT_CATEGORIES.contains(&c.as_str()) {
-                        self.problem(&["target", "categories"], format!("unknown category `{c}` (expected Hate, Sexual, SelfHarm or Violence)"));
+                        self.problem(
+                            &["target", "categories"],
+                            format!("unknown category `{c}` (expected Hate, Sexual, SelfHarm or Violence)"),
+                        );
                     }
                 }
-                let output_type = output_type
-                    .clone()
-                    .unwrap_or_else(|| "FourSeverityLevels".into());
+                let output_type = output_type.clone().unwrap_or_else(|| "FourSeverityLevels".into());
                 if output_type != "FourSeverityLevels" && output_type != "EightSeverityLevels" {
                     self.problem(
                         &["target", "output_type"],
@@ -469,10 +434,7 @@ impl PlanBuilder<'_> {
                 }
                 let threshold = threshold.unwrap_or(azure::DEFAULT_THRESHOLD);
                 if threshold > 7 {
-                    self.problem(
-                        &["target", "threshold"],
-                        format!("a severity is 0–7, got {threshold}"),
-                    );
+                    self.problem(&["target", "threshold"], format!("a severity is 0–7, got {threshold}"));
                 }
                 Some(TargetSpec::Azure(AzureConfig {
                     base_url,
@@ -557,10 +519,7 @@ impl PlanBuilder<'_> {
                         }
                         Err(e) => self.problem(
                             &["target", "lexicons"],
-                            format!(
-                                "cannot read the keyword list for `{lang}` at {}: {e}",
-                                path.display()
-                            ),
+                            format!("cannot read the keyword list for `{lang}` at {}: {e}", path.display()),
                         ),
                     }
                 }
@@ -615,10 +574,7 @@ impl PlanBuilder<'_> {
 
     fn share(&mut self, key: &str, value: Option<f64>) {
         if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
-            self.problem(
-                &["target", key],
-                format!("must be between 0 and 1, got {v}"),
-            );
+            self.problem(&["target", key], format!("must be between 0 and 1, got {v}"));
         }
     }
 
@@ -630,10 +586,7 @@ impl PlanBuilder<'_> {
                 &["target", "base_url"],
                 format!("`{url}`: scheme must be http or https, not {}", u.scheme()),
             ),
-            Err(e) => self.problem(
-                &["target", "base_url"],
-                format!("`{url}` is not a URL: {e}"),
-            ),
+            Err(e) => self.problem(&["target", "base_url"], format!("`{url}` is not a URL: {e}")),
         }
         url.trim_end_matches('/').to_string()
     }
@@ -641,7 +594,10 @@ impl PlanBuilder<'_> {
     fn key_env(&mut self, name: &Option<String>, default: &str) -> String {
         let name = name.clone().unwrap_or_else(|| default.to_string());
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            self.problem(&["target", "api_key_env"], format!("`{name}` is not an environment variable name (the key itself never goes in the scenario)"));
+            self.problem(
+                &["target", "api_key_env"],
+                format!("`{name}` is not an environment variable name (the key itself never goes in the scenario)"),
+            );
         }
         name
     }
@@ -676,11 +632,11 @@ impl PlanBuilder<'_> {
             ("appeal_url", &raw.appeal_url),
         ];
         for (key, pointer) in pointers {
-            if let Some(p) = pointer
-                .as_deref()
-                .filter(|p| !p.is_empty() && !p.starts_with('/'))
-            {
-                self.problem(&["target", "response", key], format!("`{p}` is not a JSON pointer (it must start with `/`, e.g. `/result/action`)"));
+            if let Some(p) = pointer.as_deref().filter(|p| !p.is_empty() && !p.starts_with('/')) {
+                self.problem(
+                    &["target", "response", key],
+                    format!("`{p}` is not a JSON pointer (it must start with `/`, e.g. `/result/action`)"),
+                );
             }
         }
         if raw.action.is_none() && (raw.score.is_none() || raw.threshold.is_none()) {
@@ -731,10 +687,7 @@ impl PlanBuilder<'_> {
                         if let Some(other) = seen.get(&case.id) {
                             self.problem(
                                 &["corpora"],
-                                format!(
-                                    "case id `{}` appears in both `{other}` and `{dir}`",
-                                    case.id
-                                ),
+                                format!("case id `{}` appears in both `{other}` and `{dir}`", case.id),
                             );
                             continue;
                         }
@@ -766,9 +719,7 @@ impl PlanBuilder<'_> {
         }
         cases
             .into_iter()
-            .filter(|c| {
-                languages.is_empty() || languages.iter().any(|l| language_covered_by(&c.lang, l))
-            })
+            .filter(|c| languages.is_empty() || languages.iter().any(|l| language_covered_by(&c.lang, l)))
             .filter(|c| filter.categories.is_empty() || filter.categories.contains(&c.category))
             .filter(|c| filter.labels.is_empty() || filter.labels.contains(&c.label))
             .filter(|c| {
@@ -782,8 +733,7 @@ impl PlanBuilder<'_> {
 
     fn check_references(&mut self, analysis: &AnalysisSettings, cases: &[Case]) {
         for (dimension, value) in &analysis.references {
-            let values: BTreeSet<String> =
-                cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+            let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
             if !values.contains(value) {
                 let known: Vec<&str> = values.iter().map(String::as_str).take(20).collect();
                 self.problem(

@@ -90,10 +90,7 @@ impl AzureTarget {
             "outputType": self.config.output_type,
             "haltOnBlocklistHit": false,
         });
-        let headers = [(
-            "Ocp-Apim-Subscription-Key".to_string(),
-            self.key.expose().to_string(),
-        )];
+        let headers = [("Ocp-Apim-Subscription-Key".to_string(), self.key.expose().to_string())];
         let response = self.transport.post_json(&self.url, &headers, &body).await?;
         let value = self.transport.json_body(&response)?;
         let Some(analysis) = value.get("categoriesAnalysis").and_then(Value::as_array) else {
@@ -141,10 +138,7 @@ impl Moderator for AzureTarget {
         true
     }
 
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(batch.len());
             for request in batch {

@@ -22,9 +22,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
-use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
-};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
 use crate::decision::{Action, Notice};
 use crate::hash::sha256_hex;
 
@@ -68,14 +66,8 @@ impl CommandTarget {
     pub fn new(spec: CommandSpec) -> Self {
         let mut words = vec![spec.program.display().to_string()];
         words.extend(spec.args.iter().cloned());
-        let fingerprint = sha256_hex(
-            format!(
-                "command\n{}\nthreshold={:?}",
-                words.join("\u{0}"),
-                spec.threshold
-            )
-            .as_bytes(),
-        );
+        let fingerprint =
+            sha256_hex(format!("command\n{}\nthreshold={:?}", words.join("\u{0}"), spec.threshold).as_bytes());
         let info = TargetInfo {
             kind: "command".into(),
             description: format!("local program `{}`", words.join(" ")),
@@ -100,18 +92,10 @@ impl CommandTarget {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| {
-                AttemptError::transient(format!(
-                    "cannot start `{}`: {e}",
-                    self.spec.program.display()
-                ))
-            })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+            .map_err(|e| AttemptError::transient(format!("cannot start `{}`: {e}", self.spec.program.display())))?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err(AttemptError::transient(
-                "cannot connect to the program's stdin/stdout",
-            ));
+            return Err(AttemptError::transient("cannot connect to the program's stdin/stdout"));
         };
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         tokio::spawn(keep_stderr_tail(stderr, Arc::clone(&stderr_tail)));
@@ -153,10 +137,7 @@ impl Moderator for CommandTarget {
         Some(self.spec.processes.max(1))
     }
 
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move {
             let mut verdicts = Vec::with_capacity(batch.len());
             for request in batch {
@@ -182,9 +163,7 @@ async fn exchange(
         Ok(l) => l,
         Err(e) => {
             return (
-                Err(AttemptError::permanent(format!(
-                    "cannot encode the request: {e}"
-                ))),
+                Err(AttemptError::permanent(format!("cannot encode the request: {e}"))),
                 true,
             );
         }
@@ -272,9 +251,7 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
         Some(v) => match v.as_f64().filter(|s| s.is_finite()) {
             Some(s) => Some(s),
             None => {
-                return Err(AttemptError::permanent(format!(
-                    "`score` is not a number: {v}"
-                )));
+                return Err(AttemptError::permanent(format!("`score` is not a number: {v}")));
             }
         },
     };
@@ -286,9 +263,7 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
                     scores.insert(k.clone(), s);
                 }
                 None => {
-                    return Err(AttemptError::permanent(format!(
-                        "`scores.{k}` is not a number: {v}"
-                    )));
+                    return Err(AttemptError::permanent(format!("`scores.{k}` is not a number: {v}")));
                 }
             }
         }
@@ -321,9 +296,7 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
             }
         },
         Some(other) => {
-            return Err(AttemptError::permanent(format!(
-                "`action` is not a string: {other}"
-            )));
+            return Err(AttemptError::permanent(format!("`action` is not a string: {other}")));
         }
     };
     let automated = match value.get("automated") {
@@ -359,12 +332,7 @@ async fn write_line(stdin: &mut ChildStdin, bytes: &[u8]) -> std::io::Result<()>
 
 /// A failure explained by the program having exited, with its status and last stderr lines.
 async fn exited(worker: &mut Worker, what: &str) -> AttemptError {
-    let status = match tokio::time::timeout(
-        std::time::Duration::from_millis(500),
-        worker.child.wait(),
-    )
-    .await
-    {
+    let status = match tokio::time::timeout(std::time::Duration::from_millis(500), worker.child.wait()).await {
         Ok(Ok(status)) => format!("exited with {status}"),
         Ok(Err(e)) => format!("state unknown ({e})"),
         Err(_) => "is still running".to_string(),
@@ -380,10 +348,7 @@ async fn exited(worker: &mut Worker, what: &str) -> AttemptError {
         .collect();
     let mut message = format!("{what}; the program {status}");
     if !tail.is_empty() {
-        message.push_str(&format!(
-            "; its stderr ended with: {}",
-            excerpt(&tail.join(" | "))
-        ));
+        message.push_str(&format!("; its stderr ended with: {}", excerpt(&tail.join(" | "))));
     }
     AttemptError::transient(message)
 }
@@ -408,10 +373,7 @@ async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(
     limit: usize,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
-    let n = (&mut *reader)
-        .take(limit as u64)
-        .read_until(b'\n', &mut buf)
-        .await?;
+    let n = (&mut *reader).take(limit as u64).read_until(b'\n', &mut buf).await?;
     if n == 0 {
         return Ok(None);
     }
@@ -427,10 +389,7 @@ async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(
 /// A short, single-line excerpt of untrusted text for error messages.
 fn excerpt(text: &str) -> String {
     const MAX: usize = 120;
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if one_line.chars().count() > MAX {
         format!("{}…", one_line.chars().take(MAX).collect::<String>())
     } else {
@@ -460,15 +419,11 @@ mod tests {
     fn score_only_needs_a_threshold() {
         let answer = serde_json::json!({"id": "a", "score": 0.7});
         assert_eq!(
-            verdict_from_answer(answer.clone(), Some(0.5))
-                .unwrap()
-                .action,
+            verdict_from_answer(answer.clone(), Some(0.5)).unwrap().action,
             Some(Action::Remove)
         );
         assert_eq!(
-            verdict_from_answer(answer.clone(), Some(0.8))
-                .unwrap()
-                .action,
+            verdict_from_answer(answer.clone(), Some(0.8)).unwrap().action,
             Some(Action::Allow)
         );
         assert!(
@@ -481,8 +436,7 @@ mod tests {
 
     #[test]
     fn unknown_action_is_a_permanent_error() {
-        let e = verdict_from_answer(serde_json::json!({"id": "a", "action": "nuke"}), None)
-            .unwrap_err();
+        let e = verdict_from_answer(serde_json::json!({"id": "a", "action": "nuke"}), None).unwrap_err();
         assert!(!e.is_retryable());
         assert!(e.message.contains("unknown action `nuke`"));
     }

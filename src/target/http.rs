@@ -12,9 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::transport::{Secret, Transport};
-use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
-};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
 use crate::decision::{Action, Notice};
 use crate::hash::sha256_hex;
 
@@ -64,10 +62,7 @@ pub struct HttpTarget {
 
 /// Replaces `${NAME}` with the environment variable's value; returns the text and
 /// the values used (secrets), or the name of a variable that is not set.
-pub fn resolve_env(
-    template: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(String, Vec<Secret>), String> {
+pub fn resolve_env(template: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(String, Vec<Secret>), String> {
     let mut out = String::new();
     let mut secrets = Vec::new();
     let mut rest = template;
@@ -111,15 +106,13 @@ pub fn render_body(template: &str, id: &str, lang: &str, text: &str) -> Result<V
         .replace("{text}", &escape(text))
         .replace("{lang}", &escape(lang))
         .replace("{id}", &escape(id));
-    serde_json::from_str(&rendered)
-        .map_err(|e| format!("the body template does not give valid JSON ({e}): {rendered}"))
+    serde_json::from_str(&rendered).map_err(|e| format!("the body template does not give valid JSON ({e}): {rendered}"))
 }
 
 impl HttpTarget {
     pub fn new(config: HttpConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let missing = |name: String| {
-            format!("environment variable {name} is not set (named in the target's URL or headers)")
-        };
+        let missing =
+            |name: String| format!("environment variable {name} is not set (named in the target's URL or headers)");
         let (url, mut secrets) = resolve_env(&config.url, env).map_err(missing)?;
         let mut headers = Vec::new();
         for (name, template) in &config.headers {
@@ -152,12 +145,9 @@ impl HttpTarget {
     }
 
     async fn call(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
-        let body = render_body(&self.config.body, request.id, request.lang, request.text)
-            .map_err(AttemptError::permanent)?;
-        let response = self
-            .transport
-            .post_json(&self.url, &self.headers, &body)
-            .await?;
+        let body =
+            render_body(&self.config.body, request.id, request.lang, request.text).map_err(AttemptError::permanent)?;
+        let response = self.transport.post_json(&self.url, &self.headers, &body).await?;
         let value = self.transport.json_body(&response)?;
         let mut verdict = map_response(&value, &self.config.mapping).map_err(|e| AttemptError {
             message: format!("{}: {}", e.message, self.transport.excerpt(&response.body)),
@@ -176,13 +166,13 @@ pub fn map_response(value: &Value, mapping: &ResponseMapping) -> Result<Verdict,
             .and_then(|p| value.pointer(p))
             .filter(|v| !v.is_null())
     };
-    let score =
-        match at(&mapping.score) {
-            None => None,
-            Some(v) => Some(v.as_f64().ok_or_else(|| {
-                AttemptError::permanent(format!("the score is not a number: {v}"))
-            })?),
-        };
+    let score = match at(&mapping.score) {
+        None => None,
+        Some(v) => Some(
+            v.as_f64()
+                .ok_or_else(|| AttemptError::permanent(format!("the score is not a number: {v}")))?,
+        ),
+    };
     let mut scores = BTreeMap::new();
     for (name, pointer) in &mapping.scores {
         if let Some(s) = value.pointer(pointer).and_then(Value::as_f64) {
@@ -259,9 +249,7 @@ pub fn automated_flag(value: &Value) -> Option<bool> {
         Value::Bool(b) => Some(*b),
         Value::String(s) => {
             let s = s.trim().to_ascii_uppercase();
-            if s.contains("NOT_AUTOMATED")
-                || matches!(s.as_str(), "NO" | "FALSE" | "MANUAL" | "HUMAN")
-            {
+            if s.contains("NOT_AUTOMATED") || matches!(s.as_str(), "NO" | "FALSE" | "MANUAL" | "HUMAN") {
                 Some(false)
             } else if s.contains("FULLY")
                 || s.contains("PARTIALLY")
@@ -285,10 +273,7 @@ impl Moderator for HttpTarget {
         true
     }
 
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(batch.len());
             for request in batch {

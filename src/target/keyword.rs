@@ -94,9 +94,7 @@ pub struct KeywordFilter {
 
 /// Languages whose scripts are matched by substring: Arabic script (clitics attach
 /// to words) and scripts written without spaces.
-const SUBSTRING_LANGUAGES: &[&str] = &[
-    "ar", "fa", "ur", "ps", "ckb", "zh", "ja", "th", "lo", "km", "my",
-];
+const SUBSTRING_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb", "zh", "ja", "th", "lo", "km", "my"];
 
 const ARABIC_SCRIPT_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb"];
 
@@ -133,14 +131,7 @@ impl KeywordFilter {
             };
             fingerprint_input.push_str(&format!("{lang}\n{}\n", terms.join("\n")));
             described.push(format!("{lang}: {} terms", terms.len()));
-            lexicons.insert(
-                lang.clone(),
-                Lexicon {
-                    terms,
-                    matcher,
-                    mode,
-                },
-            );
+            lexicons.insert(lang.clone(), Lexicon { terms, matcher, mode });
         }
         Ok(KeywordFilter {
             lexicons,
@@ -162,8 +153,7 @@ impl KeywordFilter {
         };
         let haystack = normalize(text, &primary);
         for m in lexicon.matcher.find_overlapping_iter(&haystack) {
-            if lexicon.mode == MatchMode::Substring || is_whole_word(&haystack, m.start(), m.end())
-            {
+            if lexicon.mode == MatchMode::Substring || is_whole_word(&haystack, m.start(), m.end()) {
                 return Match::Term(&lexicon.terms[m.pattern().as_usize()]);
             }
         }
@@ -207,10 +197,7 @@ impl Moderator for KeywordFilter {
         64
     }
 
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move { Ok(batch.iter().map(|r| self.verdict(r)).collect()) })
     }
 }
@@ -265,10 +252,7 @@ mod tests {
         let f = filter("en", "# comment\nkill\nvermin\n");
         assert_eq!(f.first_match("I will KILL them", "en"), Match::Term("kill"));
         assert_eq!(f.first_match("skills and killjoys", "en"), Match::Clean);
-        assert_eq!(
-            f.first_match("they are vermin.", "en-US"),
-            Match::Term("vermin")
-        );
+        assert_eq!(f.first_match("they are vermin.", "en-US"), Match::Term("vermin"));
     }
 
     #[test]

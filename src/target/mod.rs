@@ -141,10 +141,7 @@ pub trait Moderator: Send + Sync {
 
     /// Asks the system about a batch of at most [`Moderator::batch_size`] cases.
     /// On success the result holds one verdict per request, in order.
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>>;
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>>;
 }
 
 /// Maps a score to an action with a threshold (score ≥ threshold → remove).

@@ -12,9 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::transport::{Secret, Transport};
-use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
-};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
 use crate::decision::Action;
 use crate::hash::sha256_hex;
 
@@ -71,10 +69,7 @@ impl OpenAiTarget {
         );
         let info = TargetInfo {
             kind: "openai".into(),
-            description: format!(
-                "OpenAI moderation `{}` at {} ({rule})",
-                config.model, config.base_url
-            ),
+            description: format!("OpenAI moderation `{}` at {} ({rule})", config.model, config.base_url),
             fingerprint,
             gives_notice: false,
             notes: Vec::new(),
@@ -96,9 +91,7 @@ impl OpenAiTarget {
             .iter()
             .filter_map(|(k, v)| v.as_f64().map(|s| (k.clone(), s)))
             .collect();
-        let chosen = |name: &str| {
-            self.config.categories.is_empty() || self.config.categories.iter().any(|c| c == name)
-        };
+        let chosen = |name: &str| self.config.categories.is_empty() || self.config.categories.iter().any(|c| c == name);
         let top = scores
             .iter()
             .filter(|(k, _)| chosen(k))
@@ -121,15 +114,12 @@ impl OpenAiTarget {
             }
         } else {
             let categories = result.get("categories").and_then(Value::as_object);
-            let flagged =
-                self.config.categories.iter().any(|c| {
-                    categories.and_then(|m| m.get(c)).and_then(Value::as_bool) == Some(true)
-                });
-            if flagged {
-                Action::Remove
-            } else {
-                Action::Allow
-            }
+            let flagged = self
+                .config
+                .categories
+                .iter()
+                .any(|c| categories.and_then(|m| m.get(c)).and_then(Value::as_bool) == Some(true));
+            if flagged { Action::Remove } else { Action::Allow }
         };
         Ok(Verdict {
             action: Some(action),
@@ -151,19 +141,12 @@ impl OpenAiTarget {
             json!(batch.iter().map(|r| r.text).collect::<Vec<_>>())
         };
         let body = json!({ "model": self.config.model, "input": input });
-        let headers = [(
-            "Authorization".to_string(),
-            format!("Bearer {}", self.key.expose()),
-        )];
+        let headers = [("Authorization".to_string(), format!("Bearer {}", self.key.expose()))];
         let response = self.transport.post_json(&self.url, &headers, &body).await?;
         if response.status == 429 {
             let quota = serde_json::from_slice::<Value>(&response.body)
                 .ok()
-                .and_then(|v| {
-                    v.pointer("/error/type")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                });
+                .and_then(|v| v.pointer("/error/type").and_then(Value::as_str).map(str::to_string));
             if quota.as_deref() == Some("insufficient_quota") {
                 let mut error = self.transport.status_error(&response);
                 error
@@ -204,10 +187,7 @@ impl Moderator for OpenAiTarget {
         true
     }
 
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(self.call(batch))
     }
 }
@@ -216,11 +196,7 @@ impl Moderator for OpenAiTarget {
 mod tests {
     use super::*;
 
-    fn target(
-        threshold: Option<f64>,
-        categories: &[&str],
-        per_category: &[(&str, f64)],
-    ) -> OpenAiTarget {
+    fn target(threshold: Option<f64>, categories: &[&str], per_category: &[(&str, f64)]) -> OpenAiTarget {
         OpenAiTarget::new(
             OpenAiConfig {
                 base_url: DEFAULT_BASE_URL.into(),
@@ -228,10 +204,7 @@ mod tests {
                 model: DEFAULT_MODEL.into(),
                 threshold,
                 categories: categories.iter().map(|c| c.to_string()).collect(),
-                category_thresholds: per_category
-                    .iter()
-                    .map(|(c, t)| (c.to_string(), *t))
-                    .collect(),
+                category_thresholds: per_category.iter().map(|(c, t)| (c.to_string(), *t)).collect(),
                 batch_size: 32,
             },
             Secret::new("k".into()),
@@ -254,21 +227,10 @@ mod tests {
         assert_eq!(act(&target(None, &[], &[])), Some(Action::Remove));
         assert_eq!(act(&target(None, &["hate"], &[])), Some(Action::Allow));
         assert_eq!(act(&target(Some(0.5), &["hate"], &[])), Some(Action::Allow));
-        assert_eq!(
-            act(&target(Some(0.4), &["hate"], &[])),
-            Some(Action::Remove)
-        );
-        assert_eq!(
-            act(&target(None, &[], &[("hate", 0.4)])),
-            Some(Action::Remove)
-        );
-        assert_eq!(
-            act(&target(None, &[], &[("hate", 0.5)])),
-            Some(Action::Allow)
-        );
-        let v = target(None, &[], &[])
-            .verdict(&result(), &envelope)
-            .unwrap();
+        assert_eq!(act(&target(Some(0.4), &["hate"], &[])), Some(Action::Remove));
+        assert_eq!(act(&target(None, &[], &[("hate", 0.4)])), Some(Action::Remove));
+        assert_eq!(act(&target(None, &[], &[("hate", 0.5)])), Some(Action::Allow));
+        let v = target(None, &[], &[]).verdict(&result(), &envelope).unwrap();
         assert_eq!(v.score, Some(0.91));
         assert_eq!(v.scores.len(), 2);
     }

@@ -11,9 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::transport::{Secret, Transport};
-use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
-};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
 use crate::decision::Action;
 use crate::hash::sha256_hex;
 
@@ -110,9 +108,7 @@ impl PerspectiveTarget {
             )));
         };
         let mut scores = BTreeMap::new();
-        for attribute in
-            std::iter::once(&self.config.attribute).chain(&self.config.extra_attributes)
-        {
+        for attribute in std::iter::once(&self.config.attribute).chain(&self.config.extra_attributes) {
             if let Some(s) = score_of(attribute) {
                 scores.insert(attribute.clone(), s);
             }
@@ -155,10 +151,7 @@ impl Moderator for PerspectiveTarget {
         true
     }
 
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(batch.len());
             for request in batch {
@@ -182,9 +175,7 @@ mod tests {
             Some("Attribute TOXICITY does not support request languages: sw")
         );
         assert_eq!(
-            unsupported_language(
-                br#"{"error": {"code": 400, "message": "Comment text too long"}}"#
-            ),
+            unsupported_language(br#"{"error": {"code": 400, "message": "Comment text too long"}}"#),
             None
         );
     }

@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::http::{automated_flag, map_action, value_text};
-use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score,
-};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
 use crate::decision::{Action, Notice};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::hash::sha256_hex;
@@ -65,10 +63,7 @@ pub struct ReplayData {
 }
 
 /// Loads and validates a recording; `known_ids` are every case id of the corpora.
-pub fn load_replay(
-    config: ReplayConfig,
-    known_ids: &HashSet<&str>,
-) -> Result<ReplayData, Diagnostics> {
+pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<ReplayData, Diagnostics> {
     let path = &config.path;
     let bytes = std::fs::read(path).map_err(|e| {
         Diagnostics(vec![Diagnostic::file(
@@ -89,18 +84,9 @@ pub fn load_replay(
     let mut verdicts = HashMap::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for (line, row) in rows {
-        let get = |name: &Option<String>| {
-            name.as_deref()
-                .and_then(|n| field(&row, n))
-                .filter(|v| !is_blank(v))
-        };
-        let Some(id) = field(&row, &config.columns.id)
-            .filter(|v| !is_blank(v))
-            .map(value_text)
-        else {
-            problems.push(
-                Diagnostic::at_line(path, line, "no case id").with_field(config.columns.id.clone()),
-            );
+        let get = |name: &Option<String>| name.as_deref().and_then(|n| field(&row, n)).filter(|v| !is_blank(v));
+        let Some(id) = field(&row, &config.columns.id).filter(|v| !is_blank(v)).map(value_text) else {
+            problems.push(Diagnostic::at_line(path, line, "no case id").with_field(config.columns.id.clone()));
             continue;
         };
         if let Some(first) = first_line.get(&id) {
@@ -121,12 +107,8 @@ pub fn load_replay(
                 Some(s) => Some(s),
                 None => {
                     problems.push(
-                        Diagnostic::at_line(
-                            path,
-                            line,
-                            format!("score `{}` is not a number", value_text(v)),
-                        )
-                        .with_field("score"),
+                        Diagnostic::at_line(path, line, format!("score `{}` is not a number", value_text(v)))
+                            .with_field("score"),
                     );
                     continue;
                 }
@@ -172,9 +154,8 @@ pub fn load_replay(
                 automated: get(&config.columns.automated).and_then(automated_flag),
                 appeal_url: text(&config.columns.appeal_url),
             },
-            detail: (action == Action::Unsupported).then(|| {
-                text(&config.columns.reason).unwrap_or_else(|| "recorded as unsupported".into())
-            }),
+            detail: (action == Action::Unsupported)
+                .then(|| text(&config.columns.reason).unwrap_or_else(|| "recorded as unsupported".into())),
             response: Some(row.clone()),
         };
         verdicts.insert(id, verdict);
@@ -225,31 +206,18 @@ fn jsonl_rows(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<
         match serde_json::from_slice::<Value>(line) {
             Ok(v) if v.is_object() => rows.push((line_number, v)),
             Ok(_) => problems.push(Diagnostic::at_line(path, line_number, "not a JSON object")),
-            Err(e) => problems.push(Diagnostic::at_line(
-                path,
-                line_number,
-                format!("not valid JSON: {e}"),
-            )),
+            Err(e) => problems.push(Diagnostic::at_line(path, line_number, format!("not valid JSON: {e}"))),
         }
     }
     rows
 }
 
-fn csv_rows(
-    path: &Path,
-    bytes: &[u8],
-    columns: &ReplayColumns,
-    problems: &mut Vec<Diagnostic>,
-) -> Vec<(u64, Value)> {
+fn csv_rows(path: &Path, bytes: &[u8], columns: &ReplayColumns, problems: &mut Vec<Diagnostic>) -> Vec<(u64, Value)> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            problems.push(Diagnostic::at_line(
-                path,
-                1,
-                format!("cannot read the header: {e}"),
-            ));
+            problems.push(Diagnostic::at_line(path, 1, format!("cannot read the header: {e}")));
             return Vec::new();
         }
     };
@@ -262,11 +230,7 @@ fn csv_rows(
     }
     let has = |c: &Option<String>| c.as_deref().is_some_and(|c| headers.iter().any(|h| h == c));
     if !has(&columns.action) && !has(&columns.score) {
-        problems.push(Diagnostic::at_line(
-            path,
-            1,
-            "needs an action column or a score column",
-        ));
+        problems.push(Diagnostic::at_line(path, 1, "needs an action column or a score column"));
         return Vec::new();
     }
     let mut rows = Vec::new();
@@ -283,11 +247,7 @@ fn csv_rows(
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                problems.push(Diagnostic::at_line(
-                    path,
-                    line,
-                    format!("malformed CSV: {e}"),
-                ));
+                problems.push(Diagnostic::at_line(path, line, format!("malformed CSV: {e}")));
             }
         }
     }
@@ -304,12 +264,7 @@ impl ReplayTarget {
         let file = data.config.path.display().to_string();
         let mut notes = Vec::new();
         if !data.unknown_ids.is_empty() {
-            let shown: Vec<&str> = data
-                .unknown_ids
-                .iter()
-                .take(10)
-                .map(String::as_str)
-                .collect();
+            let shown: Vec<&str> = data.unknown_ids.iter().take(10).map(String::as_str).collect();
             notes.push(format!(
                 "{} recorded decisions in {file} name cases that are in none of the corpora: {}{}",
                 data.unknown_ids.len(),
@@ -321,17 +276,13 @@ impl ReplayTarget {
                 }
             ));
         }
-        let missing = case_ids
-            .iter()
-            .filter(|id| !data.verdicts.contains_key(**id))
-            .count();
+        let missing = case_ids.iter().filter(|id| !data.verdicts.contains_key(**id)).count();
         if missing > 0 {
             notes.push(format!(
                 "{missing} cases have no recorded decision in {file}; they end as errors"
             ));
         }
-        let fingerprint =
-            sha256_hex(format!("replay\n{}\n{:?}", data.sha256, data.config.columns).as_bytes());
+        let fingerprint = sha256_hex(format!("replay\n{}\n{:?}", data.sha256, data.config.columns).as_bytes());
         let info = TargetInfo {
             kind: "replay".into(),
             description: format!("decisions recorded in {file}"),
@@ -352,10 +303,7 @@ impl Moderator for ReplayTarget {
         256
     }
 
-    fn moderate<'a>(
-        &'a self,
-        batch: &'a [ModerationRequest<'a>],
-    ) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         Box::pin(async move {
             Ok(batch
                 .iter()

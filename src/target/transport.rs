@@ -110,8 +110,7 @@ impl Transport {
                 .map(str::to_string)
         };
         let content_type = header(reqwest::header::CONTENT_TYPE);
-        let retry_after = header(reqwest::header::RETRY_AFTER)
-            .and_then(|v| parse_retry_after(&v, chrono::Utc::now()));
+        let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v, chrono::Utc::now()));
         let mut bytes = Vec::new();
         loop {
             match response.chunk().await {
@@ -173,13 +172,7 @@ impl Transport {
         let is_json = response
             .content_type
             .as_deref()
-            .map(|ct| {
-                ct.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
+            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
             .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
         if !is_json {
             return Err(AttemptError::transient(format!(
@@ -203,10 +196,7 @@ impl Transport {
             .ok()
             .and_then(|v| api_error_message(&v))
             .unwrap_or_else(|| self.excerpt(&response.body));
-        let message = self.redact(&format!(
-            "HTTP {status} {}: {detail}",
-            reason_phrase(status)
-        ));
+        let message = self.redact(&format!("HTTP {status} {}: {detail}", reason_phrase(status)));
         match status {
             408 | 429 | 500..=599 => AttemptError {
                 message,
@@ -229,11 +219,7 @@ impl Transport {
         if out.chars().count() > MAX {
             out = format!("{}…", out.chars().take(MAX).collect::<String>());
         }
-        if out.is_empty() {
-            "empty body".into()
-        } else {
-            out
-        }
+        if out.is_empty() { "empty body".into() } else { out }
     }
 }
 
@@ -293,10 +279,7 @@ mod tests {
             .unwrap()
             .with_timezone(&chrono::Utc);
         assert_eq!(parse_retry_after("1", now), Some(Duration::from_secs(1)));
-        assert_eq!(
-            parse_retry_after(" 120 ", now),
-            Some(Duration::from_secs(120))
-        );
+        assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::from_secs(120)));
         assert_eq!(
             parse_retry_after("Mon, 23 Nov 2026 10:00:05 GMT", now),
             Some(Duration::from_secs(5))
@@ -332,10 +315,7 @@ mod tests {
                 r#"{"error":{"message":"slow down"}}"#,
             ))
             .unwrap_err();
-        assert_eq!(
-            e.retry,
-            crate::target::Retry::After(Some(Duration::from_secs(2)))
-        );
+        assert_eq!(e.retry, crate::target::Retry::After(Some(Duration::from_secs(2))));
         assert_eq!(e.message, "HTTP 429 Too Many Requests: slow down");
         assert!(
             t.json_body(&response(503, "text/plain", "busy"))
@@ -343,25 +323,18 @@ mod tests {
                 .is_retryable()
         );
         let e = t
-            .json_body(&response(
-                401,
-                "application/json",
-                r#"{"error":"bad key sk-SECRET"}"#,
-            ))
+            .json_body(&response(401, "application/json", r#"{"error":"bad key sk-SECRET"}"#))
             .unwrap_err();
         assert!(!e.is_retryable());
         assert_eq!(e.message, "HTTP 401 Unauthorized: bad key [REDACTED]");
-        let e = t
-            .json_body(&response(200, "text/html", "<html>"))
-            .unwrap_err();
+        let e = t.json_body(&response(200, "text/html", "<html>")).unwrap_err();
         assert!(e.is_retryable() && e.message.contains("content type text/html"));
         let e = t
             .json_body(&response(200, "application/json; charset=utf-8", "{oops"))
             .unwrap_err();
         assert!(e.message.starts_with("the response is not valid JSON"));
         assert_eq!(
-            t.json_body(&response(200, "application/json", r#"{"a":1}"#))
-                .unwrap()["a"],
+            t.json_body(&response(200, "application/json", r#"{"a":1}"#)).unwrap()["a"],
             1
         );
     }

@@ -55,7 +55,10 @@ fn unknown_label() {
         &format!("{GOOD_ROW}a2,en,some text,hateful,slur,,,,\n"),
     );
     let err = validate_fails(dir.path());
-    assert!(err.contains("cases.csv:3: `label`: unknown label \"hateful\" (expected \"protected\" or \"violating\")"), "{err}");
+    assert!(
+        err.contains("cases.csv:3: `label`: unknown label \"hateful\" (expected \"protected\" or \"violating\")"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -94,10 +97,7 @@ fn malformed_language_tag() {
         &format!("{GOOD_ROW}a2,en_US,some text,protected,counter_speech,,,,\n"),
     );
     let err = validate_fails(dir.path());
-    assert!(
-        err.contains("cases.csv:3: `lang`: malformed language tag"),
-        "{err}"
-    );
+    assert!(err.contains("cases.csv:3: `lang`: malformed language tag"), "{err}");
     assert!(err.contains("use `-`, not `_`"), "{err}");
 }
 
@@ -168,9 +168,7 @@ fn every_problem_is_reported_not_just_the_first() {
     );
     let err = validate_fails(dir.path());
     assert!(
-        err.contains("cases.csv:2:")
-            && err.contains("cases.csv:3:")
-            && err.contains("cases.csv:4:"),
+        err.contains("cases.csv:2:") && err.contains("cases.csv:3:") && err.contains("cases.csv:4:"),
         "{err}"
     );
 }
@@ -186,9 +184,7 @@ fn unknown_scenario_key_names_its_line() {
     );
     let err = validate_fails(&scenario);
     assert!(
-        err.contains(
-            "scenario.toml:9:1: `concurency`: unknown field `concurency`, expected one of"
-        ),
+        err.contains("scenario.toml:9:1: `concurency`: unknown field `concurency`, expected one of"),
         "{err}"
     );
 }
@@ -228,9 +224,7 @@ fn bad_values_in_the_scenario_are_located() {
         "{err}"
     );
     assert!(
-        err.contains(
-            "scenario.toml:9: `gates.max_over_removal_rate`: must be a share between 0 and 1"
-        ),
+        err.contains("scenario.toml:9: `gates.max_over_removal_rate`: must be a share between 0 and 1"),
         "{err}"
     );
     assert!(
@@ -242,11 +236,7 @@ fn bad_values_in_the_scenario_are_located() {
 #[test]
 fn run_refuses_bad_input_with_exit_2_before_writing_anything() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(
-        &dir.path().join("c"),
-        &["en"],
-        &format!("{GOOD_ROW}{GOOD_ROW}"),
-    );
+    let corpus = write_corpus(&dir.path().join("c"), &["en"], &format!("{GOOD_ROW}{GOOD_ROW}"));
     let scenario = write_scenario(
         dir.path(),
         &corpus,
@@ -274,10 +264,7 @@ fn a_missing_corpus_directory_is_named() {
         "name = \"x\"\ncorpora = [{corpus}]\n[target]\nkind = \"builtin:keyword\"\n",
     );
     let err = validate_fails(&scenario);
-    assert!(
-        err.contains("nowhere: corpus directory does not exist"),
-        "{err}"
-    );
+    assert!(err.contains("nowhere: corpus directory does not exist"), "{err}");
 }
 
 #[test]

@@ -132,10 +132,7 @@ fn a_crashing_program_yields_an_error_decision_with_its_exit_status() {
     let rows = by_case(&run.dir);
     assert_eq!(rows["c2"]["action"], "error");
     let reason = &rows["c2"]["error"];
-    assert!(
-        reason.contains("the program exited with exit status: 3"),
-        "{reason}"
-    );
+    assert!(reason.contains("the program exited with exit status: 3"), "{reason}");
     assert!(
         reason.contains("simulated crash on c2"),
         "stderr tail is quoted: {reason}"
@@ -161,10 +158,7 @@ fn a_line_that_is_not_json_yields_an_error_decision() {
         rows["c3"]["error"].contains("this is not json"),
         "the bad line is quoted"
     );
-    assert_eq!(
-        rows["c3"]["attempts"], "1",
-        "a malformed answer is not retried"
-    );
+    assert_eq!(rows["c3"]["attempts"], "1", "a malformed answer is not retried");
 }
 
 #[test]

@@ -68,10 +68,7 @@ fn check_consistency(out: &Path, corpus: &Path) {
         ];
         if !group.is_empty() {
             keys.push(("target_group".into(), group.clone()));
-            keys.push((
-                "language_x_target_group".into(),
-                format!("{lang} × {group}"),
-            ));
+            keys.push(("language_x_target_group".into(), format!("{lang} × {group}")));
         }
         if !case["speaker_group"].is_empty() {
             keys.push(("speaker_group".into(), case["speaker_group"].clone()));
@@ -103,9 +100,7 @@ fn check_consistency(out: &Path, corpus: &Path) {
             s["dimension"].as_str().unwrap().to_string(),
             s["value"].as_str().unwrap().to_string(),
         );
-        let e = expected
-            .get(&key)
-            .unwrap_or_else(|| panic!("unexpected slice {key:?}"));
+        let e = expected.get(&key).unwrap_or_else(|| panic!("unexpected slice {key:?}"));
         let got = Counts {
             protected_n: s["protected_n"].as_u64().unwrap(),
             protected_adverse: s["protected_adverse"].as_u64().unwrap(),

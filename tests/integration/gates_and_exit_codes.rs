@@ -7,9 +7,7 @@ fn run_starter_with_gates(gates: &str) -> (Option<i32>, std::path::PathBuf, temp
     let scenario = write_scenario(
         tmp.path(),
         &repo().join("corpora/starter"),
-        &format!(
-            "name = \"gated\"\ncorpora = [{{corpus}}]\n[target]\nkind = \"builtin:keyword\"\n[gates]\n{gates}"
-        ),
+        &format!("name = \"gated\"\ncorpora = [{{corpus}}]\n[target]\nkind = \"builtin:keyword\"\n[gates]\n{gates}"),
     );
     let out = tmp.path().join("out");
     let output = modaudit()
@@ -24,33 +22,23 @@ fn run_starter_with_gates(gates: &str) -> (Option<i32>, std::path::PathBuf, temp
 
 #[test]
 fn a_failing_gate_exits_1_and_shows_in_junit() {
-    let (code, out, _tmp) = run_starter_with_gates(
-        "max_over_removal_rate = 0.01\nmax_error_rate = 0.0\nmin_appeal_route_coverage = 0.9\n",
-    );
+    let (code, out, _tmp) =
+        run_starter_with_gates("max_over_removal_rate = 0.01\nmax_error_rate = 0.0\nmin_appeal_route_coverage = 0.9\n");
     assert_eq!(code, Some(1));
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains(r#"tests="3""#), "{junit}");
     assert!(junit.contains(r#"failures="2""#), "{junit}");
-    assert!(
-        junit.contains(r#"<testcase name="max_over_removal_rate""#),
-        "{junit}"
-    );
+    assert!(junit.contains(r#"<testcase name="max_over_removal_rate""#), "{junit}");
     assert!(junit.contains("exceeds the maximum 0.0100"), "{junit}");
     assert!(junit.contains("is below the minimum 0.9000"), "{junit}");
     let results = read_json(&out.join("results.json"));
     let gates = results["gates"].as_array().unwrap();
-    let over = gates
-        .iter()
-        .find(|g| g["name"] == "max_over_removal_rate")
-        .unwrap();
+    let over = gates.iter().find(|g| g["name"] == "max_over_removal_rate").unwrap();
     assert_eq!(over["passed"], false);
     assert_eq!(over["threshold"], 0.01);
     assert!(over["value"].as_f64().unwrap() > 0.01);
     assert_eq!(
-        gates
-            .iter()
-            .find(|g| g["name"] == "max_error_rate")
-            .unwrap()["passed"],
+        gates.iter().find(|g| g["name"] == "max_error_rate").unwrap()["passed"],
         true
     );
     assert_eq!(results["outcome"]["status"], "gates_failed");
@@ -74,30 +62,15 @@ fn passing_gates_exit_0() {
 fn report_rebuilds_identical_outputs_from_the_journal() {
     let (code, out, _tmp) = run_starter_with_gates("max_over_removal_rate = 0.01\n");
     assert_eq!(code, Some(1));
-    let before: Vec<Vec<u8>> = [
-        "report.md",
-        "report.html",
-        "results.json",
-        "decisions.csv",
-        "junit.xml",
-    ]
-    .iter()
-    .map(|f| std::fs::read(out.join(f)).unwrap())
-    .collect();
+    let before: Vec<Vec<u8>> = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"]
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
     let output = modaudit().arg("report").arg(&out).output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
-    let after: Vec<Vec<u8>> = [
-        "report.md",
-        "report.html",
-        "results.json",
-        "decisions.csv",
-        "junit.xml",
-    ]
-    .iter()
-    .map(|f| std::fs::read(out.join(f)).unwrap())
-    .collect();
-    assert!(
-        before == after,
-        "the same journal yields byte-identical outputs"
-    );
+    let after: Vec<Vec<u8>> = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"]
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
+    assert!(before == after, "the same journal yields byte-identical outputs");
 }

@@ -75,21 +75,14 @@ fn run_without_a_scenario_runs_the_quickstart_and_writes_every_file() {
     assert!(manifest["finished_at"].is_string());
     assert_eq!(manifest["seed"], 0);
     for file in ["report.md", "results.json", "journal.jsonl"] {
-        assert!(
-            manifest["outputs"][file].is_string(),
-            "{file} hashed in the manifest"
-        );
+        assert!(manifest["outputs"][file].is_string(), "{file} hashed in the manifest");
     }
 }
 
 #[test]
 fn run_without_a_scenario_elsewhere_explains_itself() {
     let tmp = tempfile::tempdir().unwrap();
-    let output = modaudit()
-        .current_dir(tmp.path())
-        .arg("run")
-        .output()
-        .unwrap();
+    let output = modaudit().current_dir(tmp.path()).arg("run").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr_of(&output).contains("no scenario given"),
@@ -151,10 +144,7 @@ fn hostile_corpus_text_is_escaped_in_every_report() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(
-        !html.contains("<img src=x"),
-        "group name injected into HTML"
-    );
+    assert!(!html.contains("<img src=x"), "group name injected into HTML");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(!html.contains("<script"), "no script at all in the report");
     assert!(html.contains("Content-Security-Policy"));

@@ -94,12 +94,7 @@ fn a_killed_run_resumes_with_every_case_decided_exactly_once() {
         .unwrap();
     drop(journal);
 
-    let output = modaudit()
-        .arg("run")
-        .arg("--resume")
-        .arg(&killed)
-        .output()
-        .unwrap();
+    let output = modaudit().arg("run").arg("--resume").arg(&killed).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 
     let ids = journal_case_ids(&killed);
@@ -136,12 +131,7 @@ fn a_second_process_cannot_write_the_same_run_directory() {
     let dir = tmp.path().join("run");
     let mut first = spawn_run(&scenario, &dir);
     wait_for("the first run to start", || journal_lines(&dir) >= 2);
-    let output = modaudit()
-        .arg("run")
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = modaudit().arg("run").arg("--resume").arg(&dir).output().unwrap();
     first.kill().unwrap();
     first.wait().unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -199,21 +189,12 @@ fn a_run_whose_inputs_changed_is_not_continued() {
     );
     // a changed corpus file is noticed on resume
     let cases = corpus.join("cases.csv");
-    let text = std::fs::read_to_string(&cases).unwrap()
-        + "a3,en,more,protected,neutral_mention,women,,,\n";
+    let text = std::fs::read_to_string(&cases).unwrap() + "a3,en,more,protected,neutral_mention,women,,,\n";
     std::fs::write(&cases, text).unwrap();
-    let output = modaudit()
-        .arg("run")
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = modaudit().arg("run").arg("--resume").arg(&dir).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let err = stderr_of(&output);
-    assert!(
-        err.contains("corpus `test` has changed (cases.csv)"),
-        "{err}"
-    );
+    assert!(err.contains("corpus `test` has changed (cases.csv)"), "{err}");
 }
 
 #[test]

@@ -12,9 +12,7 @@ use modaudit::analysis::ratio::katz_rate_ratio;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Option<Value> {
-    let path: PathBuf = crate::support::repo()
-        .join("../shared/fixtures/stats")
-        .join(name);
+    let path: PathBuf = crate::support::repo().join("../shared/fixtures/stats").join(name);
     let bytes = std::fs::read(&path).ok()?;
     Some(serde_json::from_slice(&bytes).unwrap())
 }
@@ -94,12 +92,7 @@ fn corrections_match_every_shared_reference_value() {
         return;
     };
     for c in data["cases"].as_array().unwrap() {
-        let p: Vec<f64> = c["p"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let p: Vec<f64> = c["p"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         for (name, adjusted) in [
             ("holm", holm(&p)),
             ("bonferroni", bonferroni(&p)),

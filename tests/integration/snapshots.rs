@@ -66,8 +66,7 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
 }
 
 fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
-    let plan =
-        Plan::load(&crate::support::repo().join("tests/fixtures/snapshot/scenario.toml")).unwrap();
+    let plan = Plan::load(&crate::support::repo().join("tests/fixtures/snapshot/scenario.toml")).unwrap();
     let target = build_target(&plan).unwrap().info();
     let manifest = RunManifest {
         tool: "modaudit".into(),
@@ -112,9 +111,7 @@ fn report_junit() {
 #[test]
 fn results_json() {
     let (plan, manifest, decisions) = fixture();
-    insta::assert_snapshot!(
-        serde_json::to_string_pretty(&build_report(&plan, &manifest, &decisions)).unwrap()
-    );
+    insta::assert_snapshot!(serde_json::to_string_pretty(&build_report(&plan, &manifest, &decisions)).unwrap());
 }
 
 #[test]

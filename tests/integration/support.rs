@@ -58,10 +58,7 @@ pub fn toml_command(words: &[&str]) -> String {
 }
 
 pub fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
 /// Rows of `decisions.csv` as maps from column to value.
