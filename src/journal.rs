@@ -39,11 +39,11 @@ pub struct Journal {
     last_sync: Instant,
 }
 
-/// What a journal file holds.
-#[derive(Debug, Default)]
-pub struct JournalContents {
-    /// Every valid record with its 1-based line number.
-    pub records: Vec<(u64, Record)>,
+/// What a scan of a journal found, besides its records.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JournalScan {
+    /// Valid records.
+    pub records: u64,
     /// Length in bytes of the complete, valid records.
     pub valid_len: u64,
     /// A last line that was cut off by a crash (dropped).
@@ -52,11 +52,11 @@ pub struct JournalContents {
 
 impl Journal {
     /// Opens (creating if needed) the journal for appending, cutting off a torn last line.
-    pub fn open(path: &Path) -> io::Result<(Journal, JournalContents)> {
+    pub fn open(path: &Path) -> io::Result<(Journal, JournalScan)> {
         let contents = if path.exists() {
-            read_journal(path).map_err(|d| io::Error::new(io::ErrorKind::InvalidData, d.to_string()))?
+            scan_journal(path, |_, _| Ok(())).map_err(|d| io::Error::new(io::ErrorKind::InvalidData, d.to_string()))?
         } else {
-            JournalContents::default()
+            JournalScan::default()
         };
         let file = OpenOptions::new()
             .create(true)
@@ -109,31 +109,37 @@ impl Journal {
     }
 }
 
-/// Reads every record of a journal. A torn (incomplete or unreadable) last line is
-/// reported in `torn_tail`; an unreadable line anywhere else is an error naming it.
-pub fn read_journal(path: &Path) -> Result<JournalContents, Diagnostics> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the journal: {e}"))]))?;
-    parse_journal(path, &bytes)
-}
-
-fn parse_journal(path: &Path, bytes: &[u8]) -> Result<JournalContents, Diagnostics> {
-    let mut contents = JournalContents::default();
-    let mut offset = 0usize;
+/// Reads a journal record by record, handing each valid one (with its 1-based
+/// line) to `visit`, so memory stays flat however long the journal. A torn
+/// (incomplete or unreadable) last line is reported in the scan; an unreadable
+/// line anywhere else is an error naming it.
+pub fn scan_journal(
+    path: &Path,
+    mut visit: impl FnMut(u64, Record) -> Result<(), Diagnostics>,
+) -> Result<JournalScan, Diagnostics> {
+    use std::io::BufRead;
+    let cannot = |e: io::Error| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the journal: {e}"))]);
+    let file = File::open(path).map_err(cannot)?;
+    let mut reader = io::BufReader::with_capacity(1 << 16, file);
+    let mut scan = JournalScan::default();
+    let mut line = Vec::new();
     let mut line_number = 0u64;
-    while offset < bytes.len() {
-        line_number += 1;
-        let rest = &bytes[offset..];
-        let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
-            contents.torn_tail = true;
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).map_err(cannot)?;
+        if read == 0 {
             break;
-        };
-        let line = &rest[..newline];
-        let is_last = offset + newline + 1 == bytes.len();
-        match serde_json::from_slice::<Record>(line) {
-            Ok(record) => contents.records.push((line_number, record)),
+        }
+        line_number += 1;
+        if line.last() != Some(&b'\n') {
+            scan.torn_tail = true;
+            break;
+        }
+        let is_last = reader.fill_buf().map_err(cannot)?.is_empty();
+        match serde_json::from_slice::<Record>(&line[..line.len() - 1]) {
+            Ok(record) => visit(line_number, record)?,
             Err(_) if is_last => {
-                contents.torn_tail = true;
+                scan.torn_tail = true;
                 break;
             }
             Err(e) => {
@@ -144,10 +150,20 @@ fn parse_journal(path: &Path, bytes: &[u8]) -> Result<JournalContents, Diagnosti
                 )]));
             }
         }
-        offset += newline + 1;
-        contents.valid_len = offset as u64;
+        scan.records += 1;
+        scan.valid_len += read as u64;
     }
-    Ok(contents)
+    Ok(scan)
+}
+
+/// Every record of a journal, in order (for small journals and tests).
+pub fn read_journal(path: &Path) -> Result<(Vec<(u64, Record)>, JournalScan), Diagnostics> {
+    let mut records = Vec::new();
+    let scan = scan_journal(path, |line, record| {
+        records.push((line, record));
+        Ok(())
+    })?;
+    Ok((records, scan))
 }
 
 #[cfg(test)]
@@ -186,18 +202,18 @@ mod tests {
         bytes.extend_from_slice(b"{\"record\":\"decision\",\"case_id\":\"c\",\"act");
         std::fs::write(&path, &bytes).unwrap();
 
-        let contents = read_journal(&path).unwrap();
-        assert_eq!(contents.records.len(), 2);
-        assert!(contents.torn_tail);
-        assert_eq!(contents.valid_len, good as u64);
+        let (records, scan) = read_journal(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert!(scan.torn_tail);
+        assert_eq!(scan.valid_len, good as u64);
 
-        let (mut j, contents) = Journal::open(&path).unwrap();
-        assert_eq!(contents.records.len(), 2);
+        let (mut j, scan) = Journal::open(&path).unwrap();
+        assert_eq!(scan.records, 2);
         j.append(&decision("c")).unwrap();
         drop(j);
-        let contents = read_journal(&path).unwrap();
-        assert!(!contents.torn_tail);
-        let records: Vec<Record> = contents.records.into_iter().map(|(_, r)| r).collect();
+        let (records, scan) = read_journal(&path).unwrap();
+        assert!(!scan.torn_tail);
+        let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
         assert_eq!(records, vec![decision("a"), decision("b"), decision("c")]);
     }
 

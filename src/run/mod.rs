@@ -22,7 +22,7 @@ use crate::cache::{Cache, default_cache_root};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
-use crate::journal::{JOURNAL_FILE, Journal, Record, read_journal};
+use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
 use crate::report::{DecisionIndex, Report, build_report, write_outputs};
 use crate::scenario::{Plan, TargetSpec};
 use crate::target::azure::AzureTarget;
@@ -137,11 +137,7 @@ pub async fn run(
     dir.write_manifest(&manifest)?;
 
     let journal_path = dir.path().join(JOURNAL_FILE);
-    let decisions = if journal_path.exists() {
-        index_decisions(&journal_path, read_journal(&journal_path)?.records, &plan)?
-    } else {
-        DecisionIndex::new()
-    };
+    let decisions = index_decisions(&journal_path, &plan)?;
     let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
     let pending: Vec<usize> = plan
         .cases
@@ -208,11 +204,7 @@ pub fn scenario_of(dir: &Path) -> Result<PathBuf, Error> {
 
 fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finish: bool) -> Result<Report, Error> {
     let journal_path = dir.path().join(JOURNAL_FILE);
-    let decisions = if journal_path.exists() {
-        index_decisions(&journal_path, read_journal(&journal_path)?.records, plan)?
-    } else {
-        DecisionIndex::new()
-    };
+    let decisions = index_decisions(&journal_path, plan)?;
     let all_decided = plan.cases.iter().all(|c| decisions.contains_key(&c.id));
     if may_finish && all_decided {
         manifest.finished_at = Some(Utc::now());
@@ -223,39 +215,43 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
     Ok(report)
 }
 
-/// Indexes journal decisions by case, refusing records that do not belong to the plan.
-fn index_decisions(path: &Path, records: Vec<(u64, Record)>, plan: &Plan) -> Result<DecisionIndex, Error> {
+/// Reads the journal's decisions, indexed by case; refuses records that do not
+/// belong to the plan. The journal is streamed and raw responses are dropped
+/// (reports need only their hash), so memory stays flat.
+fn index_decisions(path: &Path, plan: &Plan) -> Result<DecisionIndex, Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
-    let mut index: DecisionIndex = HashMap::with_capacity(records.len());
+    let mut index: DecisionIndex = HashMap::with_capacity(plan.cases.len());
     let mut problems = Vec::new();
-    for (line, record) in records {
-        let Record::Decision(decision) = record;
-        if !known.contains(decision.case_id.as_str()) {
-            problems.push(Diagnostic::at_line(
-                path,
-                line,
-                format!(
-                    "decision for case `{}`, which is not in this scenario's corpora",
-                    decision.case_id
-                ),
-            ));
-            continue;
-        }
-        if index
-            .get(&decision.case_id)
-            .is_some_and(|previous| previous.action != Action::Error)
-        {
-            problems.push(Diagnostic::at_line(
-                path,
-                line,
-                format!(
-                    "a second decision for case `{}`; the journal is damaged",
-                    decision.case_id
-                ),
-            ));
-            continue;
-        }
-        index.insert(decision.case_id.clone(), decision);
+    if path.exists() {
+        scan_journal(path, |line, record| {
+            let Record::Decision(mut decision) = record;
+            decision.response = None;
+            if !known.contains(decision.case_id.as_str()) {
+                problems.push(Diagnostic::at_line(
+                    path,
+                    line,
+                    format!(
+                        "decision for case `{}`, which is not in this scenario's corpora",
+                        decision.case_id
+                    ),
+                ));
+            } else if index
+                .get(&decision.case_id)
+                .is_some_and(|previous| previous.action != Action::Error)
+            {
+                problems.push(Diagnostic::at_line(
+                    path,
+                    line,
+                    format!(
+                        "a second decision for case `{}`; the journal is damaged",
+                        decision.case_id
+                    ),
+                ));
+            } else {
+                index.insert(decision.case_id.clone(), decision);
+            }
+            Ok(())
+        })?;
     }
     if problems.is_empty() {
         Ok(index)

@@ -120,6 +120,7 @@ impl Drop for Server {
 }
 
 fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, counter: &AtomicUsize) {
+    let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     loop {
