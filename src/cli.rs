@@ -179,10 +179,10 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             Err(e) => return Err(e),
         };
         println!(
-            "ok: scenario `{}` — {} cases from {} corpora, target: {}",
+            "ok: scenario `{}` — {} cases from {}, target: {}",
             plan.name,
             plan.cases.len(),
-            plan.corpora.len(),
+            crate::report::count_of(plan.corpora.len() as u64, "corpus", "corpora"),
             info
         );
     }

@@ -160,3 +160,26 @@ fn hostile_corpus_text_is_escaped_in_every_report() {
     assert_eq!(h1["text"], hostile_text);
     assert_eq!(h1["target_group"], hostile_group);
 }
+
+#[test]
+fn every_bundled_scenario_validates_without_its_keys() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let output = modaudit()
+                .current_dir(repo())
+                .arg("validate")
+                .arg(&path)
+                .env_remove("OPENAI_API_KEY")
+                .env_remove("PERSPECTIVE_API_KEY")
+                .env_remove("AZURE_CONTENT_SAFETY_KEY")
+                .env_remove("PLATFORM_TOKEN")
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(0), "{}: {}", path.display(), stderr_of(&output));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "the quickstart and one scenario per API");
+}
