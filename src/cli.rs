@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::corpus::import::{GenericFormat, GenericImport, ImportSummary, parse_label_map};
 use crate::corpus::load_corpus;
 use crate::error::Error;
 use crate::exit;
@@ -35,6 +36,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run an audit scenario and write its report (default: scenarios/quickstart.toml).
@@ -44,6 +47,9 @@ pub enum Command {
         /// A scenario (.toml) or a corpus directory (holding corpus.toml).
         path: PathBuf,
     },
+    /// Work with corpora: import, expand templates, coverage and lint.
+    #[command(subcommand)]
+    Corpus(CorpusCommand),
     /// Rebuild every report file of a run from its journal.
     Report {
         /// The run directory.
@@ -52,6 +58,97 @@ pub enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
     },
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum CorpusCommand {
+    /// Coverage (language × label × category, target groups) and lint (thin cells,
+    /// single-member families, near-duplicates, script mismatches).
+    Stats {
+        /// The corpus directory.
+        dir: PathBuf,
+        /// Flag cells with fewer cases than this.
+        #[arg(long, default_value_t = 5)]
+        min: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the cases the corpus's templates expand to, as CSV.
+    Expand {
+        dir: PathBuf,
+        /// Only this language.
+        #[arg(long)]
+        lang: Option<String>,
+    },
+    /// Import a test suite or labelled set as a corpus directory.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A HateCheck or Multilingual HateCheck CSV file.
+    Hatecheck {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Language tag (default: English for HateCheck, from the file name for Multilingual HateCheck).
+        #[arg(long)]
+        lang: Option<String>,
+        /// Corpus name (default from the suite and language).
+        #[arg(long)]
+        name: Option<String>,
+        /// Replace the contents of a non-empty --out.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Any labelled CSV file (header row).
+    Csv(GenericArgs),
+    /// Any labelled JSON Lines file (field names may be JSON pointers).
+    Jsonl(GenericArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenericArgs {
+    file: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// Column with the text.
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// Column with the label.
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// Label values → protected/violating, e.g. `hateful=violating,non-hateful=protected`.
+    #[arg(long, value_name = "MAP")]
+    label_map: String,
+    /// Column with the case id (default: the file name and line).
+    #[arg(long)]
+    id_column: Option<String>,
+    #[arg(long)]
+    category_column: Option<String>,
+    /// Category of every case when there is no category column.
+    #[arg(long, default_value = "imported")]
+    category: String,
+    #[arg(long)]
+    target_column: Option<String>,
+    #[arg(long)]
+    lang_column: Option<String>,
+    /// Language of every case (or of those with an empty language column).
+    #[arg(long)]
+    lang: Option<String>,
+    #[arg(long)]
+    name: Option<String>,
+    /// Licence of the data, recorded in the manifest.
+    #[arg(long, default_value = "unknown")]
+    license: String,
+    /// Leave out rows whose label maps to nothing (they are listed in the manifest).
+    #[arg(long)]
+    skip_unmapped: bool,
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +183,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Validate { path } => validate_command(&path),
+        Command::Corpus(command) => corpus_command(command),
         Command::Report { run_dir, scenario } => report_command(&run_dir, scenario.as_deref()),
     };
     match result {
@@ -187,6 +285,112 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
         );
     }
     Ok(exit::SUCCESS)
+}
+
+fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
+    use crate::corpus::import::{self, HateCheckImport};
+    use crate::corpus::stats::{corpus_stats, render_stats};
+    match command {
+        CorpusCommand::Stats { dir, min, json } => {
+            let stats = corpus_stats(&load_corpus(&dir)?, min);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats).unwrap_or_default());
+            } else {
+                print!("{}", render_stats(&stats));
+            }
+        }
+        CorpusCommand::Expand { dir, lang } => {
+            let corpus = load_corpus(&dir)?;
+            let mut writer = csv::Writer::from_writer(std::io::stdout().lock());
+            let io = |e: csv::Error| Error::io("stdout")(std::io::Error::other(e));
+            writer
+                .write_record(["id", "lang", "text", "label", "category", "target_group", "pair_id"])
+                .map_err(io)?;
+            for case in corpus.cases.iter().filter(|c| c.metadata.contains_key("template")) {
+                if lang
+                    .as_deref()
+                    .is_some_and(|l| !crate::corpus::language_covered_by(&case.lang, l))
+                {
+                    continue;
+                }
+                writer
+                    .write_record([
+                        case.id.as_str(),
+                        &case.lang,
+                        &case.text,
+                        case.label.as_str(),
+                        &case.category,
+                        case.target_group.as_deref().unwrap_or_default(),
+                        case.pair_id.as_deref().unwrap_or_default(),
+                    ])
+                    .map_err(io)?;
+            }
+            writer.flush().map_err(Error::io("stdout"))?;
+        }
+        CorpusCommand::Import(ImportCommand::Hatecheck {
+            file,
+            out,
+            lang,
+            name,
+            force,
+        }) => {
+            let summary = import::import_hatecheck(&HateCheckImport {
+                input: file,
+                out,
+                lang,
+                name,
+                force,
+            })?;
+            print_import(&summary);
+        }
+        CorpusCommand::Import(ImportCommand::Csv(args)) => {
+            print_import(&import::import_generic(&generic(args, GenericFormat::Csv)?)?)
+        }
+        CorpusCommand::Import(ImportCommand::Jsonl(args)) => {
+            print_import(&import::import_generic(&generic(args, GenericFormat::Jsonl)?)?)
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn generic(args: GenericArgs, format: GenericFormat) -> Result<GenericImport, Error> {
+    let label_map = parse_label_map(&args.label_map).map_err(|m| {
+        Error::Invalid(crate::diagnostic::Diagnostics(vec![
+            crate::diagnostic::Diagnostic::file(Path::new("--label-map"), m),
+        ]))
+    })?;
+    Ok(GenericImport {
+        format,
+        input: args.file,
+        out: args.out,
+        name: args.name,
+        license: args.license,
+        id_column: args.id_column,
+        text_column: args.text_column,
+        label_column: args.label_column,
+        label_map,
+        category_column: args.category_column,
+        category: args.category,
+        target_column: args.target_column,
+        lang_column: args.lang_column,
+        lang: args.lang,
+        skip_unmapped: args.skip_unmapped,
+        force: args.force,
+    })
+}
+
+fn print_import(summary: &ImportSummary) {
+    println!(
+        "imported `{}`: {} cases ({} protected, {} violating) into {}",
+        summary.name,
+        summary.cases,
+        summary.protected,
+        summary.violating,
+        summary.dir.display()
+    );
+    for skipped in &summary.skipped {
+        println!("left out: {skipped}");
+    }
 }
 
 fn report_command(dir: &Path, scenario: Option<&Path>) -> Result<u8, Error> {

@@ -19,6 +19,9 @@ pub struct CorpusManifest {
     /// Case files (CSV), relative to the corpus directory.
     #[serde(default = "default_files")]
     pub files: Vec<String>,
+    /// Counterfactual templates, expanded at load time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<super::TemplateFiles>,
     /// Who wrote each language's cases, how they were checked and how far reviewed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provenance: Vec<Provenance>,
@@ -62,4 +65,7 @@ pub struct Source {
     pub citation: Option<String>,
     /// The importer and options that produced this corpus.
     pub imported_with: String,
+    /// What the import left out, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
 }

@@ -3,8 +3,11 @@
 //! strictly: a case is never silently skipped.
 
 mod cases;
+pub mod import;
 mod lang;
 mod manifest;
+pub mod stats;
+mod templates;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -18,6 +21,7 @@ use crate::hash::sha256_hex;
 pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, parse_cases};
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, Source};
+pub use templates::{TemplateFiles, expand_templates};
 
 /// The manifest's file name inside a corpus directory.
 pub const MANIFEST_FILE: &str = "corpus.toml";
@@ -170,39 +174,34 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
             sha256: sha256_hex(&bytes),
             bytes: bytes.len() as u64,
         });
-        for parsed in parse_cases(&path, &bytes, &mut problems) {
-            let (case, line) = parsed;
-            if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d)) {
-                problems.push(
-                    Diagnostic::at_line(
-                        &path,
-                        line,
-                        format!(
-                            "language `{}` is not among the corpus languages [{}] declared in {MANIFEST_FILE}",
-                            case.lang,
-                            declared.join(", ")
-                        ),
-                    )
-                    .with_field("lang"),
-                );
+        let parsed: Vec<(Case, PathBuf, u64)> = parse_cases(&path, &bytes, &mut problems)
+            .into_iter()
+            .map(|(case, line)| (case, path.clone(), line))
+            .collect();
+        admit(parsed, &declared, &mut seen, &mut cases, &mut problems);
+    }
+    for set in &manifest.templates {
+        for file in [&set.templates, &set.groups] {
+            match std::fs::read(dir.join(file)) {
+                Ok(bytes) => files.push(HashedFile {
+                    path: file.replace('\\', "/"),
+                    sha256: sha256_hex(&bytes),
+                    bytes: bytes.len() as u64,
+                }),
+                Err(e) => {
+                    problems.push(
+                        Diagnostic::file(
+                            &manifest_path,
+                            format!("templates for `{}`: cannot read `{file}`: {e}", set.lang),
+                        )
+                        .with_field("templates"),
+                    );
+                }
             }
-            if let Some((first_path, first_line)) = seen.get(&case.id) {
-                problems.push(
-                    Diagnostic::at_line(
-                        &path,
-                        line,
-                        format!(
-                            "duplicate id `{}` (first used at {}:{first_line})",
-                            case.id,
-                            first_path.display()
-                        ),
-                    )
-                    .with_field("id"),
-                );
-                continue;
-            }
-            seen.insert(case.id.clone(), (path.clone(), line));
-            cases.push(case);
+        }
+        if problems.is_empty() {
+            let expanded = expand_templates(dir, set, &mut problems);
+            admit(expanded, &declared, &mut seen, &mut cases, &mut problems);
         }
     }
     if problems.is_empty() && cases.is_empty() {
@@ -217,6 +216,49 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         cases,
         files,
     })
+}
+
+/// Adds cases after checking their language is declared and their id unused.
+fn admit(
+    parsed: Vec<(Case, PathBuf, u64)>,
+    declared: &[String],
+    seen: &mut HashMap<String, (PathBuf, u64)>,
+    cases: &mut Vec<Case>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    for (case, path, line) in parsed {
+        if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d)) {
+            problems.push(
+                Diagnostic::at_line(
+                    &path,
+                    line,
+                    format!(
+                        "language `{}` is not among the corpus languages [{}] declared in {MANIFEST_FILE}",
+                        case.lang,
+                        declared.join(", ")
+                    ),
+                )
+                .with_field("lang"),
+            );
+        }
+        if let Some((first_path, first_line)) = seen.get(&case.id) {
+            problems.push(
+                Diagnostic::at_line(
+                    &path,
+                    line,
+                    format!(
+                        "duplicate id `{}` (first used at {}:{first_line})",
+                        case.id,
+                        first_path.display()
+                    ),
+                )
+                .with_field("id"),
+            );
+            continue;
+        }
+        seen.insert(case.id.clone(), (path, line));
+        cases.push(case);
+    }
 }
 
 /// Checks the manifest's own fields; returns its languages in canonical form.

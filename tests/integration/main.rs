@@ -4,6 +4,7 @@
 mod bad_input;
 mod command_target;
 mod consistency;
+mod corpus_tools;
 mod gates_and_exit_codes;
 mod http_politeness;
 mod http_targets;

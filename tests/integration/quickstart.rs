@@ -177,7 +177,13 @@ fn every_bundled_scenario_validates_without_its_keys() {
                 .env_remove("PLATFORM_TOKEN")
                 .output()
                 .unwrap();
-            assert_eq!(output.status.code(), Some(0), "{}: {}", path.display(), stderr_of(&output));
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                stderr_of(&output)
+            );
             checked += 1;
         }
     }

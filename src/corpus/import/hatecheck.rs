@@ -1,0 +1,236 @@
+//! HateCheck (Röttger et al., ACL 2021) and Multilingual HateCheck (Röttger et
+//! al., WOAH 2022) CSV files.
+//!
+//! Mapping: `label_gold` non-hateful → protected, hateful → violating;
+//! `functionality` → category; `target_ident` → target group (snake_case, with
+//! the suites' spelling variants unified; the original kept as metadata);
+//! `templ_id` → pair_id; every other column (annotation labels and
+//! disagreement flags included) → metadata a scenario can filter on. Texts are
+//! kept byte for byte: many end in a space, and that is what the suite specifies.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::Error;
+
+use super::{ImportSummary, read_input, snake_case, write_corpus};
+
+/// Multilingual HateCheck file languages (from `hatecheck_cases_final_<language>.csv`).
+/// The Hindi file is romanised, hence `hi-Latn`.
+const MHC_LANGUAGES: [(&str, &str); 10] = [
+    ("arabic", "ar"),
+    ("dutch", "nl"),
+    ("french", "fr"),
+    ("german", "de"),
+    ("hindi", "hi-Latn"),
+    ("italian", "it"),
+    ("mandarin", "zh"),
+    ("polish", "pl"),
+    ("portuguese", "pt"),
+    ("spanish", "es"),
+];
+
+/// Spelling variants of the same group across the suites' files.
+const GROUP_ALIASES: [(&str, &str); 2] = [("jewish_people", "jews"), ("immigrant", "immigrants")];
+
+#[derive(Debug, Clone)]
+pub struct HateCheckImport {
+    pub input: PathBuf,
+    pub out: PathBuf,
+    /// Overrides the language found from the file.
+    pub lang: Option<String>,
+    /// Corpus name (default from the file).
+    pub name: Option<String>,
+    pub force: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Suite {
+    HateCheck,
+    Multilingual,
+}
+
+pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Error> {
+    let path = &options.input;
+    let (bytes, sha256) = read_input(path)?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| invalid(path, 1, format!("cannot read the header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let suite = if header.iter().any(|h| h == "mhc_case_id") {
+        Suite::Multilingual
+    } else if header.iter().any(|h| h == "case_id") {
+        Suite::HateCheck
+    } else {
+        return Err(invalid(
+            path,
+            1,
+            "neither a HateCheck (`case_id`) nor a Multilingual HateCheck (`mhc_case_id`) file".into(),
+        ));
+    };
+    let required = ["functionality", "test_case", "label_gold", "target_ident", "templ_id"];
+    for column in required {
+        if !header.iter().any(|h| h == column) {
+            return Err(invalid(path, 1, format!("missing column `{column}`")));
+        }
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lang = match (&options.lang, suite) {
+        (Some(l), _) => l.clone(),
+        (None, Suite::HateCheck) => "en".into(),
+        (None, Suite::Multilingual) => MHC_LANGUAGES
+            .iter()
+            .find(|(name, _)| file_name.to_lowercase().contains(name))
+            .map(|(_, tag)| tag.to_string())
+            .ok_or_else(|| {
+                invalid(
+                    path,
+                    0,
+                    "cannot tell the language from the file name; give --lang".into(),
+                )
+            })?,
+    };
+    let lang = canonical_language_tag(&lang).map_err(|m| invalid(path, 0, format!("--lang: {m}")))?;
+    let (suite_name, id_column) = match suite {
+        Suite::HateCheck => ("HateCheck", "case_id"),
+        Suite::Multilingual => ("Multilingual HateCheck", "mhc_case_id"),
+    };
+    let prefix = match suite {
+        Suite::HateCheck => format!("hatecheck-{lang}"),
+        Suite::Multilingual => format!("mhc-{lang}"),
+    };
+    let mut problems = Vec::new();
+    let mut cases = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(Diagnostic::at_line(
+                    path,
+                    e.position().map_or(0, |p| p.line()),
+                    format!("malformed CSV: {e}"),
+                ));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+                .unwrap_or_default()
+        };
+        let label = match get("label_gold") {
+            "hateful" => Label::Violating,
+            "non-hateful" => Label::Protected,
+            other => {
+                problems.push(
+                    Diagnostic::at_line(
+                        path,
+                        line,
+                        format!("unknown label_gold {other:?} (expected hateful or non-hateful)"),
+                    )
+                    .with_field("label_gold"),
+                );
+                continue;
+            }
+        };
+        let raw_id = get(id_column);
+        if raw_id.trim().is_empty() {
+            problems.push(Diagnostic::at_line(path, line, "empty case id").with_field(id_column));
+            continue;
+        }
+        let id = match suite {
+            Suite::HateCheck => format!("{prefix}-{}", raw_id.trim()),
+            Suite::Multilingual => format!("mhc-{}", raw_id.trim()),
+        };
+        let group = snake_case(get("target_ident"));
+        let group = GROUP_ALIASES
+            .iter()
+            .find(|(from, _)| *from == group)
+            .map_or(group.clone(), |(_, to)| to.to_string());
+        let mut metadata = BTreeMap::new();
+        for (i, name) in header.iter().enumerate() {
+            if ["test_case", "label_gold", "functionality", id_column].contains(&name.as_str()) {
+                continue;
+            }
+            let key = if name.is_empty() { "source_index" } else { name.as_str() };
+            metadata.insert(key.to_string(), record.get(i).unwrap_or_default().to_string());
+        }
+        let templ = get("templ_id").trim();
+        cases.push(Case {
+            id,
+            lang: lang.clone(),
+            text: get("test_case").to_string(),
+            label,
+            category: get("functionality").trim().to_string(),
+            target_group: (!group.is_empty()).then_some(group),
+            speaker_group: None,
+            pair_id: (!templ.is_empty()).then(|| format!("{prefix}-t{templ}")),
+            notes: String::new(),
+            metadata,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(Error::Invalid(Diagnostics(problems)));
+    }
+    let name = options.name.clone().unwrap_or_else(|| prefix.clone());
+    let (url, citation) = match suite {
+        Suite::HateCheck => (
+            "https://github.com/paul-rottger/hatecheck-data",
+            "Röttger, P., Vidgen, B., Nguyen, D., Waseem, Z., Margetts, H., & Pierrehumbert, J. (2021). HateCheck: Functional Tests for Hate Speech Detection Models. ACL 2021.",
+        ),
+        Suite::Multilingual => (
+            "https://github.com/rewire-online/multilingual-hatecheck",
+            "Röttger, P., Seelawi, H., Nozza, D., Talat, Z., & Vidgen, B. (2022). Multilingual HateCheck: Functional Tests for Multilingual Hate Speech Detection Models. WOAH 2022.",
+        ),
+    };
+    let manifest = CorpusManifest {
+        name,
+        version: "imported".into(),
+        description: format!(
+            "{suite_name} ({lang}) imported from {file_name}: non-hateful → protected, hateful → violating"
+        ),
+        license: "CC-BY-4.0".into(),
+        languages: Vec::new(),
+        files: Vec::new(),
+        templates: Vec::new(),
+        provenance: Vec::new(),
+        source: Some(Source {
+            name: suite_name.into(),
+            file: file_name,
+            sha256,
+            license: "CC-BY-4.0".into(),
+            url: Some(url.into()),
+            citation: Some(citation.into()),
+            imported_with: format!("modaudit {} corpus import hatecheck", env!("CARGO_PKG_VERSION")),
+            notes: None,
+        }),
+    };
+    let provenance = Provenance {
+        languages: Vec::new(),
+        written_by: format!("{suite_name} authors (see source.citation)"),
+        checked_by: "the suite's own validation by annotators; imported unchanged".into(),
+        review_status: "published, peer-reviewed test suite".into(),
+        notes: None,
+    };
+    write_corpus(&options.out, options.force, manifest, &cases, provenance)
+}
+
+fn invalid(path: &Path, line: u64, message: String) -> Error {
+    let d = if line == 0 {
+        Diagnostic::file(path, message)
+    } else {
+        Diagnostic::at_line(path, line, message)
+    };
+    Error::Invalid(Diagnostics(vec![d]))
+}

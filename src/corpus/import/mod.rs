@@ -1,0 +1,128 @@
+//! Importers: established public suites (HateCheck, Multilingual HateCheck) and
+//! any labelled set an auditor brings (CSV or JSON Lines), written out as a
+//! corpus directory that validates, with the source, licence and sha256 of the
+//! input in its manifest. A row that cannot be mapped is reported, never guessed.
+
+mod generic;
+mod hatecheck;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::corpus::{CASE_COLUMNS, Case, CorpusManifest, Label, Provenance, load_corpus};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::Error;
+
+pub use generic::{GenericFormat, GenericImport, import_generic, parse_label_map};
+pub use hatecheck::{HateCheckImport, import_hatecheck};
+
+/// What an import wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportSummary {
+    pub dir: PathBuf,
+    pub name: String,
+    pub cases: usize,
+    pub protected: usize,
+    pub violating: usize,
+    /// Rows left out (only with `--skip-unmapped`), with their reason.
+    pub skipped: Vec<String>,
+}
+
+/// Writes `cases` as a corpus in `out` and checks that it loads.
+pub(crate) fn write_corpus(
+    out: &Path,
+    force: bool,
+    mut manifest: CorpusManifest,
+    cases: &[Case],
+    provenance: Provenance,
+) -> Result<ImportSummary, Error> {
+    if out.exists() && std::fs::read_dir(out).map_err(Error::io(out))?.next().is_some() && !force {
+        return Err(Error::RunDir {
+            path: out.to_path_buf(),
+            message: "already exists and is not empty; choose another --out or pass --force".into(),
+        });
+    }
+    std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    let languages: BTreeSet<String> = cases.iter().map(|c| c.lang.clone()).collect();
+    manifest.languages = languages.into_iter().collect();
+    manifest.files = vec!["cases.csv".into()];
+    manifest.provenance = vec![Provenance {
+        languages: manifest.languages.clone(),
+        ..provenance
+    }];
+    let extra: BTreeSet<&str> = cases
+        .iter()
+        .flat_map(|c| c.metadata.keys().map(String::as_str))
+        .collect();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<&str> = CASE_COLUMNS.to_vec();
+    header.extend(extra.iter().copied());
+    let csv_error = |e: csv::Error| Error::io(out.join("cases.csv"))(std::io::Error::other(e));
+    writer.write_record(&header).map_err(csv_error)?;
+    for case in cases {
+        let mut row = vec![
+            case.id.clone(),
+            case.lang.clone(),
+            case.text.clone(),
+            case.label.to_string(),
+            case.category.clone(),
+            case.target_group.clone().unwrap_or_default(),
+            case.speaker_group.clone().unwrap_or_default(),
+            case.pair_id.clone().unwrap_or_default(),
+            case.notes.clone(),
+        ];
+        row.extend(extra.iter().map(|k| case.metadata.get(*k).cloned().unwrap_or_default()));
+        writer.write_record(&row).map_err(csv_error)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::io(out.join("cases.csv"))(e.into_error()))?;
+    crate::run::write_atomically(&out.join("cases.csv"), &bytes)?;
+    let toml = toml::to_string(&manifest).map_err(|e| Error::io(out.join("corpus.toml"))(std::io::Error::other(e)))?;
+    crate::run::write_atomically(&out.join("corpus.toml"), toml.as_bytes())?;
+    let corpus = load_corpus(out)?;
+    let count = |label| corpus.cases.iter().filter(|c| c.label == label).count();
+    Ok(ImportSummary {
+        dir: out.to_path_buf(),
+        name: corpus.manifest.name.clone(),
+        cases: corpus.cases.len(),
+        protected: count(Label::Protected),
+        violating: count(Label::Violating),
+        skipped: Vec::new(),
+    })
+}
+
+/// Reads an input file whole and hashes it.
+pub(crate) fn read_input(path: &Path) -> Result<(Vec<u8>, String), Error> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::Invalid(Diagnostics(vec![Diagnostic::file(
+            path,
+            format!("cannot read the file to import: {e}"),
+        )]))
+    })?;
+    let sha = crate::hash::sha256_hex(&bytes);
+    Ok((bytes, sha))
+}
+
+/// A target-group name as a snake_case id: `Jewish people` → `jewish_people`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn snake_case_ids() {
+        assert_eq!(super::snake_case("North-East Indians"), "north_east_indians");
+        assert_eq!(super::snake_case(" gay people "), "gay_people");
+        assert_eq!(super::snake_case("Muslims"), "muslims");
+    }
+}

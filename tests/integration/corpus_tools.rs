@@ -1,0 +1,369 @@
+//! The corpus tools: importers, template expansion, coverage and lint.
+
+use std::path::PathBuf;
+
+use crate::support::*;
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/import").join(name)
+}
+
+fn shared(path: &str) -> Option<PathBuf> {
+    let p = repo().join("../shared/corpora-external").join(path);
+    p.exists().then_some(p)
+}
+
+#[test]
+fn hatecheck_files_import_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("hc");
+    let output = modaudit()
+        .args(["corpus", "import", "hatecheck"])
+        .arg(fixture("test_suite_cases.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!(
+            "imported `hatecheck-en`: 5 cases (3 protected, 2 violating) into {}",
+            out.display()
+        )
+    );
+    let cases = read_cases(&out);
+    assert_eq!(cases[0]["text"], "I despise women. ", "trailing space kept");
+    assert_eq!(cases[0]["id"], "hatecheck-en-1");
+    assert_eq!(cases[0]["label"], "violating");
+    assert_eq!(cases[2]["label"], "protected");
+    assert_eq!(cases[2]["category"], "counter_quote_nh");
+    assert_eq!(cases[2]["pair_id"], "hatecheck-en-t2");
+    assert_eq!(cases[4]["target_group"], "");
+    assert_eq!(cases[0]["source_index"], "0");
+    let manifest = std::fs::read_to_string(out.join("corpus.toml")).unwrap();
+    assert!(manifest.contains("license = \"CC-BY-4.0\""));
+    let sha = modaudit::hash::sha256_hex(&std::fs::read(fixture("test_suite_cases.csv")).unwrap());
+    assert!(manifest.contains(&format!("sha256 = \"{sha}\"")), "{manifest}");
+    let output = modaudit().arg("validate").arg(&out).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn multilingual_hatecheck_keeps_annotation_flags_for_filtering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("mhc-es");
+    let output = modaudit()
+        .args(["corpus", "import", "hatecheck"])
+        .arg(fixture("hatecheck_cases_final_spanish.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let cases = read_cases(&out);
+    assert_eq!(cases.len(), 4);
+    assert!(cases.iter().all(|c| c["lang"] == "es"), "language from the file name");
+    assert_eq!(cases[1]["target_group"], "jews");
+    assert_eq!(
+        cases[3]["target_group"], "jews",
+        "`jewish people` and `Jews` are one group"
+    );
+    assert_eq!(cases[3]["target_ident"], "jewish people", "the original is kept");
+    assert_eq!(cases[1]["disagreement_in_case"], "True");
+    // a scenario filters on the annotation flag
+    let scenario = write_scenario(
+        tmp.path(),
+        &out,
+        "name = \"mhc\"\ncorpora = [{corpus}]\n[filter]\nmetadata = { disagreement_in_case = \"False\" }\n[target]\nkind = \"builtin:keyword\"\n",
+    );
+    let output = modaudit().arg("validate").arg(&scenario).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("— 3 cases from 1 corpus"));
+}
+
+#[test]
+fn the_real_suites_import_with_their_row_counts() {
+    let Some(hatecheck) = shared("hatecheck/test_suite_cases.csv") else {
+        eprintln!("../shared not present: skipped (the fixtures above cover the format)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let output = modaudit()
+        .args(["corpus", "import", "hatecheck"])
+        .arg(&hatecheck)
+        .arg("--out")
+        .arg(tmp.path().join("en"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default(),
+        format!(
+            "imported `hatecheck-en`: 3728 cases (1165 protected, 2563 violating) into {}",
+            tmp.path().join("en").display()
+        )
+    );
+    for (language, rows) in [("arabic", 3570), ("mandarin", 3378), ("polish", 3815), ("hindi", 3565)] {
+        let file = shared(&format!("multilingual-hatecheck/hatecheck_cases_final_{language}.csv")).unwrap();
+        let out = tmp.path().join(language);
+        let output = modaudit()
+            .args(["corpus", "import", "hatecheck"])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{language}: {}", stderr_of(&output));
+        assert_eq!(read_cases(&out).len(), rows, "{language}");
+    }
+}
+
+#[test]
+fn a_generic_csv_imports_with_a_label_map_and_reports_unmapped_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sample");
+    let args = |cmd: &mut assert_cmd::Command| {
+        cmd.args(["corpus", "import", "csv"])
+            .arg(fixture("platform_sample.csv"))
+            .arg("--out")
+            .arg(&out)
+            .args([
+                "--id-column",
+                "post_id",
+                "--text-column",
+                "body",
+                "--label-column",
+                "verdict",
+            ])
+            .args(["--label-map", "hateful=violating,not_hateful=protected"])
+            .args([
+                "--category-column",
+                "topic",
+                "--target-column",
+                "community",
+                "--lang-column",
+                "language",
+            ]);
+    };
+    let mut cmd = modaudit();
+    args(&mut cmd);
+    let output = cmd.output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr_of(&output);
+    assert!(
+        err.contains("1 rows with label `offensive` (lines 5) map to nothing"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written");
+
+    let mut cmd = modaudit();
+    args(&mut cmd);
+    let output = cmd.arg("--skip-unmapped").output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("3 cases (2 protected, 1 violating)"), "{stdout}");
+    assert!(
+        stdout.contains("left out: 1 rows with label `offensive` (lines 5)"),
+        "{stdout}"
+    );
+    let cases = read_cases(&out);
+    assert_eq!(cases[0]["id"], "p1");
+    assert_eq!(cases[2]["lang"], "es");
+    assert_eq!(cases[1]["target_group"], "lgbtq");
+    assert!(
+        std::fs::read_to_string(out.join("corpus.toml"))
+            .unwrap()
+            .contains("left out: 1 rows with label `offensive`")
+    );
+}
+
+#[test]
+fn a_generic_jsonl_imports_with_pointers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("j");
+    let output = modaudit()
+        .args(["corpus", "import", "jsonl"])
+        .arg(fixture("platform_sample.jsonl"))
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--id-column",
+            "id",
+            "--text-column",
+            "/content/text",
+            "--label-column",
+            "gold",
+            "--lang-column",
+            "/content/lang",
+        ])
+        .args([
+            "--label-map",
+            "1=violating,0=protected",
+            "--category",
+            "platform_sample",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let cases = read_cases(&out);
+    assert_eq!(
+        (cases[1]["label"].as_str(), cases[1]["lang"].as_str()),
+        ("violating", "fr")
+    );
+    assert_eq!(cases[0]["category"], "platform_sample");
+}
+
+#[test]
+fn an_imported_suite_runs_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("imported/hatecheck-en");
+    let output = modaudit()
+        .args(["corpus", "import", "hatecheck"])
+        .arg(fixture("test_suite_cases.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    std::fs::create_dir_all(tmp.path().join("scenarios")).unwrap();
+    std::fs::copy(
+        repo().join("scenarios/hatecheck.toml"),
+        tmp.path().join("scenarios/hatecheck.toml"),
+    )
+    .unwrap();
+    let run = tmp.path().join("run");
+    let output = modaudit()
+        .arg("run")
+        .arg(tmp.path().join("scenarios/hatecheck.toml"))
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr_of(&output));
+    let results = read_json(&run.join("results.json"));
+    assert_eq!(results["totals"]["cases"], 5);
+    assert!(
+        results["slices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["dimension"] == "category" && s["value"] == "counter_quote_nh")
+    );
+}
+
+#[test]
+fn stats_and_expand_describe_a_corpus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(
+        &tmp.path().join("c"),
+        &["en", "ar"],
+        "a1,en,The council meeting was postponed until next Tuesday evening.,protected,neutral_mention,,,,\n\
+         a2,en,The council meeting was postponed until next Tuesday evening!,protected,neutral_mention,,,,\n\
+         a3,ar,written in latin letters here,protected,neutral_mention,,,,\n",
+    );
+    std::fs::create_dir_all(corpus.join("templates/en")).unwrap();
+    std::fs::write(
+        corpus.join("templates/en/groups.csv"),
+        "group,plural\nwomen,women\nmuslims,Muslims\n",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.join("templates/en/templates.csv"),
+        "template_id,label,category,text,groups,notes\nt1,protected,neutral_mention,I admire {plural}.,,\nt2,violating,dehumanisation,\"{plural} are vermin, all of them.\",muslims,\n",
+    )
+    .unwrap();
+    let manifest = corpus.join("corpus.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap()
+        + "\n[[templates]]\nlang = \"en\"\ntemplates = \"templates/en/templates.csv\"\ngroups = \"templates/en/groups.csv\"\n";
+    std::fs::write(&manifest, text).unwrap();
+
+    let output = modaudit().args(["corpus", "expand"]).arg(&corpus).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "id,lang,text,label,category,target_group,pair_id\n\
+         t1-women,en,I admire women.,protected,neutral_mention,women,t1\n\
+         t1-muslims,en,I admire Muslims.,protected,neutral_mention,muslims,t1\n\
+         t2-muslims,en,\"Muslims are vermin, all of them.\",violating,dehumanisation,muslims,t2\n"
+    );
+
+    let output = modaudit()
+        .args(["corpus", "stats", "--min", "2"])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("6 cases in 2 languages"), "{text}");
+    assert!(
+        text.contains("near_duplicate: `a1` and `a2` have the same text"),
+        "{text}"
+    );
+    assert!(
+        text.contains("script_mismatch: `a3` is declared `ar` but written in Latin script"),
+        "{text}"
+    );
+    assert!(
+        text.contains("single_member_family: counterfactual family `t2` has a single member"),
+        "{text}"
+    );
+    assert!(
+        text.contains("thin_cell: en / dehumanisation (violating): 1 cases, fewer than 2"),
+        "{text}"
+    );
+    let json = modaudit()
+        .args(["corpus", "stats", "--json"])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(stats["languages"][1]["lang"], "en");
+    assert_eq!(stats["languages"][1]["protected"], 4);
+}
+
+#[test]
+fn a_broken_template_names_its_file_line_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(&tmp.path().join("c"), &["es"], "");
+    std::fs::write(corpus.join("cases.csv"), HEADER).unwrap();
+    std::fs::write(
+        corpus.join("groups.csv"),
+        "group,gender,plural\nmigrants,m,migrantes\nwomen,f,mujeres\nnb,x,personas no binarias\n",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.join("templates.csv"),
+        "template_id,label,category,text,groups,notes\nt1,protected,neutral_mention,{gender:m=Los|f=Las} {plural} son bienvenidos.,,\n",
+    )
+    .unwrap();
+    let manifest = corpus.join("corpus.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap()
+        + "\n[[templates]]\nlang = \"es\"\ntemplates = \"templates.csv\"\ngroups = \"groups.csv\"\n";
+    std::fs::write(&manifest, text).unwrap();
+    let output = modaudit().arg("validate").arg(&corpus).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr_of(&output);
+    assert!(
+        err.contains("templates.csv:2: `text`: group `nb` has gender = `x`, which `{gender:…}` does not cover"),
+        "{err}"
+    );
+}
+
+/// The cases of a corpus directory as maps.
+fn read_cases(dir: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(dir.join("cases.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            r.unwrap()
+                .iter()
+                .zip(headers.iter())
+                .map(|(v, h)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
