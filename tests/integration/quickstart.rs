@@ -166,7 +166,9 @@ fn every_bundled_scenario_validates_without_its_keys() {
     let mut checked = 0;
     for entry in std::fs::read_dir(repo().join("scenarios")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        // scenarios over imported suites need the import first (see corpus_tools)
+        let imports = std::fs::read_to_string(&path).unwrap().contains("../imported/");
+        if path.extension().is_some_and(|e| e == "toml") && !imports {
             let output = modaudit()
                 .current_dir(repo())
                 .arg("validate")
