@@ -209,7 +209,20 @@ fn primary_subtag(lang: &str) -> String {
 fn is_whole_word(haystack: &str, start: usize, end: usize) -> bool {
     let before = haystack[..start].chars().next_back();
     let after = haystack[end..].chars().next();
-    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
+}
+
+/// Letters, digits, and the marks and joiners that continue a word: vowel signs
+/// and viramas (Devanagari, Bengali, Thai), combining accents, zero-width
+/// (non-)joiners. Without the marks, `कुत्ते` would contain the word `कुत`.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || matches!(c,
+            '\u{0300}'..='\u{036F}' | '\u{0483}'..='\u{0489}' | '\u{0591}'..='\u{05C7}' | '\u{0610}'..='\u{061A}'
+            | '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' | '\u{0900}'..='\u{0903}'
+            | '\u{093A}'..='\u{094F}' | '\u{0951}'..='\u{0957}' | '\u{0962}'..='\u{0963}' | '\u{0981}'..='\u{0983}'
+            | '\u{09BC}'..='\u{09D7}' | '\u{09E2}'..='\u{09E3}' | '\u{0B82}'..='\u{0BCD}' | '\u{0E31}'
+            | '\u{0E34}'..='\u{0E3A}' | '\u{0E47}'..='\u{0E4E}' | '\u{200C}'..='\u{200D}')
 }
 
 /// Lower-cases, and for Arabic-script languages removes diacritics and tatweel
@@ -253,6 +266,14 @@ mod tests {
         assert_eq!(f.first_match("I will KILL them", "en"), Match::Term("kill"));
         assert_eq!(f.first_match("skills and killjoys", "en"), Match::Clean);
         assert_eq!(f.first_match("they are vermin.", "en-US"), Match::Term("vermin"));
+    }
+
+    #[test]
+    fn marks_and_joiners_continue_a_word() {
+        let f = filter("hi", "कुत\n");
+        // कुत्ते = कुत + virama + ते: the listed term is not a whole word here
+        assert_eq!(f.first_match("वे कुत्ते हैं", "hi"), Match::Clean);
+        assert_eq!(f.first_match("वह कुत है", "hi"), Match::Term("कुत"));
     }
 
     #[test]
