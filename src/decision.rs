@@ -80,6 +80,12 @@ pub struct Notice {
     /// Whether the system disclosed that the decision was automated (and what it said).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automated: Option<bool>,
+    /// Whether the system disclosed that the content was detected by automated means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated_detection: Option<bool>,
+    /// Where the restriction applies (e.g. country codes), as the notice states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territorial_scope: Option<String>,
     /// Route to appeal: a URL or endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appeal_url: Option<String>,

@@ -15,15 +15,22 @@ pub struct NoticeCoverage {
     pub with_rule: u64,
     /// Decisions that said whether they were automated (either way).
     pub with_automated_flag: u64,
+    /// Decisions that said whether the content was detected by automated means.
+    #[serde(default)]
+    pub with_automated_detection_flag: u64,
+    #[serde(default)]
+    pub with_territorial_scope: u64,
     pub with_appeal_route: u64,
 }
 
 /// The notice elements, in report order, with their display names.
-pub const NOTICE_ELEMENTS: [(&str, &str); 5] = [
+pub const NOTICE_ELEMENTS: [(&str, &str); 7] = [
     ("with_decision_id", "a decision id"),
     ("with_reason", "a reason"),
     ("with_rule", "the rule applied"),
-    ("with_automated_flag", "a disclosure of automation"),
+    ("with_automated_flag", "a disclosure of automated decision"),
+    ("with_automated_detection_flag", "a disclosure of automated detection"),
+    ("with_territorial_scope", "the territorial scope"),
     ("with_appeal_route", "a route to appeal"),
 ];
 
@@ -38,6 +45,8 @@ impl NoticeCoverage {
             c.with_reason += u64::from(present(&n.reason));
             c.with_rule += u64::from(present(&n.rule));
             c.with_automated_flag += u64::from(n.automated.is_some());
+            c.with_automated_detection_flag += u64::from(n.automated_detection.is_some());
+            c.with_territorial_scope += u64::from(present(&n.territorial_scope));
             c.with_appeal_route += u64::from(present(&n.appeal_url));
         }
         c
@@ -50,6 +59,8 @@ impl NoticeCoverage {
             "with_reason" => self.with_reason,
             "with_rule" => self.with_rule,
             "with_automated_flag" => self.with_automated_flag,
+            "with_automated_detection_flag" => self.with_automated_detection_flag,
+            "with_territorial_scope" => self.with_territorial_scope,
             "with_appeal_route" => self.with_appeal_route,
             _ => 0,
         }

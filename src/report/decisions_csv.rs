@@ -6,7 +6,7 @@ use super::DecisionIndex;
 use crate::scenario::Plan;
 
 /// Column names of `decisions.csv`.
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 23] = [
     "case_id",
     "lang",
     "label",
@@ -24,6 +24,8 @@ pub const COLUMNS: [&str; 21] = [
     "decision_id",
     "rule",
     "automated",
+    "automated_detection",
+    "territorial_scope",
     "appeal_url",
     "cache_hit",
     "response_sha256",
@@ -59,6 +61,10 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
             d.and_then(|d| d.notice.automated)
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
+            d.and_then(|d| d.notice.automated_detection)
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            opt(d.and_then(|d| d.notice.territorial_scope.as_ref())),
             opt(d.and_then(|d| d.notice.appeal_url.as_ref())),
             d.map(|d| d.cache_hit.to_string()).unwrap_or_default(),
             opt(d.and_then(|d| d.response_sha256.as_ref())),

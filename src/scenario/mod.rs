@@ -487,6 +487,8 @@ impl PlanBuilder<'_> {
                         rule: pick(&columns.rule, defaults.rule),
                         decision_id: pick(&columns.decision_id, defaults.decision_id),
                         automated: pick(&columns.automated, defaults.automated),
+                        automated_detection: pick(&columns.automated_detection, defaults.automated_detection),
+                        territorial_scope: pick(&columns.territorial_scope, defaults.territorial_scope),
                         appeal_url: pick(&columns.appeal_url, defaults.appeal_url),
                     },
                     action_map: self.action_map(action_map),
@@ -629,6 +631,8 @@ impl PlanBuilder<'_> {
             ("reason", &raw.reason),
             ("rule", &raw.rule),
             ("automated", &raw.automated),
+            ("automated_detection", &raw.automated_detection),
+            ("territorial_scope", &raw.territorial_scope),
             ("appeal_url", &raw.appeal_url),
         ];
         for (key, pointer) in pointers {
@@ -662,6 +666,8 @@ impl PlanBuilder<'_> {
                 reason: raw.reason.clone(),
                 rule: raw.rule.clone(),
                 automated: raw.automated.clone(),
+                automated_detection: raw.automated_detection.clone(),
+                territorial_scope: raw.territorial_scope.clone(),
                 appeal_url: raw.appeal_url.clone(),
             },
         }

@@ -130,6 +130,8 @@ pub struct RawMapping {
     pub reason: Option<String>,
     pub rule: Option<String>,
     pub automated: Option<String>,
+    pub automated_detection: Option<String>,
+    pub territorial_scope: Option<String>,
     pub appeal_url: Option<String>,
 }
 
@@ -144,6 +146,8 @@ pub struct RawColumns {
     pub rule: Option<String>,
     pub decision_id: Option<String>,
     pub automated: Option<String>,
+    pub automated_detection: Option<String>,
+    pub territorial_scope: Option<String>,
     pub appeal_url: Option<String>,
 }
 

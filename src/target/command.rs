@@ -4,7 +4,8 @@
 //! For each case modaudit writes one line to the program's stdin:
 //! `{"id": "…", "lang": "…", "text": "…"}` and reads one line from its stdout:
 //! `{"id": "…", "action": "remove", "score": 0.93, "reason": "…", "rule": "…",
-//! "decision_id": "…", "automated": true, "appeal_url": "…"}` where only `id` and
+//! "decision_id": "…", "automated": true, "automated_detection": true,
+//! "territorial_scope": "EU", "appeal_url": "…"}` where only `id` and
 //! one of `action` / `score` are required (`action` may also be `unsupported`).
 //!
 //! A program that crashes, answers for the wrong id or with a line that is not
@@ -299,15 +300,15 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
             return Err(AttemptError::permanent(format!("`action` is not a string: {other}")));
         }
     };
-    let automated = match value.get("automated") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(other) => {
-            return Err(AttemptError::permanent(format!(
-                "`automated` is not true or false: {other}"
-            )));
-        }
+    let flag = |key: &str| match value.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(AttemptError::permanent(format!(
+            "`{key}` is not true or false: {other}"
+        ))),
     };
+    let automated = flag("automated")?;
+    let automated_detection = flag("automated_detection")?;
     Ok(Verdict {
         action: Some(action),
         score,
@@ -317,6 +318,8 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
             reason: string("reason"),
             rule: string("rule"),
             automated,
+            automated_detection,
+            territorial_scope: string("territorial_scope"),
             appeal_url: string("appeal_url"),
         },
         detail: (action == Action::Unsupported)

@@ -38,6 +38,8 @@ pub struct NoticePointers {
     pub reason: Option<String>,
     pub rule: Option<String>,
     pub automated: Option<String>,
+    pub automated_detection: Option<String>,
+    pub territorial_scope: Option<String>,
     pub appeal_url: Option<String>,
 }
 
@@ -211,11 +213,21 @@ pub fn map_response(value: &Value, mapping: &ResponseMapping) -> Result<Verdict,
             reason: text(&mapping.notice.reason),
             rule: text(&mapping.notice.rule),
             automated: at(&mapping.notice.automated).and_then(automated_flag),
+            automated_detection: at(&mapping.notice.automated_detection).and_then(automated_flag),
+            territorial_scope: at(&mapping.notice.territorial_scope).map(scope_text),
             appeal_url: text(&mapping.notice.appeal_url),
         },
         detail: None,
         response: None,
     })
+}
+
+/// A territorial scope as text: a list of codes is joined with commas.
+pub fn scope_text(value: &Value) -> String {
+    match value {
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(","),
+        other => value_text(other),
+    }
 }
 
 /// A JSON value as plain text (strings unquoted).

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::http::{automated_flag, map_action, value_text};
+use super::http::{automated_flag, map_action, scope_text, value_text};
 use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
 use crate::decision::{Action, Notice};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -26,6 +26,8 @@ pub struct ReplayColumns {
     pub rule: Option<String>,
     pub decision_id: Option<String>,
     pub automated: Option<String>,
+    pub automated_detection: Option<String>,
+    pub territorial_scope: Option<String>,
     pub appeal_url: Option<String>,
 }
 
@@ -39,6 +41,8 @@ impl Default for ReplayColumns {
             rule: Some("rule".into()),
             decision_id: Some("decision_id".into()),
             automated: Some("automated".into()),
+            automated_detection: Some("automated_detection".into()),
+            territorial_scope: Some("territorial_scope".into()),
             appeal_url: Some("appeal_url".into()),
         }
     }
@@ -152,6 +156,8 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
                 reason: text(&config.columns.reason),
                 rule: text(&config.columns.rule),
                 automated: get(&config.columns.automated).and_then(automated_flag),
+                automated_detection: get(&config.columns.automated_detection).and_then(automated_flag),
+                territorial_scope: get(&config.columns.territorial_scope).map(scope_text),
                 appeal_url: text(&config.columns.appeal_url),
             },
             detail: (action == Action::Unsupported)

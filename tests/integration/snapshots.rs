@@ -36,6 +36,8 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
                     reason: Some("hate speech".into()),
                     rule: Some("policy 4.2".into()),
                     automated: Some(true),
+                    automated_detection: Some(true),
+                    territorial_scope: Some("EU".into()),
                     appeal_url: Some("https://appeals.example".into()),
                 }
             } else if action == Action::Remove {
