@@ -13,6 +13,7 @@ pub mod fisher;
 pub mod interval;
 #[cfg(test)]
 mod properties;
+pub mod rank;
 pub mod ratio;
 mod slices;
 
