@@ -26,7 +26,10 @@ pub struct CorpusStats {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LanguageStats {
+    /// The primary language subtag (`fr` for `fr`, `fr-CA` …).
     pub lang: String,
+    /// Cases per full language tag (regional and script variants).
+    pub variants: BTreeMap<String, usize>,
     pub protected: usize,
     pub violating: usize,
     /// Protected categories with at least `min_cell` cases.
@@ -57,14 +60,17 @@ pub struct Flag {
 pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
     let mut by_lang: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
     for case in &corpus.cases {
-        by_lang.entry(&case.lang).or_default().push(case);
+        let primary = case.lang.split('-').next().unwrap_or(&case.lang);
+        by_lang.entry(primary).or_default().push(case);
     }
     let mut flags = Vec::new();
     let mut languages = Vec::new();
     for (lang, cases) in &by_lang {
         let mut categories: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         let mut target_groups = BTreeMap::new();
+        let mut variants = BTreeMap::new();
         for case in cases {
+            *variants.entry(case.lang.clone()).or_default() += 1;
             *categories
                 .entry(case.label.to_string())
                 .or_default()
@@ -88,6 +94,7 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
         let count = |label: Label| cases.iter().filter(|c| c.label == label).count();
         languages.push(LanguageStats {
             lang: lang.to_string(),
+            variants,
             protected: count(Label::Protected),
             violating: count(Label::Violating),
             protected_categories: categories
@@ -288,17 +295,19 @@ pub fn render_stats(stats: &CorpusStats) -> String {
         crate::report::count_of(stats.languages.len() as u64, "language", "languages")
     );
     out.push_str(&format!(
-        "{:<10} {:>9} {:>9} {:>12} {:>13}\n",
-        "language", "protected", "violating", "prot. cats", "target groups"
+        "{:<10} {:>9} {:>9} {:>12} {:>13}  {}\n",
+        "language", "protected", "violating", "prot. cats", "target groups", "tags"
     ));
     for l in &stats.languages {
+        let tags: Vec<String> = l.variants.iter().map(|(t, n)| format!("{t} {n}")).collect();
         out.push_str(&format!(
-            "{:<10} {:>9} {:>9} {:>12} {:>13}\n",
+            "{:<10} {:>9} {:>9} {:>12} {:>13}  {}\n",
             l.lang,
             l.protected,
             l.violating,
             l.protected_categories,
-            l.target_groups.len()
+            l.target_groups.len(),
+            tags.join(", ")
         ));
     }
     out.push_str(&format!(

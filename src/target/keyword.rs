@@ -21,6 +21,16 @@ const BUILTIN_LEXICONS: &[(&str, &str)] = &[
     ("ar", include_str!("lexicons/ar.txt")),
     ("en", include_str!("lexicons/en.txt")),
     ("es", include_str!("lexicons/es.txt")),
+    ("fa", include_str!("lexicons/fa.txt")),
+    ("fr", include_str!("lexicons/fr.txt")),
+    ("hi", include_str!("lexicons/hi.txt")),
+    ("id", include_str!("lexicons/id.txt")),
+    ("pt", include_str!("lexicons/pt.txt")),
+    ("ru", include_str!("lexicons/ru.txt")),
+    ("sw", include_str!("lexicons/sw.txt")),
+    ("tr", include_str!("lexicons/tr.txt")),
+    ("ur", include_str!("lexicons/ur.txt")),
+    ("zh", include_str!("lexicons/zh.txt")),
 ];
 
 /// Languages with a built-in list.
@@ -228,8 +238,21 @@ fn is_word_char(c: char) -> bool {
 /// Lower-cases, and for Arabic-script languages removes diacritics and tatweel
 /// and unifies alef, yeh and teh marbuta variants.
 fn normalize(text: &str, lang: &str) -> String {
-    let lower = text.to_lowercase();
-    if !ARABIC_SCRIPT_LANGUAGES.contains(&primary_subtag(lang).as_str()) {
+    let primary = primary_subtag(lang);
+    let lower = if matches!(primary.as_str(), "tr" | "az") {
+        // Turkish and Azerbaijani: dotted İ → i, dotless I → ı (not the default i̇ / i)
+        text.chars()
+            .map(|c| match c {
+                'İ' => 'i',
+                'I' => 'ı',
+                other => other,
+            })
+            .collect::<String>()
+            .to_lowercase()
+    } else {
+        text.to_lowercase()
+    };
+    if !ARABIC_SCRIPT_LANGUAGES.contains(&primary.as_str()) {
         return lower;
     }
     lower
@@ -285,6 +308,21 @@ mod tests {
         // substring matching catches the verb with a prefix, as naive filters do
         assert_eq!(f.first_match("سأقتل", "ar"), Match::Term("اقتل"));
         assert_eq!(f.first_match("أقتل", "ar"), Match::Term("اقتل"));
+    }
+
+    #[test]
+    fn turkish_capitals_lower_case_the_turkish_way() {
+        let f = filter("tr", "ibne\nıslak\n");
+        assert_eq!(f.first_match("İBNE dediler", "tr"), Match::Term("ibne"));
+        assert_eq!(f.first_match("Islak", "tr"), Match::Term("ıslak"));
+    }
+
+    #[test]
+    fn every_builtin_list_loads() {
+        let spec = KeywordSpec::with_overrides(BTreeMap::new());
+        let f = KeywordFilter::new(&spec).unwrap();
+        assert_eq!(builtin_lexicon_languages().len(), 13);
+        assert!(f.info().description.contains("zh:"));
     }
 
     #[test]

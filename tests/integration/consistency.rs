@@ -30,25 +30,48 @@ struct Counts {
     unsupported: u64,
 }
 
-fn corpus_cases(dir: &Path) -> HashMap<String, HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(dir.join("cases.csv")).unwrap();
+fn rows_of(reader: csv::Reader<impl std::io::Read>) -> Vec<HashMap<String, String>> {
+    let mut reader = reader;
     let headers = reader.headers().unwrap().clone();
     reader
         .records()
         .map(|r| {
-            let r = r.unwrap();
-            let row: HashMap<String, String> = headers
+            headers
                 .iter()
-                .zip(r.iter())
+                .zip(r.unwrap().iter())
                 .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect();
-            (row["id"].clone(), row)
+                .collect()
         })
         .collect()
 }
 
-fn check_consistency(out: &Path, corpus: &Path) {
-    let cases = corpus_cases(corpus);
+/// Every case of the corpora: the case files the manifests list, and the cases
+/// their templates expand to (from `modaudit corpus expand`).
+fn corpus_cases(dirs: &[&Path]) -> HashMap<String, HashMap<String, String>> {
+    let mut cases = HashMap::new();
+    for dir in dirs {
+        let manifest: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("corpus.toml")).unwrap()).unwrap();
+        let files: Vec<String> = manifest
+            .get("files")
+            .and_then(|f| f.as_array())
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_else(|| vec!["cases.csv".into()]);
+        for file in files {
+            for row in rows_of(csv::Reader::from_path(dir.join(file)).unwrap()) {
+                cases.insert(row["id"].clone(), row);
+            }
+        }
+        let expanded = modaudit().args(["corpus", "expand"]).arg(dir).output().unwrap();
+        for mut row in rows_of(csv::Reader::from_reader(&expanded.stdout[..])) {
+            row.insert("speaker_group".into(), String::new());
+            cases.insert(row["id"].clone(), row);
+        }
+    }
+    cases
+}
+
+fn check_consistency(out: &Path, corpora: &[&Path]) {
+    let cases = corpus_cases(corpora);
     let decisions = read_decisions(out);
     assert_eq!(decisions.len(), cases.len(), "one row per case");
     let mut expected: BTreeMap<(String, String), Counts> = BTreeMap::new();
@@ -157,7 +180,13 @@ fn quickstart_slices_match_an_independent_recount() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    check_consistency(&out, &repo().join("corpora/starter"));
+    check_consistency(
+        &out,
+        &[
+            &repo().join("corpora/starter"),
+            &repo().join("corpora/protected-speech"),
+        ],
+    );
 }
 
 #[test]
@@ -190,7 +219,7 @@ fn slices_with_errors_and_unsupported_cases_match_an_independent_recount() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    check_consistency(&out, &repo().join("corpora/starter"));
+    check_consistency(&out, &[&repo().join("corpora/starter")]);
     let results = read_json(&out.join("results.json"));
     assert_eq!(results["totals"]["errors"], 1);
     assert!(results["totals"]["unsupported"].as_u64().unwrap() > 0);
