@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::appeal::{AppealFiled, AppealIntent, AppealOutcome};
 use crate::decision::Decision;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
@@ -29,6 +30,9 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
     Decision(Decision),
+    AppealIntent(AppealIntent),
+    AppealFiled(AppealFiled),
+    AppealOutcome(AppealOutcome),
 }
 
 /// An open journal, positioned at its end.

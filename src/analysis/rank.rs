@@ -19,7 +19,14 @@ pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     if x.len() <= 8 && y.len() <= 8 && !ties {
         return Some(exact_two_sided(x, y));
     }
-    mannwhitneyu(x, y, MannWhitneyUMethod::AsymptoticInclContinuityCorrection, Alternative::TwoSided).ok().map(|(_, p)| p)
+    mannwhitneyu(
+        x,
+        y,
+        MannWhitneyUMethod::AsymptoticInclContinuityCorrection,
+        Alternative::TwoSided,
+    )
+    .ok()
+    .map(|(_, p)| p)
 }
 
 /// Exact two-sided p-value without ties: `2 · P(U ≥ max(U₁, U₂))` under the null,
@@ -78,11 +85,12 @@ mod tests {
         let y = [0.4, 0.42, 0.41, 0.45, 0.39, 0.44, 0.5, 0.43, 0.38, 0.47, 0.46, 0.41];
         assert!((mann_whitney_two_sided(&x, &y).unwrap() - 0.0008791354707530649).abs() < 1e-9);
         let a = [
-            3.1, 2.5, 4.4, 3.9, 2.2, 5.0, 4.1, 3.3, 2.9, 3.6, 4.8, 2.7, 3.0, 4.2, 3.8, 2.4, 4.6, 3.5, 3.7, 2.8, 4.0, 3.2, 2.6, 4.3, 3.4,
+            3.1, 2.5, 4.4, 3.9, 2.2, 5.0, 4.1, 3.3, 2.9, 3.6, 4.8, 2.7, 3.0, 4.2, 3.8, 2.4, 4.6, 3.5, 3.7, 2.8, 4.0,
+            3.2, 2.6, 4.3, 3.4,
         ];
         let b = [
-            1.9, 2.3, 2.8, 1.5, 2.1, 3.0, 1.7, 2.6, 2.2, 1.8, 2.4, 2.9, 1.6, 2.0, 2.5, 3.1, 1.4, 2.7, 2.35, 1.95, 2.15, 2.45, 2.05,
-            1.85, 2.55, 2.65, 1.75, 2.25, 2.85, 1.65,
+            1.9, 2.3, 2.8, 1.5, 2.1, 3.0, 1.7, 2.6, 2.2, 1.8, 2.4, 2.9, 1.6, 2.0, 2.5, 3.1, 1.4, 2.7, 2.35, 1.95, 2.15,
+            2.45, 2.05, 1.85, 2.55, 2.65, 1.75, 2.25, 2.85, 1.65,
         ];
         assert!((mann_whitney_two_sided(&a, &b).unwrap() - 9.180387625758535e-08).abs() < 1e-9);
         let c = [1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0];
@@ -93,7 +101,10 @@ mod tests {
         assert!((mann_whitney_two_sided(&e, &f).unwrap() - 0.5555555555555556).abs() < 1e-9);
         assert!((mann_whitney_two_sided(&f, &e).unwrap() - 0.5555555555555556).abs() < 1e-9);
         // scipy: mannwhitneyu([1, 2, 3], [4, 5, 6, 7]) → 0.05714285714285714 (exact)
-        assert!((mann_whitney_two_sided(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0, 7.0]).unwrap() - 0.05714285714285714).abs() < 1e-9);
+        assert!(
+            (mann_whitney_two_sided(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0, 7.0]).unwrap() - 0.05714285714285714).abs()
+                < 1e-9
+        );
         assert_eq!(mann_whitney_two_sided(&[], &f), None);
     }
 

@@ -21,7 +21,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Counterfactual, Dimension, Disparity, Observation, Slice, Totals};
-use crate::appeal::NoticeCoverage;
+use crate::appeal::statements::StatementsReport;
+use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
 use crate::decision::{Action, Decision};
 use crate::error::Error;
 use crate::exit;
@@ -58,6 +59,8 @@ pub struct Report {
     pub disparities: Vec<Disparity>,
     pub counterfactual: Counterfactual,
     pub notice: NoticeCoverage,
+    /// Notice and appeal: availability, appeal outcomes, statements of reasons, principles checklist.
+    pub appeal: AppealReport,
     /// Languages the system declared it cannot moderate.
     pub unsupported: Vec<UnsupportedLanguage>,
     /// Why cases ended in error, most frequent first.
@@ -145,7 +148,13 @@ pub enum Status {
 pub type DecisionIndex = HashMap<String, Decision>;
 
 /// Builds the report of a run from its plan, manifest and decisions.
-pub fn build_report(plan: &Plan, manifest: &RunManifest, decisions: &DecisionIndex) -> Report {
+pub fn build_report(
+    plan: &Plan,
+    manifest: &RunManifest,
+    decisions: &DecisionIndex,
+    appeals: &AppealIndex,
+    statements: Option<StatementsReport>,
+) -> Report {
     let observations: Vec<Observation<'_>> = plan
         .cases
         .iter()
@@ -173,7 +182,9 @@ pub fn build_report(plan: &Plan, manifest: &RunManifest, decisions: &DecisionInd
     } else {
         totals.errors as f64 / totals.cases as f64
     };
-    let status = if totals.pending > 0 || error_rate > plan.run.error_budget {
+    let appeal = appeal_report(plan, decisions, appeals, &notice, statements);
+    let appeals_unfinished = appeal.probe.as_ref().is_some_and(|p| p.unfinished > 0);
+    let status = if totals.pending > 0 || error_rate > plan.run.error_budget || appeals_unfinished {
         Status::Incomplete
     } else if gates.iter().any(|g| !g.passed) {
         Status::GatesFailed
@@ -229,6 +240,7 @@ pub fn build_report(plan: &Plan, manifest: &RunManifest, decisions: &DecisionInd
         disparities: analysis.disparities,
         counterfactual: analysis.counterfactual,
         notice,
+        appeal,
         unsupported: unsupported_languages(plan, decisions),
         errors: error_reasons(plan, decisions),
         gates,

@@ -125,8 +125,9 @@ fn spawn_journal_writer(
             for decision in decisions {
                 let record = Record::Decision(decision);
                 journal.append(&record).map_err(Error::io(&path))?;
-                let Record::Decision(decision) = &record;
-                observer.on_event(&RunEvent::Decided(decision));
+                if let Record::Decision(decision) = &record {
+                    observer.on_event(&RunEvent::Decided(decision));
+                }
                 written += 1;
             }
         }

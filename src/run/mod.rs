@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::appeal::AppealIndex;
 use crate::cache::{Cache, default_cache_root};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -136,8 +137,21 @@ pub async fn run(
     };
     dir.write_manifest(&manifest)?;
 
+    // One stop signal (Ctrl-C) for both phases.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        stop.await;
+        let _ = stop_tx.send(true);
+    });
+    let stop_signal = |rx: tokio::sync::watch::Receiver<bool>| -> StopSignal {
+        Box::pin(async move {
+            let mut rx = rx;
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        })
+    };
+
     let journal_path = dir.path().join(JOURNAL_FILE);
-    let decisions = index_decisions(&journal_path, &plan)?;
+    let (decisions, _) = index_records(&journal_path, &plan)?;
     let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
     let pending: Vec<usize> = plan
         .cases
@@ -154,7 +168,32 @@ pub async fn run(
         pending: pending.len() as u64,
     });
     let plan = Arc::new(plan);
-    let execution = executor::execute(Arc::clone(&plan), pending, target, cache, journal, observer, stop).await?;
+    let mut execution = executor::execute(
+        Arc::clone(&plan),
+        pending,
+        target,
+        cache,
+        journal,
+        observer,
+        stop_signal(stop_rx.clone()),
+    )
+    .await?;
+    if !execution.interrupted && plan.appeal.is_some() {
+        let (decisions, appeals) = index_records(&journal_path, &plan)?;
+        let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        execution.interrupted = crate::appeal::probe_appeals(
+            Arc::clone(&plan),
+            Arc::new(decisions),
+            appeals,
+            journal,
+            manifest.run_id.clone(),
+            &env,
+            stop_signal(stop_rx),
+        )
+        .await?;
+    }
+    watcher.abort();
     let report = write_report(&dir, &plan, &mut manifest, !execution.interrupted)?;
     Ok(RunOutcome {
         dir: dir.path().to_path_buf(),
@@ -204,57 +243,106 @@ pub fn scenario_of(dir: &Path) -> Result<PathBuf, Error> {
 
 fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finish: bool) -> Result<Report, Error> {
     let journal_path = dir.path().join(JOURNAL_FILE);
-    let decisions = index_decisions(&journal_path, plan)?;
+    let (decisions, appeals) = index_records(&journal_path, plan)?;
     let all_decided = plan.cases.iter().all(|c| decisions.contains_key(&c.id));
     if may_finish && all_decided {
         manifest.finished_at = Some(Utc::now());
     }
-    let report = build_report(plan, manifest, &decisions);
+    let statements = match &plan.statements {
+        Some(path) => {
+            let ids: Vec<String> = plan
+                .cases
+                .iter()
+                .filter_map(|c| decisions.get(&c.id))
+                .filter(|d| plan.is_adverse(d.action))
+                .filter_map(|d| d.notice.decision_id.clone())
+                .collect();
+            Some(crate::appeal::statements::check_statements(path, Some(&ids))?)
+        }
+        None => None,
+    };
+    let report = build_report(plan, manifest, &decisions, &appeals, statements);
     manifest.outputs = write_outputs(dir.path(), plan, &report, &decisions)?;
     dir.write_manifest(manifest)?;
     Ok(report)
 }
 
-/// Reads the journal's decisions, indexed by case; refuses records that do not
-/// belong to the plan. The journal is streamed and raw responses are dropped
-/// (reports need only their hash), so memory stays flat.
-fn index_decisions(path: &Path, plan: &Plan) -> Result<DecisionIndex, Error> {
+/// Reads the journal once: decisions and appeal states, indexed by case. Records
+/// that do not belong to the plan, or that repeat a step, are refused. The
+/// journal is streamed and raw responses are dropped (reports need only their
+/// hash), so memory stays flat.
+fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex), Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
-    let mut index: DecisionIndex = HashMap::with_capacity(plan.cases.len());
+    let mut decisions: DecisionIndex = HashMap::with_capacity(plan.cases.len());
+    let mut appeals = AppealIndex::new();
     let mut problems = Vec::new();
     if path.exists() {
         scan_journal(path, |line, record| {
-            let Record::Decision(mut decision) = record;
-            decision.response = None;
-            if !known.contains(decision.case_id.as_str()) {
+            let case_id = match &record {
+                Record::Decision(d) => d.case_id.clone(),
+                Record::AppealIntent(r) => r.case_id.clone(),
+                Record::AppealFiled(r) => r.case_id.clone(),
+                Record::AppealOutcome(r) => r.case_id.clone(),
+            };
+            if !known.contains(case_id.as_str()) {
                 problems.push(Diagnostic::at_line(
                     path,
                     line,
-                    format!(
-                        "decision for case `{}`, which is not in this scenario's corpora",
-                        decision.case_id
-                    ),
+                    format!("a record for case `{case_id}`, which is not in this scenario's corpora"),
                 ));
-            } else if index
-                .get(&decision.case_id)
-                .is_some_and(|previous| previous.action != Action::Error)
-            {
-                problems.push(Diagnostic::at_line(
+                return Ok(());
+            }
+            let repeated = |what: &str| {
+                Diagnostic::at_line(
                     path,
                     line,
-                    format!(
-                        "a second decision for case `{}`; the journal is damaged",
-                        decision.case_id
-                    ),
-                ));
-            } else {
-                index.insert(decision.case_id.clone(), decision);
+                    format!("a second {what} for case `{case_id}`; the journal is damaged"),
+                )
+            };
+            match record {
+                Record::Decision(mut decision) => {
+                    decision.response = None;
+                    if decisions
+                        .get(&decision.case_id)
+                        .is_some_and(|previous| previous.action != Action::Error)
+                    {
+                        problems.push(repeated("decision"));
+                    } else {
+                        decisions.insert(decision.case_id.clone(), decision);
+                    }
+                }
+                Record::AppealIntent(intent) => {
+                    let state = appeals.entry(intent.case_id.clone()).or_default();
+                    if state.intent.is_some() {
+                        problems.push(repeated("appeal intent"));
+                    } else {
+                        state.intent = Some(intent);
+                    }
+                }
+                Record::AppealFiled(mut filed) => {
+                    filed.response = None;
+                    let state = appeals.entry(filed.case_id.clone()).or_default();
+                    if state.filed.is_some() {
+                        problems.push(repeated("appeal filing"));
+                    } else {
+                        state.filed = Some(filed);
+                    }
+                }
+                Record::AppealOutcome(mut outcome) => {
+                    outcome.response = None;
+                    let state = appeals.entry(outcome.case_id.clone()).or_default();
+                    if state.outcome.is_some() {
+                        problems.push(repeated("appeal outcome"));
+                    } else {
+                        state.outcome = Some(outcome);
+                    }
+                }
             }
             Ok(())
         })?;
     }
     if problems.is_empty() {
-        Ok(index)
+        Ok((decisions, appeals))
     } else {
         Err(Error::Invalid(Diagnostics(problems)))
     }

@@ -57,6 +57,51 @@ pub struct CorpusRecord {
     pub provenance: Vec<Provenance>,
 }
 
+/// Facts about notice and appeal that a run cannot observe, declared in the
+/// scenario (`[declared]`) and shown as declared, never as measured.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredFacts {
+    /// Days after a decision during which it can be appealed.
+    pub appeal_window_days: Option<u32>,
+    pub free_of_charge: Option<bool>,
+    /// Appeals are reviewed by a person not involved in the initial decision.
+    pub human_review: Option<bool>,
+    /// The appellant can add information to be considered.
+    pub can_add_information: Option<bool>,
+    /// The appeal decision informs about out-of-court dispute settlement.
+    pub out_of_court_settlement_info: Option<bool>,
+    /// Notices are given in the user's language.
+    pub notice_in_user_language: Option<bool>,
+    /// Notices say whether a state actor was involved.
+    pub state_actor_disclosure: Option<bool>,
+}
+
+/// How to probe a platform's appeal API (`[appeal]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppealPlan {
+    pub submit_url: String,
+    pub submit_body: String,
+    pub headers: BTreeMap<String, String>,
+    pub appeal_text: String,
+    pub appeal_id: String,
+    pub status_url: String,
+    pub status: String,
+    pub status_map: BTreeMap<String, crate::appeal::AppealResult>,
+    pub decided_at: Option<String>,
+    pub outcome_reason: Option<String>,
+    pub poll_interval: Duration,
+    pub deadline: Duration,
+    pub sample: f64,
+    pub max_appeals: Option<usize>,
+    pub concurrency: usize,
+    pub idempotency_header: String,
+}
+
+/// The default statement filed with each appeal.
+pub const DEFAULT_APPEAL_TEXT: &str =
+    "This post is lawful speech and does not break the rules; please review the decision and restore it.";
+
 /// Default longest wait a `Retry-After` may impose.
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
@@ -87,6 +132,24 @@ impl TargetSpec {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+impl Plan {
+    /// Environment variables the run needs: the target's, and the appeal API's.
+    pub fn required_env(&self) -> Vec<(String, &'static str)> {
+        let mut needed = self.target.required_env();
+        if let Some(appeal) = &self.appeal {
+            for template in [&appeal.submit_url, &appeal.status_url]
+                .into_iter()
+                .chain(appeal.headers.values())
+            {
+                for name in crate::target::http::env_names(template) {
+                    needed.push((name, "appeal.submit_url / status_url / headers"));
+                }
+            }
+        }
+        needed
     }
 }
 
@@ -122,6 +185,10 @@ pub struct Plan {
     /// Actions that count as adverse.
     pub adverse_actions: BTreeSet<Action>,
     pub gates: GateThresholds,
+    pub appeal: Option<AppealPlan>,
+    pub declared: DeclaredFacts,
+    /// Statements of reasons to validate.
+    pub statements: Option<PathBuf>,
 }
 
 impl Plan {
@@ -185,6 +252,11 @@ impl PlanBuilder<'_> {
         for (key, message) in raw.gates.validate() {
             self.problem(&["gates", &key], message);
         }
+        let appeal = raw.appeal.as_ref().map(|a| self.appeal(a));
+        let statements = raw.statements.as_ref().map(|s| self.resolve(&s.file));
+        if let Some(path) = statements.as_ref().filter(|p| !p.is_file()) {
+            self.problem(&["statements", "file"], format!("{} does not exist", path.display()));
+        }
         let (corpora, cases) = self.corpora(&raw);
         let target = {
             let known: std::collections::HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
@@ -209,6 +281,9 @@ impl PlanBuilder<'_> {
             analysis,
             adverse_actions,
             gates: raw.gates,
+            appeal,
+            declared: raw.declared,
+            statements,
         })
     }
 
@@ -571,6 +646,123 @@ impl PlanBuilder<'_> {
                     threshold: *threshold,
                 }))
             }
+        }
+    }
+
+    fn appeal(&mut self, raw: &raw::RawAppeal) -> AppealPlan {
+        use crate::appeal::AppealResult;
+        let seconds = |this: &mut Self, key: &str, value: Option<f64>, default: f64| match value {
+            None => Duration::from_secs_f64(default),
+            Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
+            Some(s) => {
+                this.problem(
+                    &["appeal", key],
+                    format!("must be a positive number of seconds, got {s}"),
+                );
+                Duration::from_secs_f64(default)
+            }
+        };
+        let poll_interval = seconds(self, "poll_interval_secs", raw.poll_interval_secs, 30.0);
+        let deadline = seconds(self, "deadline_secs", raw.deadline_secs, 7.0 * 24.0 * 3600.0);
+        for (key, url) in [("submit_url", &raw.submit_url), ("status_url", &raw.status_url)] {
+            let probe = crate::target::http::resolve_env(url, &|_| Some("x".to_string()))
+                .map(|r| r.0)
+                .unwrap_or_default();
+            let probe = probe
+                .replace("{appeal_id}", "a")
+                .replace("{decision_id}", "d")
+                .replace("{id}", "i");
+            if let Err(e) = reqwest::Url::parse(&probe) {
+                self.problem(&["appeal", key], format!("`{url}` is not a URL: {e}"));
+            }
+        }
+        let sample_body = crate::target::http::render_template(
+            &raw.submit_body,
+            &[
+                ("id", "c1"),
+                ("decision_id", "d1"),
+                ("lang", "en"),
+                ("text", "a \"text\"\n"),
+                ("appeal_text", "t"),
+                ("idempotency_key", "k"),
+            ],
+        );
+        if let Err(message) = sample_body {
+            self.problem(&["appeal", "submit_body"], message);
+        }
+        for (key, pointer) in [
+            ("appeal_id", Some(&raw.appeal_id)),
+            ("status", Some(&raw.status)),
+            ("decided_at", raw.decided_at.as_ref()),
+            ("outcome_reason", raw.outcome_reason.as_ref()),
+        ] {
+            if let Some(p) = pointer.filter(|p| !p.starts_with('/')) {
+                self.problem(
+                    &["appeal", key],
+                    format!("`{p}` is not a JSON pointer (it must start with `/`)"),
+                );
+            }
+        }
+        let mut status_map: BTreeMap<String, AppealResult> = [
+            ("reversed", AppealResult::Reversed),
+            ("upheld", AppealResult::Upheld),
+            ("pending", AppealResult::Pending),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (value, result) in &raw.status_map {
+            let result = match result.as_str() {
+                "reversed" => AppealResult::Reversed,
+                "upheld" => AppealResult::Upheld,
+                "pending" => AppealResult::Pending,
+                other => {
+                    self.problem(
+                        &["appeal", "status_map"],
+                        format!("`{value}` maps to `{other}`; expected reversed, upheld or pending"),
+                    );
+                    continue;
+                }
+            };
+            status_map.insert(value.clone(), result);
+        }
+        let sample = raw.sample.unwrap_or(1.0);
+        if !(sample > 0.0 && sample <= 1.0) {
+            self.problem(
+                &["appeal", "sample"],
+                format!("must be a share in (0, 1], got {sample}"),
+            );
+        }
+        let concurrency = raw.concurrency.unwrap_or(4);
+        if !(1..=256).contains(&concurrency) {
+            self.problem(
+                &["appeal", "concurrency"],
+                format!("must be between 1 and 256, got {concurrency}"),
+            );
+        }
+        AppealPlan {
+            submit_url: raw.submit_url.clone(),
+            submit_body: raw.submit_body.clone(),
+            headers: raw.headers.clone(),
+            appeal_text: raw
+                .appeal_text
+                .clone()
+                .unwrap_or_else(|| DEFAULT_APPEAL_TEXT.to_string()),
+            appeal_id: raw.appeal_id.clone(),
+            status_url: raw.status_url.clone(),
+            status: raw.status.clone(),
+            status_map,
+            decided_at: raw.decided_at.clone(),
+            outcome_reason: raw.outcome_reason.clone(),
+            poll_interval,
+            deadline,
+            sample,
+            max_appeals: raw.max_appeals,
+            concurrency,
+            idempotency_header: raw
+                .idempotency_header
+                .clone()
+                .unwrap_or_else(|| "Idempotency-Key".to_string()),
         }
     }
 

@@ -26,6 +26,57 @@ pub struct RawScenario {
     pub analysis: RawAnalysis,
     #[serde(default)]
     pub gates: GateThresholds,
+    /// How to probe the platform's appeal path.
+    #[serde(default)]
+    pub appeal: Option<RawAppeal>,
+    /// Facts about notice and appeal the run cannot observe, declared by the auditor.
+    #[serde(default)]
+    pub declared: crate::scenario::DeclaredFacts,
+    /// A file of statements of reasons (EU DSA Transparency Database format) to check.
+    #[serde(default)]
+    pub statements: Option<RawStatements>,
+}
+
+/// `[appeal]`: the platform's appeal API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAppeal {
+    /// Where appeals are filed (POST); may contain `${ENV}`.
+    pub submit_url: String,
+    /// Body template: `{id}`, `{decision_id}`, `{lang}`, `{text}`, `{appeal_text}`, `{idempotency_key}`.
+    pub submit_body: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// What the appeal says (default: a short statement that the post is lawful).
+    pub appeal_text: Option<String>,
+    /// JSON pointer to the appeal id in the filing's answer.
+    pub appeal_id: String,
+    /// Where an appeal's status is read (GET): `{appeal_id}`, `{decision_id}`, `{id}`.
+    pub status_url: String,
+    /// JSON pointer to the status value.
+    pub status: String,
+    /// Platform status values → `reversed`, `upheld` or `pending`.
+    #[serde(default)]
+    pub status_map: BTreeMap<String, String>,
+    /// JSON pointer to when the platform decided (RFC 3339).
+    pub decided_at: Option<String>,
+    /// JSON pointer to the platform's reasoning for its appeal decision.
+    pub outcome_reason: Option<String>,
+    pub poll_interval_secs: Option<f64>,
+    pub deadline_secs: Option<f64>,
+    /// Share of wrongful removals to appeal (default 1.0), chosen with the run's seed.
+    pub sample: Option<f64>,
+    pub max_appeals: Option<usize>,
+    pub concurrency: Option<usize>,
+    /// Header carrying the idempotency key (default `Idempotency-Key`).
+    pub idempotency_header: Option<String>,
+}
+
+/// `[statements]`: statements of reasons to validate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatements {
+    pub file: String,
 }
 
 /// Which cases of the corpora to run; empty lists mean "all".

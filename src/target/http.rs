@@ -100,14 +100,34 @@ pub fn env_names(template: &str) -> Vec<String> {
 
 /// Renders the body template for one case; the result must be JSON.
 pub fn render_body(template: &str, id: &str, lang: &str, text: &str) -> Result<Value, String> {
+    render_template(template, &[("text", text), ("lang", lang), ("id", id)])
+}
+
+/// Replaces each `{name}` with the JSON-escaped value (for use inside JSON
+/// strings) in one pass, so a value containing `{…}` is never expanded again;
+/// the result must be JSON.
+pub fn render_template(template: &str, values: &[(&str, &str)]) -> Result<Value, String> {
     let escape = |s: &str| {
         let quoted = serde_json::to_string(s).unwrap_or_default();
         quoted[1..quoted.len() - 1].to_string()
     };
-    let rendered = template
-        .replace("{text}", &escape(text))
-        .replace("{lang}", &escape(lang))
-        .replace("{id}", &escape(id));
+    let mut rendered = String::with_capacity(template.len());
+    let mut rest = template;
+    'scan: while let Some(start) = rest.find('{') {
+        rendered.push_str(&rest[..start]);
+        let after = &rest[start..];
+        for (name, value) in values {
+            let placeholder = format!("{{{name}}}");
+            if after.starts_with(&placeholder) {
+                rendered.push_str(&escape(value));
+                rest = &after[placeholder.len()..];
+                continue 'scan;
+            }
+        }
+        rendered.push('{');
+        rest = &after[1..];
+    }
+    rendered.push_str(rest);
     serde_json::from_str(&rendered).map_err(|e| format!("the body template does not give valid JSON ({e}): {rendered}"))
 }
 
@@ -306,10 +326,13 @@ mod tests {
             r#"{"content": "{text}", "meta": {"lang": "{lang}", "ref": "{id}"}}"#,
             "a\"1",
             "ar",
-            "قال \"اقتل\"\n{text}",
+            "قال \"اقتل\"\n{text} {id}",
         )
         .unwrap();
-        assert_eq!(v["content"], "قال \"اقتل\"\n{text}");
+        assert_eq!(
+            v["content"], "قال \"اقتل\"\n{text} {id}",
+            "a value is never expanded again"
+        );
         assert_eq!(v["meta"]["ref"], "a\"1");
     }
 

@@ -96,7 +96,19 @@ impl Transport {
         headers: &[(String, String)],
         body: &Value,
     ) -> Result<Response, AttemptError> {
-        let mut request = self.client.post(url).json(body);
+        self.send(self.client.post(url).json(body), headers).await
+    }
+
+    /// GETs a resource and reads the whole response.
+    pub async fn get(&self, url: &str, headers: &[(String, String)]) -> Result<Response, AttemptError> {
+        self.send(self.client.get(url), headers).await
+    }
+
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        headers: &[(String, String)],
+    ) -> Result<Response, AttemptError> {
         for (name, value) in headers {
             request = request.header(name, value);
         }

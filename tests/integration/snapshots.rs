@@ -95,25 +95,41 @@ fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
 #[test]
 fn report_markdown() {
     let (plan, manifest, decisions) = fixture();
-    insta::assert_snapshot!(render_markdown(&build_report(&plan, &manifest, &decisions)));
+    insta::assert_snapshot!(render_markdown(&build_report(
+        &plan,
+        &manifest,
+        &decisions,
+        &Default::default(),
+        None
+    )));
 }
 
 #[test]
 fn report_html() {
     let (plan, manifest, decisions) = fixture();
-    insta::assert_snapshot!(render_html(&build_report(&plan, &manifest, &decisions)).unwrap());
+    insta::assert_snapshot!(
+        render_html(&build_report(&plan, &manifest, &decisions, &Default::default(), None)).unwrap()
+    );
 }
 
 #[test]
 fn report_junit() {
     let (plan, manifest, decisions) = fixture();
-    insta::assert_snapshot!(render_junit(&build_report(&plan, &manifest, &decisions)));
+    insta::assert_snapshot!(render_junit(&build_report(
+        &plan,
+        &manifest,
+        &decisions,
+        &Default::default(),
+        None
+    )));
 }
 
 #[test]
 fn results_json() {
     let (plan, manifest, decisions) = fixture();
-    insta::assert_snapshot!(serde_json::to_string_pretty(&build_report(&plan, &manifest, &decisions)).unwrap());
+    insta::assert_snapshot!(
+        serde_json::to_string_pretty(&build_report(&plan, &manifest, &decisions, &Default::default(), None)).unwrap()
+    );
 }
 
 #[test]
