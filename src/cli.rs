@@ -50,6 +50,9 @@ pub enum Command {
     /// Work with corpora: import, expand templates, coverage and lint.
     #[command(subcommand)]
     Corpus(CorpusCommand),
+    /// Check statements of reasons (EU DSA Transparency Database format).
+    #[command(subcommand)]
+    Statements(StatementsCommand),
     /// Rebuild every report file of a run from its journal.
     Report {
         /// The run directory.
@@ -57,6 +60,22 @@ pub enum Command {
         /// The scenario, if it has moved since the run (must be unchanged).
         #[arg(long)]
         scenario: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatementsCommand {
+    /// Report missing and invalid fields, field by field; exit 0 when every
+    /// statement is complete and valid, 1 when not, 2 when the file cannot be read.
+    Check {
+        /// CSV (list cells JSON-encoded, as in the database's dumps), JSON or JSON Lines.
+        file: PathBuf,
+        /// Join the statements to this run's adverse decisions by decision id (`puid`).
+        #[arg(long)]
+        run: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -184,6 +203,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Run(args) => run_command(args),
         Command::Validate { path } => validate_command(&path),
         Command::Corpus(command) => corpus_command(command),
+        Command::Statements(StatementsCommand::Check { file, run, json }) => {
+            statements_command(&file, run.as_deref(), json)
+        }
         Command::Report { run_dir, scenario } => report_command(&run_dir, scenario.as_deref()),
     };
     match result {
@@ -285,6 +307,22 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
         );
     }
     Ok(exit::SUCCESS)
+}
+
+fn statements_command(file: &Path, run: Option<&Path>, json: bool) -> Result<u8, Error> {
+    use crate::appeal::statements::{check_statements, render_statements};
+    let ids = run.map(run::adverse_decision_ids).transpose()?;
+    let report = check_statements(file, ids.as_deref())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print!("{}", render_statements(&report));
+    }
+    Ok(if report.valid == report.statements {
+        exit::SUCCESS
+    } else {
+        exit::GATE_FAILED
+    })
 }
 
 fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {

@@ -24,6 +24,8 @@ pub struct GateThresholds {
     pub max_flip_rate: Option<f64>,
     /// Lowest acceptable share of adverse decisions that offer a route to appeal.
     pub min_appeal_route_coverage: Option<f64>,
+    /// Lowest acceptable share of decided appeals against wrongful removals that were reversed.
+    pub min_reversal_rate: Option<f64>,
 }
 
 impl GateThresholds {
@@ -37,6 +39,7 @@ impl GateThresholds {
             ("min_detection_rate", self.min_detection_rate),
             ("max_flip_rate", self.max_flip_rate),
             ("min_appeal_route_coverage", self.min_appeal_route_coverage),
+            ("min_reversal_rate", self.min_reversal_rate),
         ];
         for (name, value) in rates {
             if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
@@ -70,6 +73,7 @@ pub fn evaluate(
     thresholds: &GateThresholds,
     analysis: &Analysis,
     notice: &NoticeCoverage,
+    probe: Option<&crate::appeal::ProbeReport>,
     min_n: u64,
 ) -> Vec<GateResult> {
     let mut results = Vec::new();
@@ -157,6 +161,19 @@ pub fn evaluate(
                 notice.with_appeal_route, notice.adverse
             ),
         ));
+    }
+    if let Some(t) = thresholds.min_reversal_rate {
+        let (value, what) = match probe {
+            Some(p) => (
+                p.reversal_rate,
+                format!(
+                    "{} of {} decided appeals against wrongful removals were reversed",
+                    p.reversed, p.decided
+                ),
+            ),
+            None => (None, "the scenario probes no appeals".to_string()),
+        };
+        results.push(at_least("min_reversal_rate", t, value, what));
     }
     results
 }

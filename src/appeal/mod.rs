@@ -11,8 +11,10 @@ mod probe;
 mod records;
 pub mod statements;
 
-pub use metrics::{AppealDisparity, AppealReport, AppealSlice, Availability, Durations, ProbeReport, appeal_report};
+pub use metrics::{
+    AppealDisparity, AppealMeasure, AppealReport, AppealSlice, Availability, Durations, ProbeReport, appeal_report,
+};
 pub use notice::{NOTICE_ELEMENTS, NoticeCoverage};
-pub use principles::{ChecklistItem, ItemStatus, checklist};
+pub use principles::{Basis, ChecklistItem, ItemStatus, checklist};
 pub use probe::probe_appeals;
 pub use records::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, AppealResult, AppealState};

@@ -340,10 +340,10 @@ fn check_row(row: &Value, problem: &mut dyn FnMut(&str, bool, String)) {
     list_of("category_addition", &|v| CATEGORIES.contains(&v), problem);
     list_of("category_specification", &|v| v.starts_with("KEYWORD_"), problem);
     list_of("territorial_scope", &|v| EEA.contains(&v), problem);
-    if let Some(lang) = text(row, "content_language") {
-        if !(lang.len() == 2 && lang.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_lowercase())) {
-            problem("content_language", false, format!("`{lang}` is not an ISO 639-1 code"));
-        }
+    if let Some(lang) =
+        text(row, "content_language").filter(|l| !(l.len() == 2 && l.chars().all(|c| c.is_ascii_alphabetic())))
+    {
+        problem("content_language", false, format!("`{lang}` is not an ISO 639-1 code"));
     }
 }
 

@@ -175,14 +175,20 @@ pub fn build_report(
             .filter(|d| plan.is_adverse(d.action))
             .map(|d| &d.notice),
     );
-    let gates = gates::evaluate(&plan.gates, &analysis, &notice, plan.analysis.min_n);
+    let appeal = appeal_report(plan, decisions, appeals, &notice, statements);
+    let gates = gates::evaluate(
+        &plan.gates,
+        &analysis,
+        &notice,
+        appeal.probe.as_ref(),
+        plan.analysis.min_n,
+    );
     let totals = analysis.totals.clone();
     let error_rate = if totals.cases == 0 {
         0.0
     } else {
         totals.errors as f64 / totals.cases as f64
     };
-    let appeal = appeal_report(plan, decisions, appeals, &notice, statements);
     let appeals_unfinished = appeal.probe.as_ref().is_some_and(|p| p.unfinished > 0);
     let status = if totals.pending > 0 || error_rate > plan.run.error_budget || appeals_unfinished {
         Status::Incomplete

@@ -113,6 +113,7 @@ pub fn sentences(report: &Report) -> Vec<String> {
         ));
     }
     out.push(notice_sentence(report));
+    out.extend(appeal_sentences(report));
     if !report.unsupported.is_empty() {
         let langs: Vec<String> = report
             .unsupported
@@ -258,6 +259,98 @@ fn notice_sentence(report: &Report) -> String {
         sentence.push_str(&format!(" None carried {}.", join_or(&missing)));
     }
     sentence
+}
+
+fn appeal_sentences(report: &Report) -> Vec<String> {
+    use crate::appeal::{AppealMeasure, ItemStatus};
+    let mut out = Vec::new();
+    if let Some(p) = &report.appeal.probe {
+        if p.decided > 0 {
+            let median = p
+                .time_to_decision
+                .median_secs
+                .map_or(String::new(), |m| format!(", in a median of {}", human_seconds(m)));
+            out.push(format!(
+                "When the audit appealed {} wrongful removals, {} of the {} appeals decided reinstated the post ({}, {:.0} % CI {}){median}; {} were still pending at the deadline and {} could not be filed.",
+                p.selected,
+                p.reversed,
+                p.decided,
+                percent(p.reversal_rate.unwrap_or(0.0)),
+                report.settings.confidence * 100.0,
+                percent_interval(p.reversal_ci),
+                p.pending_at_deadline,
+                p.failed
+            ));
+        } else if p.selected > 0 {
+            out.push(format!(
+                "The audit appealed {} wrongful removals; none was decided ({} still pending at the deadline, {} could not be filed).",
+                p.selected, p.pending_at_deadline, p.failed
+            ));
+        }
+        for measure in [AppealMeasure::TimeToDecision, AppealMeasure::ReversalRate] {
+            let worst = p
+                .disparities
+                .iter()
+                .filter(|d| d.significant && d.measure == measure)
+                .max_by(|a, b| a.ratio.unwrap_or(0.0).total_cmp(&b.ratio.unwrap_or(0.0)));
+            if let Some(d) = worst {
+                let who = match d.dimension {
+                    Dimension::Language => prose_language_name(&d.group),
+                    _ => humanise(&d.group),
+                };
+                out.push(match measure {
+                    AppealMeasure::TimeToDecision => format!(
+                        "Appeals in the {} group “{who}” took {:.1} times as long to decide as those of {} (median {} against {}), a significant difference.",
+                        d.dimension.title().to_lowercase(),
+                        d.ratio.unwrap_or(f64::NAN),
+                        d.reference,
+                        human_seconds(d.value),
+                        human_seconds(d.reference_value)
+                    ),
+                    AppealMeasure::ReversalRate => format!(
+                        "Appeals in the {} group “{who}” were reversed at {:.1} times the rate of {} ({} against {}), a significant difference.",
+                        d.dimension.title().to_lowercase(),
+                        d.ratio.unwrap_or(f64::NAN),
+                        d.reference,
+                        percent(d.value),
+                        percent(d.reference_value)
+                    ),
+                });
+            }
+        }
+    }
+    let items = &report.appeal.checklist;
+    let count = |s: ItemStatus| items.iter().filter(|i| i.status == s).count();
+    let no_route = report.notice.adverse > 0
+        && report.notice.with_appeal_route == 0
+        && report.appeal.probe.as_ref().is_none_or(|p| p.filed == 0);
+    let mut sentence = format!(
+        "Against the {} notice-and-appeal items of the Santa Clara Principles and the EU Digital Services Act, the evidence of this run meets {}, fails {} and cannot measure {}",
+        items.len(),
+        count(ItemStatus::Met),
+        count(ItemStatus::NotMet),
+        count(ItemStatus::NotMeasurable)
+    );
+    if no_route {
+        sentence.push_str(
+            "; because no route to appeal exists, the appeal items a run can measure (availability, a reasoned outcome, reversal, timeliness) are not met",
+        );
+    }
+    sentence.push('.');
+    out.push(sentence);
+    out
+}
+
+fn human_seconds(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.1} seconds")
+    } else if s < 7200.0 {
+        format!("{:.1} minutes", s / 60.0)
+    } else if s < 172_800.0 {
+        format!("{:.1} hours", s / 3600.0)
+    } else {
+        format!("{:.1} days", s / 86_400.0)
+    }
 }
 
 fn join_and(items: &[String]) -> String {

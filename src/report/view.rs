@@ -138,6 +138,16 @@ pub fn build_view(report: &Report) -> View {
     sections.push(disparity_section(report));
     sections.push(counterfactual_section(report));
     sections.push(notice_section(report));
+    if let Some(s) = appeals_section(report) {
+        sections.push(s);
+    }
+    if let Some(s) = appeals_by_group_section(report) {
+        sections.push(s);
+    }
+    if let Some(s) = statements_section(report) {
+        sections.push(s);
+    }
+    sections.push(checklist_section(report));
     if let Some(s) = problems_section(report) {
         sections.push(s);
     }
@@ -470,6 +480,253 @@ fn notice_section(report: &Report) -> Section {
                     capitalise(name),
                     format!("{} of {}", n.count(key), n.adverse),
                     n.share(key).map_or("–".into(), percent),
+                ]
+            })
+            .collect(),
+    });
+    s
+}
+
+fn seconds(value: Option<f64>) -> String {
+    match value {
+        None => "–".into(),
+        Some(s) if s < 120.0 => format!("{s:.1} s"),
+        Some(s) if s < 7200.0 => format!("{:.1} min", s / 60.0),
+        Some(s) if s < 172_800.0 => format!("{:.1} h", s / 3600.0),
+        Some(s) => format!("{:.1} days", s / 86_400.0),
+    }
+}
+
+fn appeals_section(report: &Report) -> Option<Section> {
+    use crate::appeal::AppealMeasure;
+    let p = report.appeal.probe.as_ref()?;
+    let mut s = section("appeals", "Appeals");
+    s.paragraphs.push(format!(
+        "The audit appealed {} of the {} wrongful removals (adverse decisions on protected posts) through the platform's appeal API and followed each \
+         appeal until it was decided or the deadline passed. The reversal rate is the share of decided appeals that reinstated the post, with a {:.0} % \
+         Wilson interval; time to decision runs from filing to the platform's decision.",
+        p.selected,
+        p.wrongful_removals,
+        report.settings.confidence * 100.0
+    ));
+    if p.unfinished > 0 {
+        s.paragraphs.push(format!(
+            "{} appeals have not been followed to an outcome yet: the run is incomplete.",
+            p.unfinished
+        ));
+    }
+    let mut rows = vec![
+        vec!["Appeals selected".into(), p.selected.to_string()],
+        vec!["Filed (acknowledged by the platform)".into(), p.filed.to_string()],
+        vec!["Could not be filed or followed".into(), p.failed.to_string()],
+        vec!["Decided".into(), p.decided.to_string()],
+        vec!["Reversed".into(), p.reversed.to_string()],
+        vec!["Upheld".into(), p.upheld.to_string()],
+        vec![
+            "Still pending at the deadline".into(),
+            p.pending_at_deadline.to_string(),
+        ],
+        vec![
+            "Reversal rate".into(),
+            format!(
+                "{} ({})",
+                p.reversal_rate.map_or("–".into(), percent),
+                percent_interval(p.reversal_ci)
+            ),
+        ],
+        vec![
+            "Time to decision, median".into(),
+            seconds(p.time_to_decision.median_secs),
+        ],
+        vec![
+            "Time to decision, 90th percentile".into(),
+            seconds(p.time_to_decision.p90_secs),
+        ],
+        vec![
+            "Decisions that came with reasoning".into(),
+            format!("{} of {}", p.decisions_with_reason, p.decided),
+        ],
+    ];
+    for (reason, n) in &p.failures {
+        rows.push(vec![format!("Failed: {reason}"), n.to_string()]);
+    }
+    s.table = Some(Table {
+        headers: vec!["".into(), "".into()],
+        numeric: vec![false, true],
+        rows,
+    });
+    let mut disparities: Vec<&crate::appeal::AppealDisparity> = p.disparities.iter().collect();
+    disparities.sort_by(|a, b| {
+        b.significant
+            .cmp(&a.significant)
+            .then_with(|| a.p_adjusted.total_cmp(&b.p_adjusted))
+    });
+    let disparity_rows: Vec<String> = disparities
+        .iter()
+        .filter(|d| d.significant)
+        .map(|d| {
+            let (what, value, reference) = match d.measure {
+                AppealMeasure::ReversalRate => ("reversal rate", percent(d.value), percent(d.reference_value)),
+                AppealMeasure::TimeToDecision => (
+                    "median time to decision",
+                    seconds(Some(d.value)),
+                    seconds(Some(d.reference_value)),
+                ),
+            };
+            format!(
+                "{} {}: {what} {value} against {reference} for {} ({:.2}×, adjusted p = {})",
+                d.dimension.title(),
+                display_value(d.dimension, &d.group),
+                d.reference,
+                d.ratio.unwrap_or(f64::NAN),
+                format_p(d.p_adjusted)
+            )
+        })
+        .collect();
+    if disparity_rows.is_empty() {
+        s.paragraphs.push(format!(
+            "No significant difference in reversal rate or time to decision between languages, groups or categories ({} comparisons, {} correction).",
+            p.disparities.len(),
+            report.settings.correction.name()
+        ));
+    } else {
+        s.paragraphs.push(format!(
+            "Significant differences ({} comparisons, {} correction, α = {}): {}.",
+            p.disparities.len(),
+            report.settings.correction.name(),
+            report.settings.alpha,
+            disparity_rows.join("; ")
+        ));
+    }
+    Some(s)
+}
+
+fn appeals_by_group_section(report: &Report) -> Option<Section> {
+    let p = report.appeal.probe.as_ref()?;
+    if p.slices.is_empty() {
+        return None;
+    }
+    let mut s = section("appeals-by-group", "Appeals by language, group and category");
+    s.table = Some(Table {
+        headers: [
+            "Group",
+            "Appealed",
+            "Decided",
+            "Reversed",
+            "Reversal rate (CI)",
+            "Median time",
+            "90th percentile",
+            "Note",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, true, true, true, true, true, true, false],
+        rows: p
+            .slices
+            .iter()
+            .map(|sl| {
+                vec![
+                    format!("{}: {}", sl.dimension.title(), display_value(sl.dimension, &sl.value)),
+                    sl.filed.to_string(),
+                    sl.decided.to_string(),
+                    sl.reversed.to_string(),
+                    format!(
+                        "{} ({})",
+                        sl.reversal_rate.map_or("–".into(), percent),
+                        percent_interval(sl.reversal_ci)
+                    ),
+                    seconds(sl.time_to_decision.median_secs),
+                    seconds(sl.time_to_decision.p90_secs),
+                    if sl.small_sample && sl.decided > 0 {
+                        "small n".into()
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect(),
+    });
+    Some(s)
+}
+
+fn statements_section(report: &Report) -> Option<Section> {
+    let st = report.appeal.statements.as_ref()?;
+    let mut s = section("statements", "Statements of reasons");
+    s.paragraphs.push(format!(
+        "{} of {} statements of reasons in the file have every required field of the EU DSA Transparency Database with an allowed value.",
+        st.valid, st.statements
+    ));
+    if let Some(j) = &st.join {
+        s.paragraphs.push(format!(
+            "Of the {} adverse decisions that carried a decision id, {} have a statement of reasons with that id; {} statements match no decision of this run.",
+            j.decisions_with_id, j.matched, j.statements_without_decision
+        ));
+    }
+    let values = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    };
+    s.paragraphs.push(format!(
+        "Disclosure of automation — automated_detection: {}; automated_decision: {}.",
+        values(&st.automated_detection),
+        values(&st.automated_decision)
+    ));
+    if !st.fields.is_empty() {
+        s.table = Some(Table {
+            headers: ["Field", "Missing", "Invalid", "Examples"].map(String::from).to_vec(),
+            numeric: vec![false, true, true, false],
+            rows: st
+                .fields
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.field.clone(),
+                        f.missing.to_string(),
+                        f.invalid.to_string(),
+                        f.examples.join("; "),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    Some(s)
+}
+
+fn checklist_section(report: &Report) -> Section {
+    use crate::appeal::ItemStatus;
+    let mut s = section("checklist", "Principles checklist");
+    let items = &report.appeal.checklist;
+    let count = |status: ItemStatus| items.iter().filter(|i| i.status == status).count();
+    s.paragraphs.push(format!(
+        "The evidence of this run mapped to the notice and appeal items of the Santa Clara Principles 2.0 and to Articles 17 and 20 of the EU Digital \
+         Services Act: {} met, {} not met, {} not measurable from this run. Items marked “declared” rest on facts the scenario declares, not on \
+         measurement.",
+        count(ItemStatus::Met),
+        count(ItemStatus::NotMet),
+        count(ItemStatus::NotMeasurable)
+    ));
+    s.table = Some(Table {
+        headers: ["Framework", "Reference", "Item", "Status", "Basis", "Evidence"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false; 6],
+        rows: items
+            .iter()
+            .map(|i| {
+                vec![
+                    i.framework.clone(),
+                    i.reference.clone(),
+                    i.item.clone(),
+                    match i.status {
+                        ItemStatus::Met => "met".into(),
+                        ItemStatus::NotMet => "NOT MET".into(),
+                        ItemStatus::NotMeasurable => "not measurable".into(),
+                    },
+                    match i.basis {
+                        crate::appeal::Basis::Measured => "measured".into(),
+                        crate::appeal::Basis::Declared => "declared".into(),
+                        crate::appeal::Basis::None => "–".into(),
+                    },
+                    i.evidence.clone(),
                 ]
             })
             .collect(),

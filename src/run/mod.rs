@@ -89,7 +89,7 @@ pub fn build_target_with_env(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) 
             Arc::new(PerspectiveTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?)
         }
         TargetSpec::Azure(c) => Arc::new(AzureTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?),
-        TargetSpec::Http(c) => Arc::new(HttpTarget::new(c.clone(), env).map_err(Error::Target)?),
+        TargetSpec::Http(c) => Arc::new(HttpTarget::new((**c).clone(), env).map_err(Error::Target)?),
         TargetSpec::Replay(data) => {
             let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
             Arc::new(ReplayTarget::new((**data).clone(), &ids))
@@ -234,6 +234,21 @@ fn target_info_offline(plan: &Plan) -> Result<TargetInfo, Error> {
             .or_else(|| needed.iter().any(|n| n == name).then(|| "unset".to_string()))
     };
     Ok(build_target_with_env(plan, &env)?.info())
+}
+
+/// The decision ids of a finished run's adverse decisions (for joining
+/// statements of reasons to it).
+pub fn adverse_decision_ids(dir: &Path) -> Result<Vec<String>, Error> {
+    let manifest = read_manifest(dir)?;
+    let plan = Plan::load(&manifest.scenario.path)?;
+    let (decisions, _) = index_records(&dir.join(JOURNAL_FILE), &plan)?;
+    Ok(plan
+        .cases
+        .iter()
+        .filter_map(|c| decisions.get(&c.id))
+        .filter(|d| plan.is_adverse(d.action))
+        .filter_map(|d| d.notice.decision_id.clone())
+        .collect())
 }
 
 /// The scenario a run directory was started with.

@@ -114,7 +114,7 @@ pub enum TargetSpec {
     OpenAi(OpenAiConfig),
     Perspective(PerspectiveConfig),
     Azure(AzureConfig),
-    Http(HttpConfig),
+    Http(Box<HttpConfig>),
     Replay(Box<ReplayData>),
 }
 
@@ -254,8 +254,16 @@ impl PlanBuilder<'_> {
         }
         let appeal = raw.appeal.as_ref().map(|a| self.appeal(a));
         let statements = raw.statements.as_ref().map(|s| self.resolve(&s.file));
-        if let Some(path) = statements.as_ref().filter(|p| !p.is_file()) {
-            self.problem(&["statements", "file"], format!("{} does not exist", path.display()));
+        match statements.as_ref() {
+            Some(path) if !path.is_file() => {
+                self.problem(&["statements", "file"], format!("{} does not exist", path.display()))
+            }
+            Some(path) => {
+                if let Err(Diagnostics(problems)) = crate::appeal::statements::check_statements(path, None) {
+                    self.problems.extend(problems);
+                }
+            }
+            None => {}
         }
         let (corpora, cases) = self.corpora(&raw);
         let target = {
@@ -536,12 +544,12 @@ impl PlanBuilder<'_> {
                     self.problem(&["target", "body"], message);
                 }
                 let mapping = self.mapping(response);
-                Some(TargetSpec::Http(HttpConfig {
+                Some(TargetSpec::Http(Box::new(HttpConfig {
                     url: url.clone(),
                     headers: headers.clone(),
                     body: body.clone(),
                     mapping,
-                }))
+                })))
             }
             raw::RawTarget::Replay {
                 file,

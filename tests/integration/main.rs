@@ -1,6 +1,7 @@
 //! Integration tests: the real `modaudit` binary against real files, real
 //! subprocesses and real servers on 127.0.0.1. Built as one test binary.
 
+mod appeals;
 mod bad_input;
 mod command_target;
 mod consistency;
@@ -14,4 +15,6 @@ mod resume;
 mod server;
 mod shared_fixtures;
 mod snapshots;
+mod standin;
+mod statements;
 mod support;
