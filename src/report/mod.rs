@@ -343,6 +343,17 @@ pub fn count_of(n: u64, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
+impl Report {
+    /// Names of the gates that failed.
+    pub fn failed_gates(&self) -> Vec<&str> {
+        self.gates
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| g.name.as_str())
+            .collect()
+    }
+}
+
 /// Formats a share as a percentage with one decimal, e.g. `23.5 %`.
 pub fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)

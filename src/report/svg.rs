@@ -43,19 +43,21 @@ fn pct(v: f64) -> String {
     format!("{:.1} %", v * 100.0)
 }
 
+/// The opening of a chart: the root element with its accessible name, and a title.
+fn open_svg(height: f64, title: &str) -> String {
+    let title = xml_escape(title);
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{title}" font-family="sans-serif" font-size="12"><title>{title}</title>"#
+    )
+}
+
 /// Horizontal bars of over-removal (and detection, where measured) with whiskers.
 pub fn rate_chart(rows: &[RateRow], title: &str) -> String {
     let row_height = 30.0;
     let height = TOP + rows.len() as f64 * row_height + 40.0;
     let plot = WIDTH - LABEL_WIDTH - RIGHT_MARGIN;
     let x = |v: f64| LABEL_WIDTH + v.clamp(0.0, 1.0) * plot;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{}" font-family="sans-serif" font-size="12">"#,
-        xml_escape(title)
-    );
-    let _ = write!(svg, r#"<title>{}</title>"#, xml_escape(title));
+    let mut svg = open_svg(height, title);
     for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
         let tx = x(tick);
         let _ = write!(
@@ -150,13 +152,7 @@ pub fn forest_plot(rows: &[ForestRow], title: &str) -> String {
     let (lo, hi) = (lo.max(0.01), hi.min(100.0));
     let (llo, lhi) = (lo.ln(), hi.ln());
     let x = |v: f64| LABEL_WIDTH + ((v.clamp(lo, hi).ln() - llo) / (lhi - llo)) * plot;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{}" font-family="sans-serif" font-size="12">"#,
-        xml_escape(title)
-    );
-    let _ = write!(svg, r#"<title>{}</title>"#, xml_escape(title));
+    let mut svg = open_svg(height, title);
     for tick in [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 50.0, 100.0] {
         if tick < lo || tick > hi {
             continue;

@@ -59,12 +59,7 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
             report.totals.errors, report.totals.unsupported, report.totals.pending
         ));
     }
-    let failed: Vec<&str> = report
-        .gates
-        .iter()
-        .filter(|g| !g.passed)
-        .map(|g| g.name.as_str())
-        .collect();
+    let failed = report.failed_gates();
     if !report.gates.is_empty() {
         out.push_str(&format!(
             "  gates         {} passed, {} failed",

@@ -86,12 +86,7 @@ pub fn build_view(report: &Report) -> View {
         Status::Passed if report.gates.is_empty() => "Completed. No gates were set.".to_string(),
         Status::Passed => format!("Completed. All {} gates passed.", report.gates.len()),
         Status::GatesFailed => {
-            let failed: Vec<&str> = report
-                .gates
-                .iter()
-                .filter(|g| !g.passed)
-                .map(|g| g.name.as_str())
-                .collect();
+            let failed = report.failed_gates();
             format!(
                 "Completed. {} of {} gates failed: {}.",
                 failed.len(),

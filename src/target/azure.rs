@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::transport::{Secret, Transport};
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, one_by_one};
 use crate::decision::Action;
 use crate::hash::sha256_hex;
 
@@ -139,12 +139,6 @@ impl Moderator for AzureTarget {
     }
 
     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(batch.len());
-            for request in batch {
-                out.push(self.call(request).await?);
-            }
-            Ok(out)
-        })
+        one_by_one(batch, |request| self.call(request))
     }
 }

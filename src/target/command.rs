@@ -23,7 +23,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, one_by_one,
+};
 use crate::decision::{Action, Notice};
 use crate::hash::sha256_hex;
 
@@ -139,13 +141,7 @@ impl Moderator for CommandTarget {
     }
 
     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        Box::pin(async move {
-            let mut verdicts = Vec::with_capacity(batch.len());
-            for request in batch {
-                verdicts.push(self.ask(request).await?);
-            }
-            Ok(verdicts)
-        })
+        one_by_one(batch, |request| self.ask(request))
     }
 }
 

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::transport::{Secret, Transport};
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, one_by_one,
+};
 use crate::decision::{Action, Notice};
 use crate::hash::sha256_hex;
 
@@ -306,13 +308,7 @@ impl Moderator for HttpTarget {
     }
 
     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(batch.len());
-            for request in batch {
-                out.push(self.call(request).await?);
-            }
-            Ok(out)
-        })
+        one_by_one(batch, |request| self.call(request))
     }
 }
 

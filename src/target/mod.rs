@@ -144,6 +144,25 @@ pub trait Moderator: Send + Sync {
     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>>;
 }
 
+/// Asks about each request of a batch in turn, for systems that take one text
+/// per call; the first failure fails the batch (the runner then retries it).
+pub fn one_by_one<'a, F, Fut>(
+    batch: &'a [ModerationRequest<'a>],
+    ask: F,
+) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>>
+where
+    F: Fn(&'a ModerationRequest<'a>) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Verdict, AttemptError>> + Send + 'a,
+{
+    Box::pin(async move {
+        let mut verdicts = Vec::with_capacity(batch.len());
+        for request in batch {
+            verdicts.push(ask(request).await?);
+        }
+        Ok(verdicts)
+    })
+}
+
 /// Maps a score to an action with a threshold (score ≥ threshold → remove).
 pub fn action_from_score(score: f64, threshold: f64) -> Action {
     if score >= threshold {

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::transport::{Secret, Transport};
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, one_by_one,
+};
 use crate::decision::Action;
 use crate::hash::sha256_hex;
 
@@ -152,13 +154,7 @@ impl Moderator for PerspectiveTarget {
     }
 
     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(batch.len());
-            for request in batch {
-                out.push(self.call(request).await?);
-            }
-            Ok(out)
-        })
+        one_by_one(batch, |request| self.call(request))
     }
 }
 
