@@ -6,6 +6,7 @@
 //! removes nothing has no over-removal. Cases that ended in `error` or
 //! `unsupported` are counted but left out of every rate's denominator.
 
+pub mod auc;
 pub mod correction;
 mod counterfactual;
 mod disparity;

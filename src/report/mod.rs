@@ -20,6 +20,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::auc::{ScoreBias, Scored, score_bias};
 use crate::analysis::{self, Counterfactual, Dimension, Disparity, Observation, Slice, Totals};
 use crate::appeal::statements::StatementsReport;
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
@@ -61,6 +62,9 @@ pub struct Report {
     pub notice: NoticeCoverage,
     /// Notice and appeal: availability, appeal outcomes, statements of reasons, principles checklist.
     pub appeal: AppealReport,
+    /// Score-based bias metrics by target group, for systems that return scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_bias: Option<ScoreBias>,
     /// Languages the system declared it cannot moderate.
     pub unsupported: Vec<UnsupportedLanguage>,
     /// Why cases ended in error, most frequent first.
@@ -247,6 +251,7 @@ pub fn build_report(
         counterfactual: analysis.counterfactual,
         notice,
         appeal,
+        score_bias: score_bias_of(plan, decisions),
         unsupported: unsupported_languages(plan, decisions),
         errors: error_reasons(plan, decisions),
         gates,
@@ -259,6 +264,24 @@ pub fn build_report(
     };
     report.summary = summary::sentences(&report);
     report
+}
+
+/// Score-based bias metrics over the decided cases that carry a score (none
+/// when the system returns no scores).
+fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
+    let scored: Vec<Scored<'_>> = plan
+        .cases
+        .iter()
+        .filter_map(|case| {
+            let d = decisions.get(&case.id).filter(|d| d.action.is_decision())?;
+            Some(Scored {
+                score: d.score.filter(|s| s.is_finite())?,
+                violating: case.label == crate::corpus::Label::Violating,
+                group: case.target_group.as_deref(),
+            })
+        })
+        .collect();
+    (!scored.is_empty()).then(|| score_bias(&scored))
 }
 
 fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex) -> Vec<UnsupportedLanguage> {

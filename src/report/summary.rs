@@ -105,6 +105,19 @@ pub fn sentences(report: &Report) -> Vec<String> {
     out.extend(extremes(report, Dimension::Language, prose_language_name));
     out.extend(extremes(report, Dimension::Category, humanise));
     out.push(disparity_sentence(report));
+    if let Some(bias) = &report.score_bias {
+        let worst = bias
+            .groups
+            .iter()
+            .filter_map(|g| g.bpsn_auc.map(|a| (a, g)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let (Some(overall), Some((bpsn, group))) = (bias.overall_auc, worst) {
+            out.push(format!(
+                "Its scores separate violating from protected posts with an AUC of {overall:.2}; the lowest BPSN AUC, {bpsn:.2}, is for posts about {} — benign posts about that group score most like hateful posts about others.",
+                humanise(&group.group)
+            ));
+        }
+    }
     let cf = &report.counterfactual;
     if cf.families > 0 {
         out.push(format!(

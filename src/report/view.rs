@@ -131,6 +131,9 @@ pub fn build_view(report: &Report) -> View {
         }
     }
     sections.push(disparity_section(report));
+    if let Some(s) = score_bias_section(report) {
+        sections.push(s);
+    }
     sections.push(counterfactual_section(report));
     sections.push(notice_section(report));
     if let Some(s) = appeals_section(report) {
@@ -384,6 +387,44 @@ fn disparity_section(report: &Report) -> Section {
         s.chart = Some(Chart::Forest(forest));
     }
     s
+}
+
+fn score_bias_section(report: &Report) -> Option<Section> {
+    let bias = report.score_bias.as_ref()?;
+    let mut s = section("score-bias", "Score-based bias");
+    let auc = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.3}"));
+    s.paragraphs.push(format!(
+        "For the {} decided cases that came with a score, ROC AUC separates violating from protected posts (1 is perfect, 0.5 is chance). \
+         Per target group (Borkan et al. 2019): subgroup AUC within the group; BPSN AUC — the group's protected posts against other groups' violating \
+         ones, low when benign posts about the group score like hate; BNSP AUC — the group's violating posts against other protected posts. \
+         Overall AUC {}; power means (p = −5) {} / {} / {}; final bias metric {}.",
+        bias.scored_cases,
+        auc(bias.overall_auc),
+        auc(bias.power_means.subgroup_auc),
+        auc(bias.power_means.bpsn_auc),
+        auc(bias.power_means.bnsp_auc),
+        auc(bias.final_bias_metric)
+    ));
+    s.table = Some(Table {
+        headers: ["Target group", "Scored", "Subgroup AUC", "BPSN AUC", "BNSP AUC"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false, true, true, true, true],
+        rows: bias
+            .groups
+            .iter()
+            .map(|g| {
+                vec![
+                    g.group.clone(),
+                    g.n.to_string(),
+                    auc(g.subgroup_auc),
+                    auc(g.bpsn_auc),
+                    auc(g.bnsp_auc),
+                ]
+            })
+            .collect(),
+    });
+    Some(s)
 }
 
 fn format_p(p: f64) -> String {

@@ -104,3 +104,65 @@ fn corrections_match_every_shared_reference_value() {
         }
     }
 }
+
+#[test]
+fn bias_aucs_match_every_shared_reference_value() {
+    use modaudit::analysis::auc::{Scored, score_bias};
+    let Some(data) = fixture("bias_auc.json") else { return };
+    let cases: Vec<Scored<'_>> = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Scored {
+            score: c["score"].as_f64().unwrap(),
+            violating: c["violating"].as_bool().unwrap(),
+            group: c["group"].as_str().filter(|g| *g != "none"),
+        })
+        .collect();
+    let bias = score_bias(&cases);
+    close(
+        bias.overall_auc.unwrap(),
+        data["overall_auc"].as_f64().unwrap(),
+        "overall AUC",
+    );
+    for group in &bias.groups {
+        let expected = &data["per_group"][&group.group];
+        close(
+            group.subgroup_auc.unwrap(),
+            expected["subgroup_auc"].as_f64().unwrap(),
+            "subgroup AUC",
+        );
+        close(
+            group.bpsn_auc.unwrap(),
+            expected["bpsn_auc"].as_f64().unwrap(),
+            "BPSN AUC",
+        );
+        close(
+            group.bnsp_auc.unwrap(),
+            expected["bnsp_auc"].as_f64().unwrap(),
+            "BNSP AUC",
+        );
+    }
+    assert_eq!(bias.groups.len(), 3);
+    let means = &data["power_means_p_minus_5"];
+    close(
+        bias.power_means.subgroup_auc.unwrap(),
+        means["subgroup_auc"].as_f64().unwrap(),
+        "power mean subgroup",
+    );
+    close(
+        bias.power_means.bpsn_auc.unwrap(),
+        means["bpsn_auc"].as_f64().unwrap(),
+        "power mean BPSN",
+    );
+    close(
+        bias.power_means.bnsp_auc.unwrap(),
+        means["bnsp_auc"].as_f64().unwrap(),
+        "power mean BNSP",
+    );
+    close(
+        bias.final_bias_metric.unwrap(),
+        data["final_bias_metric"].as_f64().unwrap(),
+        "final bias metric",
+    );
+}
