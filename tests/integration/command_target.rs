@@ -109,6 +109,14 @@ fn a_score_only_program_is_thresholded() {
         (rows["c2"]["action"].as_str(), rows["c2"]["score"].as_str()),
         ("allow", "0.1")
     );
+    // scores feed the score-based bias metrics: the one violating case outscores every protected one
+    let results = read_json(&run.dir.join("results.json"));
+    assert_eq!(results["score_bias"]["scored_cases"], 6);
+    assert_eq!(results["score_bias"]["overall_auc"], 1.0);
+    assert_eq!(results["score_bias"]["groups"][0]["group"], "women");
+    assert_eq!(results["score_bias"]["groups"][0]["subgroup_auc"], 1.0);
+    let md = std::fs::read_to_string(run.dir.join("report.md")).unwrap();
+    assert!(md.contains("## Score-based bias"), "{md}");
 }
 
 #[test]
