@@ -112,7 +112,7 @@ impl KeywordFilter {
     pub fn new(spec: &KeywordSpec) -> Result<Self, String> {
         let mut lexicons = BTreeMap::new();
         let mut fingerprint_input = String::from("builtin:keyword\n");
-        let mut described = Vec::new();
+        let mut total_terms = 0;
         for (lang, source) in &spec.lexicons {
             let mut terms: Vec<String> = source
                 .text
@@ -140,14 +140,18 @@ impl KeywordFilter {
                 MatchMode::WholeWord
             };
             fingerprint_input.push_str(&format!("{lang}\n{}\n", terms.join("\n")));
-            described.push(format!("{lang}: {} terms", terms.len()));
+            total_terms += terms.len();
             lexicons.insert(lang.clone(), Lexicon { terms, matcher, mode });
         }
+        let language_count = lexicons.len();
         Ok(KeywordFilter {
             lexicons,
             info: TargetInfo {
                 kind: "builtin:keyword".into(),
-                description: format!("built-in keyword filter ({})", described.join(", ")),
+                description: format!(
+                    "built-in keyword filter ({}, {total_terms} terms)",
+                    crate::report::count_of(language_count as u64, "language", "languages")
+                ),
                 fingerprint: sha256_hex(fingerprint_input.as_bytes()),
                 gives_notice: true,
                 notes: Vec::new(),
@@ -322,7 +326,13 @@ mod tests {
         let spec = KeywordSpec::with_overrides(BTreeMap::new());
         let f = KeywordFilter::new(&spec).unwrap();
         assert_eq!(builtin_lexicon_languages().len(), 13);
-        assert!(f.info().description.contains("zh:"));
+        assert!(
+            f.info()
+                .description
+                .starts_with("built-in keyword filter (13 languages, "),
+            "{}",
+            f.info().description
+        );
     }
 
     #[test]
