@@ -367,3 +367,73 @@ fn read_cases(dir: &std::path::Path) -> Vec<std::collections::HashMap<String, St
         })
         .collect()
 }
+
+#[test]
+fn the_bundled_corpus_covers_what_an_audit_needs() {
+    let dir = repo().join("corpora/protected-speech");
+    let output = modaudit()
+        .args(["corpus", "stats", "--json", "--min", "8"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let languages = stats["languages"].as_array().unwrap();
+    assert!(languages.len() >= 12, "{} languages", languages.len());
+    for l in languages {
+        let lang = l["lang"].as_str().unwrap();
+        assert!(l["protected"].as_u64().unwrap() >= 120, "{lang}: protected");
+        assert!(l["violating"].as_u64().unwrap() >= 40, "{lang}: violating");
+        assert!(
+            l["protected_categories"].as_u64().unwrap() >= 8,
+            "{lang}: protected categories with ≥ 8 cases"
+        );
+        assert!(
+            l["target_groups"].as_object().unwrap().len() >= 6,
+            "{lang}: target groups"
+        );
+        for category in ["slur", "dehumanisation", "threat", "exclusion"] {
+            assert!(
+                l["categories"]["violating"][category].as_u64().unwrap_or(0) > 0,
+                "{lang}: violating {category}"
+            );
+        }
+    }
+    let with = |category: &str| {
+        languages
+            .iter()
+            .filter(|l| l["categories"]["protected"][category].as_u64().unwrap_or(0) > 0)
+            .count()
+    };
+    assert!(
+        with("reclaimed_term") >= 6,
+        "reclaimed terms in {} languages",
+        with("reclaimed_term")
+    );
+    let has = |lang: &str| languages.iter().any(|l| l["lang"] == lang);
+    for lang in ["ar", "en", "es", "fa", "fr", "pt", "sw", "id", "tr", "zh"] {
+        assert!(has(lang), "{lang}");
+    }
+    assert!(has("hi") && (has("ur") || has("bn")) && (has("ru") || has("uk")));
+    let non_latin = ["ar", "fa", "ur", "hi", "bn", "ru", "uk", "zh"]
+        .iter()
+        .filter(|l| has(l))
+        .count();
+    assert!(non_latin >= 4);
+    let rtl = ["ar", "fa", "ur", "he"].iter().filter(|l| has(l)).count();
+    assert!(rtl >= 2);
+    // dialect pairs: African-American vs standard American English, a regional Arabic dialect vs MSA
+    let cases = std::fs::read_to_string(dir.join("cases/en.csv")).unwrap()
+        + &std::fs::read_to_string(dir.join("cases/ar.csv")).unwrap();
+    for speaker in [",aae,", ",sae,", ",msa,", ",egyptian_arabic,"] {
+        assert!(cases.contains(speaker), "{speaker}");
+    }
+    // every language has counterfactual templates, and no lint flag is raised
+    let manifest = std::fs::read_to_string(dir.join("corpus.toml")).unwrap();
+    assert!(manifest.matches("[[templates]]").count() >= 12);
+    assert_eq!(stats["flags"].as_array().unwrap().len(), 0, "{}", stats["flags"]);
+    assert!(
+        manifest.matches("review_status = ").count() >= 12,
+        "every language states its review status"
+    );
+}
