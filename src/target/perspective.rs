@@ -78,7 +78,7 @@ impl PerspectiveTarget {
         }
         let body = json!({
             "comment": { "text": request.text, "type": "PLAIN_TEXT" },
-            "languages": [request.lang],
+            "languages": [perspective_language(request.lang)],
             "requestedAttributes": attributes,
             "doNotStore": true,
         });
@@ -123,6 +123,15 @@ impl PerspectiveTarget {
             ..Verdict::default()
         })
     }
+}
+
+/// The language code Perspective expects: the primary subtag (`zh` for `zh-Hans`,
+/// `pt` for `pt-PT`), except romanised Hindi, which it supports as `hi-Latn`.
+fn perspective_language(tag: &str) -> String {
+    if tag.eq_ignore_ascii_case("hi-Latn") {
+        return "hi-Latn".into();
+    }
+    tag.split('-').next().unwrap_or(tag).to_ascii_lowercase()
 }
 
 /// The error message when a 400 answer says the language is not supported.
@@ -174,6 +183,14 @@ mod tests {
             unsupported_language(br#"{"error": {"code": 400, "message": "Comment text too long"}}"#),
             None
         );
+    }
+
+    #[test]
+    fn languages_are_sent_as_perspective_expects_them() {
+        assert_eq!(perspective_language("zh-Hans"), "zh");
+        assert_eq!(perspective_language("pt-PT"), "pt");
+        assert_eq!(perspective_language("hi-Latn"), "hi-Latn");
+        assert_eq!(perspective_language("ar"), "ar");
     }
 
     #[test]
