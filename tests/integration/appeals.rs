@@ -71,13 +71,7 @@ fn reversal_rate_and_a_slower_language_are_measured_against_known_truth() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = scenario(tmp.path(), &standin, true, 10.0, "");
     let out = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let results = read_json(&out.join("results.json"));
     let probe = &results["appeal"]["probe"];
@@ -155,13 +149,7 @@ fn no_appeal_route_is_reported_as_not_met_in_plain_words() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = scenario(tmp.path(), &standin, false, 5.0, "[declared]\nfree_of_charge = true\n");
     let out = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let results = read_json(&out.join("results.json"));
     assert_eq!(results["appeal"]["availability"]["with_appeal_route"], 0);
@@ -209,13 +197,7 @@ fn appeals_that_never_resolve_are_pending_at_the_deadline() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = scenario(tmp.path(), &standin, true, 0.5, "");
     let out = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let results = read_json(&out.join("results.json"));
     assert_eq!(results["appeal"]["probe"]["pending_at_deadline"], 60);
@@ -304,13 +286,7 @@ fn an_intent_without_a_filing_is_sent_again_with_the_same_key() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = scenario(tmp.path(), &standin, true, 10.0, "");
     let out = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     // As if the run had died after journaling five intents but before the platform's acknowledgement arrived.
     let lost = ["en-w00", "en-w01", "es-w05", "ar-w10", "ar-w19"];

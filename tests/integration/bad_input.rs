@@ -243,13 +243,7 @@ fn run_refuses_bad_input_with_exit_2_before_writing_anything() {
         "name = \"x\"\ncorpora = [{corpus}]\n[target]\nkind = \"builtin:keyword\"\n",
     );
     let out = dir.path().join("out");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr_of(&output).contains("duplicate id `a1`"));
     assert!(!out.exists());

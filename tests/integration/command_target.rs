@@ -40,13 +40,7 @@ fn run_with_target(model_args: &[&str], target_extra: &str, extra: &str) -> Run 
         ),
     );
     let dir = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &dir);
     Run {
         dir,
         code: output.status.code(),

@@ -211,13 +211,7 @@ fn slices_with_errors_and_unsupported_cases_match_an_independent_recount() {
         ),
     );
     let out = tmp.path().join("out");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     check_consistency(&out, &[&repo().join("corpora/starter")]);
     let results = read_json(&out.join("results.json"));

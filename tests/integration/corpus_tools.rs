@@ -235,13 +235,7 @@ fn an_imported_suite_runs_end_to_end() {
     )
     .unwrap();
     let run = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(tmp.path().join("scenarios/hatecheck.toml"))
-        .arg("--out")
-        .arg(&run)
-        .output()
-        .unwrap();
+    let output = run_scenario(&tmp.path().join("scenarios/hatecheck.toml"), &run);
     assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr_of(&output));
     let results = read_json(&run.join("results.json"));
     assert_eq!(results["totals"]["cases"], 5);

@@ -10,13 +10,7 @@ fn run_starter_with_gates(gates: &str) -> (Option<i32>, std::path::PathBuf, temp
         &format!("name = \"gated\"\ncorpora = [{{corpus}}]\n[target]\nkind = \"builtin:keyword\"\n[gates]\n{gates}"),
     );
     let out = tmp.path().join("out");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     (output.status.code(), out, tmp)
 }
 

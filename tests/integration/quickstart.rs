@@ -134,13 +134,7 @@ fn hostile_corpus_text_is_escaped_in_every_report() {
         "name = \"hostile\"\ncorpora = [{corpus}]\n[target]\nkind = \"builtin:keyword\"\n",
     );
     let out = tmp.path().join("out");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();

@@ -23,13 +23,7 @@ fn replay(
         ),
     );
     let out = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr_of(&output));
     (output.status.code(), text, out, tmp)
 }

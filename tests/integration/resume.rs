@@ -109,13 +109,7 @@ fn a_killed_run_resumes_with_every_case_decided_exactly_once() {
     assert!(manifest["finished_at"].is_string());
 
     let fresh = tmp.path().join("fresh");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&fresh)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &fresh);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     assert_eq!(
         findings(&killed),
@@ -165,22 +159,10 @@ fn a_run_whose_inputs_changed_is_not_continued() {
         "name = \"x\"\ncorpora = [{corpus}]\n[target]\nkind = \"builtin:keyword\"\n",
     );
     let dir = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &dir);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     // the same --out twice is refused
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &dir);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr_of(&output).contains("already holds a run"),
@@ -228,13 +210,7 @@ fn resume_can_retry_cases_that_ended_in_error() {
         ),
     );
     let dir = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &dir);
     assert_eq!(
         output.status.code(),
         Some(3),

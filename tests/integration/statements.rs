@@ -126,13 +126,7 @@ fn statements_join_to_a_run_and_appear_in_its_report() {
         ),
     );
     let out = tmp.path().join("run");
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = run_scenario(&scenario, &out);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let results = read_json(&out.join("results.json"));
     let join = &results["appeal"]["statements"]["join"];

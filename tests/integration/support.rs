@@ -57,6 +57,17 @@ pub fn toml_command(words: &[&str]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+/// Runs `modaudit run SCENARIO --out OUT` and returns its output.
+pub fn run_scenario(scenario: &Path, out: &Path) -> std::process::Output {
+    modaudit()
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 pub fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
