@@ -258,21 +258,13 @@ fn stats_and_expand_describe_a_corpus() {
          a2,en,The council meeting was postponed until next Tuesday evening!,protected,neutral_mention,,,,\n\
          a3,ar,written in latin letters here,protected,neutral_mention,,,,\n",
     );
-    std::fs::create_dir_all(corpus.join("templates/en")).unwrap();
-    std::fs::write(
-        corpus.join("templates/en/groups.csv"),
+    add_templates(
+        &corpus,
+        "en",
+        "templates/en",
         "group,plural\nwomen,women\nmuslims,Muslims\n",
-    )
-    .unwrap();
-    std::fs::write(
-        corpus.join("templates/en/templates.csv"),
-        "template_id,label,category,text,groups,notes\nt1,protected,neutral_mention,I admire {plural}.,,\nt2,violating,dehumanisation,\"{plural} are vermin, all of them.\",muslims,\n",
-    )
-    .unwrap();
-    let manifest = corpus.join("corpus.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap()
-        + "\n[[templates]]\nlang = \"en\"\ntemplates = \"templates/en/templates.csv\"\ngroups = \"templates/en/groups.csv\"\n";
-    std::fs::write(&manifest, text).unwrap();
+        "t1,protected,neutral_mention,I admire {plural}.,,\nt2,violating,dehumanisation,\"{plural} are vermin, all of them.\",muslims,\n",
+    );
 
     let output = modaudit().args(["corpus", "expand"]).arg(&corpus).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
@@ -323,20 +315,13 @@ fn a_broken_template_names_its_file_line_and_field() {
     let tmp = tempfile::tempdir().unwrap();
     let corpus = write_corpus(&tmp.path().join("c"), &["es"], "");
     std::fs::write(corpus.join("cases.csv"), HEADER).unwrap();
-    std::fs::write(
-        corpus.join("groups.csv"),
+    add_templates(
+        &corpus,
+        "es",
+        ".",
         "group,gender,plural\nmigrants,m,migrantes\nwomen,f,mujeres\nnb,x,personas no binarias\n",
-    )
-    .unwrap();
-    std::fs::write(
-        corpus.join("templates.csv"),
-        "template_id,label,category,text,groups,notes\nt1,protected,neutral_mention,{gender:m=Los|f=Las} {plural} son bienvenidos.,,\n",
-    )
-    .unwrap();
-    let manifest = corpus.join("corpus.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap()
-        + "\n[[templates]]\nlang = \"es\"\ntemplates = \"templates.csv\"\ngroups = \"groups.csv\"\n";
-    std::fs::write(&manifest, text).unwrap();
+        "t1,protected,neutral_mention,{gender:m=Los|f=Las} {plural} son bienvenidos.,,\n",
+    );
     let output = modaudit().arg("validate").arg(&corpus).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let err = stderr_of(&output);
@@ -344,6 +329,24 @@ fn a_broken_template_names_its_file_line_and_field() {
         err.contains("templates.csv:2: `text`: group `nb` has gender = `x`, which `{gender:…}` does not cover"),
         "{err}"
     );
+}
+
+/// Writes `groups.csv` and `templates.csv` (rows after the header) into `subdir`
+/// of a corpus and lists them in its manifest for `lang`.
+fn add_templates(corpus: &std::path::Path, lang: &str, subdir: &str, groups: &str, template_rows: &str) {
+    std::fs::create_dir_all(corpus.join(subdir)).unwrap();
+    std::fs::write(corpus.join(subdir).join("groups.csv"), groups).unwrap();
+    std::fs::write(
+        corpus.join(subdir).join("templates.csv"),
+        format!("template_id,label,category,text,groups,notes\n{template_rows}"),
+    )
+    .unwrap();
+    let manifest = corpus.join("corpus.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap()
+        + &format!(
+            "\n[[templates]]\nlang = \"{lang}\"\ntemplates = \"{subdir}/templates.csv\"\ngroups = \"{subdir}/groups.csv\"\n"
+        );
+    std::fs::write(&manifest, text).unwrap();
 }
 
 /// The cases of a corpus directory as maps.
