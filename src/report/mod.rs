@@ -13,6 +13,7 @@ mod summary;
 mod svg;
 mod terminal;
 mod view;
+pub mod visible;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -332,8 +333,8 @@ pub fn write_outputs(
     report: &Report,
     decisions: &DecisionIndex,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let mut results = serde_json::to_vec_pretty(report).map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
-    results.push(b'\n');
+    let results = serde_json::to_string_pretty(report).map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
+    let results = format!("{}\n", visible::json_escaped(&results)).into_bytes();
     let files: [(&str, Vec<u8>); 5] = [
         ("report.md", render_markdown(report).into_bytes()),
         (
