@@ -1,6 +1,7 @@
 //! Hostile text from corpora, scenarios and system answers reaches every output
-//! as text, never as instructions: no escape sequence on a terminal, no
-//! reordering by bidi controls, no broken XML or Markdown table.
+//! as text, never as instructions: no formula in a spreadsheet, no escape
+//! sequence on a terminal, no reordering by bidi controls, no broken XML or
+//! Markdown table.
 
 use std::path::{Path, PathBuf};
 
@@ -285,6 +286,116 @@ fn hostile_text_is_shown_and_never_obeyed_in_every_report() {
     assert!(
         raw.iter().any(|d| d["notice"]["reason"] == run.reason.as_str()),
         "the journal keeps the raw answer"
+    );
+}
+
+#[test]
+fn decisions_csv_neutralises_formulas_and_keeps_numbers() {
+    let run = hostile_run();
+    let rows = read_decisions(&run.out);
+    let hostile = rows
+        .iter()
+        .find(|r| r["case_id"].contains("\"g0\""))
+        .expect("the hostile case");
+    assert_eq!(
+        hostile["case_id"],
+        format!("'=HYPERLINK(\"http://evil.example\",\"g0\")\u{202e}")
+    );
+    assert_eq!(hostile["category"], format!("'{}", run.category));
+    assert_eq!(hostile["reason"], format!("'{}", run.reason));
+    assert_eq!(hostile["rule"], "'@rule(1)");
+    assert_eq!(hostile["decision_id"], "'-1+cmd|' /C calc'!A0");
+    assert_eq!(
+        hostile["target_group"], run.group,
+        "text not starting a formula is kept"
+    );
+    assert_eq!(hostile["score"], "0.9");
+    let kept = rows.iter().find(|r| r["case_id"] == "w0").unwrap();
+    assert_eq!(kept["score"], "-0.5", "a negative number stays a number");
+    assert_eq!(kept["text"], "women deserve respect");
+    for row in &rows {
+        for (column, cell) in row {
+            let starts_formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            assert!(
+                !starts_formula || cell.parse::<f64>().is_ok(),
+                "{column} = {cell:?} would be a formula"
+            );
+        }
+    }
+}
+
+#[test]
+fn formula_like_text_with_tab_and_cr_is_neutralised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = csv_rows(&[
+        [
+            "t1",
+            "en",
+            "\tTAB=1+1",
+            "protected",
+            "counter_speech",
+            "+group",
+            "",
+            "",
+            "",
+        ],
+        [
+            "t2",
+            "en",
+            "\rCR=1+1",
+            "protected",
+            "counter_speech",
+            "-group",
+            "",
+            "",
+            "",
+        ],
+        ["t3", "en", "-3", "protected", "counter_speech", "@group", "", "", ""],
+    ]);
+    let corpus = write_corpus(&tmp.path().join("c"), &["en"], &rows);
+    let scenario = write_scenario(
+        tmp.path(),
+        &corpus,
+        "name = \"tabs\"\ncorpora = [{corpus}]\n[target]\nkind = \"builtin:keyword\"\n",
+    );
+    let out = tmp.path().join("out");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let rows = read_decisions(&out);
+    assert_eq!(rows[0]["text"], "'\tTAB=1+1");
+    assert_eq!(rows[0]["target_group"], "'+group");
+    assert_eq!(rows[1]["text"], "'\rCR=1+1");
+    assert_eq!(rows[1]["target_group"], "'-group");
+    assert_eq!(rows[2]["text"], "-3", "a number is not a formula");
+    assert_eq!(rows[2]["target_group"], "'@group");
+}
+
+#[test]
+fn data_csv_files_keep_formula_like_text_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.csv");
+    let text = format!("{FORMULA} {ESCAPES}");
+    std::fs::write(
+        &input,
+        csv_rows(&[["text", "label"], [&text, "hateful"], ["\t@tab", "ok"]]),
+    )
+    .unwrap();
+    let out = tmp.path().join("imported");
+    let output = modaudit()
+        .args(["corpus", "import", "csv"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .args(["--label-map", "hateful=violating,ok=protected", "--lang", "en"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let mut reader = csv::Reader::from_path(out.join("cases.csv")).unwrap();
+    let texts: Vec<String> = reader.records().map(|r| r.unwrap()[2].to_string()).collect();
+    assert_eq!(
+        texts,
+        [text.as_str(), "\t@tab"],
+        "a corpus is data: its text stays exact"
     );
 }
 
