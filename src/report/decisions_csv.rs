@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 
 use super::DecisionIndex;
+use super::local_paths::LocalPaths;
 use crate::scenario::Plan;
 
 /// Column names of `decisions.csv`.
@@ -42,7 +43,10 @@ pub const COLUMNS: [&str; 23] = [
 ];
 
 /// Renders `decisions.csv` in corpus order; undecided cases have an empty action.
+/// Local paths in the system's words are shortened as in every published file
+/// (see [`LocalPaths`]).
 pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<Vec<u8>> {
+    let local = LocalPaths::of(plan, None);
     let mut writer = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(Vec::new());
@@ -50,6 +54,7 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
     for case in &plan.cases {
         let d = decisions.get(&case.id);
         let opt = |v: Option<&String>| v.cloned().unwrap_or_default();
+        let words = |v: Option<&String>| v.map(|w| local.shorten(w).into_owned()).unwrap_or_default();
         let row = [
             case.id.clone(),
             case.lang.clone(),
@@ -61,12 +66,12 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
             d.map(|d| d.action.to_string()).unwrap_or_default(),
             d.map(|d| plan.is_adverse(d.action).to_string()).unwrap_or_default(),
             d.and_then(|d| d.score).map(|s| s.to_string()).unwrap_or_default(),
-            opt(d.and_then(|d| d.notice.reason.as_ref())),
+            words(d.and_then(|d| d.notice.reason.as_ref())),
             d.map(|d| d.latency_ms.to_string()).unwrap_or_default(),
             d.map(|d| d.attempts.to_string()).unwrap_or_default(),
-            opt(d.and_then(|d| d.error.as_ref())),
+            words(d.and_then(|d| d.error.as_ref())),
             opt(d.and_then(|d| d.notice.decision_id.as_ref())),
-            opt(d.and_then(|d| d.notice.rule.as_ref())),
+            words(d.and_then(|d| d.notice.rule.as_ref())),
             d.and_then(|d| d.notice.automated)
                 .map(|a| a.to_string())
                 .unwrap_or_default(),

@@ -1,7 +1,7 @@
 //! Hostile text from corpora, scenarios and system answers reaches every output
 //! as text, never as instructions: no formula in a spreadsheet, no escape
 //! sequence on a terminal, no reordering by bidi controls, no broken XML or
-//! Markdown table.
+//! Markdown table — and no absolute local path in a published report.
 
 use std::path::{Path, PathBuf};
 
@@ -503,4 +503,94 @@ fn corpus_expand_writes_exact_data_when_piped() {
     let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
     let texts: Vec<String> = reader.records().map(|r| r.unwrap()[2].to_string()).collect();
     assert_eq!(texts, [text.replace("{plural}", "women")]);
+}
+
+#[test]
+fn published_reports_name_no_local_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(
+        &tmp.path().join("corpus"),
+        &["en"],
+        "c1,en,people like you should be killed,violating,threat,women,,,\n\
+         c2,en,a normal post,protected,counter_speech,women,,,\n\
+         c3,en,crash here,protected,counter_speech,women,,,\n",
+    );
+    let log = tmp.path().join("model.log");
+    let scenario = write_scenario(
+        tmp.path(),
+        &corpus,
+        &format!(
+            "name = \"paths\"\ncorpora = [{{corpus}}]\n[target]\nkind = \"command\"\ncommand = {}\n\
+             [run]\nerror_budget = 1.0\nmax_attempts = 1\n",
+            toml_command(&[
+                fake_model(),
+                "--remove-if-contains",
+                "killed",
+                "--log",
+                &log.display().to_string(),
+                "--crash-on",
+                "c3"
+            ])
+        ),
+    );
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_no_local_paths(tmp.path(), &out);
+    let md = read(&out, "report.md");
+    assert!(md.contains("modaudit-fake-model"), "the program is still named: {md}");
+    assert!(
+        md.contains("model.log"),
+        "files are named relative to the scenario: {md}"
+    );
+}
+
+#[test]
+fn replayed_decisions_name_their_file_without_its_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(
+        &tmp.path().join("corpus"),
+        &["en"],
+        "r1,en,post one,protected,counter_speech,women,,,\nr2,en,post two,protected,counter_speech,women,,,\n",
+    );
+    std::fs::create_dir(tmp.path().join("recorded")).unwrap();
+    std::fs::write(
+        tmp.path().join("recorded/decisions.csv"),
+        "id,action\nr1,remove\nzz,allow\n",
+    )
+    .unwrap();
+    let scenario = write_scenario(
+        tmp.path(),
+        &corpus,
+        "name = \"replay\"\ncorpora = [{corpus}]\n[target]\nkind = \"replay\"\nfile = \"recorded/decisions.csv\"\n[run]\nerror_budget = 1.0\n",
+    );
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_no_local_paths(tmp.path(), &out);
+    let md = read(&out, "report.md");
+    assert!(md.contains("recorded/decisions.csv"), "{md}");
+    let rows = read_decisions(&out);
+    assert!(rows[1]["error"].contains("recorded/decisions.csv"), "{:?}", rows[1]);
+}
+
+/// No published file holds the absolute path of `root` (or of the repository,
+/// where the test programs live); the manifest may.
+fn assert_no_local_paths(root: &Path, out: &Path) {
+    let mut locations = vec![root.display().to_string(), repo().display().to_string()];
+    if let Ok(canonical) = root.canonicalize() {
+        locations.push(canonical.display().to_string());
+    }
+    for name in modaudit::report::OUTPUT_FILES {
+        // HTML escapes `/` as `&#x2f;`; JSON may escape it as `\/`.
+        let text = read(out, name).replace("&#x2f;", "/").replace("\\/", "/");
+        for location in &locations {
+            assert!(!text.contains(location.as_str()), "{name} names {location}:\n{text}");
+        }
+    }
+    let manifest = read(out, "manifest.json");
+    assert!(
+        manifest.contains(&root.display().to_string()),
+        "the manifest keeps where the run came from"
+    );
 }
