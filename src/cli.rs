@@ -12,6 +12,7 @@ use crate::corpus::load_corpus;
 use crate::error::Error;
 use crate::exit;
 use crate::report::render_terminal;
+use crate::report::visible::{for_terminal, json_escaped};
 use crate::run::{self, Progress, RunObserver, RunRequest, Silent};
 use crate::scenario::Plan;
 
@@ -211,7 +212,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", for_terminal(&error.to_string()));
             ExitCode::from(error.exit_code())
         }
     }
@@ -262,7 +263,7 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
         });
     }
     if !args.quiet {
-        print!("{}", render_terminal(&outcome.report, &outcome.dir));
+        show(&render_terminal(&outcome.report, &outcome.dir));
     }
     Ok(outcome.report.outcome.exit_code)
 }
@@ -282,13 +283,13 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             .iter()
             .map(|(l, n)| format!("{l} {n}"))
             .collect();
-        println!(
-            "ok: corpus `{}` {} — {} cases ({})",
+        show(&format!(
+            "ok: corpus `{}` {} — {} cases ({})\n",
             corpus.manifest.name,
             corpus.manifest.version,
             corpus.cases.len(),
             languages.join(", ")
-        );
+        ));
     } else {
         let plan = Plan::load(path)?;
         let info = match run::build_target(&plan) {
@@ -298,13 +299,13 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             }
             Err(e) => return Err(e),
         };
-        println!(
-            "ok: scenario `{}` — {} cases from {}, target: {}",
+        show(&format!(
+            "ok: scenario `{}` — {} cases from {}, target: {}\n",
             plan.name,
             plan.cases.len(),
             crate::report::count_of(plan.corpora.len() as u64, "corpus", "corpora"),
             info
-        );
+        ));
     }
     Ok(exit::SUCCESS)
 }
@@ -314,9 +315,9 @@ fn statements_command(file: &Path, run: Option<&Path>, json: bool) -> Result<u8,
     let ids = run.map(run::adverse_decision_ids).transpose()?;
     let report = check_statements(file, ids.as_deref())?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        show_json(&report);
     } else {
-        print!("{}", render_statements(&report));
+        show(&render_statements(&report));
     }
     Ok(if report.valid == report.statements {
         exit::SUCCESS
@@ -332,13 +333,23 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
         CorpusCommand::Stats { dir, min, json } => {
             let stats = corpus_stats(&load_corpus(&dir)?, min);
             if json {
-                println!("{}", serde_json::to_string_pretty(&stats).unwrap_or_default());
+                show_json(&stats);
             } else {
-                print!("{}", render_stats(&stats));
+                show(&render_stats(&stats));
             }
         }
         CorpusCommand::Expand { dir, lang } => {
             let corpus = load_corpus(&dir)?;
+            // The output is data (a corpus's cases): exact when piped or
+            // redirected, escaped only when a person reads it on a terminal.
+            let on_terminal = std::io::stdout().is_terminal();
+            let field = |text: &'_ str| {
+                if on_terminal {
+                    for_terminal(text).into_owned()
+                } else {
+                    text.to_string()
+                }
+            };
             let mut writer = csv::Writer::from_writer(std::io::stdout().lock());
             let io = |e: csv::Error| Error::io("stdout")(std::io::Error::other(e));
             writer
@@ -352,15 +363,18 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
                     continue;
                 }
                 writer
-                    .write_record([
-                        case.id.as_str(),
-                        &case.lang,
-                        &case.text,
-                        case.label.as_str(),
-                        &case.category,
-                        case.target_group.as_deref().unwrap_or_default(),
-                        case.pair_id.as_deref().unwrap_or_default(),
-                    ])
+                    .write_record(
+                        [
+                            case.id.as_str(),
+                            &case.lang,
+                            &case.text,
+                            case.label.as_str(),
+                            &case.category,
+                            case.target_group.as_deref().unwrap_or_default(),
+                            case.pair_id.as_deref().unwrap_or_default(),
+                        ]
+                        .map(field),
+                    )
                     .map_err(io)?;
             }
             writer.flush().map_err(Error::io("stdout"))?;
@@ -418,8 +432,8 @@ fn generic(args: GenericArgs, format: GenericFormat) -> Result<GenericImport, Er
 }
 
 fn print_import(summary: &ImportSummary) {
-    println!(
-        "imported `{}`: {} cases ({} protected, {} violating) into {}",
+    let mut text = format!(
+        "imported `{}`: {} cases ({} protected, {} violating) into {}\n",
         summary.name,
         summary.cases,
         summary.protected,
@@ -427,12 +441,29 @@ fn print_import(summary: &ImportSummary) {
         summary.dir.display()
     );
     for skipped in &summary.skipped {
-        println!("left out: {skipped}");
+        text.push_str(&format!("left out: {skipped}\n"));
     }
+    show(&text);
 }
 
 fn report_command(dir: &Path, scenario: Option<&Path>) -> Result<u8, Error> {
     let outcome = run::rebuild_report(dir, scenario)?;
-    print!("{}", render_terminal(&outcome.report, &outcome.dir));
+    show(&render_terminal(&outcome.report, &outcome.dir));
     Ok(outcome.report.outcome.exit_code)
+}
+
+/// Prints text meant for a person on stdout. Names, categories, scenario names
+/// and the audited system's words may carry terminal escape sequences or bidi
+/// controls: every such character is shown escaped, never sent as it is.
+fn show(text: &str) {
+    print!("{}", for_terminal(text));
+}
+
+/// Prints a value as pretty JSON on stdout; characters that would act on a
+/// terminal are written as `\u` escapes, which keep the value unchanged.
+fn show_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        json_escaped(&serde_json::to_string_pretty(value).unwrap_or_default())
+    );
 }

@@ -1,8 +1,18 @@
 //! `decisions.csv`: one row per case with its decision, for spreadsheets and
 //! independent re-analysis. Fields are quoted by the `csv` writer as RFC 4180
-//! requires; text is written byte for byte.
+//! requires.
+//!
+//! Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or with a tab
+//! or carriage return before one) as a formula, and corpus text or a system's
+//! answer can be written to do harm that way (`=HYPERLINK(…)`, DDE commands).
+//! As OWASP recommends, such a cell is written with a leading `'`, which makes
+//! it text; a cell that is a plain number (`-0.5`) is left as it is. The raw
+//! values stay in `journal.jsonl` and `results.json`.
+
+use std::borrow::Cow;
 
 use super::DecisionIndex;
+use super::local_paths::LocalPaths;
 use crate::scenario::Plan;
 
 /// Column names of `decisions.csv`.
@@ -33,7 +43,10 @@ pub const COLUMNS: [&str; 23] = [
 ];
 
 /// Renders `decisions.csv` in corpus order; undecided cases have an empty action.
+/// Local paths in the system's words are shortened as in every published file
+/// (see [`LocalPaths`]).
 pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<Vec<u8>> {
+    let local = LocalPaths::of(plan, None);
     let mut writer = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(Vec::new());
@@ -41,6 +54,7 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
     for case in &plan.cases {
         let d = decisions.get(&case.id);
         let opt = |v: Option<&String>| v.cloned().unwrap_or_default();
+        let words = |v: Option<&String>| v.map(|w| local.shorten(w).into_owned()).unwrap_or_default();
         let row = [
             case.id.clone(),
             case.lang.clone(),
@@ -52,12 +66,12 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
             d.map(|d| d.action.to_string()).unwrap_or_default(),
             d.map(|d| plan.is_adverse(d.action).to_string()).unwrap_or_default(),
             d.and_then(|d| d.score).map(|s| s.to_string()).unwrap_or_default(),
-            opt(d.and_then(|d| d.notice.reason.as_ref())),
+            words(d.and_then(|d| d.notice.reason.as_ref())),
             d.map(|d| d.latency_ms.to_string()).unwrap_or_default(),
             d.map(|d| d.attempts.to_string()).unwrap_or_default(),
-            opt(d.and_then(|d| d.error.as_ref())),
+            words(d.and_then(|d| d.error.as_ref())),
             opt(d.and_then(|d| d.notice.decision_id.as_ref())),
-            opt(d.and_then(|d| d.notice.rule.as_ref())),
+            words(d.and_then(|d| d.notice.rule.as_ref())),
             d.and_then(|d| d.notice.automated)
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
@@ -70,7 +84,73 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
             opt(d.and_then(|d| d.response_sha256.as_ref())),
             case.text.clone(),
         ];
-        writer.write_record(&row)?;
+        for cell in &row {
+            writer.write_field(neutralise_formula(cell).as_bytes())?;
+        }
+        writer.write_record(None::<&[u8]>)?;
     }
     writer.into_inner().map_err(|e| e.into_error())
+}
+
+/// The cell as a spreadsheet should show it: text that would start a formula
+/// gets a leading `'`; anything else, plain numbers included, is unchanged.
+fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// A decimal number as a spreadsheet reads one: an optional sign, digits with
+/// an optional point, an optional exponent (`-0.5`, `+3`, `1e-7`).
+fn is_plain_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['+', '-']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => {
+            (digits(whole) || whole.is_empty())
+                && (digits(fraction) || fraction.is_empty())
+                && !(whole.is_empty() && fraction.is_empty())
+        }
+        None => digits(mantissa),
+    };
+    mantissa_ok && exponent.is_none_or(digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_would_be_formulas_become_text() {
+        for cell in [
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1:A9)",
+            "\t=1+1",
+            "\r=1+1",
+            "-inf",
+            "-NaN",
+            "-",
+            "+.",
+            "-1e",
+        ] {
+            assert_eq!(neutralise_formula(cell), format!("'{cell}"), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_ordinary_text_stay_as_they_are() {
+        for cell in [
+            "-0.5", "+3", "-.5", "-5.", "1e-7", "-2.5E+3", "0.9", "", "text", "a=b", " =1", "'quoted",
+        ] {
+            assert_eq!(neutralise_formula(cell), cell, "{cell:?}");
+        }
+    }
 }

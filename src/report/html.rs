@@ -8,6 +8,7 @@ use minijinja::{Environment, Value, context};
 use super::Report;
 use super::svg::{forest_plot, rate_chart, xml_escape};
 use super::view::{Chart, build_view};
+use super::visible::for_document;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -50,8 +51,8 @@ pub fn render_html(report: &Report) -> Result<String, minijinja::Error> {
         view => Value::from(Serde(&view)),
         sections => sections,
         status_class => status_class,
-        version => &report.run.tool_version,
-        run_id => &report.run.id,
+        version => for_document(&report.run.tool_version),
+        run_id => for_document(&report.run.id),
     })
 }
 

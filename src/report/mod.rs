@@ -8,11 +8,13 @@
 mod decisions_csv;
 mod html;
 mod junit;
+pub mod local_paths;
 mod markdown;
 mod summary;
 mod svg;
 mod terminal;
 mod view;
+pub mod visible;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -32,6 +34,7 @@ use crate::hash::sha256_hex;
 use crate::run::RunManifest;
 use crate::run::write_atomically;
 use crate::scenario::Plan;
+use local_paths::LocalPaths;
 
 pub use decisions_csv::decisions_csv;
 pub use html::render_html;
@@ -179,7 +182,17 @@ pub fn build_report(
             .filter(|d| plan.is_adverse(d.action))
             .map(|d| &d.notice),
     );
-    let appeal = appeal_report(plan, decisions, appeals, &notice, statements);
+    let mut appeal = appeal_report(plan, decisions, appeals, &notice, statements);
+    let local = LocalPaths::of(plan, Some(&manifest.scenario.path));
+    if let Some(statements) = &mut appeal.statements {
+        local.shorten_in_place(&mut statements.file);
+    }
+    if let Some(probe) = &mut appeal.probe {
+        probe
+            .failures
+            .iter_mut()
+            .for_each(|(reason, _)| local.shorten_in_place(reason));
+    }
     let gates = gates::evaluate(
         &plan.gates,
         &analysis,
@@ -213,9 +226,14 @@ pub fn build_report(
             scenario: plan.name.clone(),
             scenario_sha256: manifest.scenario.sha256.clone(),
             target: manifest.target.kind.clone(),
-            target_description: manifest.target.description.clone(),
+            target_description: local.shorten(&manifest.target.description).into_owned(),
             target_fingerprint: manifest.target.fingerprint.clone(),
-            target_notes: manifest.target.notes.clone(),
+            target_notes: manifest
+                .target
+                .notes
+                .iter()
+                .map(|note| local.shorten(note).into_owned())
+                .collect(),
             started_at: manifest.started_at,
             finished_at: manifest.finished_at,
             tool_version: manifest.tool_version.clone(),
@@ -252,8 +270,8 @@ pub fn build_report(
         notice,
         appeal,
         score_bias: score_bias_of(plan, decisions),
-        unsupported: unsupported_languages(plan, decisions),
-        errors: error_reasons(plan, decisions),
+        unsupported: unsupported_languages(plan, decisions, &local),
+        errors: error_reasons(plan, decisions, &local),
         gates,
         outcome: OutcomeSection {
             status,
@@ -284,13 +302,13 @@ fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
     (!scored.is_empty()).then(|| score_bias(&scored))
 }
 
-fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex) -> Vec<UnsupportedLanguage> {
+fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<UnsupportedLanguage> {
     let mut by_language: BTreeMap<&str, (u64, String)> = BTreeMap::new();
     for case in &plan.cases {
         if let Some(d) = decisions.get(&case.id).filter(|d| d.action == Action::Unsupported) {
             let entry = by_language
                 .entry(&case.lang)
-                .or_insert_with(|| (0, d.error.clone().unwrap_or_default()));
+                .or_insert_with(|| (0, local.shorten(d.error.as_deref().unwrap_or_default()).into_owned()));
             entry.0 += 1;
         }
     }
@@ -304,11 +322,13 @@ fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex) -> Vec<Unsuppor
         .collect()
 }
 
-fn error_reasons(plan: &Plan, decisions: &DecisionIndex) -> Vec<ErrorReason> {
+fn error_reasons(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<ErrorReason> {
     let mut by_reason: BTreeMap<String, (u64, String)> = BTreeMap::new();
     for case in &plan.cases {
         if let Some(d) = decisions.get(&case.id).filter(|d| d.action == Action::Error) {
-            let reason = d.error.clone().unwrap_or_else(|| "unknown error".into());
+            let reason = local
+                .shorten(d.error.as_deref().unwrap_or("unknown error"))
+                .into_owned();
             by_reason.entry(reason).or_insert_with(|| (0, case.id.clone())).0 += 1;
         }
     }
@@ -332,8 +352,8 @@ pub fn write_outputs(
     report: &Report,
     decisions: &DecisionIndex,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let mut results = serde_json::to_vec_pretty(report).map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
-    results.push(b'\n');
+    let results = serde_json::to_string_pretty(report).map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
+    let results = format!("{}\n", visible::json_escaped(&results)).into_bytes();
     let files: [(&str, Vec<u8>); 5] = [
         ("report.md", render_markdown(report).into_bytes()),
         (

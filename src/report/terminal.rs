@@ -1,7 +1,11 @@
-//! The short summary printed to the terminal when a run ends.
+//! The short summary printed to the terminal when a run ends. Each value from
+//! the scenario or the system stays on its own line ([`for_terminal_line`]), so
+//! a name cannot make up lines of the summary; the CLI escapes the rest when it
+//! prints.
 
 use std::path::Path;
 
+use super::visible::for_terminal_line;
 use super::{Report, Status, language_name, percent, percent_interval};
 use crate::analysis::Dimension;
 
@@ -9,10 +13,11 @@ use crate::analysis::Dimension;
 pub fn render_terminal(report: &Report, dir: &Path) -> String {
     let mut out = format!(
         "modaudit · {} · {}\n",
-        report.run.scenario, report.run.target_description
+        for_terminal_line(&report.run.scenario),
+        for_terminal_line(&report.run.target_description)
     );
     for note in &report.run.target_notes {
-        out.push_str(&format!("  note          {note}\n"));
+        out.push_str(&format!("  note          {}\n", for_terminal_line(note)));
     }
     if let Some(o) = report.slices.iter().find(|s| s.dimension == Dimension::Overall) {
         out.push_str(&format!(
@@ -38,7 +43,7 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
     if let Some((rate, s)) = worst {
         out.push_str(&format!(
             "  worst language {} ({} of {})\n",
-            language_name(&s.value),
+            for_terminal_line(&language_name(&s.value)),
             percent(rate),
             s.protected_n
         ));
@@ -67,7 +72,7 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
             failed.len()
         ));
         if !failed.is_empty() {
-            out.push_str(&format!(" ({})", failed.join(", ")));
+            out.push_str(&format!(" ({})", for_terminal_line(&failed.join(", "))));
         }
         out.push('\n');
     }
@@ -78,7 +83,7 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
     };
     out.push_str(&format!(
         "report: {}  [{status}, exit {}]\n",
-        dir.join("report.md").display(),
+        for_terminal_line(&dir.join("report.md").display().to_string()),
         report.outcome.exit_code
     ));
     out

@@ -2,8 +2,11 @@
 //! data, built once from the [`Report`] and rendered by both the Markdown and the
 //! HTML renderer, so the two never disagree.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
+use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
 use crate::analysis::{Dimension, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
@@ -151,12 +154,58 @@ pub fn build_view(report: &Report) -> View {
     }
     sections.push(gates_section(report));
     sections.push(method_section(report));
-    View {
+    let mut view = View {
         title: format!("Moderation audit: {}", report.run.scenario),
         status,
         summary: report.summary.clone(),
         facts: facts(report),
         sections,
+    };
+    view.show_acting_characters();
+    view
+}
+
+impl View {
+    /// Makes every control, bidi control and non-character in the view's text
+    /// visible (see [`for_document`]), whichever part of the report it came from,
+    /// so neither renderer can display text other than what it holds.
+    fn show_acting_characters(&mut self) {
+        let texts = [&mut self.title, &mut self.status]
+            .into_iter()
+            .chain(self.summary.iter_mut())
+            .chain(self.facts.iter_mut().flat_map(|(key, value)| [key, value]));
+        texts.for_each(make_visible);
+        for section in &mut self.sections {
+            let Section {
+                id,
+                title,
+                paragraphs,
+                table,
+                chart,
+            } = section;
+            [id, title]
+                .into_iter()
+                .chain(paragraphs.iter_mut())
+                .for_each(make_visible);
+            if let Some(table) = table {
+                table
+                    .headers
+                    .iter_mut()
+                    .chain(table.rows.iter_mut().flatten())
+                    .for_each(make_visible);
+            }
+            match chart {
+                Some(Chart::Rates(rows)) => rows.iter_mut().for_each(|r| make_visible(&mut r.label)),
+                Some(Chart::Forest(rows)) => rows.iter_mut().for_each(|r| make_visible(&mut r.label)),
+                None => {}
+            }
+        }
+    }
+}
+
+fn make_visible(text: &mut String) {
+    if let Cow::Owned(shown) = for_document(text) {
+        *text = shown;
     }
 }
 

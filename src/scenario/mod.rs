@@ -119,6 +119,22 @@ pub enum TargetSpec {
 }
 
 impl TargetSpec {
+    /// Local files the target runs or reads (a program and the absolute paths
+    /// among its arguments, a recording), which reports name without their location.
+    pub fn local_files(&self) -> Vec<&Path> {
+        match self {
+            TargetSpec::Command(c) => std::iter::once(c.program.as_path())
+                .chain(c.args.iter().map(Path::new).filter(|p| p.is_absolute()))
+                .collect(),
+            TargetSpec::Replay(r) => vec![r.config.path.as_path()],
+            TargetSpec::Keyword(_)
+            | TargetSpec::OpenAi(_)
+            | TargetSpec::Perspective(_)
+            | TargetSpec::Azure(_)
+            | TargetSpec::Http(_) => Vec::new(),
+        }
+    }
+
     /// Environment variables the target needs, with the scenario key that names each.
     pub fn required_env(&self) -> Vec<(String, &'static str)> {
         match self {

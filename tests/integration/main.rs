@@ -7,6 +7,7 @@ mod command_target;
 mod consistency;
 mod corpus_tools;
 mod gates_and_exit_codes;
+mod hostile_output;
 mod http_politeness;
 mod http_targets;
 mod quickstart;

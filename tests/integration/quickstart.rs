@@ -148,7 +148,7 @@ fn hostile_corpus_text_is_escaped_in_every_report() {
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(!md.contains("<img"), "group name injected into Markdown");
-    // the text round-trips byte for byte through decisions.csv
+    // text that starts no formula round-trips byte for byte through decisions.csv
     let rows = read_decisions(&out);
     let h1 = rows.iter().find(|r| r["case_id"] == "h1").unwrap();
     assert_eq!(h1["text"], hostile_text);
