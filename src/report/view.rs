@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
 use crate::analysis::{Dimension, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
+use crate::gates::GateStatus;
 
 /// Most flipped counterfactual families listed in a report.
 const MAX_FAMILIES_LISTED: usize = 50;
@@ -831,7 +832,11 @@ fn gates_section(report: &Report) -> Section {
                     g.name.clone(),
                     format!("{:.4}", g.threshold),
                     g.value.map_or("–".into(), |v| format!("{v:.4}")),
-                    if g.passed { "passed".into() } else { "FAILED".into() },
+                    match g.status {
+                        GateStatus::Passed => "passed".into(),
+                        GateStatus::Failed => "FAILED".into(),
+                        GateStatus::NotMeasurable => "NOT MEASURABLE".into(),
+                    },
                     g.detail.clone(),
                 ]
             })
