@@ -45,6 +45,9 @@ pub use rundir::{MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manife
 pub struct RunRequest {
     /// Write the run into this directory (default: `<reports_root>/<run-id>`).
     pub out: Option<PathBuf>,
+    /// Write a new run into `out` even when it holds other files (never when
+    /// it holds a run): the run's files are created or replaced, no other is touched.
+    pub force: bool,
     /// Continue the run in this directory.
     pub resume: Option<PathBuf>,
     /// On resume, ask again about cases that ended in error.
@@ -128,7 +131,7 @@ pub async fn run(
                 Some(out) => out.clone(),
                 None => unused_run_dir(&request.reports_root, &plan.name, now),
             };
-            let dir = RunDir::create(&path)?;
+            let dir = RunDir::create(&path, request.force)?;
             let run_id = path
                 .file_name()
                 .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
