@@ -38,7 +38,9 @@ pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
 pub use rate_limit::RateLimit;
-pub use rundir::{MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manifest, write_atomically};
+pub use rundir::{
+    MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, new_idempotency_secret, read_manifest, write_atomically,
+};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
@@ -135,7 +137,16 @@ pub async fn run(
             let run_id = path
                 .file_name()
                 .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
-            (dir, new_manifest(&plan, &info, run_id, now))
+            (dir, new_manifest(&plan, &info, run_id, now)?)
+        }
+    };
+    let idempotency_secret = match manifest.idempotency_secret.clone() {
+        Some(secret) => secret,
+        // A run started before runs had a secret: its journaled intents keep their keys.
+        None => {
+            let secret = new_idempotency_secret()?;
+            manifest.idempotency_secret = Some(secret.clone());
+            secret
         }
     };
     dir.write_manifest(&manifest)?;
@@ -190,7 +201,7 @@ pub async fn run(
             Arc::new(decisions),
             appeals,
             journal,
-            manifest.run_id.clone(),
+            crate::appeal::ProbeSettings { idempotency_secret },
             &env,
             stop_signal(stop_rx),
         )
@@ -366,8 +377,13 @@ fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex
     }
 }
 
-fn new_manifest(plan: &Plan, info: &TargetInfo, run_id: String, now: chrono::DateTime<Utc>) -> RunManifest {
-    RunManifest {
+fn new_manifest(
+    plan: &Plan,
+    info: &TargetInfo,
+    run_id: String,
+    now: chrono::DateTime<Utc>,
+) -> Result<RunManifest, Error> {
+    Ok(RunManifest {
         tool: "modaudit".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         run_id,
@@ -379,12 +395,13 @@ fn new_manifest(plan: &Plan, info: &TargetInfo, run_id: String, now: chrono::Dat
         corpora: plan.corpora.clone(),
         target: info.clone(),
         seed: plan.run.seed,
+        idempotency_secret: Some(new_idempotency_secret()?),
         cases: plan.cases.len() as u64,
         started_at: now,
         resumed_at: Vec::new(),
         finished_at: None,
         outputs: Default::default(),
-    }
+    })
 }
 
 /// Refuses to continue or re-report a run whose inputs have changed.

@@ -32,6 +32,12 @@ pub struct RunManifest {
     pub corpora: Vec<CorpusRecord>,
     pub target: TargetInfo,
     pub seed: u64,
+    /// A random per-run secret (32 bytes from the OS, hex) from which the
+    /// appeal idempotency keys are derived, so that no two runs share a key. A
+    /// resumed run reuses it. It stays in the manifest: no report file copies it.
+    /// Absent from manifests of runs started before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_secret: Option<String>,
     /// Cases in the plan.
     pub cases: u64,
     pub started_at: DateTime<Utc>,
@@ -128,6 +134,14 @@ impl RunDir {
     }
 }
 
+/// A fresh per-run secret for [`RunManifest::idempotency_secret`]: 32 bytes
+/// from the operating system's random number generator, hex-encoded.
+pub fn new_idempotency_secret() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::io("the operating system's random number generator")(e.into()))?;
+    Ok(hex::encode(bytes))
+}
+
 /// Refuses a directory a new run may not be written into: an existing file, a
 /// directory that holds a run (or what is left of one), or — unless `force` — a
 /// non-empty directory.
@@ -222,6 +236,14 @@ mod tests {
         assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
         drop(first);
         RunDir::create(dir.path(), false).unwrap();
+    }
+
+    #[test]
+    fn secrets_are_32_random_bytes_in_hex() {
+        let (a, b) = (new_idempotency_secret().unwrap(), new_idempotency_secret().unwrap());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -335,3 +335,54 @@ fn an_intent_without_a_filing_is_sent_again_with_the_same_key() {
         );
     }
 }
+
+/// The files a run publishes (the journal and the manifest are its evidence, not its report).
+const REPORT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
+
+#[test]
+fn two_audits_in_directories_of_the_same_name_each_file_their_own_appeals() {
+    let standin = StandIn::start(Behaviour {
+        decide_after: Duration::from_millis(50),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario(tmp.path(), &standin, true, 10.0, "");
+    let mut secrets = Vec::new();
+    for week in ["a", "b"] {
+        let out = tmp.path().join(week).join("audit");
+        let output = run_scenario(&scenario, &out);
+        assert_eq!(output.status.code(), Some(0), "{week}: {}", stderr_of(&output));
+        let probe = &read_json(&out.join("results.json"))["appeal"]["probe"];
+        assert_eq!(probe["filed"], 60, "{week}");
+        assert_eq!(probe["decided"], 60, "{week}");
+        let secret = read_json(&out.join("manifest.json"))["idempotency_secret"]
+            .as_str()
+            .expect("the manifest records the run's secret")
+            .to_string();
+        assert_eq!(secret.len(), 64, "32 random bytes, hex: {secret}");
+        assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+        for file in REPORT_FILES {
+            let text = std::fs::read_to_string(out.join(file)).unwrap();
+            assert!(!text.contains(&secret), "{week}/{file} publishes the secret");
+        }
+        let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
+        assert!(!journal.contains(&secret), "only keys derived from it are journaled");
+        secrets.push(secret);
+    }
+    assert_ne!(secrets[0], secrets[1]);
+    let filed = standin.appeals_per_decision();
+    assert_eq!(filed.len(), 60, "every wrongful removal appealed");
+    assert!(
+        filed.values().all(|&n| n == 2),
+        "each audit filed its own appeal, none was taken for the other's: {filed:?}"
+    );
+
+    // a resumed run keeps its secret
+    let out = tmp.path().join("a").join("audit");
+    let output = modaudit().arg("run").arg("--resume").arg(&out).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(
+        read_json(&out.join("manifest.json"))["idempotency_secret"],
+        secrets[0].as_str()
+    );
+}
