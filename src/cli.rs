@@ -186,7 +186,8 @@ pub struct RunArgs {
     /// Continue the interrupted run in this directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// With --resume: ask again about cases that ended in error.
+    /// With --resume: ask again about cases that ended in error, and file again
+    /// the appeals that failed.
     #[arg(long, requires = "resume")]
     pub retry_errors: bool,
     /// Neither read nor write the response cache (every case is asked again).

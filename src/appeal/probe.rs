@@ -6,7 +6,9 @@
 //! next: the intent (with its idempotency key) before the request leaves, the
 //! filing once acknowledged, the outcome once known. On resume, an intent
 //! without a filing is sent again with the same key (the platform files it at
-//! most once), and a filing without an outcome is polled again.
+//! most once), and a filing without an outcome is polled again. With
+//! `--retry-errors`, an appeal that failed is taken up again from its last
+//! journaled step the same way.
 //!
 //! Idempotency keys are derived from a random secret of the run (kept in its
 //! manifest) and the case id: the same across resumptions of one run, never
@@ -75,6 +77,8 @@ pub fn selected<'a>(
 pub struct ProbeSettings {
     /// The run's secret ([`crate::run::RunManifest::idempotency_secret`]).
     pub idempotency_secret: String,
+    /// Take up again the appeals whose outcome is `failed`.
+    pub retry_failed: bool,
 }
 
 /// The idempotency key of a run's appeal against one case's decision.
@@ -136,7 +140,10 @@ pub async fn probe_appeals(
     let todo: Vec<(String, AppealState)> = selected(&plan, &prober.appeal, wrongful_removals(&plan, &decisions))
         .into_iter()
         .map(|(case, _)| (case.id.clone(), prior.get(&case.id).cloned().unwrap_or_default()))
-        .filter(|(_, state)| state.outcome.is_none())
+        .filter(|(_, state)| match &state.outcome {
+            None => true,
+            Some(outcome) => settings.retry_failed && outcome.result == AppealResult::Failed,
+        })
         .collect();
     let semaphore = Arc::new(Semaphore::new(prober.appeal.concurrency));
     // Polls can last until a distant deadline: they listen for the stop too, and

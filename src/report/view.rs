@@ -647,7 +647,8 @@ fn appeals_by_group_section(report: &Report) -> Option<Section> {
     s.table = Some(Table {
         headers: [
             "Group",
-            "Appealed",
+            "Selected",
+            "Filed",
             "Decided",
             "Reversed",
             "Reversal rate (CI)",
@@ -657,13 +658,14 @@ fn appeals_by_group_section(report: &Report) -> Option<Section> {
         ]
         .map(String::from)
         .to_vec(),
-        numeric: vec![false, true, true, true, true, true, true, false],
+        numeric: vec![false, true, true, true, true, true, true, true, false],
         rows: p
             .slices
             .iter()
             .map(|sl| {
                 vec![
                     format!("{}: {}", sl.dimension.title(), display_value(sl.dimension, &sl.value)),
+                    sl.selected.to_string(),
                     sl.filed.to_string(),
                     sl.decided.to_string(),
                     sl.reversed.to_string(),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::appeal::AppealIndex;
+use crate::appeal::{AppealIndex, AppealResult};
 use crate::cache::{Cache, default_cache_root};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -52,7 +52,8 @@ pub struct RunRequest {
     pub force: bool,
     /// Continue the run in this directory.
     pub resume: Option<PathBuf>,
-    /// On resume, ask again about cases that ended in error.
+    /// On resume, ask again about cases that ended in error and file again the
+    /// appeals that failed.
     pub retry_errors: bool,
     /// Parent of new run directories when `out` is not given.
     pub reports_root: PathBuf,
@@ -201,7 +202,10 @@ pub async fn run(
             Arc::new(decisions),
             appeals,
             journal,
-            crate::appeal::ProbeSettings { idempotency_secret },
+            crate::appeal::ProbeSettings {
+                idempotency_secret,
+                retry_failed: request.retry_errors,
+            },
             &env,
             stop_signal(stop_rx),
         )
@@ -297,9 +301,10 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
 }
 
 /// Reads the journal once: decisions and appeal states, indexed by case. Records
-/// that do not belong to the plan, or that repeat a step, are refused. The
-/// journal is streamed and raw responses are dropped (reports need only their
-/// hash), so memory stays flat.
+/// that do not belong to the plan, or that repeat a step, are refused; a later
+/// decision replaces an `error`, and a later appeal outcome a `failed` one (both
+/// retried with `--retry-errors`). The journal is streamed and raw responses are
+/// dropped (reports need only their hash), so memory stays flat.
 fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex), Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
     let mut decisions: DecisionIndex = HashMap::with_capacity(plan.cases.len());
@@ -360,7 +365,11 @@ fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex
                 Record::AppealOutcome(mut outcome) => {
                     outcome.response = None;
                     let state = appeals.entry(outcome.case_id.clone()).or_default();
-                    if state.outcome.is_some() {
+                    if state
+                        .outcome
+                        .as_ref()
+                        .is_some_and(|previous| previous.result != AppealResult::Failed)
+                    {
                         problems.push(repeated("appeal outcome"));
                     } else {
                         state.outcome = Some(outcome);
