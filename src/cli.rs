@@ -176,12 +176,19 @@ pub struct RunArgs {
     /// The scenario to run. With --resume, defaults to the run's own scenario.
     pub scenario: Option<PathBuf>,
     /// Write the run's files into this directory (default: reports/<run-id>/).
+    /// It must be new or empty, unless --force.
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+    /// With --out: write into a directory that holds other files (never one
+    /// that holds a run). Files with the names of the run's files are replaced;
+    /// no other file is touched.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Continue the interrupted run in this directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// With --resume: ask again about cases that ended in error.
+    /// With --resume: ask again about cases that ended in error, and file again
+    /// the appeals that failed.
     #[arg(long, requires = "resume")]
     pub retry_errors: bool,
     /// Neither read nor write the response cache (every case is asked again).
@@ -249,6 +256,7 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
     };
     let request = RunRequest {
         out: args.out.clone(),
+        force: args.force,
         resume: args.resume.clone(),
         retry_errors: args.retry_errors,
         reports_root: PathBuf::from(DEFAULT_REPORTS_DIR),

@@ -91,7 +91,12 @@ pub struct ProbeReport {
 pub struct AppealSlice {
     pub dimension: Dimension,
     pub value: String,
+    /// Appeals the run set out to file in this group.
+    pub selected: u64,
+    /// Appeals the platform acknowledged.
     pub filed: u64,
+    /// Appeals that could not be filed or followed.
+    pub failed: u64,
     pub decided: u64,
     pub reversed: u64,
     pub reversal_rate: Option<f64>,
@@ -164,10 +169,67 @@ pub fn appeal_report(
     }
 }
 
+/// One selected appeal: its case and how far it got.
 struct Appealed<'a> {
     case: &'a Case,
+    /// The platform acknowledged it.
+    filed: bool,
     result: Option<AppealResult>,
     seconds: Option<f64>,
+    /// Decided, with the platform's reasoning.
+    with_reason: bool,
+    /// Why it failed, if it did.
+    error: Option<&'a str>,
+}
+
+/// What became of a set of selected appeals: the one count behind the totals
+/// and every per-group slice, so that they always agree.
+struct AppealCounts {
+    selected: u64,
+    filed: u64,
+    failed: u64,
+    reversed: u64,
+    upheld: u64,
+    pending_at_deadline: u64,
+    unfinished: u64,
+    decisions_with_reason: u64,
+    /// Seconds from filing to decision of every decided appeal that has them.
+    times: Vec<f64>,
+}
+
+impl AppealCounts {
+    fn of<'a, 'c: 'a>(appealed: impl IntoIterator<Item = &'a Appealed<'c>>) -> AppealCounts {
+        let mut counts = AppealCounts {
+            selected: 0,
+            filed: 0,
+            failed: 0,
+            reversed: 0,
+            upheld: 0,
+            pending_at_deadline: 0,
+            unfinished: 0,
+            decisions_with_reason: 0,
+            times: Vec::new(),
+        };
+        for a in appealed {
+            counts.selected += 1;
+            counts.filed += u64::from(a.filed);
+            counts.decisions_with_reason += u64::from(a.with_reason);
+            match a.result {
+                Some(AppealResult::Reversed) => counts.reversed += 1,
+                Some(AppealResult::Upheld) => counts.upheld += 1,
+                Some(AppealResult::Pending) => counts.pending_at_deadline += 1,
+                Some(AppealResult::Failed) => counts.failed += 1,
+                None => counts.unfinished += 1,
+            }
+            counts.times.extend(a.seconds);
+        }
+        counts
+    }
+
+    /// Appeals decided (reversed or upheld) before the deadline.
+    fn decided(&self) -> u64 {
+        self.reversed + self.upheld
+    }
 }
 
 fn probe_report(plan: &Plan, decisions: &DecisionIndex, appeals: &AppealIndex) -> ProbeReport {
@@ -180,57 +242,45 @@ fn probe_report(plan: &Plan, decisions: &DecisionIndex, appeals: &AppealIndex) -
         .map(|(case, _)| {
             let state = appeals.get(&case.id);
             let outcome = state.and_then(|s| s.outcome.as_ref());
+            let result = outcome.map(|o| o.result);
             Appealed {
                 case,
-                result: outcome.map(|o| o.result),
+                filed: state.is_some_and(|s| s.filed.is_some()),
+                result,
                 seconds: outcome.and_then(|o| o.seconds),
+                with_reason: matches!(result, Some(AppealResult::Reversed | AppealResult::Upheld))
+                    && outcome
+                        .and_then(|o| o.reason.as_deref())
+                        .is_some_and(|r| !r.trim().is_empty()),
+                error: outcome
+                    .filter(|o| o.result == AppealResult::Failed)
+                    .and_then(|o| o.error.as_deref()),
             }
         })
         .collect();
-    let count = |r: AppealResult| appealed.iter().filter(|a| a.result == Some(r)).count() as u64;
-    let (reversed, upheld) = (count(AppealResult::Reversed), count(AppealResult::Upheld));
-    let decided = reversed + upheld;
-    let (reversal_rate, reversal_ci) = rate_with_interval(reversed, decided, plan.analysis.confidence);
-    let times: Vec<f64> = appealed.iter().filter_map(|a| a.seconds).collect();
-    let filed = chosen
-        .iter()
-        .filter(|(c, _)| appeals.get(&c.id).is_some_and(|s| s.filed.is_some()))
-        .count() as u64;
+    let counts = AppealCounts::of(&appealed);
+    let decided = counts.decided();
+    let (reversal_rate, reversal_ci) = rate_with_interval(counts.reversed, decided, plan.analysis.confidence);
     let mut failures: BTreeMap<String, u64> = BTreeMap::new();
-    for (case, _) in &chosen {
-        if let Some(error) = appeals
-            .get(&case.id)
-            .and_then(|s| s.outcome.as_ref())
-            .filter(|o| o.result == AppealResult::Failed)
-            .and_then(|o| o.error.clone())
-        {
-            *failures.entry(error).or_default() += 1;
-        }
+    for error in appealed.iter().filter_map(|a| a.error) {
+        *failures.entry(error.to_string()).or_default() += 1;
     }
     let mut failures: Vec<(String, u64)> = failures.into_iter().collect();
     failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let decisions_with_reason = chosen
-        .iter()
-        .filter_map(|(c, _)| appeals.get(&c.id).and_then(|s| s.outcome.as_ref()))
-        .filter(|o| {
-            matches!(o.result, AppealResult::Reversed | AppealResult::Upheld)
-                && o.reason.as_deref().is_some_and(|r| !r.trim().is_empty())
-        })
-        .count() as u64;
     ProbeReport {
         wrongful_removals,
-        selected: chosen.len() as u64,
-        filed,
-        failed: count(AppealResult::Failed),
+        selected: counts.selected,
+        filed: counts.filed,
+        failed: counts.failed,
         decided,
-        reversed,
-        upheld,
-        pending_at_deadline: count(AppealResult::Pending),
-        unfinished: appealed.iter().filter(|a| a.result.is_none()).count() as u64,
+        reversed: counts.reversed,
+        upheld: counts.upheld,
+        pending_at_deadline: counts.pending_at_deadline,
+        unfinished: counts.unfinished,
         reversal_rate,
         reversal_ci,
-        time_to_decision: Durations::of(&times),
-        decisions_with_reason,
+        time_to_decision: Durations::of(&counts.times),
+        decisions_with_reason: counts.decisions_with_reason,
         slices: slices(plan, &appealed),
         disparities: disparities(plan, &appealed),
         failures,
@@ -247,27 +297,21 @@ fn slices(plan: &Plan, appealed: &[Appealed<'_>]) -> Vec<AppealSlice> {
             }
         }
         for (value, members) in groups {
-            let decided: Vec<_> = members
-                .iter()
-                .filter(|a| matches!(a.result, Some(AppealResult::Reversed | AppealResult::Upheld)))
-                .collect();
-            let reversed = decided
-                .iter()
-                .filter(|a| a.result == Some(AppealResult::Reversed))
-                .count() as u64;
-            let (reversal_rate, reversal_ci) =
-                rate_with_interval(reversed, decided.len() as u64, plan.analysis.confidence);
-            let times: Vec<f64> = members.iter().filter_map(|a| a.seconds).collect();
+            let counts = AppealCounts::of(members);
+            let decided = counts.decided();
+            let (reversal_rate, reversal_ci) = rate_with_interval(counts.reversed, decided, plan.analysis.confidence);
             out.push(AppealSlice {
                 dimension,
                 value,
-                filed: members.len() as u64,
-                decided: decided.len() as u64,
-                reversed,
+                selected: counts.selected,
+                filed: counts.filed,
+                failed: counts.failed,
+                decided,
+                reversed: counts.reversed,
                 reversal_rate,
                 reversal_ci,
-                time_to_decision: Durations::of(&times),
-                small_sample: (decided.len() as u64) < plan.analysis.min_n,
+                time_to_decision: Durations::of(&counts.times),
+                small_sample: decided < plan.analysis.min_n,
             });
         }
     }

@@ -16,5 +16,5 @@ pub use metrics::{
 };
 pub use notice::{NOTICE_ELEMENTS, NoticeCoverage};
 pub use principles::{Basis, ChecklistItem, ItemStatus, checklist};
-pub use probe::probe_appeals;
+pub use probe::{ProbeSettings, probe_appeals};
 pub use records::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, AppealResult, AppealState};

@@ -6,7 +6,13 @@
 //! next: the intent (with its idempotency key) before the request leaves, the
 //! filing once acknowledged, the outcome once known. On resume, an intent
 //! without a filing is sent again with the same key (the platform files it at
-//! most once), and a filing without an outcome is polled again.
+//! most once), and a filing without an outcome is polled again. With
+//! `--retry-errors`, an appeal that failed is taken up again from its last
+//! journaled step the same way.
+//!
+//! Idempotency keys are derived from a random secret of the run (kept in its
+//! manifest) and the case id: the same across resumptions of one run, never
+//! shared between two runs, whatever their directories are called.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -66,6 +72,20 @@ pub fn selected<'a>(
     chosen
 }
 
+/// How the appeal phase of one run files and retries.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    /// The run's secret ([`crate::run::RunManifest::idempotency_secret`]).
+    pub idempotency_secret: String,
+    /// Take up again the appeals whose outcome is `failed`.
+    pub retry_failed: bool,
+}
+
+/// The idempotency key of a run's appeal against one case's decision.
+fn idempotency_key(secret: &str, case_id: &str) -> String {
+    sha256_hex(format!("{secret}\0{case_id}").as_bytes())[..32].to_string()
+}
+
 struct Prober {
     appeal: AppealPlan,
     transport: Transport,
@@ -74,7 +94,7 @@ struct Prober {
     headers: Vec<(String, String)>,
     journal: Arc<Mutex<Journal>>,
     rate_limit: Option<RateLimit>,
-    run_id: String,
+    idempotency_secret: String,
     max_attempts: u32,
     timeout: Duration,
 }
@@ -85,7 +105,7 @@ pub async fn probe_appeals(
     decisions: Arc<DecisionIndex>,
     prior: AppealIndex,
     journal: Journal,
-    run_id: String,
+    settings: ProbeSettings,
     env: &dyn Fn(&str) -> Option<String>,
     stop: StopSignal,
 ) -> Result<bool, Error> {
@@ -112,7 +132,7 @@ pub async fn probe_appeals(
         headers,
         journal: Arc::new(Mutex::new(journal)),
         rate_limit: RateLimit::new(plan.run.requests_per_second, plan.run.requests_per_minute),
-        run_id,
+        idempotency_secret: settings.idempotency_secret,
         max_attempts: plan.run.max_attempts,
         timeout: plan.run.timeout,
         appeal,
@@ -120,7 +140,10 @@ pub async fn probe_appeals(
     let todo: Vec<(String, AppealState)> = selected(&plan, &prober.appeal, wrongful_removals(&plan, &decisions))
         .into_iter()
         .map(|(case, _)| (case.id.clone(), prior.get(&case.id).cloned().unwrap_or_default()))
-        .filter(|(_, state)| state.outcome.is_none())
+        .filter(|(_, state)| match &state.outcome {
+            None => true,
+            Some(outcome) => settings.retry_failed && outcome.result == AppealResult::Failed,
+        })
         .collect();
     let semaphore = Arc::new(Semaphore::new(prober.appeal.concurrency));
     // Polls can last until a distant deadline: they listen for the stop too, and
@@ -187,7 +210,7 @@ impl Prober {
                 let key = match &state.intent {
                     Some(intent) => intent.idempotency_key.clone(),
                     None => {
-                        let key = sha256_hex(format!("{}\0{}", self.run_id, case.id).as_bytes())[..32].to_string();
+                        let key = idempotency_key(&self.idempotency_secret, &case.id);
                         let intent = AppealIntent {
                             case_id: case.id.clone(),
                             idempotency_key: key.clone(),
@@ -424,6 +447,16 @@ fn encode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn keys_differ_between_secrets_and_cases_and_not_otherwise() {
+        use super::idempotency_key;
+        let (a, b) = ("0a".repeat(32), "0b".repeat(32));
+        assert_eq!(idempotency_key(&a, "en-1"), idempotency_key(&a, "en-1"));
+        assert_ne!(idempotency_key(&a, "en-1"), idempotency_key(&b, "en-1"));
+        assert_ne!(idempotency_key(&a, "en-1"), idempotency_key(&a, "en-2"));
+        assert_eq!(idempotency_key(&a, "en-1").len(), 32);
+    }
+
     #[test]
     fn values_are_percent_encoded() {
         assert_eq!(super::encode("A-1_b.c~"), "A-1_b.c~");

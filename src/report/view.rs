@@ -10,6 +10,7 @@ use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
 use crate::analysis::{Dimension, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
+use crate::gates::GateStatus;
 
 /// Most flipped counterfactual families listed in a report.
 const MAX_FAMILIES_LISTED: usize = 50;
@@ -695,7 +696,8 @@ fn appeals_by_group_section(report: &Report) -> Option<Section> {
     s.table = Some(Table {
         headers: [
             "Group",
-            "Appealed",
+            "Selected",
+            "Filed",
             "Decided",
             "Reversed",
             "Reversal rate (CI)",
@@ -705,13 +707,14 @@ fn appeals_by_group_section(report: &Report) -> Option<Section> {
         ]
         .map(String::from)
         .to_vec(),
-        numeric: vec![false, true, true, true, true, true, true, false],
+        numeric: vec![false, true, true, true, true, true, true, true, false],
         rows: p
             .slices
             .iter()
             .map(|sl| {
                 vec![
                     format!("{}: {}", sl.dimension.title(), display_value(sl.dimension, &sl.value)),
+                    sl.selected.to_string(),
                     sl.filed.to_string(),
                     sl.decided.to_string(),
                     sl.reversed.to_string(),
@@ -880,7 +883,11 @@ fn gates_section(report: &Report) -> Section {
                     g.name.clone(),
                     format!("{:.4}", g.threshold),
                     g.value.map_or("–".into(), |v| format!("{v:.4}")),
-                    if g.passed { "passed".into() } else { "FAILED".into() },
+                    match g.status {
+                        GateStatus::Passed => "passed".into(),
+                        GateStatus::Failed => "FAILED".into(),
+                        GateStatus::NotMeasurable => "NOT MEASURABLE".into(),
+                    },
                     g.detail.clone(),
                 ]
             })

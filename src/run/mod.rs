@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::appeal::AppealIndex;
+use crate::appeal::{AppealIndex, AppealResult};
 use crate::cache::{Cache, default_cache_root};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -38,16 +38,22 @@ pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
 pub use rate_limit::RateLimit;
-pub use rundir::{MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manifest, write_atomically};
+pub use rundir::{
+    MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, new_idempotency_secret, read_manifest, write_atomically,
+};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunRequest {
     /// Write the run into this directory (default: `<reports_root>/<run-id>`).
     pub out: Option<PathBuf>,
+    /// Write a new run into `out` even when it holds other files (never when
+    /// it holds a run): the run's files are created or replaced, no other is touched.
+    pub force: bool,
     /// Continue the run in this directory.
     pub resume: Option<PathBuf>,
-    /// On resume, ask again about cases that ended in error.
+    /// On resume, ask again about cases that ended in error and file again the
+    /// appeals that failed.
     pub retry_errors: bool,
     /// Parent of new run directories when `out` is not given.
     pub reports_root: PathBuf,
@@ -128,11 +134,20 @@ pub async fn run(
                 Some(out) => out.clone(),
                 None => unused_run_dir(&request.reports_root, &plan.name, now),
             };
-            let dir = RunDir::create(&path)?;
+            let dir = RunDir::create(&path, request.force)?;
             let run_id = path
                 .file_name()
                 .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
-            (dir, new_manifest(&plan, &info, run_id, now))
+            (dir, new_manifest(&plan, &info, run_id, now)?)
+        }
+    };
+    let idempotency_secret = match manifest.idempotency_secret.clone() {
+        Some(secret) => secret,
+        // A run started before runs had a secret: its journaled intents keep their keys.
+        None => {
+            let secret = new_idempotency_secret()?;
+            manifest.idempotency_secret = Some(secret.clone());
+            secret
         }
     };
     dir.write_manifest(&manifest)?;
@@ -187,7 +202,10 @@ pub async fn run(
             Arc::new(decisions),
             appeals,
             journal,
-            manifest.run_id.clone(),
+            crate::appeal::ProbeSettings {
+                idempotency_secret,
+                retry_failed: request.retry_errors,
+            },
             &env,
             stop_signal(stop_rx),
         )
@@ -283,9 +301,10 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
 }
 
 /// Reads the journal once: decisions and appeal states, indexed by case. Records
-/// that do not belong to the plan, or that repeat a step, are refused. The
-/// journal is streamed and raw responses are dropped (reports need only their
-/// hash), so memory stays flat.
+/// that do not belong to the plan, or that repeat a step, are refused; a later
+/// decision replaces an `error`, and a later appeal outcome a `failed` one (both
+/// retried with `--retry-errors`). The journal is streamed and raw responses are
+/// dropped (reports need only their hash), so memory stays flat.
 fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex), Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
     let mut decisions: DecisionIndex = HashMap::with_capacity(plan.cases.len());
@@ -346,7 +365,11 @@ fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex
                 Record::AppealOutcome(mut outcome) => {
                     outcome.response = None;
                     let state = appeals.entry(outcome.case_id.clone()).or_default();
-                    if state.outcome.is_some() {
+                    if state
+                        .outcome
+                        .as_ref()
+                        .is_some_and(|previous| previous.result != AppealResult::Failed)
+                    {
                         problems.push(repeated("appeal outcome"));
                     } else {
                         state.outcome = Some(outcome);
@@ -363,8 +386,13 @@ fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex
     }
 }
 
-fn new_manifest(plan: &Plan, info: &TargetInfo, run_id: String, now: chrono::DateTime<Utc>) -> RunManifest {
-    RunManifest {
+fn new_manifest(
+    plan: &Plan,
+    info: &TargetInfo,
+    run_id: String,
+    now: chrono::DateTime<Utc>,
+) -> Result<RunManifest, Error> {
+    Ok(RunManifest {
         tool: "modaudit".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         run_id,
@@ -376,12 +404,13 @@ fn new_manifest(plan: &Plan, info: &TargetInfo, run_id: String, now: chrono::Dat
         corpora: plan.corpora.clone(),
         target: info.clone(),
         seed: plan.run.seed,
+        idempotency_secret: Some(new_idempotency_secret()?),
         cases: plan.cases.len() as u64,
         started_at: now,
         resumed_at: Vec::new(),
         finished_at: None,
         outputs: Default::default(),
-    }
+    })
 }
 
 /// Refuses to continue or re-report a run whose inputs have changed.

@@ -1,5 +1,9 @@
 //! The run directory: one run's journal, manifest and reports, held by one
 //! process at a time through an advisory lock on `.lock`.
+//!
+//! A directory is a run when it holds `manifest.json`. A new run is written only
+//! into a new or empty directory, or, with `--force`, into a non-empty one that
+//! holds no run; a directory that holds a run is only ever continued.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -28,6 +32,12 @@ pub struct RunManifest {
     pub corpora: Vec<CorpusRecord>,
     pub target: TargetInfo,
     pub seed: u64,
+    /// A random per-run secret (32 bytes from the OS, hex) from which the
+    /// appeal idempotency keys are derived, so that no two runs share a key. A
+    /// resumed run reuses it. It stays in the manifest: no report file copies it.
+    /// Absent from manifests of runs started before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_secret: Option<String>,
     /// Cases in the plan.
     pub cases: u64,
     pub started_at: DateTime<Utc>,
@@ -59,27 +69,21 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates (or takes an empty) directory for a new run.
-    pub fn create(path: &Path) -> Result<RunDir, Error> {
+    /// Creates (or takes an empty) directory for a new run. With `force`, a
+    /// non-empty directory that holds no run is taken too: the run's files are
+    /// created or replaced there, and no other file is touched.
+    pub fn create(path: &Path, force: bool) -> Result<RunDir, Error> {
+        check_new_run_dir(path, force)?;
         std::fs::create_dir_all(path).map_err(Error::io(path))?;
         let dir = RunDir::lock(path)?;
-        if path.join(MANIFEST_FILE).exists() || path.join(crate::journal::JOURNAL_FILE).exists() {
-            return Err(Error::RunDir {
-                path: path.to_path_buf(),
-                message: "already holds a run; continue it with `modaudit run --resume` or choose another --out".into(),
-            });
-        }
+        // Another process may have started a run here since the check.
+        check_new_run_dir(path, true)?;
         Ok(dir)
     }
 
     /// Opens the directory of an existing run, to continue or re-report it.
     pub fn open(path: &Path) -> Result<RunDir, Error> {
-        if !path.join(MANIFEST_FILE).is_file() {
-            return Err(Error::RunDir {
-                path: path.to_path_buf(),
-                message: format!("holds no run (no {MANIFEST_FILE})"),
-            });
-        }
+        check_is_run(path)?;
         RunDir::lock(path)
     }
 
@@ -130,8 +134,70 @@ impl RunDir {
     }
 }
 
+/// A fresh per-run secret for [`RunManifest::idempotency_secret`]: 32 bytes
+/// from the operating system's random number generator, hex-encoded.
+pub fn new_idempotency_secret() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::io("the operating system's random number generator")(e.into()))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Refuses a directory a new run may not be written into: an existing file, a
+/// directory that holds a run (or what is left of one), or — unless `force` — a
+/// non-empty directory.
+fn check_new_run_dir(path: &Path, force: bool) -> Result<(), Error> {
+    let refuse = |message: String| {
+        Err(Error::RunDir {
+            path: path.to_path_buf(),
+            message,
+        })
+    };
+    if !path.exists() {
+        return Ok(());
+    }
+    if !path.is_dir() {
+        return refuse("is not a directory; --out names the directory the run is written into".into());
+    }
+    if path.join(MANIFEST_FILE).exists() {
+        return refuse(format!(
+            "already holds a run; continue it with `modaudit run --resume {}`, or choose another --out",
+            path.display()
+        ));
+    }
+    if path.join(crate::journal::JOURNAL_FILE).exists() {
+        return refuse(format!(
+            "holds a {} but no {MANIFEST_FILE}, what is left of a run; choose another --out",
+            crate::journal::JOURNAL_FILE
+        ));
+    }
+    let mut entries = std::fs::read_dir(path).map_err(Error::io(path))?;
+    let is_lock = |entry: &std::io::Result<std::fs::DirEntry>| entry.as_ref().is_ok_and(|e| e.file_name() == LOCK_FILE);
+    if !force && entries.any(|entry| !is_lock(&entry)) {
+        return refuse(
+            "is not empty and holds no modaudit run; choose a new or empty directory, or pass --force to write \
+             the run's files into it (files with their names are replaced, no other file is touched)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a path that holds no run: the one message for every command that
+/// expects a run directory.
+fn check_is_run(dir: &Path) -> Result<(), Error> {
+    if dir.join(MANIFEST_FILE).is_file() {
+        Ok(())
+    } else {
+        Err(Error::RunDir {
+            path: dir.to_path_buf(),
+            message: format!("is not a modaudit run directory (it holds no {MANIFEST_FILE})"),
+        })
+    }
+}
+
 /// Reads a run's manifest (no lock needed to read).
 pub fn read_manifest(dir: &Path) -> Result<RunManifest, Error> {
+    check_is_run(dir)?;
     let path = dir.join(MANIFEST_FILE);
     let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
     serde_json::from_slice(&bytes).map_err(|e| {
@@ -164,11 +230,44 @@ mod tests {
     #[test]
     fn a_second_holder_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let first = RunDir::create(dir.path()).unwrap();
-        let err = RunDir::create(dir.path()).unwrap_err();
+        let first = RunDir::create(dir.path(), false).unwrap();
+        let err = RunDir::create(dir.path(), false).unwrap_err();
         assert!(matches!(err, Error::RunDirBusy { .. }), "{err}");
         assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
         drop(first);
-        RunDir::create(dir.path()).unwrap();
+        RunDir::create(dir.path(), false).unwrap();
+    }
+
+    #[test]
+    fn secrets_are_32_random_bytes_in_hex() {
+        let (a, b) = (new_idempotency_secret().unwrap(), new_idempotency_secret().unwrap());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_new_run_takes_a_new_or_empty_directory_and_force_takes_one_without_a_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        drop(RunDir::create(&tmp.path().join("new"), false).unwrap());
+        let users = tmp.path().join("users");
+        std::fs::create_dir(&users).unwrap();
+        std::fs::write(users.join("notes.txt"), "mine").unwrap();
+        let err = RunDir::create(&users, false).unwrap_err();
+        assert!(
+            err.to_string().contains("is not empty and holds no modaudit run"),
+            "{err}"
+        );
+        assert!(!users.join(LOCK_FILE).exists(), "a refused directory is not written to");
+        drop(RunDir::create(&users, true).unwrap());
+        std::fs::write(users.join(MANIFEST_FILE), "{}").unwrap();
+        let err = RunDir::create(&users, true).unwrap_err();
+        assert!(err.to_string().contains("already holds a run"), "{err}");
+        std::fs::remove_file(users.join(MANIFEST_FILE)).unwrap();
+        std::fs::write(users.join(crate::journal::JOURNAL_FILE), "").unwrap();
+        let err = RunDir::create(&users, true).unwrap_err();
+        assert!(err.to_string().contains("but no manifest.json"), "{err}");
+        let err = RunDir::create(&users.join("notes.txt"), true).unwrap_err();
+        assert!(err.to_string().contains("is not a directory"), "{err}");
     }
 }

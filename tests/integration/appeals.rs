@@ -335,3 +335,153 @@ fn an_intent_without_a_filing_is_sent_again_with_the_same_key() {
         );
     }
 }
+
+/// The files a run publishes (the journal and the manifest are its evidence, not its report).
+const REPORT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
+
+#[test]
+fn two_audits_in_directories_of_the_same_name_each_file_their_own_appeals() {
+    let standin = StandIn::start(Behaviour {
+        decide_after: Duration::from_millis(50),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario(tmp.path(), &standin, true, 10.0, "");
+    let mut secrets = Vec::new();
+    for week in ["a", "b"] {
+        let out = tmp.path().join(week).join("audit");
+        let output = run_scenario(&scenario, &out);
+        assert_eq!(output.status.code(), Some(0), "{week}: {}", stderr_of(&output));
+        let probe = &read_json(&out.join("results.json"))["appeal"]["probe"];
+        assert_eq!(probe["filed"], 60, "{week}");
+        assert_eq!(probe["decided"], 60, "{week}");
+        let secret = read_json(&out.join("manifest.json"))["idempotency_secret"]
+            .as_str()
+            .expect("the manifest records the run's secret")
+            .to_string();
+        assert_eq!(secret.len(), 64, "32 random bytes, hex: {secret}");
+        assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+        for file in REPORT_FILES {
+            let text = std::fs::read_to_string(out.join(file)).unwrap();
+            assert!(!text.contains(&secret), "{week}/{file} publishes the secret");
+        }
+        let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
+        assert!(!journal.contains(&secret), "only keys derived from it are journaled");
+        secrets.push(secret);
+    }
+    assert_ne!(secrets[0], secrets[1]);
+    let filed = standin.appeals_per_decision();
+    assert_eq!(filed.len(), 60, "every wrongful removal appealed");
+    assert!(
+        filed.values().all(|&n| n == 2),
+        "each audit filed its own appeal, none was taken for the other's: {filed:?}"
+    );
+
+    // a resumed run keeps its secret
+    let out = tmp.path().join("a").join("audit");
+    let output = modaudit().arg("run").arg("--resume").arg(&out).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(
+        read_json(&out.join("manifest.json"))["idempotency_secret"],
+        secrets[0].as_str()
+    );
+}
+
+/// A loopback address (host:port) where nothing listens.
+fn unreachable_host() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("127.0.0.1:{port}")
+}
+
+/// Sums a count over the slices of one dimension.
+fn slice_sum(probe: &Value, dimension: &str, field: &str) -> u64 {
+    probe["slices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["dimension"] == dimension)
+        .map(|s| s[field].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn an_unreachable_appeal_api_fails_the_reversal_gate_and_is_retried_on_resume() {
+    let standin = StandIn::start(Behaviour {
+        decide_after: Duration::from_millis(50),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario(tmp.path(), &standin, true, 10.0, "[gates]\nmin_reversal_rate = 0.3\n");
+    // The appeal API's address comes from the environment, so the scenario stays the same when it moves.
+    let text = std::fs::read_to_string(&scenario)
+        .unwrap()
+        .replace(&format!("{}/appeals", standin.url()), "http://${APPEALS_HOST}/appeals");
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("run");
+    let output = modaudit()
+        .env("APPEALS_HOST", unreachable_host())
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_ne!(
+        output.status.code(),
+        Some(0),
+        "no appeal could be filed, yet the run passed"
+    );
+    let results = read_json(&out.join("results.json"));
+    let probe = &results["appeal"]["probe"];
+    assert_eq!(
+        (probe["selected"].as_u64(), probe["filed"].as_u64()),
+        (Some(60), Some(0))
+    );
+    assert_eq!(probe["failed"], 60);
+    for dimension in ["language", "target_group", "category"] {
+        assert_eq!(
+            slice_sum(probe, dimension, "filed"),
+            0,
+            "{dimension} slices agree with the totals"
+        );
+        assert_eq!(slice_sum(probe, dimension, "selected"), 60, "{dimension}");
+    }
+    let gate = results["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "min_reversal_rate")
+        .unwrap()
+        .clone();
+    assert_eq!(gate["passed"], false, "{gate}");
+    assert_eq!(gate["status"], "not_measurable", "{gate}");
+    assert!(gate["detail"].as_str().unwrap().contains("not measurable"), "{gate}");
+    assert!(gate["detail"].as_str().unwrap().contains("60 appeals failed"), "{gate}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| min_reversal_rate | 0.3000 | – | NOT MEASURABLE |"),
+        "{md}"
+    );
+
+    // the API is back: --retry-errors files the failed appeals
+    let output = modaudit()
+        .env("APPEALS_HOST", standin.url().trim_start_matches("http://"))
+        .arg("run")
+        .arg("--resume")
+        .arg(&out)
+        .arg("--retry-errors")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let probe = &read_json(&out.join("results.json"))["appeal"]["probe"];
+    assert_eq!(probe["filed"], 60);
+    assert_eq!(probe["failed"], 0);
+    assert_eq!(probe["decided"], 60);
+    assert_eq!(slice_sum(probe, "language", "filed"), 60);
+    assert_eq!(slice_sum(probe, "language", "decided"), 60);
+    let filed = standin.appeals_per_decision();
+    assert_eq!(filed.len(), 60);
+    assert!(filed.values().all(|&n| n == 1), "{filed:?}");
+}

@@ -13,6 +13,7 @@ mod http_targets;
 mod quickstart;
 mod replay;
 mod resume;
+mod run_dir;
 mod server;
 mod shared_fixtures;
 mod snapshots;

@@ -82,6 +82,7 @@ fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
         corpora: plan.corpora.clone(),
         target,
         seed: 0,
+        idempotency_secret: Some("5e".repeat(32)),
         cases: plan.cases.len() as u64,
         started_at: at(0),
         resumed_at: Vec::new(),
