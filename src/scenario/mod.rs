@@ -18,6 +18,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line}
 use crate::gates::GateThresholds;
 use crate::hash::sha256_hex;
 use crate::target::azure::{self, AzureConfig};
+use crate::target::env::{self, EnvUse};
 use crate::target::http::{HttpConfig, NoticePointers, ResponseMapping, render_body};
 use crate::target::openai::{self, OpenAiConfig};
 use crate::target::perspective::{self, PerspectiveConfig};
@@ -119,34 +120,33 @@ pub enum TargetSpec {
 }
 
 impl TargetSpec {
-    /// Environment variables the target needs, with the scenario key that names each.
-    pub fn required_env(&self) -> Vec<(String, &'static str)> {
+    /// Environment variables the target needs, with the scenario key that names
+    /// each and whether its value is a secret.
+    pub fn required_env(&self) -> Vec<EnvUse> {
+        let key = |variable: &str| EnvUse {
+            variable: variable.to_string(),
+            key: "target.api_key_env".into(),
+            secret: true,
+        };
         match self {
-            TargetSpec::OpenAi(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
-            TargetSpec::Perspective(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
-            TargetSpec::Azure(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
-            TargetSpec::Http(c) => std::iter::once(&c.url)
-                .chain(c.headers.values())
-                .flat_map(|t| crate::target::http::env_names(t))
-                .map(|name| (name, "target.url / target.headers"))
-                .collect(),
-            _ => Vec::new(),
+            TargetSpec::OpenAi(c) => vec![key(&c.api_key_env)],
+            TargetSpec::Perspective(c) => vec![key(&c.api_key_env)],
+            TargetSpec::Azure(c) => vec![key(&c.api_key_env)],
+            TargetSpec::Http(c) => c.env_uses(),
+            TargetSpec::Keyword(_) | TargetSpec::Command(_) | TargetSpec::Replay(_) => Vec::new(),
         }
     }
 }
 
 impl Plan {
     /// Environment variables the run needs: the target's, and the appeal API's.
-    pub fn required_env(&self) -> Vec<(String, &'static str)> {
+    pub fn required_env(&self) -> Vec<EnvUse> {
         let mut needed = self.target.required_env();
         if let Some(appeal) = &self.appeal {
-            for template in [&appeal.submit_url, &appeal.status_url]
-                .into_iter()
-                .chain(appeal.headers.values())
-            {
-                for name in crate::target::http::env_names(template) {
-                    needed.push((name, "appeal.submit_url / status_url / headers"));
-                }
+            needed.extend(env::url_uses(&appeal.submit_url, "appeal.submit_url"));
+            needed.extend(env::url_uses(&appeal.status_url, "appeal.status_url"));
+            for (name, template) in &appeal.headers {
+                needed.extend(env::header_uses(template, &format!("appeal.headers.{name}")));
             }
         }
         needed
@@ -536,10 +536,7 @@ impl PlanBuilder<'_> {
                 body,
                 response,
             } => {
-                let without_env = crate::target::http::resolve_env(url, &|_| Some("x".to_string()))
-                    .map(|r| r.0)
-                    .unwrap_or_default();
-                self.base_url(&without_env);
+                self.base_url(&env::with_stand_in(url, "1"));
                 if let Err(message) = render_body(body, "case-1", "en", "a \"quoted\" text\n") {
                     self.problem(&["target", "body"], message);
                 }
@@ -673,10 +670,7 @@ impl PlanBuilder<'_> {
         let poll_interval = seconds(self, "poll_interval_secs", raw.poll_interval_secs, 30.0);
         let deadline = seconds(self, "deadline_secs", raw.deadline_secs, 7.0 * 24.0 * 3600.0);
         for (key, url) in [("submit_url", &raw.submit_url), ("status_url", &raw.status_url)] {
-            let probe = crate::target::http::resolve_env(url, &|_| Some("x".to_string()))
-                .map(|r| r.0)
-                .unwrap_or_default();
-            let probe = probe
+            let probe = env::with_stand_in(url, "1")
                 .replace("{appeal_id}", "a")
                 .replace("{decision_id}", "d")
                 .replace("{id}", "i");

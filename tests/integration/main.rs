@@ -12,6 +12,7 @@ mod http_targets;
 mod quickstart;
 mod replay;
 mod resume;
+mod secrets;
 mod server;
 mod shared_fixtures;
 mod snapshots;
