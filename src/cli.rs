@@ -248,6 +248,7 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
         }
     };
     let plan = Plan::load(&scenario)?;
+    print_warnings(&plan);
     let show_progress = !args.no_progress && !args.quiet && std::io::stderr().is_terminal();
     let observer: Arc<dyn RunObserver> = if show_progress {
         Arc::new(Progress::new(true))
@@ -300,6 +301,7 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
         ));
     } else {
         let plan = Plan::load(path)?;
+        print_warnings(&plan);
         let info = match run::build_target(&plan) {
             Ok(target) => target.info().description,
             Err(Error::MissingSecret { variable, .. }) => {
@@ -316,6 +318,13 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
         ));
     }
     Ok(exit::SUCCESS)
+}
+
+/// Shows what in a scenario is valid but probably not meant.
+fn print_warnings(plan: &Plan) {
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
 }
 
 fn statements_command(file: &Path, run: Option<&Path>, json: bool) -> Result<u8, Error> {

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
+use crate::target::SetupError;
+use crate::target::env::EnvError;
 
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -17,9 +19,16 @@ pub enum Error {
     /// The run directory cannot be used as asked (exists already, or holds no run).
     #[error("{}: {message}", path.display())]
     RunDir { path: PathBuf, message: String },
-    /// A secret the target needs is not in the environment.
-    #[error("environment variable {variable} is not set; it holds the key for the target (scenario key `{key}`)")]
+    /// An environment variable the target or the appeal API needs is not set.
+    #[error("environment variable {variable} is not set (the scenario names it in `{key}`)")]
     MissingSecret { variable: String, key: String },
+    /// An environment variable the scenario names holds a value that cannot be used.
+    #[error("environment variable {variable} (named by scenario key `{key}`) {problem}")]
+    BadEnvironment {
+        variable: String,
+        key: String,
+        problem: String,
+    },
     /// The target could not be set up.
     #[error("cannot set up the target: {0}")]
     Target(String),
@@ -39,9 +48,11 @@ impl Error {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Invalid(_) | Error::RunDirBusy { .. } | Error::RunDir { .. } | Error::MissingSecret { .. } => {
-                exit::BAD_INPUT
-            }
+            Error::Invalid(_)
+            | Error::RunDirBusy { .. }
+            | Error::RunDir { .. }
+            | Error::MissingSecret { .. }
+            | Error::BadEnvironment { .. } => exit::BAD_INPUT,
             Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } => exit::RUN_INCOMPLETE,
         }
     }
@@ -49,5 +60,24 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+impl From<EnvError> for Error {
+    fn from(error: EnvError) -> Self {
+        match error {
+            EnvError::Missing { variable, key } => Error::MissingSecret { variable, key },
+            EnvError::Invalid { variable, key, problem } => Error::BadEnvironment { variable, key, problem },
+        }
+    }
+}
+
+impl From<SetupError> for Error {
+    fn from(error: SetupError) -> Self {
+        match error {
+            SetupError::Env(e) => e.into(),
+            SetupError::File { path, source } => Error::Io { path, source },
+            SetupError::Build(message) => Error::Target(message),
+        }
     }
 }

@@ -33,7 +33,8 @@ use crate::report::DecisionIndex;
 use crate::run::{RateLimit, StopSignal};
 use crate::scenario::{AppealPlan, Plan};
 use crate::target::AttemptError;
-use crate::target::http::{render_template, resolve_env, value_text};
+use crate::target::env;
+use crate::target::http::{render_template, value_text};
 use crate::target::transport::Transport;
 
 /// The wrongful removals of a run, in corpus order: adverse decisions on protected cases.
@@ -112,23 +113,20 @@ pub async fn probe_appeals(
     let Some(appeal) = plan.appeal.clone() else {
         return Ok(false);
     };
-    let missing = |name: String| Error::MissingSecret {
-        variable: name,
-        key: "appeal".into(),
-    };
-    let (submit_url, mut secrets) = resolve_env(&appeal.submit_url, env).map_err(missing)?;
-    let (status_url, more) = resolve_env(&appeal.status_url, env).map_err(missing)?;
-    secrets.extend(more);
+    let submit_url = env::resolve_url(&appeal.submit_url, "appeal.submit_url", env)?;
+    let status_url = env::resolve_url(&appeal.status_url, "appeal.status_url", env)?;
+    let mut secrets = submit_url.secrets;
+    secrets.extend(status_url.secrets);
     let mut headers = Vec::new();
     for (name, template) in &appeal.headers {
-        let (value, more) = resolve_env(template, env).map_err(missing)?;
-        secrets.extend(more);
-        headers.push((name.clone(), value));
+        let value = env::resolve_header(template, &format!("appeal.headers.{name}"), env)?;
+        secrets.extend(value.secrets);
+        headers.push((name.clone(), value.value));
     }
     let prober = Arc::new(Prober {
         transport: Transport::new(secrets).map_err(Error::Target)?,
-        submit_url,
-        status_url,
+        submit_url: submit_url.value,
+        status_url: status_url.value,
         headers,
         journal: Arc::new(Mutex::new(journal)),
         rate_limit: RateLimit::new(plan.run.requests_per_second, plan.run.requests_per_minute),
@@ -322,7 +320,7 @@ impl Prober {
             case_id: case.id.clone(),
             appeal_id,
             filed_at: Utc::now(),
-            response: Some(self.transport.redact_value(answer)),
+            response: Some(answer),
         })
     }
 
@@ -377,7 +375,7 @@ impl Prober {
                                 seconds: Some(seconds),
                                 reason,
                                 error: None,
-                                response: Some(self.transport.redact_value(answer)),
+                                response: Some(answer),
                             });
                         }
                         Some(_) => {}

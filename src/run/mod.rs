@@ -27,11 +27,11 @@ use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
 use crate::report::{DecisionIndex, Report, build_report, write_outputs};
 use crate::scenario::{Plan, TargetSpec};
 use crate::target::azure::AzureTarget;
+use crate::target::env::read_key;
 use crate::target::http::HttpTarget;
 use crate::target::openai::OpenAiTarget;
 use crate::target::perspective::PerspectiveTarget;
 use crate::target::replay::ReplayTarget;
-use crate::target::transport::Secret;
 use crate::target::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
 
 pub use events::{RunEvent, RunObserver, Silent};
@@ -76,26 +76,17 @@ pub fn build_target(plan: &Plan) -> Result<Arc<dyn Moderator>, Error> {
     build_target_with_env(plan, &|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-/// Builds the adapter for a plan's target, reading secrets through `env`.
+/// Builds the adapter for a plan's target, reading the values it names through
+/// `env`; a missing or unusable value is bad input naming the variable.
 pub fn build_target_with_env(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn Moderator>, Error> {
-    for (variable, key) in plan.target.required_env() {
-        if env(&variable).is_none() {
-            return Err(Error::MissingSecret {
-                variable,
-                key: key.to_string(),
-            });
-        }
-    }
-    let secret = |name: &str| Secret::new(env(name).unwrap_or_default());
+    let key = |variable: &str| read_key(variable, "target.api_key_env", env);
     Ok(match &plan.target {
         TargetSpec::Keyword(spec) => Arc::new(KeywordFilter::new(spec).map_err(Error::Target)?),
-        TargetSpec::Command(spec) => Arc::new(CommandTarget::new(spec.clone())),
-        TargetSpec::OpenAi(c) => Arc::new(OpenAiTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?),
-        TargetSpec::Perspective(c) => {
-            Arc::new(PerspectiveTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?)
-        }
-        TargetSpec::Azure(c) => Arc::new(AzureTarget::new(c.clone(), secret(&c.api_key_env)).map_err(Error::Target)?),
-        TargetSpec::Http(c) => Arc::new(HttpTarget::new((**c).clone(), env).map_err(Error::Target)?),
+        TargetSpec::Command(spec) => Arc::new(CommandTarget::new(spec.clone())?),
+        TargetSpec::OpenAi(c) => Arc::new(OpenAiTarget::new(c.clone(), key(&c.api_key_env)?)?),
+        TargetSpec::Perspective(c) => Arc::new(PerspectiveTarget::new(c.clone(), key(&c.api_key_env)?)?),
+        TargetSpec::Azure(c) => Arc::new(AzureTarget::new(c.clone(), key(&c.api_key_env)?)?),
+        TargetSpec::Http(c) => Arc::new(HttpTarget::new((**c).clone(), env)?),
         TargetSpec::Replay(data) => {
             let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
             Arc::new(ReplayTarget::new((**data).clone(), &ids))
@@ -110,6 +101,10 @@ pub async fn run(
     observer: Arc<dyn RunObserver>,
     stop: StopSignal,
 ) -> Result<RunOutcome, Error> {
+    // Every value the run will need (the appeal API's too) is checked before the first request.
+    crate::target::env::check_all(&plan.required_env(), &|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })?;
     let target = build_target(&plan)?;
     let info = target.info();
     let cache = (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
@@ -125,7 +120,7 @@ pub async fn run(
         Some(path) => {
             let dir = RunDir::open(path)?;
             let mut manifest = dir.read_manifest()?;
-            check_same_run(&manifest, &plan, &info, path)?;
+            check_same_run(&manifest, &plan, Some(&info), path)?;
             manifest.resumed_at.push(now);
             (dir, manifest)
         }
@@ -227,7 +222,7 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
     let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
     let plan = Plan::load(&scenario)?;
     let info = target_info_offline(&plan)?;
-    check_same_run(&manifest, &plan, &info, dir)?;
+    check_same_run(&manifest, &plan, info.as_ref(), dir)?;
     let report = write_report(&run_dir, &plan, &mut manifest, false)?;
     let decided = report.totals.cases - report.totals.pending;
     Ok(RunOutcome {
@@ -241,17 +236,18 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 }
 
 /// The target's description without its secrets: re-reporting needs no key, so
-/// placeholders stand in for missing environment variables (they never reach
-/// the fingerprint).
-fn target_info_offline(plan: &Plan) -> Result<TargetInfo, Error> {
-    let needed: Vec<String> = plan.target.required_env().into_iter().map(|(v, _)| v).collect();
-    let env = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| needed.iter().any(|n| n == name).then(|| "unset".to_string()))
-    };
-    Ok(build_target_with_env(plan, &env)?.info())
+/// placeholders stand in for missing secrets (they never reach the
+/// fingerprint). `None` when a variable naming the endpoint is not set: the
+/// endpoint, and so the fingerprint, cannot be known then.
+fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
+    let needed = plan.target.required_env();
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if needed.iter().any(|u| !u.secret && from_env(&u.variable).is_none()) {
+        return Ok(None);
+    }
+    let env =
+        |name: &str| from_env(name).or_else(|| needed.iter().any(|u| u.variable == name).then(|| "unset".to_string()));
+    Ok(Some(build_target_with_env(plan, &env)?.info()))
 }
 
 /// The decision ids of a finished run's adverse decisions (for joining
@@ -413,8 +409,9 @@ fn new_manifest(
     })
 }
 
-/// Refuses to continue or re-report a run whose inputs have changed.
-fn check_same_run(manifest: &RunManifest, plan: &Plan, info: &TargetInfo, dir: &Path) -> Result<(), Error> {
+/// Refuses to continue or re-report a run whose inputs have changed; the
+/// target is compared when it is known.
+fn check_same_run(manifest: &RunManifest, plan: &Plan, info: Option<&TargetInfo>, dir: &Path) -> Result<(), Error> {
     let mut changed = Vec::new();
     if manifest.scenario.sha256 != plan.scenario.sha256 {
         changed.push(format!(
@@ -436,7 +433,7 @@ fn check_same_run(manifest: &RunManifest, plan: &Plan, info: &TargetInfo, dir: &
     if manifest.corpora.len() != plan.corpora.len() {
         changed.push("the scenario's list of corpora has changed".into());
     }
-    if manifest.target.fingerprint != info.fingerprint {
+    if let Some(info) = info.filter(|i| i.fingerprint != manifest.target.fingerprint) {
         changed.push(format!(
             "the target has changed (was: {}; now: {})",
             manifest.target.description, info.description

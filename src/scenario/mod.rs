@@ -18,6 +18,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line}
 use crate::gates::GateThresholds;
 use crate::hash::sha256_hex;
 use crate::target::azure::{self, AzureConfig};
+use crate::target::env::{self, EnvUse};
 use crate::target::http::{HttpConfig, NoticePointers, ResponseMapping, render_body};
 use crate::target::openai::{self, OpenAiConfig};
 use crate::target::perspective::{self, PerspectiveConfig};
@@ -105,6 +106,21 @@ pub const DEFAULT_APPEAL_TEXT: &str =
 /// Default longest wait a `Retry-After` may impose.
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
+/// Accepted range of a number of seconds, in seconds (both ends included).
+pub type SecondsBounds = (f64, f64);
+/// `run.timeout_secs`: from 10 ms to an hour.
+pub const TIMEOUT_BOUNDS: SecondsBounds = (0.01, 3600.0);
+/// `run.max_retry_after_secs`: from a second to a day.
+pub const MAX_RETRY_AFTER_BOUNDS: SecondsBounds = (1.0, 86_400.0);
+/// `appeal.poll_interval_secs`: from 10 ms to a day.
+pub const POLL_INTERVAL_BOUNDS: SecondsBounds = (0.01, 86_400.0);
+/// `appeal.deadline_secs`: from 10 ms to 366 days.
+pub const DEADLINE_BOUNDS: SecondsBounds = (0.01, 366.0 * 86_400.0);
+/// `run.requests_per_second`: from one request every 1,000 s to 10,000 a second.
+pub const REQUESTS_PER_SECOND_BOUNDS: (f64, f64) = (0.001, 10_000.0);
+/// `run.requests_per_minute`: the same rates, per minute.
+pub const REQUESTS_PER_MINUTE_BOUNDS: (f64, f64) = (0.06, 600_000.0);
+
 /// The target, resolved (secrets are read from the environment only when the
 /// target is built).
 #[derive(Debug, Clone)]
@@ -135,34 +151,33 @@ impl TargetSpec {
         }
     }
 
-    /// Environment variables the target needs, with the scenario key that names each.
-    pub fn required_env(&self) -> Vec<(String, &'static str)> {
+    /// Environment variables the target needs, with the scenario key that names
+    /// each and whether its value is a secret.
+    pub fn required_env(&self) -> Vec<EnvUse> {
+        let key = |variable: &str| EnvUse {
+            variable: variable.to_string(),
+            key: "target.api_key_env".into(),
+            secret: true,
+        };
         match self {
-            TargetSpec::OpenAi(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
-            TargetSpec::Perspective(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
-            TargetSpec::Azure(c) => vec![(c.api_key_env.clone(), "target.api_key_env")],
-            TargetSpec::Http(c) => std::iter::once(&c.url)
-                .chain(c.headers.values())
-                .flat_map(|t| crate::target::http::env_names(t))
-                .map(|name| (name, "target.url / target.headers"))
-                .collect(),
-            _ => Vec::new(),
+            TargetSpec::OpenAi(c) => vec![key(&c.api_key_env)],
+            TargetSpec::Perspective(c) => vec![key(&c.api_key_env)],
+            TargetSpec::Azure(c) => vec![key(&c.api_key_env)],
+            TargetSpec::Http(c) => c.env_uses(),
+            TargetSpec::Keyword(_) | TargetSpec::Command(_) | TargetSpec::Replay(_) => Vec::new(),
         }
     }
 }
 
 impl Plan {
     /// Environment variables the run needs: the target's, and the appeal API's.
-    pub fn required_env(&self) -> Vec<(String, &'static str)> {
+    pub fn required_env(&self) -> Vec<EnvUse> {
         let mut needed = self.target.required_env();
         if let Some(appeal) = &self.appeal {
-            for template in [&appeal.submit_url, &appeal.status_url]
-                .into_iter()
-                .chain(appeal.headers.values())
-            {
-                for name in crate::target::http::env_names(template) {
-                    needed.push((name, "appeal.submit_url / status_url / headers"));
-                }
+            needed.extend(env::url_uses(&appeal.submit_url, "appeal.submit_url"));
+            needed.extend(env::url_uses(&appeal.status_url, "appeal.status_url"));
+            for (name, template) in &appeal.headers {
+                needed.extend(env::header_uses(template, &format!("appeal.headers.{name}")));
             }
         }
         needed
@@ -205,6 +220,9 @@ pub struct Plan {
     pub declared: DeclaredFacts,
     /// Statements of reasons to validate.
     pub statements: Option<PathBuf>,
+    /// Things in the scenario that are valid but probably not meant (such as a
+    /// placeholder host), for the user to see before running.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Plan {
@@ -222,6 +240,7 @@ impl Plan {
             text,
             base: &base,
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
         .build(
             raw,
@@ -248,15 +267,25 @@ struct PlanBuilder<'a> {
     text: &'a str,
     base: &'a Path,
     problems: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl PlanBuilder<'_> {
-    fn problem(&mut self, key_path: &[&str], message: impl Into<String>) {
-        let line = toml_key_line(self.text, key_path);
-        self.problems.push(Diagnostic {
-            line,
+    fn located(&self, key_path: &[&str], message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            line: toml_key_line(self.text, key_path),
             ..Diagnostic::file(self.path, message).with_field(key_path.join("."))
-        });
+        }
+    }
+
+    fn problem(&mut self, key_path: &[&str], message: impl Into<String>) {
+        let problem = self.located(key_path, message);
+        self.problems.push(problem);
+    }
+
+    fn warning(&mut self, key_path: &[&str], message: impl Into<String>) {
+        let warning = self.located(key_path, message);
+        self.warnings.push(warning);
     }
 
     fn build(mut self, raw: RawScenario, scenario: ScenarioSource) -> Result<Plan, Diagnostics> {
@@ -308,6 +337,7 @@ impl PlanBuilder<'_> {
             appeal,
             declared: raw.declared,
             statements,
+            warnings: self.warnings,
         })
     }
 
@@ -319,17 +349,12 @@ impl PlanBuilder<'_> {
                 format!("must be between 1 and 4096, got {concurrency}"),
             );
         }
-        let timeout = match raw.timeout_secs {
-            None => DEFAULT_TIMEOUT,
-            Some(t) if t.is_finite() && t > 0.0 && t <= 3600.0 => Duration::from_secs_f64(t),
-            Some(t) => {
-                self.problem(
-                    &["run", "timeout_secs"],
-                    format!("must be a number of seconds in (0, 3600], got {t}"),
-                );
-                DEFAULT_TIMEOUT
-            }
-        };
+        let timeout = self.seconds(
+            &["run", "timeout_secs"],
+            raw.timeout_secs,
+            TIMEOUT_BOUNDS,
+            DEFAULT_TIMEOUT,
+        );
         let max_attempts = raw.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
         if !(1..=20).contains(&max_attempts) {
             self.problem(
@@ -344,26 +369,22 @@ impl PlanBuilder<'_> {
                 format!("must be a share between 0 and 1, got {error_budget}"),
             );
         }
-        let mut rate = |key: &str, value: Option<f64>| match value {
-            Some(r) if !(r.is_finite() && r > 0.0) => {
-                self.problem(&["run", key], format!("must be a positive number of requests, got {r}"));
-                None
-            }
-            other => other,
-        };
-        let requests_per_second = rate("requests_per_second", raw.requests_per_second);
-        let requests_per_minute = rate("requests_per_minute", raw.requests_per_minute);
-        let max_retry_after = match raw.max_retry_after_secs {
-            None => DEFAULT_MAX_RETRY_AFTER,
-            Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
-            Some(s) => {
-                self.problem(
-                    &["run", "max_retry_after_secs"],
-                    format!("must be a number of seconds, got {s}"),
-                );
-                DEFAULT_MAX_RETRY_AFTER
-            }
-        };
+        let requests_per_second = self.rate(
+            "requests_per_second",
+            raw.requests_per_second,
+            REQUESTS_PER_SECOND_BOUNDS,
+        );
+        let requests_per_minute = self.rate(
+            "requests_per_minute",
+            raw.requests_per_minute,
+            REQUESTS_PER_MINUTE_BOUNDS,
+        );
+        let max_retry_after = self.seconds(
+            &["run", "max_retry_after_secs"],
+            raw.max_retry_after_secs,
+            MAX_RETRY_AFTER_BOUNDS,
+            DEFAULT_MAX_RETRY_AFTER,
+        );
         RunSettings {
             concurrency,
             timeout,
@@ -552,10 +573,8 @@ impl PlanBuilder<'_> {
                 body,
                 response,
             } => {
-                let without_env = crate::target::http::resolve_env(url, &|_| Some("x".to_string()))
-                    .map(|r| r.0)
-                    .unwrap_or_default();
-                self.base_url(&without_env);
+                self.endpoint(&["target", "url"], url, &env::with_stand_in(url, "1"));
+                self.headers("target", headers);
                 if let Err(message) = render_body(body, "case-1", "en", "a \"quoted\" text\n") {
                     self.problem(&["target", "body"], message);
                 }
@@ -675,30 +694,31 @@ impl PlanBuilder<'_> {
 
     fn appeal(&mut self, raw: &raw::RawAppeal) -> AppealPlan {
         use crate::appeal::AppealResult;
-        let seconds = |this: &mut Self, key: &str, value: Option<f64>, default: f64| match value {
-            None => Duration::from_secs_f64(default),
-            Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
-            Some(s) => {
-                this.problem(
-                    &["appeal", key],
-                    format!("must be a positive number of seconds, got {s}"),
-                );
-                Duration::from_secs_f64(default)
-            }
-        };
-        let poll_interval = seconds(self, "poll_interval_secs", raw.poll_interval_secs, 30.0);
-        let deadline = seconds(self, "deadline_secs", raw.deadline_secs, 7.0 * 24.0 * 3600.0);
+        let poll_interval = self.seconds(
+            &["appeal", "poll_interval_secs"],
+            raw.poll_interval_secs,
+            POLL_INTERVAL_BOUNDS,
+            Duration::from_secs(30),
+        );
+        let deadline = self.seconds(
+            &["appeal", "deadline_secs"],
+            raw.deadline_secs,
+            DEADLINE_BOUNDS,
+            Duration::from_secs(7 * 24 * 3600),
+        );
         for (key, url) in [("submit_url", &raw.submit_url), ("status_url", &raw.status_url)] {
-            let probe = crate::target::http::resolve_env(url, &|_| Some("x".to_string()))
-                .map(|r| r.0)
-                .unwrap_or_default();
-            let probe = probe
+            let probe = env::with_stand_in(url, "1")
                 .replace("{appeal_id}", "a")
                 .replace("{decision_id}", "d")
                 .replace("{id}", "i");
-            if let Err(e) = reqwest::Url::parse(&probe) {
-                self.problem(&["appeal", key], format!("`{url}` is not a URL: {e}"));
-            }
+            self.endpoint(&["appeal", key], url, &probe);
+        }
+        self.headers("appeal", &raw.headers);
+        if raw.max_appeals == Some(0) {
+            self.problem(
+                &["appeal", "max_appeals"],
+                "must be at least 1 (leave it out to appeal every selected removal)",
+            );
         }
         let sample_body = crate::target::http::render_template(
             &raw.submit_body,
@@ -798,15 +818,77 @@ impl PlanBuilder<'_> {
 
     /// Checks a base URL and returns it without a trailing slash.
     fn base_url(&mut self, url: &str) -> String {
-        match reqwest::Url::parse(url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            Ok(u) => self.problem(
-                &["target", "base_url"],
-                format!("`{url}`: scheme must be http or https, not {}", u.scheme()),
-            ),
-            Err(e) => self.problem(&["target", "base_url"], format!("`{url}` is not a URL: {e}")),
-        }
+        self.endpoint(&["target", "base_url"], url, url);
         url.trim_end_matches('/').to_string()
+    }
+
+    /// Checks an endpoint URL given at `key_path` as `written`; `probe` is the
+    /// same with stand-ins for its references. A placeholder host is a warning.
+    fn endpoint(&mut self, key_path: &[&str], written: &str, probe: &str) {
+        match reqwest::Url::parse(probe) {
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => self.problem(
+                key_path,
+                format!("`{written}`: scheme must be http or https, not {}", u.scheme()),
+            ),
+            Ok(u) => {
+                if u.host_str().is_some_and(placeholder_host) {
+                    self.warning(
+                        key_path,
+                        format!("`{written}` names a placeholder host; set the real endpoint before running"),
+                    );
+                }
+            }
+            Err(e) => self.problem(key_path, format!("`{written}` is not a URL: {e}")),
+        }
+    }
+
+    /// Checks header names, and header values as far as the scenario gives them
+    /// (`${NAME}` values are checked when they are read).
+    fn headers(&mut self, table: &str, headers: &BTreeMap<String, String>) {
+        for (name, template) in headers {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.problem(
+                    &[table, "headers", name],
+                    format!("`{name}` is not an HTTP header name"),
+                );
+            } else if reqwest::header::HeaderValue::from_str(&env::with_stand_in(template, "x")).is_err() {
+                self.problem(
+                    &[table, "headers", name],
+                    "the value has a character that cannot be sent in an HTTP header",
+                );
+            }
+        }
+    }
+
+    /// Checks a number of seconds against its bounds; out of bounds (or not a
+    /// number) is a located problem, and the default stands in.
+    fn seconds(&mut self, key_path: &[&str], value: Option<f64>, bounds: SecondsBounds, default: Duration) -> Duration {
+        let Some(seconds) = value else { return default };
+        let (min, max) = bounds;
+        match Duration::try_from_secs_f64(seconds) {
+            Ok(duration) if (min..=max).contains(&seconds) => duration,
+            _ => {
+                self.problem(
+                    key_path,
+                    format!("must be a number of seconds from {min} to {max}, got {seconds}"),
+                );
+                default
+            }
+        }
+    }
+
+    /// Checks a rate limit against its bounds.
+    fn rate(&mut self, key: &str, value: Option<f64>, (min, max): (f64, f64)) -> Option<f64> {
+        let rate = value?;
+        if (min..=max).contains(&rate) {
+            Some(rate)
+        } else {
+            self.problem(
+                &["run", key],
+                format!("must be a number of requests from {min} to {max}, got {rate}"),
+            );
+            None
+        }
     }
 
     fn key_env(&mut self, name: &Option<String>, default: &str) -> String {
@@ -985,4 +1067,43 @@ fn find_program(program: &str, base: &Path) -> Option<PathBuf> {
     std::env::split_paths(&paths)
         .map(|dir| dir.join(program))
         .find(|p| p.is_file())
+}
+
+/// Whether a host is a documentation placeholder: a label starting `your-` or
+/// `your_` (as in `YOUR-RESOURCE.cognitiveservices.azure.com`), or a name under
+/// the reserved `example` domains (RFC 2606).
+fn placeholder_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    let reserved = match labels.as_slice() {
+        [.., "example"] => true,
+        [.., second, "com" | "net" | "org"] => *second == "example",
+        _ => false,
+    };
+    reserved || labels.iter().any(|l| l.starts_with("your-") || l.starts_with("your_"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholder_hosts_are_recognised() {
+        for host in [
+            "your-resource.cognitiveservices.azure.com",
+            "moderation.platform.example",
+            "example.com",
+            "api.example.org",
+            "your_tenant.api.net",
+        ] {
+            assert!(super::placeholder_host(host), "{host}");
+        }
+        for host in [
+            "api.openai.com",
+            "127.0.0.1",
+            "localhost",
+            "examples.com",
+            "yourself.org",
+        ] {
+            assert!(!super::placeholder_host(host), "{host}");
+        }
+    }
 }

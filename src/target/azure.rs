@@ -6,12 +6,14 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::transport::{Secret, Transport};
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, one_by_one};
+use super::transport::{Secret, Transport, excerpt};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, fingerprint, one_by_one,
+};
 use crate::decision::Action;
-use crate::hash::sha256_hex;
 
 pub const DEFAULT_KEY_ENV: &str = "AZURE_CONTENT_SAFETY_KEY";
 pub const DEFAULT_API_VERSION: &str = "2024-09-01";
@@ -33,6 +35,15 @@ pub struct AzureConfig {
     pub output_type: String,
 }
 
+/// What the fingerprint of an `azure` target covers (never the key).
+#[derive(Serialize)]
+struct AzureFingerprint<'a> {
+    url: &'a str,
+    categories: &'a [String],
+    threshold: u32,
+    output_type: &'a str,
+}
+
 pub struct AzureTarget {
     config: AzureConfig,
     key: Secret,
@@ -42,19 +53,21 @@ pub struct AzureTarget {
 }
 
 impl AzureTarget {
-    pub fn new(config: AzureConfig, key: Secret) -> Result<Self, String> {
-        let transport = Transport::new(vec![key.clone()])?;
+    pub fn new(config: AzureConfig, key: Secret) -> Result<Self, SetupError> {
+        let transport = Transport::new(vec![key.clone()]).map_err(SetupError::Build)?;
         let url = format!(
             "{}/contentsafety/text:analyze?api-version={}",
             config.base_url.trim_end_matches('/'),
             config.api_version
         );
-        let fingerprint = sha256_hex(
-            format!(
-                "azure\n{url}\n{:?}\n{}\n{}",
-                config.categories, config.threshold, config.output_type
-            )
-            .as_bytes(),
+        let fingerprint = fingerprint(
+            "azure",
+            &AzureFingerprint {
+                url: &url,
+                categories: &config.categories,
+                threshold: config.threshold,
+                output_type: &config.output_type,
+            },
         );
         let info = TargetInfo {
             kind: "azure".into(),
@@ -96,7 +109,7 @@ impl AzureTarget {
         let Some(analysis) = value.get("categoriesAnalysis").and_then(Value::as_array) else {
             return Err(AttemptError::transient(format!(
                 "the response has no `categoriesAnalysis`: {}",
-                self.transport.excerpt(&response.body)
+                excerpt(&response.body)
             )));
         };
         let mut scores = BTreeMap::new();
@@ -123,7 +136,7 @@ impl AzureTarget {
             action: Some(action),
             score: top,
             scores,
-            response: Some(self.transport.redact_value(value)),
+            response: Some(value),
             ..Verdict::default()
         })
     }
@@ -140,5 +153,30 @@ impl Moderator for AzureTarget {
 
     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
         one_by_one(batch, |request| self.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_is_pinned() {
+        let target = AzureTarget::new(
+            AzureConfig {
+                base_url: "https://example-resource.cognitiveservices.azure.com".into(),
+                api_key_env: DEFAULT_KEY_ENV.into(),
+                api_version: DEFAULT_API_VERSION.into(),
+                categories: vec!["Hate".into(), "Violence".into()],
+                threshold: 4,
+                output_type: "FourSeverityLevels".into(),
+            },
+            Secret::new("k".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            target.info().fingerprint,
+            "a26fd6aea4f4e885d11c00171c34a0ad402c319e3c82db53d04e846add3ae58e"
+        );
     }
 }

@@ -18,13 +18,15 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
 use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, one_by_one,
+    AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
+    fingerprint, one_by_one,
 };
 use crate::decision::{Action, Notice};
 use crate::hash::sha256_hex;
@@ -48,6 +50,24 @@ pub struct CommandSpec {
     pub threshold: Option<f64>,
 }
 
+/// What the fingerprint of a `command` target covers: the program's content
+/// (not where it is installed), its arguments with the content of each that
+/// names a file (so `["python3", "model.py"]` changes with `model.py`), and
+/// the threshold.
+#[derive(Serialize)]
+struct CommandFingerprint<'a> {
+    program_sha256: String,
+    args: Vec<ArgFingerprint<'a>>,
+    threshold: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct ArgFingerprint<'a> {
+    arg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_sha256: Option<String>,
+}
+
 /// A running copy of the program.
 struct Worker {
     /// Held so that dropping the worker kills the process.
@@ -66,11 +86,35 @@ pub struct CommandTarget {
 }
 
 impl CommandTarget {
-    pub fn new(spec: CommandSpec) -> Self {
+    /// Sets up the target; reads the program (and any argument that names a
+    /// file) to fingerprint it.
+    pub fn new(spec: CommandSpec) -> Result<Self, SetupError> {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).map_err(|source| SetupError::File {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let mut args = Vec::with_capacity(spec.args.len());
+        for arg in &spec.args {
+            let path = spec.cwd.join(arg);
+            let file_sha256 = if path.is_file() {
+                Some(sha256_hex(&read(&path)?))
+            } else {
+                None
+            };
+            args.push(ArgFingerprint { arg, file_sha256 });
+        }
+        let fingerprint = fingerprint(
+            "command",
+            &CommandFingerprint {
+                program_sha256: sha256_hex(&read(&spec.program)?),
+                args,
+                threshold: spec.threshold,
+            },
+        );
         let mut words = vec![spec.program.display().to_string()];
         words.extend(spec.args.iter().cloned());
-        let fingerprint =
-            sha256_hex(format!("command\n{}\nthreshold={:?}", words.join("\u{0}"), spec.threshold).as_bytes());
         let info = TargetInfo {
             kind: "command".into(),
             description: format!("local program `{}`", words.join(" ")),
@@ -78,12 +122,12 @@ impl CommandTarget {
             gives_notice: true,
             notes: Vec::new(),
         };
-        CommandTarget {
+        Ok(CommandTarget {
             slots: Semaphore::new(spec.processes.max(1)),
             idle: tokio::sync::Mutex::new(Vec::new()),
             spec,
             info,
-        }
+        })
     }
 
     fn spawn(&self) -> Result<Worker, AttemptError> {
@@ -431,6 +475,29 @@ mod tests {
                 .message
                 .contains("threshold")
         );
+    }
+
+    #[test]
+    fn the_fingerprint_is_pinned_and_follows_the_files_content() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model"), "#!/bin/sh\necho model\n").unwrap();
+        std::fs::write(dir.path().join("weights.bin"), "w1").unwrap();
+        let spec = CommandSpec {
+            program: dir.path().join("model"),
+            args: vec!["weights.bin".into(), "--fast".into()],
+            cwd: dir.path().to_path_buf(),
+            processes: 2,
+            threshold: Some(0.5),
+        };
+        let first = CommandTarget::new(spec.clone()).unwrap().info().fingerprint;
+        assert_eq!(
+            first,
+            "a795bed29a4e01e9ccc36f689b95c9912a61bb37b419306ad26a7f3eaf0e72fa"
+        );
+        std::fs::write(dir.path().join("weights.bin"), "w2").unwrap();
+        assert_ne!(CommandTarget::new(spec.clone()).unwrap().info().fingerprint, first);
+        std::fs::remove_file(dir.path().join("model")).unwrap();
+        assert!(matches!(CommandTarget::new(spec), Err(SetupError::File { .. })));
     }
 
     #[test]

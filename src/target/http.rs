@@ -3,23 +3,26 @@
 //!
 //! The request body is a template in which `{text}`, `{lang}` and `{id}` (placed
 //! inside JSON strings) are replaced by the JSON-escaped case values. Header
-//! values and the URL may name environment variables as `${NAME}`; their values
-//! are treated as secrets. JSON pointers (RFC 6901) say where the response keeps
-//! the action, the score(s) and each notice element.
+//! values and the URL may name environment variables as `${NAME}`: in a header
+//! or the URL's query they are secrets, in the URL's host or path they name the
+//! endpoint (see [`super::env`]). JSON pointers (RFC 6901) say where the
+//! response keeps the action, the score(s) and each notice element.
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::Value;
 
-use super::transport::{Secret, Transport};
+use super::env::{self, EnvUse};
+use super::transport::{Transport, excerpt};
 use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, one_by_one,
+    AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
+    fingerprint, one_by_one,
 };
 use crate::decision::{Action, Notice};
-use crate::hash::sha256_hex;
 
 /// Where a response keeps what modaudit needs.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResponseMapping {
     /// Pointer to the action value.
     pub action: Option<String>,
@@ -34,7 +37,7 @@ pub struct ResponseMapping {
 }
 
 /// Pointers to the notice elements of a response.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NoticePointers {
     pub decision_id: Option<String>,
     pub reason: Option<String>,
@@ -62,42 +65,6 @@ pub struct HttpTarget {
     headers: Vec<(String, String)>,
     transport: Transport,
     info: TargetInfo,
-}
-
-/// Replaces `${NAME}` with the environment variable's value; returns the text and
-/// the values used (secrets), or the name of a variable that is not set.
-pub fn resolve_env(template: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(String, Vec<Secret>), String> {
-    let mut out = String::new();
-    let mut secrets = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return Ok((out, secrets));
-        };
-        let name = &after[..end];
-        let value = env(name).ok_or_else(|| name.to_string())?;
-        out.push_str(&value);
-        secrets.push(Secret::new(value));
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok((out, secrets))
-}
-
-/// Names of the environment variables a template refers to.
-pub fn env_names(template: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        names.push(after[..end].to_string());
-        rest = &after[end + 1..];
-    }
-    names
 }
 
 /// Renders the body template for one case; the result must be JSON.
@@ -133,35 +100,60 @@ pub fn render_template(template: &str, values: &[(&str, &str)]) -> Result<Value,
     serde_json::from_str(&rendered).map_err(|e| format!("the body template does not give valid JSON ({e}): {rendered}"))
 }
 
-impl HttpTarget {
-    pub fn new(config: HttpConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let missing =
-            |name: String| format!("environment variable {name} is not set (named in the target's URL or headers)");
-        let (url, mut secrets) = resolve_env(&config.url, env).map_err(missing)?;
-        let mut headers = Vec::new();
-        for (name, template) in &config.headers {
-            let (value, more) = resolve_env(template, env).map_err(missing)?;
-            secrets.extend(more);
-            headers.push((name.clone(), value));
+impl HttpConfig {
+    /// The environment variables the URL and the headers name.
+    pub fn env_uses(&self) -> Vec<EnvUse> {
+        let mut uses = env::url_uses(&self.url, "target.url");
+        for (name, template) in &self.headers {
+            uses.extend(env::header_uses(template, &format!("target.headers.{name}")));
         }
-        let transport = Transport::new(secrets)?;
-        let fingerprint = sha256_hex(
-            format!(
-                "http\n{}\n{:?}\n{}\n{:?}",
-                config.url, config.headers, config.body, config.mapping
-            )
-            .as_bytes(),
+        uses
+    }
+}
+
+/// What the fingerprint of an `http` target covers: the resolved endpoint, the
+/// headers and the URL's query with their secrets masked, the body template and
+/// the response mapping.
+#[derive(Serialize)]
+struct HttpFingerprint<'a> {
+    url: &'a str,
+    headers: &'a BTreeMap<String, String>,
+    body: &'a str,
+    response: &'a ResponseMapping,
+}
+
+impl HttpTarget {
+    pub fn new(config: HttpConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, SetupError> {
+        let url = env::resolve_url(&config.url, "target.url", env)?;
+        let mut secrets = url.secrets;
+        let mut headers = Vec::new();
+        let mut public_headers = BTreeMap::new();
+        for (name, template) in &config.headers {
+            let value = env::resolve_header(template, &format!("target.headers.{name}"), env)?;
+            secrets.extend(value.secrets);
+            headers.push((name.clone(), value.value));
+            public_headers.insert(name.clone(), value.public);
+        }
+        let transport = Transport::new(secrets).map_err(SetupError::Build)?;
+        let fingerprint = fingerprint(
+            "http",
+            &HttpFingerprint {
+                url: &url.public,
+                headers: &public_headers,
+                body: &config.body,
+                response: &config.mapping,
+            },
         );
         let info = TargetInfo {
             kind: "http".into(),
-            description: format!("JSON API at {}", transport.redact(&url)),
+            description: format!("JSON API at {}", url.public),
             fingerprint,
             gives_notice: true,
             notes: Vec::new(),
         };
         Ok(HttpTarget {
             config,
-            url,
+            url: url.value,
             headers,
             transport,
             info,
@@ -174,10 +166,10 @@ impl HttpTarget {
         let response = self.transport.post_json(&self.url, &self.headers, &body).await?;
         let value = self.transport.json_body(&response)?;
         let mut verdict = map_response(&value, &self.config.mapping).map_err(|e| AttemptError {
-            message: format!("{}: {}", e.message, self.transport.excerpt(&response.body)),
+            message: format!("{}: {}", e.message, excerpt(&response.body)),
             retry: e.retry,
         })?;
-        verdict.response = Some(self.transport.redact_value(value));
+        verdict.response = Some(value);
         Ok(verdict)
     }
 }
@@ -333,13 +325,44 @@ mod tests {
     }
 
     #[test]
-    fn env_references_resolve_or_name_the_missing_variable() {
-        let env = |name: &str| (name == "TOKEN").then(|| "s3cret".to_string());
-        let (text, secrets) = resolve_env("Bearer ${TOKEN}", &env).unwrap();
-        assert_eq!(text, "Bearer s3cret");
-        assert_eq!(secrets, vec![Secret::new("s3cret".into())]);
-        assert_eq!(resolve_env("${NOPE}", &env).unwrap_err(), "NOPE");
-        assert_eq!(env_names("a ${X} b ${Y}"), vec!["X", "Y"]);
+    fn the_fingerprint_is_pinned_and_follows_the_endpoint_not_the_key() {
+        let config = HttpConfig {
+            url: "http://${HOST}/v2/moderate?key=${KEY}".into(),
+            headers: [("Authorization".to_string(), "Bearer ${TOKEN}".to_string())].into(),
+            body: r#"{"text": "{text}"}"#.into(),
+            mapping: ResponseMapping {
+                action: Some("/decision".into()),
+                action_map: [("removed".to_string(), Action::Remove)].into(),
+                threshold: Some(0.5),
+                ..ResponseMapping::default()
+            },
+        };
+        let target = |host: &str, key: &str| {
+            let env = |name: &str| match name {
+                "HOST" => Some(host.to_string()),
+                _ => Some(key.to_string()),
+            };
+            HttpTarget::new(config.clone(), &env).unwrap().info()
+        };
+        let info = target("a.example.org", "k1");
+        assert_eq!(
+            info.fingerprint,
+            "e1a7671d5c6edb7676eb429a82399026180496788435c1905b82d64c53fc3df9"
+        );
+        assert_eq!(
+            info.description,
+            "JSON API at http://a.example.org/v2/moderate?key=[REDACTED]"
+        );
+        assert_eq!(
+            target("a.example.org", "k2").fingerprint,
+            info.fingerprint,
+            "never the key"
+        );
+        assert_ne!(
+            target("b.example.org", "k1").fingerprint,
+            info.fingerprint,
+            "the endpoint"
+        );
     }
 
     #[test]

@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use serde::Serialize;
 
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, fingerprint};
 use crate::decision::{Action, Notice};
-use crate::hash::sha256_hex;
 
 /// The lists shipped with modaudit, by language.
 const BUILTIN_LEXICONS: &[(&str, &str)] = &[
@@ -73,7 +73,8 @@ impl KeywordSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 enum MatchMode {
     WholeWord,
     Substring,
@@ -96,6 +97,19 @@ pub enum Match<'a> {
     NoList,
 }
 
+/// What the fingerprint of the keyword filter covers: each language's
+/// normalised terms and how they match.
+#[derive(Serialize)]
+struct KeywordFingerprint<'a> {
+    lexicons: BTreeMap<&'a str, LexiconFingerprint<'a>>,
+}
+
+#[derive(Serialize)]
+struct LexiconFingerprint<'a> {
+    mode: MatchMode,
+    terms: &'a [String],
+}
+
 /// The keyword filter.
 pub struct KeywordFilter {
     lexicons: BTreeMap<String, Lexicon>,
@@ -111,7 +125,6 @@ const ARABIC_SCRIPT_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb"];
 impl KeywordFilter {
     pub fn new(spec: &KeywordSpec) -> Result<Self, String> {
         let mut lexicons = BTreeMap::new();
-        let mut fingerprint_input = String::from("builtin:keyword\n");
         let mut total_terms = 0;
         for (lang, source) in &spec.lexicons {
             let mut terms: Vec<String> = source
@@ -139,11 +152,27 @@ impl KeywordFilter {
             } else {
                 MatchMode::WholeWord
             };
-            fingerprint_input.push_str(&format!("{lang}\n{}\n", terms.join("\n")));
             total_terms += terms.len();
             lexicons.insert(lang.clone(), Lexicon { terms, matcher, mode });
         }
         let language_count = lexicons.len();
+        let fingerprint = fingerprint(
+            "builtin:keyword",
+            &KeywordFingerprint {
+                lexicons: lexicons
+                    .iter()
+                    .map(|(lang, l)| {
+                        (
+                            lang.as_str(),
+                            LexiconFingerprint {
+                                mode: l.mode,
+                                terms: &l.terms,
+                            },
+                        )
+                    })
+                    .collect(),
+            },
+        );
         Ok(KeywordFilter {
             lexicons,
             info: TargetInfo {
@@ -152,7 +181,7 @@ impl KeywordFilter {
                     "built-in keyword filter ({}, {total_terms} terms)",
                     crate::report::count_of(language_count as u64, "language", "languages")
                 ),
-                fingerprint: sha256_hex(fingerprint_input.as_bytes()),
+                fingerprint,
                 gives_notice: true,
                 notes: Vec::new(),
             },
@@ -358,5 +387,24 @@ mod tests {
         assert!(v.notice.reason.is_some());
         assert_eq!(v.notice.decision_id, None);
         assert_eq!(v.notice.appeal_url, None);
+    }
+
+    #[test]
+    fn the_fingerprint_is_pinned() {
+        let lexicons = [(
+            "en".to_string(),
+            LexiconSource {
+                origin: "test".into(),
+                text: "kill\nVermin\n# a comment\n".into(),
+            },
+        )]
+        .into();
+        assert_eq!(
+            KeywordFilter::new(&KeywordSpec { lexicons })
+                .unwrap()
+                .info()
+                .fingerprint,
+            "ab7ba5a4d4240b85bf0d0d8c70b08ff2e47f6e49e38b0e654b7250915c4c3995"
+        );
     }
 }

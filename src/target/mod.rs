@@ -7,6 +7,7 @@
 
 pub mod azure;
 mod command;
+pub mod env;
 pub mod http;
 mod keyword;
 pub mod openai;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::{Action, Notice};
+use crate::hash::{canonical_json, sha256_hex};
 
 pub use command::{CommandSpec, CommandTarget};
 pub use keyword::{KeywordFilter, KeywordSpec, LexiconSource, builtin_lexicon_languages};
@@ -96,6 +98,52 @@ impl AttemptError {
     pub fn is_retryable(&self) -> bool {
         matches!(self.retry, Retry::After(_))
     }
+}
+
+/// Why a target could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A value the scenario names in the environment is missing or unusable.
+    #[error(transparent)]
+    Env(#[from] env::EnvError),
+    /// A file the target's answers depend on cannot be read.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP client or another part of the adapter could not be built.
+    #[error("{0}")]
+    Build(String),
+}
+
+/// Version of the fingerprints' form. Bump it when what a fingerprint covers,
+/// or how an adapter turns the same settings into requests, changes: cached
+/// answers and runs made before then no longer match.
+pub const FINGERPRINT_VERSION: u32 = 1;
+
+/// The versioned envelope every fingerprint hashes.
+#[derive(Serialize)]
+struct Fingerprinted<'a, T: Serialize> {
+    fingerprint_version: u32,
+    kind: &'a str,
+    target: &'a T,
+}
+
+/// The fingerprint of a target: sha256 of the canonical JSON of
+/// `{"fingerprint_version", "kind", "target"}`, where `target` is a
+/// serializable description of everything that determines its answers and
+/// nothing secret (see [`env`] for what counts as a secret).
+pub fn fingerprint<T: Serialize>(kind: &str, target: &T) -> String {
+    let envelope = Fingerprinted {
+        fingerprint_version: FINGERPRINT_VERSION,
+        kind,
+        target,
+    };
+    let value = serde_json::to_value(&envelope)
+        .expect("fingerprint descriptions are plain structs whose maps have string keys");
+    sha256_hex(canonical_json(&value).as_bytes())
 }
 
 /// A description of a target for manifests and reports: what was audited,

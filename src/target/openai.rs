@@ -9,12 +9,15 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::transport::{Secret, Transport};
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
+use super::transport::{Secret, Transport, excerpt};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
+    fingerprint,
+};
 use crate::decision::Action;
-use crate::hash::sha256_hex;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com";
 pub const DEFAULT_MODEL: &str = "omni-moderation-latest";
@@ -36,6 +39,17 @@ pub struct OpenAiConfig {
     pub batch_size: usize,
 }
 
+/// What the fingerprint of an `openai` target covers (not the batch size,
+/// which does not change the answers, and never the key).
+#[derive(Serialize)]
+struct OpenAiFingerprint<'a> {
+    url: &'a str,
+    model: &'a str,
+    threshold: Option<f64>,
+    categories: &'a [String],
+    category_thresholds: &'a BTreeMap<String, f64>,
+}
+
 pub struct OpenAiTarget {
     config: OpenAiConfig,
     key: Secret,
@@ -45,8 +59,8 @@ pub struct OpenAiTarget {
 }
 
 impl OpenAiTarget {
-    pub fn new(config: OpenAiConfig, key: Secret) -> Result<Self, String> {
-        let transport = Transport::new(vec![key.clone()])?;
+    pub fn new(config: OpenAiConfig, key: Secret) -> Result<Self, SetupError> {
+        let transport = Transport::new(vec![key.clone()]).map_err(SetupError::Build)?;
         let url = format!("{}/v1/moderations", config.base_url.trim_end_matches('/'));
         let rule = if !config.category_thresholds.is_empty() {
             let parts: Vec<String> = config
@@ -60,12 +74,15 @@ impl OpenAiTarget {
         } else {
             "remove when flagged".to_string()
         };
-        let fingerprint = sha256_hex(
-            format!(
-                "openai\n{}\n{}\n{:?}\n{:?}\n{:?}",
-                url, config.model, config.threshold, config.categories, config.category_thresholds
-            )
-            .as_bytes(),
+        let fingerprint = fingerprint(
+            "openai",
+            &OpenAiFingerprint {
+                url: &url,
+                model: &config.model,
+                threshold: config.threshold,
+                categories: &config.categories,
+                category_thresholds: &config.category_thresholds,
+            },
         );
         let info = TargetInfo {
             kind: "openai".into(),
@@ -125,11 +142,11 @@ impl OpenAiTarget {
             action: Some(action),
             score: top,
             scores,
-            response: Some(self.transport.redact_value(json!({
+            response: Some(json!({
                 "id": envelope.get("id"),
                 "model": envelope.get("model"),
                 "result": result,
-            }))),
+            })),
             ..Verdict::default()
         })
     }
@@ -160,7 +177,7 @@ impl OpenAiTarget {
         let Some(results) = envelope.get("results").and_then(Value::as_array) else {
             return Err(AttemptError::transient(format!(
                 "the response has no `results` array: {}",
-                self.transport.excerpt(&response.body)
+                excerpt(&response.body)
             )));
         };
         if results.len() != batch.len() {
@@ -218,6 +235,14 @@ mod tests {
             "categories": {"harassment": true, "hate": false},
             "category_scores": {"harassment": 0.91, "hate": 0.42}
         })
+    }
+
+    #[test]
+    fn the_fingerprint_is_pinned() {
+        assert_eq!(
+            target(Some(0.5), &["hate"], &[("violence", 0.7)]).info().fingerprint,
+            "f35f1494739bfb2583f96829dda9ca873d747ec650cc962baaa77ffd61f30d05"
+        );
     }
 
     #[test]

@@ -8,14 +8,15 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::transport::{Secret, Transport};
+use super::transport::{Secret, Transport, excerpt};
 use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, one_by_one,
+    AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
+    fingerprint, one_by_one,
 };
 use crate::decision::Action;
-use crate::hash::sha256_hex;
 
 pub const DEFAULT_BASE_URL: &str = "https://commentanalyzer.googleapis.com";
 pub const DEFAULT_KEY_ENV: &str = "PERSPECTIVE_API_KEY";
@@ -33,6 +34,16 @@ pub struct PerspectiveConfig {
     pub threshold: f64,
 }
 
+/// What the fingerprint of a `perspective` target covers (the URL without its
+/// `?key=`).
+#[derive(Serialize)]
+struct PerspectiveFingerprint<'a> {
+    url: &'a str,
+    attribute: &'a str,
+    extra_attributes: &'a [String],
+    threshold: f64,
+}
+
 pub struct PerspectiveTarget {
     config: PerspectiveConfig,
     transport: Transport,
@@ -41,16 +52,21 @@ pub struct PerspectiveTarget {
 }
 
 impl PerspectiveTarget {
-    pub fn new(config: PerspectiveConfig, key: Secret) -> Result<Self, String> {
+    pub fn new(config: PerspectiveConfig, key: Secret) -> Result<Self, SetupError> {
         let base = config.base_url.trim_end_matches('/');
-        let url = format!("{base}/v1alpha1/comments:analyze?key={}", key.expose());
-        let transport = Transport::new(vec![key])?;
-        let fingerprint = sha256_hex(
-            format!(
-                "perspective\n{base}\n{}\n{:?}\n{}",
-                config.attribute, config.extra_attributes, config.threshold
-            )
-            .as_bytes(),
+        let endpoint = format!("{base}/v1alpha1/comments:analyze");
+        let mut url =
+            reqwest::Url::parse(&endpoint).map_err(|e| SetupError::Build(format!("`{endpoint}` is not a URL: {e}")))?;
+        url.query_pairs_mut().append_pair("key", key.expose());
+        let transport = Transport::new(vec![key]).map_err(SetupError::Build)?;
+        let fingerprint = fingerprint(
+            "perspective",
+            &PerspectiveFingerprint {
+                url: &endpoint,
+                attribute: &config.attribute,
+                extra_attributes: &config.extra_attributes,
+                threshold: config.threshold,
+            },
         );
         let info = TargetInfo {
             kind: "perspective".into(),
@@ -65,7 +81,7 @@ impl PerspectiveTarget {
         Ok(PerspectiveTarget {
             config,
             transport,
-            url,
+            url: url.into(),
             info,
         })
     }
@@ -89,10 +105,8 @@ impl PerspectiveTarget {
         if let Some(unsupported) = unsupported {
             return Ok(Verdict {
                 action: Some(Action::Unsupported),
-                detail: Some(self.transport.redact(&unsupported)),
-                response: serde_json::from_slice(&response.body)
-                    .ok()
-                    .map(|v| self.transport.redact_value(v)),
+                detail: Some(unsupported),
+                response: serde_json::from_slice(&response.body).ok(),
                 ..Verdict::default()
             });
         }
@@ -106,7 +120,7 @@ impl PerspectiveTarget {
             return Err(AttemptError::transient(format!(
                 "the response has no summary score for {}: {}",
                 self.config.attribute,
-                self.transport.excerpt(&response.body)
+                excerpt(&response.body)
             )));
         };
         let mut scores = BTreeMap::new();
@@ -119,7 +133,7 @@ impl PerspectiveTarget {
             action: Some(action_from_score(score, self.config.threshold)),
             score: Some(score),
             scores,
-            response: Some(self.transport.redact_value(value)),
+            response: Some(value),
             ..Verdict::default()
         })
     }
@@ -194,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn the_key_is_never_in_the_description() {
+    fn the_key_is_in_the_url_only_and_the_fingerprint_is_pinned() {
         let t = PerspectiveTarget::new(
             PerspectiveConfig {
                 base_url: DEFAULT_BASE_URL.into(),
@@ -208,6 +222,10 @@ mod tests {
         .unwrap();
         let info = t.info();
         assert!(!format!("{info:?}").contains("AIzaSECRET"));
-        assert!(t.url.contains("key=AIzaSECRET"));
+        assert!(t.url.ends_with("/v1alpha1/comments:analyze?key=AIzaSECRET"));
+        assert_eq!(
+            info.fingerprint,
+            "d863578bfccf40edcff037f4c50b4b63b99c8f48be692e34e7af9375f0897192"
+        );
     }
 }

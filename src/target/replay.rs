@@ -8,16 +8,19 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::http::{automated_flag, map_action, scope_text, value_text};
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score};
+use super::{
+    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, fingerprint,
+};
 use crate::decision::{Action, Notice};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::hash::sha256_hex;
 
 /// Column (CSV) or field (JSONL; a leading `/` makes it a JSON pointer) names.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplayColumns {
     pub id: String,
     pub action: Option<String>,
@@ -54,6 +57,16 @@ pub struct ReplayConfig {
     pub columns: ReplayColumns,
     pub action_map: BTreeMap<String, Action>,
     pub threshold: Option<f64>,
+}
+
+/// What the fingerprint of a recording covers: its content (not where it is)
+/// and how it is read.
+#[derive(Serialize)]
+struct ReplayFingerprint<'a> {
+    file_sha256: &'a str,
+    columns: &'a ReplayColumns,
+    action_map: &'a BTreeMap<String, Action>,
+    threshold: Option<f64>,
 }
 
 /// A loaded recording.
@@ -288,7 +301,15 @@ impl ReplayTarget {
                 "{missing} cases have no recorded decision in {file}; they end as errors"
             ));
         }
-        let fingerprint = sha256_hex(format!("replay\n{}\n{:?}", data.sha256, data.config.columns).as_bytes());
+        let fingerprint = fingerprint(
+            "replay",
+            &ReplayFingerprint {
+                file_sha256: &data.sha256,
+                columns: &data.config.columns,
+                action_map: &data.config.action_map,
+                threshold: data.config.threshold,
+            },
+        );
         let info = TargetInfo {
             kind: "replay".into(),
             description: format!("decisions recorded in {file}"),
@@ -322,5 +343,29 @@ impl Moderator for ReplayTarget {
                 })
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_is_pinned() {
+        let data = ReplayData {
+            config: ReplayConfig {
+                path: PathBuf::from("recorded.csv"),
+                columns: ReplayColumns::default(),
+                action_map: [("taken_down".to_string(), Action::Remove)].into(),
+                threshold: Some(0.5),
+            },
+            verdicts: HashMap::new(),
+            sha256: crate::hash::sha256_hex(b"id,action\n"),
+            unknown_ids: Vec::new(),
+        };
+        assert_eq!(
+            ReplayTarget::new(data, &[]).info().fingerprint,
+            "ecffa89d77f695658d8121261fefbddd99f738c539d40977af86e3bebdc51ba2"
+        );
     }
 }

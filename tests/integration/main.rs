@@ -4,6 +4,7 @@
 mod appeals;
 mod bad_input;
 mod command_target;
+mod config_limits;
 mod consistency;
 mod corpus_tools;
 mod gates_and_exit_codes;
@@ -14,6 +15,7 @@ mod quickstart;
 mod replay;
 mod resume;
 mod run_dir;
+mod secrets;
 mod server;
 mod shared_fixtures;
 mod snapshots;
