@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
+use crate::input::{DATA_LIMIT, read_input};
 
 const VISIBILITY: &[&str] = &[
     "DECISION_VISIBILITY_CONTENT_REMOVED",
@@ -370,7 +371,8 @@ fn date(row: &Value, field: &str, required: bool, problem: &mut dyn FnMut(&str, 
 /// Statements with where each came from ("row 3", "line 2", "item 1").
 fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
     let fail = |message: String| Diagnostics(vec![Diagnostic::file(path, message)]);
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the statements of reasons: {e}")))?;
+    let input = read_input(path, DATA_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
+    let bytes = input.content();
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -378,7 +380,7 @@ fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
         .to_ascii_lowercase();
     match extension.as_str() {
         "json" => {
-            let value: Value = serde_json::from_slice(&bytes).map_err(|e| fail(format!("not valid JSON: {e}")))?;
+            let value: Value = serde_json::from_slice(bytes).map_err(|e| fail(format!("not valid JSON: {e}")))?;
             let items = match value {
                 Value::Array(items) => items,
                 Value::Object(mut o) => match o.remove("statements") {
@@ -415,7 +417,8 @@ fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
             Ok(rows)
         }
         _ => {
-            let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+            let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+            let mut lines = LineCounter::new(bytes);
             let headers = reader
                 .headers()
                 .map_err(|e| fail(format!("cannot read the header: {e}")))?
@@ -425,11 +428,11 @@ fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
                 let record = record.map_err(|e| {
                     Diagnostics(vec![Diagnostic::at_line(
                         path,
-                        e.position().map_or(0, |p| p.line()),
+                        e.position().map_or(0, |p| lines.csv_line(p)),
                         format!("malformed CSV: {e}"),
                     )])
                 })?;
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| lines.csv_line(p));
                 let object = headers
                     .iter()
                     .zip(record.iter())

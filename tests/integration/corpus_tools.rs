@@ -333,7 +333,7 @@ fn a_broken_template_names_its_file_line_and_field() {
 
 /// Writes `groups.csv` and `templates.csv` (rows after the header) into `subdir`
 /// of a corpus and lists them in its manifest for `lang`.
-fn add_templates(corpus: &std::path::Path, lang: &str, subdir: &str, groups: &str, template_rows: &str) {
+pub(crate) fn add_templates(corpus: &std::path::Path, lang: &str, subdir: &str, groups: &str, template_rows: &str) {
     std::fs::create_dir_all(corpus.join(subdir)).unwrap();
     std::fs::write(corpus.join(subdir).join("groups.csv"), groups).unwrap();
     std::fs::write(

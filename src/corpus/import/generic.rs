@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
 use crate::error::Error;
 
-use super::{ImportSummary, read_input, snake_case, write_corpus};
+use super::{ImportSummary, read_suite, snake_case, write_corpus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenericFormat {
@@ -65,7 +65,7 @@ pub fn parse_label_map(spec: &str) -> Result<BTreeMap<String, Label>, String> {
 
 pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
     let path = &options.input;
-    let (bytes, sha256) = read_input(path)?;
+    let (bytes, sha256) = read_suite(path)?;
     let lang = options
         .lang
         .as_deref()
@@ -79,8 +79,8 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
         ));
     }
     let rows = match options.format {
-        GenericFormat::Csv => csv_rows(path, &bytes)?,
-        GenericFormat::Jsonl => jsonl_rows(path, &bytes)?,
+        GenericFormat::Csv => csv_rows(path, bytes.content())?,
+        GenericFormat::Jsonl => jsonl_rows(path, bytes.content())?,
     };
     let mut problems = Vec::new();
     let mut unmapped: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -259,6 +259,7 @@ fn field<'a>(row: &'a Value, name: &str) -> Option<&'a Value> {
 
 fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Value)>, Error> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let mut lines = LineCounter::new(bytes);
     let headers = reader
         .headers()
         .map_err(|e| invalid(path, format!("cannot read the header: {e}")))?
@@ -273,11 +274,11 @@ fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Value)>, Error> {
                     .zip(r.iter())
                     .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
                     .collect();
-                rows.push((r.position().map_or(0, |p| p.line()), Value::Object(object)));
+                rows.push((r.position().map_or(0, |p| lines.csv_line(p)), Value::Object(object)));
             }
             Err(e) => problems.push(Diagnostic::at_line(
                 path,
-                e.position().map_or(0, |p| p.line()),
+                e.position().map_or(0, |p| lines.csv_line(p)),
                 format!("malformed CSV: {e}"),
             )),
         }

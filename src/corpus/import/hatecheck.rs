@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
 use crate::error::Error;
 
-use super::{ImportSummary, read_input, snake_case, write_corpus};
+use super::{ImportSummary, read_suite, snake_case, write_corpus};
 
 /// Multilingual HateCheck file languages (from `hatecheck_cases_final_<language>.csv`).
 /// The Hindi file is romanised, hence `hi-Latn`.
@@ -54,8 +54,9 @@ enum Suite {
 
 pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Error> {
     let path = &options.input;
-    let (bytes, sha256) = read_input(path)?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+    let (bytes, sha256) = read_suite(path)?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes.content());
+    let mut lines = LineCounter::new(bytes.content());
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| invalid(path, 1, format!("cannot read the header: {e}")))?
@@ -115,13 +116,13 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             Err(e) => {
                 problems.push(Diagnostic::at_line(
                     path,
-                    e.position().map_or(0, |p| p.line()),
+                    e.position().map_or(0, |p| lines.csv_line(p)),
                     format!("malformed CSV: {e}"),
                 ));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.csv_line(p));
         let get = |name: &str| {
             header
                 .iter()

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::corpus::{CASE_COLUMNS, Case, CorpusManifest, Label, Provenance, load_corpus};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::error::Error;
+use crate::input::{DATA_LIMIT, InputBytes, read_input};
 
 pub use generic::{GenericFormat, GenericImport, import_generic, parse_label_map};
 pub use hatecheck::{HateCheckImport, import_hatecheck};
@@ -92,15 +93,10 @@ pub(crate) fn write_corpus(
     })
 }
 
-/// Reads an input file whole and hashes it.
-pub(crate) fn read_input(path: &Path) -> Result<(Vec<u8>, String), Error> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::Invalid(Diagnostics(vec![Diagnostic::file(
-            path,
-            format!("cannot read the file to import: {e}"),
-        )]))
-    })?;
-    let sha = crate::hash::sha256_hex(&bytes);
+/// Reads a file to import (bounded, a regular file, not UTF-16) and hashes it.
+pub(crate) fn read_suite(path: &Path) -> Result<(InputBytes, String), Error> {
+    let bytes = read_input(path, DATA_LIMIT).map_err(|e| Error::Invalid(Diagnostics(vec![e.at(path)])))?;
+    let sha = crate::hash::sha256_hex(bytes.raw());
     Ok((bytes, sha))
 }
 
