@@ -119,6 +119,9 @@ pub enum ImportCommand {
         /// Corpus name (default from the suite and language).
         #[arg(long)]
         name: Option<String>,
+        /// Leave out rows that fail validation (they are listed in the manifest).
+        #[arg(long)]
+        skip_invalid: bool,
         /// Replace the contents of a non-empty --out.
         #[arg(long)]
         force: bool,
@@ -163,9 +166,12 @@ pub struct GenericArgs {
     /// Licence of the data, recorded in the manifest.
     #[arg(long, default_value = "unknown")]
     license: String,
-    /// Leave out rows whose label maps to nothing (they are listed in the manifest).
+    /// Leave out rows with no label or one the map does not name (they are listed in the manifest).
     #[arg(long)]
     skip_unmapped: bool,
+    /// Leave out rows that fail validation: no text, a duplicate id … (they are listed in the manifest).
+    #[arg(long)]
+    skip_invalid: bool,
     #[arg(long)]
     force: bool,
 }
@@ -370,6 +376,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
             out,
             lang,
             name,
+            skip_invalid,
             force,
         }) => {
             let summary = import::import_hatecheck(&HateCheckImport {
@@ -377,6 +384,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
                 out,
                 lang,
                 name,
+                skip_invalid,
                 force,
             })?;
             print_import(&summary);
@@ -413,11 +421,13 @@ fn generic(args: GenericArgs, format: GenericFormat) -> Result<GenericImport, Er
         lang_column: args.lang_column,
         lang: args.lang,
         skip_unmapped: args.skip_unmapped,
+        skip_invalid: args.skip_invalid,
         force: args.force,
     })
 }
 
 fn print_import(summary: &ImportSummary) {
+    use crate::corpus::import;
     println!(
         "imported `{}`: {} cases ({} protected, {} violating) into {}",
         summary.name,
@@ -426,8 +436,21 @@ fn print_import(summary: &ImportSummary) {
         summary.violating,
         summary.dir.display()
     );
-    for skipped in &summary.skipped {
-        println!("left out: {skipped}");
+    let left_out: usize = summary.skipped.iter().map(|s| s.lines.len()).sum();
+    if left_out > 0 {
+        println!(
+            "left out {} (listed in {} under [[source.skipped]]):",
+            import::count_rows(left_out),
+            summary.dir.join(crate::corpus::MANIFEST_FILE).display()
+        );
+        for skipped in &summary.skipped {
+            println!(
+                "  {} × {} ({})",
+                skipped.lines.len(),
+                skipped.reason,
+                import::line_numbers(&skipped.lines)
+            );
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use crate::input::{DATA_LIMIT, InputBytes, ReadError, TOML_LIMIT, read_inside};
 
 pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_cases};
 pub use lang::{canonical_language_tag, language_covered_by};
-pub use manifest::{CorpusManifest, Provenance, Source};
+pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
 pub use templates::{TemplateFiles, expand_templates};
 
 /// The manifest's file name inside a corpus directory.
