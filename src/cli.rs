@@ -120,6 +120,9 @@ pub enum ImportCommand {
         /// Corpus name (default from the suite and language).
         #[arg(long)]
         name: Option<String>,
+        /// Leave out rows that fail validation (they are listed in the manifest).
+        #[arg(long)]
+        skip_invalid: bool,
         /// Replace the contents of a non-empty --out.
         #[arg(long)]
         force: bool,
@@ -164,9 +167,12 @@ pub struct GenericArgs {
     /// Licence of the data, recorded in the manifest.
     #[arg(long, default_value = "unknown")]
     license: String,
-    /// Leave out rows whose label maps to nothing (they are listed in the manifest).
+    /// Leave out rows with no label or one the map does not name (they are listed in the manifest).
     #[arg(long)]
     skip_unmapped: bool,
+    /// Leave out rows that fail validation: no text, a duplicate id … (they are listed in the manifest).
+    #[arg(long)]
+    skip_invalid: bool,
     #[arg(long)]
     force: bool,
 }
@@ -401,6 +407,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
             out,
             lang,
             name,
+            skip_invalid,
             force,
         }) => {
             let summary = import::import_hatecheck(&HateCheckImport {
@@ -408,6 +415,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
                 out,
                 lang,
                 name,
+                skip_invalid,
                 force,
             })?;
             print_import(&summary);
@@ -444,11 +452,13 @@ fn generic(args: GenericArgs, format: GenericFormat) -> Result<GenericImport, Er
         lang_column: args.lang_column,
         lang: args.lang,
         skip_unmapped: args.skip_unmapped,
+        skip_invalid: args.skip_invalid,
         force: args.force,
     })
 }
 
 fn print_import(summary: &ImportSummary) {
+    use crate::corpus::import;
     let mut text = format!(
         "imported `{}`: {} cases ({} protected, {} violating) into {}\n",
         summary.name,
@@ -457,8 +467,21 @@ fn print_import(summary: &ImportSummary) {
         summary.violating,
         summary.dir.display()
     );
-    for skipped in &summary.skipped {
-        text.push_str(&format!("left out: {skipped}\n"));
+    let left_out: usize = summary.skipped.iter().map(|s| s.lines.len()).sum();
+    if left_out > 0 {
+        text.push_str(&format!(
+            "left out {} (listed in {} under [[source.skipped]]):\n",
+            import::count_rows(left_out),
+            summary.dir.join(crate::corpus::MANIFEST_FILE).display()
+        ));
+        for skipped in &summary.skipped {
+            text.push_str(&format!(
+                "  {} × {} ({})\n",
+                skipped.lines.len(),
+                skipped.reason,
+                import::line_numbers(&skipped.lines)
+            ));
+        }
     }
     show(&text);
 }

@@ -110,6 +110,81 @@ pub fn line_and_column(source: &str, offset: usize) -> (u64, u64) {
     (line, column)
 }
 
+/// At most this many characters of a file's content are quoted in a message.
+pub const QUOTE_LIMIT: usize = 200;
+
+/// `text` as a message may quote it: cut after [`QUOTE_LIMIT`] characters
+/// (marked with `…`), with control characters and bidirectional overrides
+/// escaped, so a hostile file can neither flood a terminal nor steer it.
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == QUOTE_LIMIT {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// 1-based line numbers of byte offsets, counted forward through a file.
+///
+/// `\n`, `\r\n` and a lone `\r` each end one line, so files from every
+/// platform are numbered as editors show them. (The `csv` crate's own line
+/// numbers lag by one after each CRLF that ends a record.)
+pub struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of byte `offset`. Cheapest when offsets come in increasing order.
+    pub fn line_at(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.bytes.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        for i in self.offset..offset {
+            match self.bytes[i] {
+                b'\n' => self.line += 1,
+                b'\r' if self.bytes.get(i + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+        }
+        self.offset = offset;
+        self.line
+    }
+
+    /// The line where the CSV record the reader places at `position` begins.
+    /// The reader's position may still point at the line break that ended the
+    /// previous record (the `\n` of a CRLF) or at blank lines before the
+    /// record; a record never starts with a line break, so those are skipped.
+    pub fn csv_line(&mut self, position: &csv::Position) -> u64 {
+        let mut start = usize::try_from(position.byte())
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        while matches!(self.bytes.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        self.line_at(start)
+    }
+}
+
 /// Turns a `toml` deserialisation error into a located diagnostic.
 ///
 /// `toml` places errors inside internally tagged tables (such as `[target]`) on the
@@ -214,5 +289,44 @@ mod tests {
         assert_eq!(toml_key_line(src, &["target", "command"]), Some(5));
         assert_eq!(toml_key_line(src, &["name"]), Some(1));
         assert_eq!(toml_key_line(src, &["missing"]), None);
+    }
+
+    #[test]
+    fn excerpts_are_short_and_escaped() {
+        assert_eq!(excerpt("label"), "label");
+        assert_eq!(excerpt("a\x1b[31mb\u{202E}c"), "a\\u{1b}[31mb\\u{202e}c");
+        let long = excerpt(&"x".repeat(500));
+        assert_eq!(long.chars().count(), QUOTE_LIMIT + 1);
+        assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn lines_count_every_kind_of_line_break() {
+        let text = b"a\r\nb\nc\rd\r\n\r\ne";
+        let mut lines = LineCounter::new(text);
+        let at = |c: u8| text.iter().position(|&b| b == c).unwrap();
+        assert_eq!(lines.line_at(at(b'a')), 1);
+        assert_eq!(lines.line_at(at(b'b')), 2);
+        assert_eq!(lines.line_at(at(b'c')), 3);
+        assert_eq!(lines.line_at(at(b'd')), 4);
+        assert_eq!(lines.line_at(at(b'e')), 6);
+        assert_eq!(lines.line_at(at(b'b')), 2, "going back starts over");
+    }
+
+    #[test]
+    fn csv_records_get_the_line_they_start_on() {
+        for text in [
+            "h1,h2\na,1\n\"x\ny\",2\n\nb,3\n",
+            "h1,h2\r\na,1\r\n\"x\r\ny\",2\r\n\r\nb,3\r\n",
+            "h1,h2\ra,1\r\"x\ry\",2\r\rb,3\r",
+        ] {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let mut lines = LineCounter::new(text.as_bytes());
+            let found: Vec<u64> = reader
+                .records()
+                .map(|r| lines.csv_line(r.unwrap().position().unwrap()))
+                .collect();
+            assert_eq!(found, [2, 3, 6], "{text:?}");
+        }
     }
 }

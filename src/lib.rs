@@ -17,6 +17,7 @@ pub mod error;
 pub mod exit;
 pub mod gates;
 pub mod hash;
+pub mod input;
 pub mod journal;
 pub mod report;
 pub mod run;

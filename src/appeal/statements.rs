@@ -2,15 +2,23 @@
 //! with JSON-encoded list cells, JSON, or JSON Lines): required fields present,
 //! values allowed, conditional fields given, automated detection and decision
 //! disclosed — reported field by field — and joined to a run's decisions by the
-//! platform's decision id (`puid`).
+//! platform's decision id (`puid` in the submission API, `platform_uid` in the
+//! database's daily dumps).
+//!
+//! The database changed its schema on 1 July 2025 (new statement categories,
+//! some earlier ones renamed or removed); each statement is checked against the
+//! schema in force at its `created_at`, and one without `created_at` (a
+//! platform's own statement, not yet submitted) against the current schema.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
+use crate::input::{DATA_LIMIT, read_input};
 
 const VISIBILITY: &[&str] = &[
     "DECISION_VISIBILITY_CONTENT_REMOVED",
@@ -47,6 +55,7 @@ const CONTENT_TYPES: &[&str] = &[
     "CONTENT_TYPE_APP",
     "CONTENT_TYPE_OTHER",
 ];
+/// Statement categories from 1 July 2025.
 const CATEGORIES: &[&str] = &[
     "STATEMENT_CATEGORY_ANIMAL_WELFARE",
     "STATEMENT_CATEGORY_CONSUMER_INFORMATION",
@@ -65,6 +74,76 @@ const CATEGORIES: &[&str] = &[
     "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS",
     "STATEMENT_CATEGORY_VIOLENCE",
 ];
+/// Statement categories before 1 July 2025. `SCOPE_OF_PLATFORM_SERVICE` became
+/// `OTHER_VIOLATION_TC` and `UNSAFE_AND_ILLEGAL_PRODUCTS` became
+/// `UNSAFE_AND_PROHIBITED_PRODUCTS`; `NON_CONSENSUAL_BEHAVIOUR` and
+/// `PORNOGRAPHY_OR_SEXUALIZED_CONTENT` were dropped.
+const CATEGORIES_BEFORE_2025_07: &[&str] = &[
+    "STATEMENT_CATEGORY_ANIMAL_WELFARE",
+    "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
+    "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+    "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
+    "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
+    "STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR",
+    "STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT",
+    "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
+    "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+    "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+    "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE",
+    "STATEMENT_CATEGORY_SELF_HARM",
+    "STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS",
+    "STATEMENT_CATEGORY_VIOLENCE",
+];
+
+/// The day the current schema took effect.
+const SCHEMA_CHANGE: NaiveDate = match NaiveDate::from_ymd_opt(2025, 7, 1) {
+    Some(day) => day,
+    None => panic!("2025-07-01 is a date"),
+};
+
+/// The database's schema a statement is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    BeforeJuly2025,
+    FromJuly2025,
+}
+
+impl Schema {
+    fn at(created: Option<NaiveDate>) -> Schema {
+        match created {
+            Some(day) if day < SCHEMA_CHANGE => Schema::BeforeJuly2025,
+            _ => Schema::FromJuly2025,
+        }
+    }
+
+    /// How the schema is named in reports.
+    fn label(self) -> &'static str {
+        match self {
+            Schema::BeforeJuly2025 => "before 2025-07-01",
+            Schema::FromJuly2025 => "from 2025-07-01",
+        }
+    }
+
+    fn categories(self) -> &'static [&'static str] {
+        match self {
+            Schema::BeforeJuly2025 => CATEGORIES_BEFORE_2025_07,
+            Schema::FromJuly2025 => CATEGORIES,
+        }
+    }
+}
+
+/// The decision-id fields, in the order looked for: the submission API's, then the dumps'.
+const DECISION_ID_FIELDS: [&str; 2] = ["puid", "platform_uid"];
+
+/// The field that holds a statement's decision id: the first of
+/// [`DECISION_ID_FIELDS`] present, `puid` when neither is.
+fn decision_id_field(row: &Value) -> &'static str {
+    DECISION_ID_FIELDS
+        .into_iter()
+        .find(|f| row.get(*f).is_some())
+        .unwrap_or(DECISION_ID_FIELDS[0])
+}
+
 const SOURCE_TYPES: &[&str] = &[
     "SOURCE_ARTICLE_16",
     "SOURCE_TRUSTED_FLAGGER",
@@ -97,7 +176,11 @@ pub struct StatementsReport {
     pub automated_detection: BTreeMap<String, u64>,
     /// `automated_decision` values and how often each was given.
     pub automated_decision: BTreeMap<String, u64>,
-    /// The join to a run's adverse decisions by `puid`, when a run is given.
+    /// How many statements were checked against each schema of the database
+    /// ("before 2025-07-01", "from 2025-07-01"), chosen by their `created_at`.
+    #[serde(default)]
+    pub schemas: BTreeMap<String, u64>,
+    /// The join to a run's adverse decisions by decision id, when a run is given.
     pub join: Option<Join>,
 }
 
@@ -114,7 +197,7 @@ pub struct FieldIssues {
 pub struct Join {
     /// Adverse decisions that carry a decision id.
     pub decisions_with_id: u64,
-    /// Of those, how many have a statement with that `puid`.
+    /// Of those, how many have a statement with that decision id.
     pub matched: u64,
     pub decisions_without_statement: u64,
     pub statements_without_decision: u64,
@@ -132,6 +215,7 @@ pub fn check_statements(path: &Path, decision_ids: Option<&[String]>) -> Result<
         fields: Vec::new(),
         automated_detection: BTreeMap::new(),
         automated_decision: BTreeMap::new(),
+        schemas: BTreeMap::new(),
         join: None,
     };
     let mut puids = HashSet::new();
@@ -154,7 +238,8 @@ pub fn check_statements(path: &Path, decision_ids: Option<&[String]>) -> Result<
                 entry.examples.push(format!("{where_}: {detail}"));
             }
         };
-        check_row(row, &mut problem);
+        let schema = check_row(row, &mut problem);
+        *report.schemas.entry(schema.label().to_string()).or_default() += 1;
         if ok {
             report.valid += 1;
         }
@@ -165,8 +250,8 @@ pub fn check_statements(path: &Path, decision_ids: Option<&[String]>) -> Result<
             let value = text(row, field).unwrap_or_else(|| "(missing)".into());
             *counts.entry(value).or_default() += 1;
         }
-        if let Some(puid) = text(row, "puid") {
-            puids.insert(puid);
+        if let Some(id) = text(row, decision_id_field(row)) {
+            puids.insert(id);
         }
     }
     let mut fields: Vec<FieldIssues> = issues.into_values().collect();
@@ -218,7 +303,21 @@ fn list(row: &Value, field: &str) -> Option<Result<Vec<String>, String>> {
         .collect()))
 }
 
-fn check_row(row: &Value, problem: &mut dyn FnMut(&str, bool, String)) {
+/// Checks one statement, reporting each problem as (field, missing?, detail);
+/// returns the schema it was checked against.
+fn check_row(row: &Value, problem: &mut dyn FnMut(&str, bool, String)) -> Schema {
+    let created = match text(row, "created_at") {
+        None => None,
+        Some(v) => {
+            let day = parse_day(&v);
+            if day.is_none() {
+                problem("created_at", false, not_a_date(&v));
+            }
+            day
+        }
+    };
+    let schema = Schema::at(created);
+    let in_schema = format!(" for a statement created {}", schema.label());
     let one_of = |field: &str,
                   allowed: &[&str],
                   required: bool,
@@ -233,19 +332,24 @@ fn check_row(row: &Value, problem: &mut dyn FnMut(&str, bool, String)) {
             }
             Some(v) if allowed.contains(&v.as_str()) => Some(v),
             Some(v) => {
-                problem(field, false, format!("`{v}` is not an allowed value"));
+                problem(field, false, format!("`{}` is not an allowed value", excerpt(&v)));
                 None
             }
         }
     };
-    let list_of = |field: &str,
-                   allowed: &dyn Fn(&str) -> bool,
-                   problem: &mut dyn FnMut(&str, bool, String)|
+    let list_of_in = |field: &str,
+                      allowed: &dyn Fn(&str) -> bool,
+                      context: &str,
+                      problem: &mut dyn FnMut(&str, bool, String)|
      -> Option<Vec<String>> {
         match list(row, field)? {
             Ok(items) => {
                 for v in items.iter().filter(|v| !allowed(v)) {
-                    problem(field, false, format!("`{v}` is not an allowed value"));
+                    problem(
+                        field,
+                        false,
+                        format!("`{}` is not an allowed value{context}", excerpt(v)),
+                    );
                 }
                 Some(items)
             }
@@ -254,6 +358,9 @@ fn check_row(row: &Value, problem: &mut dyn FnMut(&str, bool, String)) {
                 None
             }
         }
+    };
+    let list_of = |field: &str, allowed: &dyn Fn(&str) -> bool, problem: &mut dyn FnMut(&str, bool, String)| {
+        list_of_in(field, allowed, "", problem)
     };
     let visibility = list_of("decision_visibility", &|v| VISIBILITY.contains(&v), problem);
     let monetary = one_of("decision_monetary", MONETARY, false, problem);
@@ -309,7 +416,15 @@ fn check_row(row: &Value, problem: &mut dyn FnMut(&str, bool, String)) {
             }
         }
     }
-    one_of("category", CATEGORIES, true, problem);
+    match text(row, "category") {
+        None => problem("category", true, "missing".into()),
+        Some(v) if schema.categories().contains(&v.as_str()) => {}
+        Some(v) => problem(
+            "category",
+            false,
+            format!("`{}` is not an allowed value{in_schema}", excerpt(&v)),
+        ),
+    }
     for field in ["content_date", "application_date"] {
         date(row, field, true, problem);
     }
@@ -325,26 +440,40 @@ fn check_row(row: &Value, problem: &mut dyn FnMut(&str, bool, String)) {
     one_of("source_type", SOURCE_TYPES, true, problem);
     one_of("automated_detection", YES_NO, true, problem);
     one_of("automated_decision", AUTOMATED_DECISION, true, problem);
-    match text(row, "puid") {
-        None => problem("puid", true, "missing".into()),
+    let id_field = decision_id_field(row);
+    match text(row, id_field) {
+        None => problem(id_field, true, "missing".into()),
         Some(p) if p.len() > 500 || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => {
             problem(
-                "puid",
+                id_field,
                 false,
-                format!("`{p}` must be at most 500 characters of A–Z, a–z, 0–9, `-` and `_`"),
+                format!(
+                    "`{}` must be at most 500 characters of A–Z, a–z, 0–9, `-` and `_`",
+                    excerpt(&p)
+                ),
             );
         }
         Some(_) => {}
     }
     one_of("account_type", ACCOUNT_TYPES, false, problem);
-    list_of("category_addition", &|v| CATEGORIES.contains(&v), problem);
+    list_of_in(
+        "category_addition",
+        &|v| schema.categories().contains(&v),
+        &in_schema,
+        problem,
+    );
     list_of("category_specification", &|v| v.starts_with("KEYWORD_"), problem);
     list_of("territorial_scope", &|v| EEA.contains(&v), problem);
     if let Some(lang) =
         text(row, "content_language").filter(|l| !(l.len() == 2 && l.chars().all(|c| c.is_ascii_alphabetic())))
     {
-        problem("content_language", false, format!("`{lang}` is not an ISO 639-1 code"));
+        problem(
+            "content_language",
+            false,
+            format!("`{}` is not an ISO 639-1 code", excerpt(&lang)),
+        );
     }
+    schema
 }
 
 fn max_text(row: &Value, field: &str, max: usize, required: bool, problem: &mut dyn FnMut(&str, bool, String)) {
@@ -360,17 +489,34 @@ fn max_text(row: &Value, field: &str, max: usize, required: bool, problem: &mut 
 fn date(row: &Value, field: &str, required: bool, problem: &mut dyn FnMut(&str, bool, String)) {
     match text(row, field) {
         None if required => problem(field, true, "missing".into()),
-        Some(v) if chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").is_err() => {
-            problem(field, false, format!("`{v}` is not a YYYY-MM-DD date"));
-        }
+        Some(v) if parse_day(&v).is_none() => problem(field, false, not_a_date(&v)),
         _ => {}
     }
+}
+
+fn not_a_date(value: &str) -> String {
+    format!("`{}` is not a YYYY-MM-DD date (a time may follow)", excerpt(value))
+}
+
+/// The day of a date: `YYYY-MM-DD` as the submission API takes it, or with a
+/// time as the dumps give it (`2025-07-01 00:00:00`, RFC 3339).
+fn parse_day(value: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .or_else(|| {
+            ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+                .map(|t| t.date())
+        })
+        .or_else(|| DateTime::parse_from_rfc3339(value).ok().map(|t| t.date_naive()))
 }
 
 /// Statements with where each came from ("row 3", "line 2", "item 1").
 fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
     let fail = |message: String| Diagnostics(vec![Diagnostic::file(path, message)]);
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the statements of reasons: {e}")))?;
+    let input = read_input(path, DATA_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
+    let bytes = input.content();
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -378,7 +524,7 @@ fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
         .to_ascii_lowercase();
     match extension.as_str() {
         "json" => {
-            let value: Value = serde_json::from_slice(&bytes).map_err(|e| fail(format!("not valid JSON: {e}")))?;
+            let value: Value = serde_json::from_slice(bytes).map_err(|e| fail(format!("not valid JSON: {e}")))?;
             let items = match value {
                 Value::Array(items) => items,
                 Value::Object(mut o) => match o.remove("statements") {
@@ -415,7 +561,8 @@ fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
             Ok(rows)
         }
         _ => {
-            let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+            let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+            let mut lines = LineCounter::new(bytes);
             let headers = reader
                 .headers()
                 .map_err(|e| fail(format!("cannot read the header: {e}")))?
@@ -425,11 +572,11 @@ fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
                 let record = record.map_err(|e| {
                     Diagnostics(vec![Diagnostic::at_line(
                         path,
-                        e.position().map_or(0, |p| p.line()),
+                        e.position().map_or(0, |p| lines.csv_line(p)),
                         format!("malformed CSV: {e}"),
                     )])
                 })?;
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| lines.csv_line(p));
                 let object = headers
                     .iter()
                     .zip(record.iter())
@@ -466,6 +613,10 @@ pub fn render_statements(report: &StatementsReport) -> String {
         values(&report.automated_detection)
     ));
     out.push_str(&format!("automated_decision: {}\n", values(&report.automated_decision)));
+    out.push_str(&format!(
+        "checked against the schema in force at created_at: {}\n",
+        values(&report.schemas)
+    ));
     if let Some(j) = &report.join {
         out.push_str(&format!(
             "joined to the run: {} of {} adverse decisions with an id have a statement; {} statements match no decision\n",
@@ -547,5 +698,44 @@ mod tests {
         assert!(problems(&row).is_empty());
         row["content_type"] = Value::String("CONTENT_TYPE_TEXT".into());
         assert!(problems(&row)[0].starts_with("content_type invalid"));
+    }
+
+    #[test]
+    fn the_schema_follows_created_at() {
+        let mut row = valid();
+        row["category"] = "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE".into();
+        assert_eq!(problems(&row).len(), 1, "not in the current schema");
+        row["created_at"] = "2025-06-30 23:59:59".into();
+        assert!(problems(&row).is_empty(), "{:?}", problems(&row));
+        row["created_at"] = "2025-07-01T00:00:00Z".into();
+        assert!(problems(&row)[0].starts_with("category invalid"));
+        row["category"] = "STATEMENT_CATEGORY_OTHER_VIOLATION_TC".into();
+        assert!(problems(&row).is_empty());
+    }
+
+    #[test]
+    fn the_dumps_decision_id_is_platform_uid() {
+        let mut row = valid();
+        let id = row.as_object_mut().unwrap().remove("puid").unwrap();
+        assert_eq!(problems(&row), ["puid missing missing"]);
+        row["platform_uid"] = id;
+        assert!(problems(&row).is_empty());
+        row["platform_uid"] = "has spaces".into();
+        assert!(problems(&row)[0].starts_with("platform_uid invalid"));
+    }
+
+    #[test]
+    fn dates_may_carry_a_time() {
+        let day = NaiveDate::from_ymd_opt(2025, 7, 1);
+        for text in [
+            "2025-07-01",
+            "2025-07-01 00:00:00",
+            "2025-07-01T12:30:00.5",
+            "2025-07-01T23:00:00+02:00",
+        ] {
+            assert_eq!(parse_day(text), day, "{text}");
+        }
+        assert_eq!(parse_day("01/07/2025"), None);
+        assert_eq!(parse_day("2025-07-01 noon"), None);
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Case, Label, canonical_language_tag};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, LineCounter, excerpt};
 
 /// The standard columns, in their conventional order.
 pub const CASE_COLUMNS: [&str; 9] = [
@@ -33,10 +33,11 @@ struct Columns {
 /// `problems`; the returned cases (with their 1-based line) are the valid ones.
 pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let mut lines = LineCounter::new(bytes);
     let header = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            problems.push(csv_error(path, &e));
+            problems.push(csv_error(path, &e, &mut lines));
             return Vec::new();
         }
     };
@@ -48,11 +49,11 @@ pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) ->
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(csv_error(path, &e));
+                problems.push(csv_error(path, &e, &mut lines));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.csv_line(p));
         if let Some(case) = read_case(path, line, &record, &columns, problems) {
             cases.push((case, line));
         }
@@ -81,8 +82,12 @@ fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnos
     for (i, name) in names.iter().enumerate() {
         if names[..i].contains(name) {
             problems.push(
-                Diagnostic::at_line(path, 1, format!("column `{name}` appears twice in the header"))
-                    .with_column(i as u64 + 1),
+                Diagnostic::at_line(
+                    path,
+                    1,
+                    format!("column `{}` appears twice in the header", excerpt(name)),
+                )
+                .with_column(i as u64 + 1),
             );
             ok = false;
             continue;
@@ -102,7 +107,7 @@ fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnos
                     1,
                     format!(
                         "missing required column `{required}` (header has: {})",
-                        names.join(", ")
+                        excerpt(&names.join(", "))
                     ),
                 )
                 .with_field(required),
@@ -169,12 +174,8 @@ fn read_case(
     let mut bad = |name: &str, message: String| {
         problems.push(Diagnostic::at_line(path, line, message).with_field(name));
     };
-    if let Some(id) = &id {
-        if id.is_empty() {
-            bad("id", "id is empty".into());
-        } else if id.trim() != id || id.chars().any(char::is_control) {
-            bad("id", format!("id {id:?} has surrounding spaces or control characters"));
-        }
+    if let Some(message) = id.as_deref().and_then(id_problem) {
+        bad("id", message);
     }
     let lang = lang.and_then(|l| match canonical_language_tag(&l) {
         Ok(tag) => Some(tag),
@@ -183,21 +184,24 @@ fn read_case(
             None
         }
     });
-    if text.as_ref().is_some_and(|t| t.trim().is_empty()) {
-        bad("text", "text is empty".into());
+    if let Some(message) = text.as_deref().and_then(text_problem) {
+        bad("text", message);
     }
     let label = label.and_then(|l| match Label::parse(&l) {
         Some(label) => Some(label),
         None => {
             bad(
                 "label",
-                format!("unknown label {l:?} (expected \"protected\" or \"violating\")"),
+                format!(
+                    "unknown label \"{}\" (expected \"protected\" or \"violating\")",
+                    excerpt(&l)
+                ),
             );
             None
         }
     });
-    if category.as_ref().is_some_and(|c| c.trim().is_empty()) {
-        bad("category", "category is empty".into());
+    if let Some(message) = category.as_deref().and_then(category_problem) {
+        bad("category", message);
     }
     if problems.len() > before {
         return None;
@@ -216,8 +220,48 @@ fn read_case(
     })
 }
 
-fn csv_error(path: &Path, error: &csv::Error) -> Diagnostic {
-    let line = error.position().map(|p| p.line());
+fn id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        Some("id is empty".into())
+    } else if id.trim() != id || id.chars().any(char::is_control) {
+        Some(format!(
+            "id \"{}\" has surrounding spaces or control characters",
+            excerpt(id)
+        ))
+    } else {
+        None
+    }
+}
+
+fn text_problem(text: &str) -> Option<String> {
+    text.trim().is_empty().then(|| "text is empty".into())
+}
+
+fn category_problem(category: &str) -> Option<String> {
+    category.trim().is_empty().then(|| "category is empty".into())
+}
+
+/// What the loader would refuse in a case built elsewhere (by an importer),
+/// as (column, message) pairs; empty when the case is valid.
+pub fn case_problems(case: &Case) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if let Some(message) = id_problem(&case.id) {
+        problems.push(("id", message));
+    }
+    if let Err(message) = canonical_language_tag(&case.lang) {
+        problems.push(("lang", format!("malformed language tag: {message}")));
+    }
+    if let Some(message) = text_problem(&case.text) {
+        problems.push(("text", message));
+    }
+    if let Some(message) = category_problem(&case.category) {
+        problems.push(("category", message));
+    }
+    problems
+}
+
+fn csv_error(path: &Path, error: &csv::Error, lines: &mut LineCounter<'_>) -> Diagnostic {
+    let line = error.position().map(|p| lines.csv_line(p));
     let message = match error.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("record has {len} fields but the header has {expected_len}")

@@ -4,22 +4,27 @@
 //! (`english`, `en_US`, `e`, `en--us`) and normalises case (`EN-latn-us` → `en-Latn-US`)
 //! so that slices by language do not split on spelling.
 
-/// Returns the tag in canonical case, or a message saying why it is malformed.
+use crate::diagnostic::excerpt;
+
+/// Returns the tag in canonical case, or a message saying why it is malformed
+/// (quoting at most the start of the tag).
 pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
     if tag.is_empty() {
         return Err("language tag is empty".into());
     }
+    let shown = excerpt(tag);
     if tag.trim() != tag {
-        return Err(format!("language tag `{tag}` has surrounding spaces"));
+        return Err(format!("language tag `{shown}` has surrounding spaces"));
     }
     let subtags: Vec<&str> = tag.split('-').collect();
     for s in &subtags {
         if s.is_empty() {
-            return Err(format!("language tag `{tag}` has an empty subtag"));
+            return Err(format!("language tag `{shown}` has an empty subtag"));
         }
         if s.len() > 8 || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(format!(
-                "language tag `{tag}`: subtag `{s}` must be 1–8 ASCII letters or digits (use `-`, not `_`)"
+                "language tag `{shown}`: subtag `{}` must be 1–8 ASCII letters or digits (use `-`, not `_`)",
+                excerpt(s)
             ));
         }
     }
@@ -27,11 +32,12 @@ pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
     let mut i = 0;
     let first = subtags[0];
     if first.eq_ignore_ascii_case("x") {
-        return private_use(tag, &subtags, 0, out);
+        return private_use(&shown, &subtags, 0, out);
     }
     if !(2..=3).contains(&first.len()) || !is_alpha(first) {
         return Err(format!(
-            "language tag `{tag}`: primary language `{first}` must be 2–3 letters (e.g. `en`, `ar`, `yue`)"
+            "language tag `{shown}`: primary language `{}` must be 2–3 letters (e.g. `en`, `ar`, `yue`)",
+            excerpt(first)
         ));
     }
     out.push(first.to_ascii_lowercase());
@@ -75,27 +81,27 @@ pub fn canonical_language_tag(tag: &str) -> Result<String, String> {
         }
         if i == start {
             return Err(format!(
-                "language tag `{tag}`: extension `{}` has no subtags",
+                "language tag `{shown}`: extension `{}` has no subtags",
                 subtags[start - 1]
             ));
         }
     }
     if i < subtags.len() && subtags[i].eq_ignore_ascii_case("x") {
-        return private_use(tag, &subtags, i, out);
+        return private_use(&shown, &subtags, i, out);
     }
     if i < subtags.len() {
         return Err(format!(
-            "language tag `{tag}`: subtag `{}` is not a valid script, region, variant or extension here",
+            "language tag `{shown}`: subtag `{}` is not a valid script, region, variant or extension here",
             subtags[i]
         ));
     }
     Ok(out.join("-"))
 }
 
-fn private_use(tag: &str, subtags: &[&str], at: usize, mut out: Vec<String>) -> Result<String, String> {
+fn private_use(shown: &str, subtags: &[&str], at: usize, mut out: Vec<String>) -> Result<String, String> {
     if at + 1 >= subtags.len() {
         return Err(format!(
-            "language tag `{tag}`: private use `x` needs at least one subtag"
+            "language tag `{shown}`: private use `x` needs at least one subtag"
         ));
     }
     out.extend(subtags[at..].iter().map(|s| s.to_ascii_lowercase()));

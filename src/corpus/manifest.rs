@@ -65,7 +65,20 @@ pub struct Source {
     pub citation: Option<String>,
     /// The importer and options that produced this corpus.
     pub imported_with: String,
-    /// What the import left out, and why.
+    /// Anything else a reader of the corpus should know about the import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Rows of the input the import left out (`--skip-unmapped`, `--skip-invalid`), by reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedRows>,
+}
+
+/// Rows of an imported file left out for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedRows {
+    /// Why, e.g. "no value in `t_gold`" or "label `offensive` maps to nothing".
+    pub reason: String,
+    /// 1-based lines of the input file where each left-out row starts.
+    pub lines: Vec<u64>,
 }

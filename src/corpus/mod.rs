@@ -17,10 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::hash::sha256_hex;
+use crate::input::{DATA_LIMIT, InputBytes, ReadError, TOML_LIMIT, read_inside};
 
-pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, parse_cases};
+pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_cases};
 pub use lang::{canonical_language_tag, language_covered_by};
-pub use manifest::{CorpusManifest, Provenance, Source};
+pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
 pub use templates::{TemplateFiles, expand_templates};
 
 /// The manifest's file name inside a corpus directory.
@@ -102,6 +103,10 @@ pub struct Corpus {
 }
 
 /// Loads and validates the corpus in `dir`, reporting every problem found.
+///
+/// The manifest and every file it names are read through
+/// [`crate::input::read_inside`]: bounded, regular files only, and never from
+/// outside `dir` (a pull request must not make `validate` quote `/etc/shadow`).
 pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
     let manifest_path = dir.join(MANIFEST_FILE);
     if !dir.is_dir() {
@@ -110,13 +115,9 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
             "corpus directory does not exist",
         )]));
     }
-    let manifest_bytes = std::fs::read(&manifest_path).map_err(|e| {
-        Diagnostics(vec![Diagnostic::file(
-            &manifest_path,
-            format!("cannot read the corpus manifest: {e}"),
-        )])
-    })?;
-    let manifest_text = std::str::from_utf8(&manifest_bytes)
+    let manifest_bytes =
+        read_inside(dir, Path::new(MANIFEST_FILE), TOML_LIMIT).map_err(|e| Diagnostics(vec![e.at(&manifest_path)]))?;
+    let manifest_text = std::str::from_utf8(manifest_bytes.content())
         .map_err(|e| Diagnostics(vec![Diagnostic::file(&manifest_path, format!("not valid UTF-8: {e}"))]))?;
     let manifest: CorpusManifest = toml::from_str(manifest_text).map_err(|e| {
         Diagnostics(vec![crate::diagnostic::from_toml_error(
@@ -128,79 +129,36 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
 
     let mut problems = Vec::new();
     let declared = validate_manifest(&manifest, &manifest_path, manifest_text, &mut problems);
-    let mut files = vec![HashedFile {
-        path: MANIFEST_FILE.to_string(),
-        sha256: sha256_hex(&manifest_bytes),
-        bytes: manifest_bytes.len() as u64,
-    }];
+    let mut files = vec![hashed(MANIFEST_FILE, &manifest_bytes)];
+    let mut listed = ListedFiles {
+        dir,
+        manifest_path: &manifest_path,
+        manifest_text,
+        files: &mut files,
+    };
     let mut cases = Vec::new();
     let mut seen: HashMap<String, (PathBuf, u64)> = HashMap::new();
     for file in &manifest.files {
-        let line = crate::diagnostic::toml_key_line(manifest_text, &["files"]);
-        let relative = Path::new(file);
-        if relative.is_absolute()
-            || relative
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
-            problems.push(Diagnostic {
-                line,
-                ..Diagnostic::file(
-                    &manifest_path,
-                    format!("file `{file}` must be a path inside the corpus directory"),
-                )
-                .with_field("files")
-            });
+        let Some((path, bytes)) = listed.read(file, "files", &mut problems) else {
             continue;
-        }
-        let path = dir.join(relative);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                let message = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("manifest lists `{file}` but {} does not exist", path.display())
-                } else {
-                    format!("cannot read `{file}`: {e}")
-                };
-                problems.push(Diagnostic {
-                    line,
-                    ..Diagnostic::file(&manifest_path, message).with_field("files")
-                });
-                continue;
-            }
         };
-        files.push(HashedFile {
-            path: file.replace('\\', "/"),
-            sha256: sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-        });
-        let parsed: Vec<(Case, PathBuf, u64)> = parse_cases(&path, &bytes, &mut problems)
+        let parsed: Vec<(Case, PathBuf, u64)> = parse_cases(&path, bytes.content(), &mut problems)
             .into_iter()
             .map(|(case, line)| (case, path.clone(), line))
             .collect();
         admit(parsed, &declared, &mut seen, &mut cases, &mut problems);
     }
     for set in &manifest.templates {
-        for file in [&set.templates, &set.groups] {
-            match std::fs::read(dir.join(file)) {
-                Ok(bytes) => files.push(HashedFile {
-                    path: file.replace('\\', "/"),
-                    sha256: sha256_hex(&bytes),
-                    bytes: bytes.len() as u64,
-                }),
-                Err(e) => {
-                    problems.push(
-                        Diagnostic::file(
-                            &manifest_path,
-                            format!("templates for `{}`: cannot read `{file}`: {e}", set.lang),
-                        )
-                        .with_field("templates"),
-                    );
-                }
-            }
-        }
-        if problems.is_empty() {
-            let expanded = expand_templates(dir, set, &mut problems);
+        let templates = listed.read(&set.templates, "templates", &mut problems);
+        let groups = listed.read(&set.groups, "templates", &mut problems);
+        if let (Some(templates), Some(groups), true) = (templates, groups, problems.is_empty()) {
+            let expanded = expand_templates(
+                set,
+                &manifest_path,
+                (&templates.0, templates.1.content()),
+                (&groups.0, groups.1.content()),
+                &mut problems,
+            );
             admit(expanded, &declared, &mut seen, &mut cases, &mut problems);
         }
     }
@@ -216,6 +174,62 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         cases,
         files,
     })
+}
+
+fn hashed(relative: &str, bytes: &InputBytes) -> HashedFile {
+    HashedFile {
+        path: relative.replace('\\', "/"),
+        sha256: sha256_hex(bytes.raw()),
+        bytes: bytes.raw().len() as u64,
+    }
+}
+
+/// Reads the files a manifest names, hashing each into `files`.
+struct ListedFiles<'a> {
+    dir: &'a Path,
+    manifest_path: &'a Path,
+    manifest_text: &'a str,
+    files: &'a mut Vec<HashedFile>,
+}
+
+impl ListedFiles<'_> {
+    /// The path and bytes of `file`, named under manifest key `key`; `None`
+    /// (with the problem recorded) when it cannot be read.
+    fn read(&mut self, file: &str, key: &str, problems: &mut Vec<Diagnostic>) -> Option<(PathBuf, InputBytes)> {
+        let in_manifest = |message: String| Diagnostic {
+            line: crate::diagnostic::toml_key_line(self.manifest_text, &[key]),
+            ..Diagnostic::file(self.manifest_path, message).with_field(key)
+        };
+        let relative = Path::new(file);
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            problems.push(in_manifest(format!(
+                "file `{file}` must be a path inside the corpus directory"
+            )));
+            return None;
+        }
+        let path = self.dir.join(relative);
+        match read_inside(self.dir, relative, DATA_LIMIT) {
+            Ok(bytes) => {
+                self.files.push(hashed(file, &bytes));
+                Some((path, bytes))
+            }
+            Err(ReadError::NotFound) => {
+                problems.push(in_manifest(format!(
+                    "manifest lists `{file}` but {} does not exist",
+                    path.display()
+                )));
+                None
+            }
+            Err(e) => {
+                problems.push(e.at(&path));
+                None
+            }
+        }
+    }
 }
 
 /// Adds cases after checking their language is declared and their id unused.

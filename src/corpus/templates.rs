@@ -14,12 +14,12 @@
 //! Expansion is deterministic: templates in file order, groups in file order.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{Case, Label, canonical_language_tag};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, LineCounter, excerpt};
 
 /// A `[[templates]]` entry of `corpus.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -151,15 +151,9 @@ fn render(pieces: &[Piece], group: &Group) -> Result<String, String> {
 /// A CSV file's header and its rows with their line numbers.
 type Table = (Vec<String>, Vec<(u64, Vec<String>)>);
 
-fn read_csv(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Table> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            problems.push(Diagnostic::file(path, format!("cannot read: {e}")));
-            return None;
-        }
-    };
-    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+fn read_csv(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Option<Table> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let mut lines = LineCounter::new(bytes);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
         Err(e) => {
@@ -171,12 +165,12 @@ fn read_csv(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Table> {
     for record in reader.records() {
         match record {
             Ok(r) => rows.push((
-                r.position().map_or(0, |p| p.line()),
+                r.position().map_or(0, |p| lines.csv_line(p)),
                 r.iter().map(str::to_string).collect(),
             )),
             Err(e) => problems.push(Diagnostic::at_line(
                 path,
-                e.position().map_or(0, |p| p.line()),
+                e.position().map_or(0, |p| lines.csv_line(p)),
                 format!("malformed CSV: {e}"),
             )),
         }
@@ -184,41 +178,44 @@ fn read_csv(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Table> {
     Some((header, rows))
 }
 
-/// Expands one language's templates; problems are located in the two files.
+/// Expands one language's templates, given the path and content of its
+/// templates and groups files; problems are located in the two files (or, for
+/// the language, in the manifest at `manifest_path`).
 pub fn expand_templates(
-    dir: &Path,
     files: &TemplateFiles,
+    manifest_path: &Path,
+    (templates_path, templates): (&Path, &[u8]),
+    (groups_path, groups): (&Path, &[u8]),
     problems: &mut Vec<Diagnostic>,
-) -> Vec<(Case, std::path::PathBuf, u64)> {
-    let templates_path = dir.join(&files.templates);
-    let groups_path = dir.join(&files.groups);
+) -> Vec<(Case, PathBuf, u64)> {
     let lang = match canonical_language_tag(&files.lang) {
         Ok(l) => l,
         Err(message) => {
             problems.push(Diagnostic::file(
-                &dir.join(super::MANIFEST_FILE),
-                format!("templates for `{}`: {message}", files.lang),
+                manifest_path,
+                format!("templates for `{}`: {message}", excerpt(&files.lang)),
             ));
             return Vec::new();
         }
     };
-    let Some((group_header, group_rows)) = read_csv(&groups_path, problems) else {
+    let Some((group_header, group_rows)) = read_csv(groups_path, groups, problems) else {
         return Vec::new();
     };
     if group_header.first().map(String::as_str) != Some("group") {
-        problems.push(Diagnostic::at_line(&groups_path, 1, "the first column must be `group`"));
+        problems.push(Diagnostic::at_line(groups_path, 1, "the first column must be `group`"));
         return Vec::new();
     }
     let mut groups: Vec<Group> = Vec::new();
     for (line, row) in group_rows {
         let id = row.first().cloned().unwrap_or_default().trim().to_string();
         if id.is_empty() {
-            problems.push(Diagnostic::at_line(&groups_path, line, "empty group id").with_field("group"));
+            problems.push(Diagnostic::at_line(groups_path, line, "empty group id").with_field("group"));
             continue;
         }
         if groups.iter().any(|g| g.id == id) {
             problems.push(
-                Diagnostic::at_line(&groups_path, line, format!("group `{id}` appears twice")).with_field("group"),
+                Diagnostic::at_line(groups_path, line, format!("group `{}` appears twice", excerpt(&id)))
+                    .with_field("group"),
             );
             continue;
         }
@@ -230,12 +227,12 @@ pub fn expand_templates(
             .collect();
         groups.push(Group { id, forms });
     }
-    let Some((header, rows)) = read_csv(&templates_path, problems) else {
+    let Some((header, rows)) = read_csv(templates_path, templates, problems) else {
         return Vec::new();
     };
     if header != TEMPLATE_COLUMNS {
         problems.push(Diagnostic::at_line(
-            &templates_path,
+            templates_path,
             1,
             format!("the header must be exactly `{}`", TEMPLATE_COLUMNS.join(",")),
         ));
@@ -247,20 +244,23 @@ pub fn expand_templates(
         let field = |i: usize| row.get(i).cloned().unwrap_or_default();
         let (id, label, category, text, only, notes) = (field(0), field(1), field(2), field(3), field(4), field(5));
         let mut bad = |name: &str, message: String| {
-            problems.push(Diagnostic::at_line(&templates_path, line, message).with_field(name))
+            problems.push(Diagnostic::at_line(templates_path, line, message).with_field(name))
         };
         if id.trim().is_empty() {
             bad("template_id", "empty template id".into());
             continue;
         }
         if !seen.insert(id.clone()) {
-            bad("template_id", format!("template `{id}` appears twice"));
+            bad("template_id", format!("template `{}` appears twice", excerpt(&id)));
             continue;
         }
         let Some(label) = Label::parse(&label) else {
             bad(
                 "label",
-                format!("unknown label {label:?} (expected \"protected\" or \"violating\")"),
+                format!(
+                    "unknown label \"{}\" (expected \"protected\" or \"violating\")",
+                    excerpt(&label)
+                ),
             );
             continue;
         };
@@ -282,7 +282,10 @@ pub fn expand_templates(
             for name in only.split(';').map(str::trim).filter(|n| !n.is_empty()) {
                 match groups.iter().find(|g| g.id == name) {
                     Some(g) => chosen.push(g),
-                    None => bad("groups", format!("unknown group `{name}` (not in {})", files.groups)),
+                    None => bad(
+                        "groups",
+                        format!("unknown group `{}` (not in {})", excerpt(name), files.groups),
+                    ),
                 }
             }
             chosen
@@ -305,7 +308,7 @@ pub fn expand_templates(
                         notes: notes.clone(),
                         metadata: BTreeMap::from([("template".to_string(), id.clone())]),
                     },
-                    templates_path.clone(),
+                    templates_path.to_path_buf(),
                     line,
                 )),
                 Err(message) => bad("text", message),
@@ -352,24 +355,21 @@ mod tests {
 
     #[test]
     fn expansion_is_deterministic_and_located() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("groups.csv"),
-            "group,plural\nwomen,women\nmuslims,Muslims\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("templates.csv"),
-            "template_id,label,category,text,groups,notes\nt1,protected,neutral_mention,I admire {plural}.,,n\nt2,violating,dehumanisation,{plural} are vermin.,muslims,n\nt3,protected,x,{missing},,n\n",
-        )
-        .unwrap();
+        let groups = b"group,plural\nwomen,women\nmuslims,Muslims\n";
+        let templates = b"template_id,label,category,text,groups,notes\nt1,protected,neutral_mention,I admire {plural}.,,n\nt2,violating,dehumanisation,{plural} are vermin.,muslims,n\nt3,protected,x,{missing},,n\n";
         let files = TemplateFiles {
             lang: "en".into(),
             templates: "templates.csv".into(),
             groups: "groups.csv".into(),
         };
         let mut problems = Vec::new();
-        let cases = expand_templates(dir.path(), &files, &mut problems);
+        let cases = expand_templates(
+            &files,
+            Path::new("corpus.toml"),
+            (Path::new("templates.csv"), templates),
+            (Path::new("groups.csv"), groups),
+            &mut problems,
+        );
         let ids: Vec<&str> = cases.iter().map(|(c, _, _)| c.id.as_str()).collect();
         assert_eq!(ids, ["t1-women", "t1-muslims", "t2-muslims"]);
         assert_eq!(cases[1].0.text, "I admire Muslims.");

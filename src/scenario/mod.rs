@@ -17,6 +17,7 @@ use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::gates::GateThresholds;
 use crate::hash::sha256_hex;
+use crate::input::{DATA_LIMIT, TOML_LIMIT, read_input};
 use crate::target::azure::{self, AzureConfig};
 use crate::target::env::{self, EnvUse};
 use crate::target::http::{HttpConfig, NoticePointers, ResponseMapping, render_body};
@@ -228,9 +229,8 @@ pub struct Plan {
 impl Plan {
     /// Reads, parses and validates a scenario file, loading its corpora.
     pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("cannot read the scenario: {e}"))]))?;
-        let text = std::str::from_utf8(&bytes)
+        let bytes = read_input(path, TOML_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
+        let text = std::str::from_utf8(bytes.content())
             .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("not valid UTF-8: {e}"))]))?;
         let raw: RawScenario = toml::from_str(text).map_err(|e| Diagnostics(vec![from_toml_error(path, text, &e)]))?;
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -246,7 +246,7 @@ impl Plan {
             raw,
             ScenarioSource {
                 path: absolute.clone(),
-                sha256: sha256_hex(&bytes),
+                sha256: sha256_hex(bytes.raw()),
             },
         )
     }
@@ -300,7 +300,7 @@ impl PlanBuilder<'_> {
         let appeal = raw.appeal.as_ref().map(|a| self.appeal(a));
         let statements = raw.statements.as_ref().map(|s| self.resolve(&s.file));
         match statements.as_ref() {
-            Some(path) if !path.is_file() => {
+            Some(path) if !path.exists() => {
                 self.problem(&["statements", "file"], format!("{} does not exist", path.display()))
             }
             Some(path) => {
@@ -627,7 +627,10 @@ impl PlanBuilder<'_> {
                 let mut overrides = BTreeMap::new();
                 for (lang, file) in lexicons {
                     let path = self.resolve(file);
-                    match std::fs::read_to_string(&path) {
+                    let text = read_input(&path, DATA_LIMIT)
+                        .map_err(|e| e.to_string())
+                        .and_then(|bytes| String::from_utf8(bytes.content().to_vec()).map_err(|e| e.to_string()));
+                    match text {
                         Ok(text) => {
                             overrides.insert(
                                 lang.to_ascii_lowercase(),

@@ -16,8 +16,9 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, fingerprint,
 };
 use crate::decision::{Action, Notice};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
 use crate::hash::sha256_hex;
+use crate::input::{DATA_LIMIT, read_input};
 
 /// Column (CSV) or field (JSONL; a leading `/` makes it a JSON pointer) names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,21 +83,16 @@ pub struct ReplayData {
 /// Loads and validates a recording; `known_ids` are every case id of the corpora.
 pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<ReplayData, Diagnostics> {
     let path = &config.path;
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostics(vec![Diagnostic::file(
-            path,
-            format!("cannot read the recorded decisions: {e}"),
-        )])
-    })?;
+    let bytes = read_input(path, DATA_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
     let jsonl = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
     let mut problems = Vec::new();
     let rows = if jsonl {
-        jsonl_rows(path, &bytes, &mut problems)
+        jsonl_rows(path, bytes.content(), &mut problems)
     } else {
-        csv_rows(path, &bytes, &config.columns, &mut problems)
+        csv_rows(path, bytes.content(), &config.columns, &mut problems)
     };
     let mut verdicts = HashMap::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -191,7 +187,7 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
     Ok(ReplayData {
         config,
         verdicts,
-        sha256: sha256_hex(&bytes),
+        sha256: sha256_hex(bytes.raw()),
         unknown_ids,
     })
 }
@@ -233,6 +229,7 @@ fn jsonl_rows(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<
 
 fn csv_rows(path: &Path, bytes: &[u8], columns: &ReplayColumns, problems: &mut Vec<Diagnostic>) -> Vec<(u64, Value)> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let mut lines = LineCounter::new(bytes);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -256,7 +253,7 @@ fn csv_rows(path: &Path, bytes: &[u8], columns: &ReplayColumns, problems: &mut V
     for record in reader.records() {
         match record {
             Ok(r) => {
-                let line = r.position().map_or(0, |p| p.line());
+                let line = r.position().map_or(0, |p| lines.csv_line(p));
                 let object: serde_json::Map<String, Value> = headers
                     .iter()
                     .zip(r.iter())
@@ -265,7 +262,7 @@ fn csv_rows(path: &Path, bytes: &[u8], columns: &ReplayColumns, problems: &mut V
                 rows.push((line, Value::Object(object)));
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.csv_line(p));
                 problems.push(Diagnostic::at_line(path, line, format!("malformed CSV: {e}")));
             }
         }

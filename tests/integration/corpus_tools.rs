@@ -154,7 +154,7 @@ fn a_generic_csv_imports_with_a_label_map_and_reports_unmapped_rows() {
     assert_eq!(output.status.code(), Some(2));
     let err = stderr_of(&output);
     assert!(
-        err.contains("1 rows with label `offensive` (lines 5) map to nothing"),
+        err.contains("1 row with label `offensive` (line 5) maps to nothing"),
         "{err}"
     );
     assert!(!out.exists(), "nothing written");
@@ -165,18 +165,191 @@ fn a_generic_csv_imports_with_a_label_map_and_reports_unmapped_rows() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("3 cases (2 protected, 1 violating)"), "{stdout}");
+    assert!(stdout.contains("left out 1 row"), "{stdout}");
     assert!(
-        stdout.contains("left out: 1 rows with label `offensive` (lines 5)"),
+        stdout.contains("1 × label `offensive` maps to nothing (line 5)"),
         "{stdout}"
     );
     let cases = read_cases(&out);
     assert_eq!(cases[0]["id"], "p1");
     assert_eq!(cases[2]["lang"], "es");
     assert_eq!(cases[1]["target_group"], "lgbtq");
+    let manifest = read_manifest(&out);
+    assert_eq!(
+        manifest["source"]["skipped"],
+        toml::Value::Array(vec![skipped("label `offensive` maps to nothing", &[5])])
+    );
+}
+
+/// A `[[source.skipped]]` entry of an imported corpus's manifest.
+fn skipped(reason: &str, lines: &[i64]) -> toml::Value {
+    let mut entry = toml::Table::new();
+    entry.insert("reason".into(), reason.into());
+    entry.insert(
+        "lines".into(),
+        toml::Value::Array(lines.iter().map(|&l| l.into()).collect()),
+    );
+    toml::Value::Table(entry)
+}
+
+fn read_manifest(dir: &std::path::Path) -> toml::Table {
+    toml::from_str(&std::fs::read_to_string(dir.join("corpus.toml")).unwrap()).unwrap()
+}
+
+/// An SGHateCheck-style suite: rows 3, 5 and 7 have no gold label (as in the
+/// published files), row 9 has no text, row 11 repeats an id, row 12 a label
+/// the map does not know; the rest import.
+const SUITE: &str = "\
+c_id,c_testcase,t_gold,functionality
+1,I love my neighbours,non-hateful,ident_pos
+2,Just a post,,ident_neutral
+3,They are vermin,hateful,derog
+4,Another post,,ident_neutral
+5,Kill them all,hateful,threat
+6,A third post,,ident_neutral
+7,A fine day,non-hateful,profanity
+8,,hateful,derog
+9,We welcome them,non-hateful,ident_pos
+9,Duplicate of nine,non-hateful,ident_pos
+10,Not sure,unclear,ident_neutral
+";
+
+fn import_suite(dir: &std::path::Path, flags: &[&str]) -> std::process::Output {
+    std::fs::write(dir.join("sghatecheck.csv"), SUITE).unwrap();
+    modaudit()
+        .current_dir(dir)
+        .args([
+            "corpus",
+            "import",
+            "csv",
+            "sghatecheck.csv",
+            "--out",
+            "imported",
+            "--force",
+        ])
+        .args([
+            "--id-column",
+            "c_id",
+            "--text-column",
+            "c_testcase",
+            "--label-column",
+            "t_gold",
+        ])
+        .args(["--label-map", "hateful=violating,non-hateful=protected"])
+        .args(["--category-column", "functionality", "--lang", "en"])
+        .args(flags)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn rows_without_a_label_are_unmapped_and_invalid_rows_can_be_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let strict = import_suite(tmp.path(), &[]);
+    assert_eq!(strict.status.code(), Some(2));
+    let err = stderr_of(&strict);
     assert!(
-        std::fs::read_to_string(out.join("corpus.toml"))
+        err.contains("3 rows with no value in `t_gold` (lines 3, 5, 7): pass --skip-unmapped"),
+        "empty labels are reported once, not row by row: {err}"
+    );
+    assert!(err.contains("--skip-unmapped"), "{err}");
+    assert!(
+        err.contains("sghatecheck.csv:9: `c_testcase`: no value in `c_testcase`"),
+        "{err}"
+    );
+    assert!(err.contains("--skip-invalid"), "{err}");
+    assert!(!tmp.path().join("imported").exists(), "nothing written");
+
+    let unmapped_only = import_suite(tmp.path(), &["--skip-unmapped"]);
+    assert_eq!(
+        unmapped_only.status.code(),
+        Some(2),
+        "one invalid row still refuses the file"
+    );
+    let err = stderr_of(&unmapped_only);
+    assert!(!err.contains("`t_gold`"), "{err}");
+    assert!(
+        err.contains("sghatecheck.csv:9: `c_testcase`: no value in `c_testcase`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sghatecheck.csv:11: duplicate id `9` (first at line 10)"),
+        "{err}"
+    );
+
+    let both = import_suite(tmp.path(), &["--skip-unmapped", "--skip-invalid"]);
+    assert_eq!(both.status.code(), Some(0), "{}", stderr_of(&both));
+    let stdout = String::from_utf8_lossy(&both.stdout);
+    assert!(stdout.contains("5 cases (3 protected, 2 violating)"), "{stdout}");
+    assert!(stdout.contains("left out 6 rows"), "{stdout}");
+    assert!(stdout.contains("3 × no value in `t_gold` (lines 3, 5, 7)"), "{stdout}");
+    let manifest = read_manifest(&tmp.path().join("imported"));
+    assert_eq!(
+        manifest["source"]["skipped"],
+        toml::Value::Array(vec![
+            skipped("no value in `t_gold`", &[3, 5, 7]),
+            skipped("no value in `c_testcase`", &[9]),
+            skipped("duplicate id", &[11]),
+            skipped("label `unclear` maps to nothing", &[12]),
+        ])
+    );
+    assert!(
+        manifest["source"]["imported_with"]
+            .as_str()
             .unwrap()
-            .contains("left out: 1 rows with label `offensive`")
+            .contains("--skip-unmapped --skip-invalid")
+    );
+    let output = modaudit()
+        .arg("validate")
+        .arg(tmp.path().join("imported"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+}
+
+#[test]
+fn hatecheck_rows_that_fail_validation_can_be_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = std::fs::read_to_string(fixture("test_suite_cases.csv")).unwrap();
+    let mut lines: Vec<String> = source.lines().map(str::to_string).collect();
+    lines[2] = lines[2].replace("I despise immigrants. ", " ");
+    lines[4] = lines[4].replace("non-hateful", "");
+    let input = tmp.path().join("test_suite_cases.csv");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let import = |flags: &[&str]| {
+        modaudit()
+            .current_dir(tmp.path())
+            .args(["corpus", "import", "hatecheck", "test_suite_cases.csv", "--out", "hc"])
+            .args(flags)
+            .output()
+            .unwrap()
+    };
+    let strict = import(&[]);
+    assert_eq!(strict.status.code(), Some(2));
+    let err = stderr_of(&strict);
+    assert!(
+        err.contains("test_suite_cases.csv:3: `test_case`: text is empty"),
+        "{err}"
+    );
+    assert!(
+        err.contains("test_suite_cases.csv:5: `label_gold`: unknown label_gold \"\""),
+        "{err}"
+    );
+    assert!(err.contains("--skip-invalid"), "{err}");
+    assert!(!tmp.path().join("hc").exists(), "refused before anything is written");
+
+    let skipping = import(&["--skip-invalid"]);
+    assert_eq!(skipping.status.code(), Some(0), "{}", stderr_of(&skipping));
+    let stdout = String::from_utf8_lossy(&skipping.stdout);
+    assert!(stdout.contains("3 cases (2 protected, 1 violating)"), "{stdout}");
+    assert!(stdout.contains("left out 2 rows"), "{stdout}");
+    let manifest = read_manifest(&tmp.path().join("hc"));
+    assert_eq!(
+        manifest["source"]["skipped"],
+        toml::Value::Array(vec![
+            skipped("`test_case`: text is empty", &[3]),
+            skipped("`label_gold`: neither hateful nor non-hateful", &[5]),
+        ])
     );
 }
 
@@ -333,7 +506,7 @@ fn a_broken_template_names_its_file_line_and_field() {
 
 /// Writes `groups.csv` and `templates.csv` (rows after the header) into `subdir`
 /// of a corpus and lists them in its manifest for `lang`.
-fn add_templates(corpus: &std::path::Path, lang: &str, subdir: &str, groups: &str, template_rows: &str) {
+pub(crate) fn add_templates(corpus: &std::path::Path, lang: &str, subdir: &str, groups: &str, template_rows: &str) {
     std::fs::create_dir_all(corpus.join(subdir)).unwrap();
     std::fs::write(corpus.join(subdir).join("groups.csv"), groups).unwrap();
     std::fs::write(

@@ -11,6 +11,7 @@ mod gates_and_exit_codes;
 mod hostile_output;
 mod http_politeness;
 mod http_targets;
+mod input_files;
 mod quickstart;
 mod replay;
 mod resume;

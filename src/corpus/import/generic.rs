@@ -2,19 +2,22 @@
 //! file, a platform's own sample — as CSV (header row) or JSON Lines. Flags name
 //! the id, text, label, category, target-group and language columns (JSONL field
 //! names may be JSON pointers), and `--label-map` maps label values to
-//! `protected`/`violating`. Rows whose label maps to nothing are reported and
-//! refused; `--skip-unmapped` leaves them out explicitly, listed in the manifest.
+//! `protected`/`violating`. By default every row must become a valid case:
+//! rows without a label or with one the map does not name are reported and the
+//! import refused, and so are rows that fail validation (no text, a duplicate
+//! id, a malformed record …). `--skip-unmapped` and `--skip-invalid` leave them
+//! out explicitly instead, each row listed with its reason in the manifest.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag, case_problems};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::error::Error;
 
-use super::{ImportSummary, read_input, snake_case, write_corpus};
+use super::{ImportSummary, count_rows, group_skipped, line_numbers, read_suite, snake_case, write_corpus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenericFormat {
@@ -42,7 +45,10 @@ pub struct GenericImport {
     pub lang_column: Option<String>,
     /// Language of every case when there is no language column.
     pub lang: Option<String>,
+    /// Leave out rows without a label or with one the map does not name.
     pub skip_unmapped: bool,
+    /// Leave out rows that fail validation (no text, duplicate id, malformed …).
+    pub skip_invalid: bool,
     pub force: bool,
 }
 
@@ -63,9 +69,18 @@ pub fn parse_label_map(spec: &str) -> Result<BTreeMap<String, Label>, String> {
     Ok(map)
 }
 
+/// Why a row did not become a case.
+enum Rejection {
+    /// The row has no label, or one the label map does not name (`--skip-unmapped`).
+    Unmapped(Option<String>),
+    /// The row fails validation (`--skip-invalid`): the grouping reason and the located problem.
+    Invalid(String, Box<Diagnostic>),
+}
+
+/// Imports a labelled CSV or JSON Lines file as a corpus directory.
 pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
     let path = &options.input;
-    let (bytes, sha256) = read_input(path)?;
+    let (bytes, sha256) = read_suite(path)?;
     let lang = options
         .lang
         .as_deref()
@@ -78,14 +93,6 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
             "give the language: --lang TAG or --lang-column NAME".into(),
         ));
     }
-    let rows = match options.format {
-        GenericFormat::Csv => csv_rows(path, &bytes)?,
-        GenericFormat::Jsonl => jsonl_rows(path, &bytes)?,
-    };
-    let mut problems = Vec::new();
-    let mut unmapped: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut cases = Vec::new();
-    let mut ids: HashMap<String, u64> = HashMap::new();
     let stem = options.name.clone().unwrap_or_else(|| {
         snake_case(
             &path
@@ -94,112 +101,94 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
                 .unwrap_or_else(|| "imported".into()),
         )
     });
-    for (line, row) in &rows {
-        let get = |name: &str| field(row, name).map(text_of);
-        let needed = |name: &str, problems: &mut Vec<Diagnostic>| match get(name) {
-            Some(v) if !v.trim().is_empty() => Some(v),
-            _ => {
-                problems.push(
-                    Diagnostic::at_line(path, *line, format!("no value in `{name}`")).with_field(name.to_string()),
-                );
-                None
+    let mut rejected: Vec<(u64, Rejection)> = Vec::new();
+    let rows = match options.format {
+        GenericFormat::Csv => csv_rows(path, bytes.content())?,
+        GenericFormat::Jsonl => jsonl_rows(bytes.content()),
+    };
+    let mut cases = Vec::new();
+    let mut ids: HashMap<String, u64> = HashMap::new();
+    for (line, row) in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err((reason, message)) => {
+                rejected.push((
+                    line,
+                    Rejection::Invalid(reason, Box::new(Diagnostic::at_line(path, line, message))),
+                ));
+                continue;
             }
         };
-        let Some(text) = needed(&options.text_column, &mut problems) else {
-            continue;
-        };
-        let Some(raw_label) = needed(&options.label_column, &mut problems) else {
-            continue;
-        };
-        let Some(label) = options.label_map.get(raw_label.trim()).copied() else {
-            unmapped.entry(raw_label.trim().to_string()).or_default().push(*line);
-            continue;
-        };
-        let id = match &options.id_column {
-            Some(column) => match needed(column, &mut problems) {
-                Some(v) => v.trim().to_string(),
-                None => continue,
-            },
-            None => format!("{stem}-{line}"),
-        };
-        if let Some(first) = ids.insert(id.clone(), *line) {
-            problems.push(Diagnostic::at_line(
-                path,
-                *line,
-                format!("duplicate id `{id}` (first at line {first})"),
-            ));
-            continue;
+        match row_to_case(options, path, &stem, lang.as_deref(), line, &row, &mut ids) {
+            Ok(case) => cases.push(case),
+            Err(rejection) => rejected.push((line, rejection)),
         }
-        let case_lang = match (&options.lang_column, &lang) {
-            (Some(column), fallback) => match get(column).filter(|v| !v.trim().is_empty()) {
-                Some(v) => match canonical_language_tag(v.trim()) {
-                    Ok(tag) => tag,
-                    Err(m) => {
-                        problems.push(Diagnostic::at_line(path, *line, m).with_field(column.clone()));
-                        continue;
-                    }
-                },
-                None => match fallback {
-                    Some(l) => l.clone(),
-                    None => {
-                        problems.push(Diagnostic::at_line(path, *line, "no language").with_field(column.clone()));
-                        continue;
-                    }
-                },
-            },
-            (None, Some(l)) => l.clone(),
-            (None, None) => unreachable!("checked above"),
-        };
-        let category = options
-            .category_column
-            .as_deref()
-            .and_then(get)
-            .filter(|c| !c.trim().is_empty());
-        let target = options
-            .target_column
-            .as_deref()
-            .and_then(get)
-            .map(|t| snake_case(&t))
-            .filter(|t| !t.is_empty());
-        cases.push(Case {
-            id,
-            lang: case_lang,
-            text,
-            label,
-            category: category.map_or_else(|| options.category.clone(), |c| c.trim().to_string()),
-            target_group: target,
-            speaker_group: None,
-            pair_id: None,
-            notes: String::new(),
-            metadata: BTreeMap::from([("source_label".to_string(), raw_label)]),
-        });
     }
+
+    let mut problems = Vec::new();
     let mut skipped = Vec::new();
-    for (value, lines) in &unmapped {
-        let shown: Vec<String> = lines.iter().take(8).map(u64::to_string).collect();
-        let more = if lines.len() > shown.len() { ", …" } else { "" };
-        let what = format!(
-            "{} rows with label `{value}` (lines {}{more})",
-            lines.len(),
-            shown.join(", ")
-        );
-        if options.skip_unmapped {
-            skipped.push(what);
-        } else {
-            problems.push(Diagnostic::file(
-                path,
-                format!("{what} map to nothing: add them to --label-map, or pass --skip-unmapped to leave them out"),
-            ));
+    let mut unmapped: Vec<(Option<String>, Vec<u64>)> = Vec::new();
+    let mut invalid_rows = 0;
+    for (line, rejection) in rejected {
+        match rejection {
+            Rejection::Unmapped(value) if options.skip_unmapped => {
+                skipped.push((line, unmapped_reason(options, &value)))
+            }
+            Rejection::Unmapped(value) => match unmapped.iter_mut().find(|(v, _)| *v == value) {
+                Some((_, lines)) => lines.push(line),
+                None => unmapped.push((value, vec![line])),
+            },
+            Rejection::Invalid(reason, _) if options.skip_invalid => skipped.push((line, reason)),
+            Rejection::Invalid(_, problem) => {
+                invalid_rows += 1;
+                problems.push(*problem);
+            }
         }
+    }
+    for (value, lines) in &unmapped {
+        let (rows, at) = (count_rows(lines.len()), line_numbers(lines));
+        problems.push(Diagnostic::file(
+            path,
+            match value {
+                Some(value) => format!(
+                    "{rows} with label `{}` ({at}) {} to nothing: add the label to --label-map, or pass --skip-unmapped to leave such rows out",
+                    excerpt(value),
+                    if lines.len() == 1 { "maps" } else { "map" }
+                ),
+                None => format!(
+                    "{rows} with no value in `{}` ({at}): pass --skip-unmapped to leave rows without a label out",
+                    options.label_column
+                ),
+            },
+        ));
+    }
+    if invalid_rows > 0 {
+        problems.push(Diagnostic::file(
+            path,
+            format!(
+                "{} failed validation: correct them, or pass --skip-invalid to leave them out (listed in the corpus manifest)",
+                count_rows(invalid_rows)
+            ),
+        ));
     }
     if !problems.is_empty() {
         return Err(Error::Invalid(Diagnostics(problems)));
     }
+    let skipped = group_skipped(skipped);
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let map: Vec<String> = options.label_map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut flags = String::new();
+    for (on, flag) in [
+        (options.skip_unmapped, " --skip-unmapped"),
+        (options.skip_invalid, " --skip-invalid"),
+    ] {
+        if on {
+            flags.push_str(flag);
+        }
+    }
     let manifest = CorpusManifest {
         name: stem,
         version: "imported".into(),
@@ -217,7 +206,7 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
             url: None,
             citation: None,
             imported_with: format!(
-                "modaudit {} corpus import {} --label-map {}",
+                "modaudit {} corpus import {} --label-map {}{flags}",
                 env!("CARGO_PKG_VERSION"),
                 if options.format == GenericFormat::Csv {
                     "csv"
@@ -226,7 +215,8 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
                 },
                 map.join(",")
             ),
-            notes: (!skipped.is_empty()).then(|| format!("left out: {}", skipped.join("; "))),
+            notes: None,
+            skipped,
         }),
     };
     let provenance = Provenance {
@@ -236,9 +226,94 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
         review_status: "as published by the source".into(),
         notes: None,
     };
-    let mut summary = write_corpus(&options.out, options.force, manifest, &cases, provenance)?;
-    summary.skipped = skipped;
-    Ok(summary)
+    write_corpus(&options.out, options.force, manifest, &cases, provenance)
+}
+
+fn unmapped_reason(options: &GenericImport, value: &Option<String>) -> String {
+    match value {
+        Some(value) => format!("label `{}` maps to nothing", excerpt(value)),
+        None => format!("no value in `{}`", options.label_column),
+    }
+}
+
+/// One row as a case, or why not. `ids` holds the ids taken so far and their lines.
+fn row_to_case(
+    options: &GenericImport,
+    path: &Path,
+    stem: &str,
+    lang: Option<&str>,
+    line: u64,
+    row: &Value,
+    ids: &mut HashMap<String, u64>,
+) -> Result<Case, Rejection> {
+    let get = |name: &str| field(row, name).map(text_of).filter(|v| !v.trim().is_empty());
+    let located = |column: &str, message: String| {
+        Box::new(Diagnostic::at_line(path, line, message).with_field(column.to_string()))
+    };
+    let missing = |column: &str| {
+        Rejection::Invalid(
+            format!("no value in `{column}`"),
+            located(column, format!("no value in `{column}`")),
+        )
+    };
+    let text = get(&options.text_column).ok_or_else(|| missing(&options.text_column))?;
+    let raw_label = get(&options.label_column).ok_or(Rejection::Unmapped(None))?;
+    let label = options
+        .label_map
+        .get(raw_label.trim())
+        .copied()
+        .ok_or_else(|| Rejection::Unmapped(Some(raw_label.trim().to_string())))?;
+    let id = match &options.id_column {
+        Some(column) => get(column).ok_or_else(|| missing(column))?.trim().to_string(),
+        None => format!("{stem}-{line}"),
+    };
+    if let Some(first) = ids.get(&id) {
+        return Err(Rejection::Invalid(
+            "duplicate id".into(),
+            Box::new(Diagnostic::at_line(
+                path,
+                line,
+                format!("duplicate id `{}` (first at line {first})", excerpt(&id)),
+            )),
+        ));
+    }
+    let case_lang = match (&options.lang_column, lang) {
+        (Some(column), fallback) => match (get(column), fallback) {
+            (Some(v), _) => canonical_language_tag(v.trim())
+                .map_err(|m| Rejection::Invalid(format!("malformed language tag in `{column}`"), located(column, m)))?,
+            (None, Some(l)) => l.to_string(),
+            (None, None) => return Err(missing(column)),
+        },
+        (None, Some(l)) => l.to_string(),
+        (None, None) => unreachable!("checked before any row is read"),
+    };
+    let category = options.category_column.as_deref().and_then(get);
+    let target = options
+        .target_column
+        .as_deref()
+        .and_then(get)
+        .map(|t| snake_case(&t))
+        .filter(|t| !t.is_empty());
+    let case = Case {
+        id,
+        lang: case_lang,
+        text,
+        label,
+        category: category.map_or_else(|| options.category.clone(), |c| c.trim().to_string()),
+        target_group: target,
+        speaker_group: None,
+        pair_id: None,
+        notes: String::new(),
+        metadata: BTreeMap::from([("source_label".to_string(), raw_label)]),
+    };
+    if let Some((column, message)) = case_problems(&case).into_iter().next() {
+        return Err(Rejection::Invalid(
+            format!("`{column}`: {message}"),
+            located(column, message),
+        ));
+    }
+    ids.insert(case.id.clone(), line);
+    Ok(case)
 }
 
 fn text_of(value: &Value) -> String {
@@ -257,14 +332,17 @@ fn field<'a>(row: &'a Value, name: &str) -> Option<&'a Value> {
     }
 }
 
-fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Value)>, Error> {
+/// Rows of a file with their line: a JSON object, or (reason, message) for a row that cannot be read.
+type Rows = Vec<(u64, Result<Value, (String, String)>)>;
+
+fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Rows, Error> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let mut lines = LineCounter::new(bytes);
     let headers = reader
         .headers()
         .map_err(|e| invalid(path, format!("cannot read the header: {e}")))?
         .clone();
     let mut rows = Vec::new();
-    let mut problems = Vec::new();
     for record in reader.records() {
         match record {
             Ok(r) => {
@@ -273,40 +351,31 @@ fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Value)>, Error> {
                     .zip(r.iter())
                     .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
                     .collect();
-                rows.push((r.position().map_or(0, |p| p.line()), Value::Object(object)));
+                rows.push((r.position().map_or(0, |p| lines.csv_line(p)), Ok(Value::Object(object))));
             }
-            Err(e) => problems.push(Diagnostic::at_line(
-                path,
-                e.position().map_or(0, |p| p.line()),
-                format!("malformed CSV: {e}"),
+            Err(e) => rows.push((
+                e.position().map_or(0, |p| lines.csv_line(p)),
+                Err(("malformed CSV record".into(), format!("malformed CSV: {e}"))),
             )),
         }
     }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(Error::Invalid(Diagnostics(problems)))
-    }
+    Ok(rows)
 }
 
-fn jsonl_rows(path: &Path, bytes: &[u8]) -> Result<Vec<(u64, Value)>, Error> {
+fn jsonl_rows(bytes: &[u8]) -> Rows {
     let mut rows = Vec::new();
-    let mut problems = Vec::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Value>(line) {
-            Ok(v) if v.is_object() => rows.push((i as u64 + 1, v)),
-            Ok(_) => problems.push(Diagnostic::at_line(path, i as u64 + 1, "not a JSON object")),
-            Err(e) => problems.push(Diagnostic::at_line(path, i as u64 + 1, format!("not valid JSON: {e}"))),
-        }
+        let row = match serde_json::from_slice::<Value>(line) {
+            Ok(v) if v.is_object() => Ok(v),
+            Ok(_) => Err(("not a JSON object".into(), "not a JSON object".into())),
+            Err(e) => Err(("not valid JSON".into(), format!("not valid JSON: {e}"))),
+        };
+        rows.push((i as u64 + 1, row));
     }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(Error::Invalid(Diagnostics(problems)))
-    }
+    rows
 }
 
 fn invalid(path: &Path, message: String) -> Error {

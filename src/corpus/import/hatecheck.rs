@@ -7,15 +7,18 @@
 //! `templ_id` → pair_id; every other column (annotation labels and
 //! disagreement flags included) → metadata a scenario can filter on. Texts are
 //! kept byte for byte: many end in a space, and that is what the suite specifies.
+//! A row that fails validation (an unknown `label_gold`, an empty text or id, a
+//! repeated id) refuses the file, or with `--skip-invalid` is left out and
+//! listed in the manifest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag, case_problems};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::error::Error;
 
-use super::{ImportSummary, read_input, snake_case, write_corpus};
+use super::{ImportSummary, count_rows, group_skipped, read_suite, snake_case, write_corpus};
 
 /// Multilingual HateCheck file languages (from `hatecheck_cases_final_<language>.csv`).
 /// The Hindi file is romanised, hence `hi-Latn`.
@@ -43,6 +46,8 @@ pub struct HateCheckImport {
     pub lang: Option<String>,
     /// Corpus name (default from the file).
     pub name: Option<String>,
+    /// Leave out rows that fail validation (listed in the manifest) instead of refusing the file.
+    pub skip_invalid: bool,
     pub force: bool,
 }
 
@@ -54,8 +59,9 @@ enum Suite {
 
 pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Error> {
     let path = &options.input;
-    let (bytes, sha256) = read_input(path)?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+    let (bytes, sha256) = read_suite(path)?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes.content());
+    let mut lines = LineCounter::new(bytes.content());
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| invalid(path, 1, format!("cannot read the header: {e}")))?
@@ -108,20 +114,30 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
         Suite::Multilingual => format!("mhc-{lang}"),
     };
     let mut problems = Vec::new();
+    let mut skipped = Vec::new();
+    let mut reject = |line: u64, reason: String, problem: Diagnostic| {
+        if options.skip_invalid {
+            skipped.push((line, reason));
+        } else {
+            problems.push(problem);
+        }
+    };
     let mut cases = Vec::new();
+    let mut ids: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(Diagnostic::at_line(
-                    path,
-                    e.position().map_or(0, |p| p.line()),
-                    format!("malformed CSV: {e}"),
-                ));
+                let line = e.position().map_or(0, |p| lines.csv_line(p));
+                reject(
+                    line,
+                    "malformed CSV record".into(),
+                    Diagnostic::at_line(path, line, format!("malformed CSV: {e}")),
+                );
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.csv_line(p));
         let get = |name: &str| {
             header
                 .iter()
@@ -133,11 +149,16 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             "hateful" => Label::Violating,
             "non-hateful" => Label::Protected,
             other => {
-                problems.push(
+                reject(
+                    line,
+                    "`label_gold`: neither hateful nor non-hateful".into(),
                     Diagnostic::at_line(
                         path,
                         line,
-                        format!("unknown label_gold {other:?} (expected hateful or non-hateful)"),
+                        format!(
+                            "unknown label_gold \"{}\" (expected hateful or non-hateful)",
+                            excerpt(other)
+                        ),
                     )
                     .with_field("label_gold"),
                 );
@@ -146,13 +167,30 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
         };
         let raw_id = get(id_column);
         if raw_id.trim().is_empty() {
-            problems.push(Diagnostic::at_line(path, line, "empty case id").with_field(id_column));
+            reject(
+                line,
+                format!("`{id_column}`: empty case id"),
+                Diagnostic::at_line(path, line, "empty case id").with_field(id_column),
+            );
             continue;
         }
         let id = match suite {
             Suite::HateCheck => format!("{prefix}-{}", raw_id.trim()),
             Suite::Multilingual => format!("mhc-{}", raw_id.trim()),
         };
+        if let Some(first) = ids.get(&id) {
+            reject(
+                line,
+                format!("`{id_column}`: duplicate case id"),
+                Diagnostic::at_line(
+                    path,
+                    line,
+                    format!("duplicate case id `{}` (first at line {first})", excerpt(raw_id.trim())),
+                )
+                .with_field(id_column),
+            );
+            continue;
+        }
         let group = snake_case(get("target_ident"));
         let group = GROUP_ALIASES
             .iter()
@@ -167,7 +205,7 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             metadata.insert(key.to_string(), record.get(i).unwrap_or_default().to_string());
         }
         let templ = get("templ_id").trim();
-        cases.push(Case {
+        let case = Case {
             id,
             lang: lang.clone(),
             text: get("test_case").to_string(),
@@ -178,9 +216,33 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             pair_id: (!templ.is_empty()).then(|| format!("{prefix}-t{templ}")),
             notes: String::new(),
             metadata,
-        });
+        };
+        if let Some((column, message)) = case_problems(&case).into_iter().next() {
+            let column = match column {
+                "text" => "test_case",
+                "category" => "functionality",
+                "id" => id_column,
+                other => other,
+            };
+            reject(
+                line,
+                format!("`{column}`: {message}"),
+                Diagnostic::at_line(path, line, message).with_field(column),
+            );
+            continue;
+        }
+        ids.insert(case.id.clone(), line);
+        cases.push(case);
     }
     if !problems.is_empty() {
+        let rows = problems.len();
+        problems.push(Diagnostic::file(
+            path,
+            format!(
+                "{} failed validation: correct them, or pass --skip-invalid to leave them out (listed in the corpus manifest)",
+                count_rows(rows)
+            ),
+        ));
         return Err(Error::Invalid(Diagnostics(problems)));
     }
     let name = options.name.clone().unwrap_or_else(|| prefix.clone());
@@ -212,8 +274,13 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             license: "CC-BY-4.0".into(),
             url: Some(url.into()),
             citation: Some(citation.into()),
-            imported_with: format!("modaudit {} corpus import hatecheck", env!("CARGO_PKG_VERSION")),
+            imported_with: format!(
+                "modaudit {} corpus import hatecheck{}",
+                env!("CARGO_PKG_VERSION"),
+                if options.skip_invalid { " --skip-invalid" } else { "" }
+            ),
             notes: None,
+            skipped: group_skipped(skipped),
         }),
     };
     let provenance = Provenance {
