@@ -6,7 +6,9 @@
 //! next: the intent (with its idempotency key) before the request leaves, the
 //! filing once acknowledged, the outcome once known. On resume, an intent
 //! without a filing is sent again with the same key (the platform files it at
-//! most once), and a filing without an outcome is polled again.
+//! most once), and a filing without an outcome is polled again. A stop
+//! (Ctrl-C) cancels every appeal where it stands, requests in flight included;
+//! the journal then holds only the steps that were complete.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -151,7 +153,12 @@ pub async fn probe_appeals(
                 .find(|c| c.id == case_id)
                 .expect("selected from the plan");
             let decision = decisions.get(&case_id).expect("selected from the decisions");
-            let result = prober.follow(case, decision, state, stopped).await;
+            let mut stopped_now = stopped.clone();
+            let result = tokio::select! {
+                biased;
+                _ = stopped_now.wait_for(|s| *s) => Ok(()),
+                result = prober.follow(case, decision, state, stopped) => result,
+            };
             drop(permit);
             result
         });

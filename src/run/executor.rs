@@ -4,6 +4,10 @@
 //! system's own `Retry-After`), bounds every attempt by the timeout, and hands
 //! each decision to the journal thread, which writes it before anyone else
 //! hears of it.
+//!
+//! A stop (Ctrl-C) cancels every case in flight where it stands — its request,
+//! its retries, its wait for a turn — and the case stays pending for
+//! `--resume`: only complete decisions ever reach the journal.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::events::{RunEvent, RunObserver};
@@ -31,7 +35,7 @@ const MIN_BACKOFF: Duration = Duration::from_millis(250);
 /// Longest backoff delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// A future that resolves when the run should stop starting new cases.
+/// A future that resolves when the run should stop.
 pub type StopSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// How the execution ended.
@@ -48,7 +52,15 @@ pub struct Context {
     pub cache: Option<Cache>,
 }
 
-/// Decides the cases at `pending` (indices into the plan's cases), journaling every decision.
+/// Resolves once `stop` says so (never, if its sender is gone without saying it).
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
+    if stop.wait_for(|stopped| *stopped).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Decides the cases at `pending` (indices into the plan's cases), journaling
+/// every decision, until done or until `stop` turns true.
 pub async fn execute(
     plan: Arc<Plan>,
     pending: Vec<usize>,
@@ -56,7 +68,7 @@ pub async fn execute(
     cache: Option<Cache>,
     journal: Journal,
     observer: Arc<dyn RunObserver>,
-    stop: StopSignal,
+    stop: watch::Receiver<bool>,
 ) -> Result<Execution, Error> {
     let settings = &plan.run;
     let context = Arc::new(Context {
@@ -72,13 +84,11 @@ pub async fn execute(
         .map_or(settings.concurrency, |limit| limit.min(settings.concurrency));
     let semaphore = Arc::new(Semaphore::new(in_flight.max(1)));
     let mut tasks = JoinSet::new();
-    let mut interrupted = false;
-    let mut stop = stop;
     let batch_size = target.batch_size().max(1);
     for batch in pending.chunks(batch_size) {
         let permit = tokio::select! {
             biased;
-            () = &mut stop => { interrupted = true; break; }
+            () = stopped(stop.clone()) => break,
             permit = Arc::clone(&semaphore).acquire_owned() => permit.expect("the semaphore is never closed"),
         };
         if tx.is_closed() {
@@ -90,10 +100,18 @@ pub async fn execute(
         let observer = Arc::clone(&observer);
         let context = Arc::clone(&context);
         let tx = tx.clone();
+        let stop = stop.clone();
         tasks.spawn(async move {
             let members: Vec<&Case> = batch.iter().map(|&i| &plan.cases[i]).collect();
-            let decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()).await;
-            let _ = tx.send(decisions).await;
+            // A stop drops the batch where it stands: its cases stay pending.
+            let decided = tokio::select! {
+                biased;
+                () = stopped(stop) => None,
+                decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()) => Some(decisions),
+            };
+            if let Some(decisions) = decided {
+                let _ = tx.send(decisions).await;
+            }
             drop(permit);
         });
         while let Some(joined) = tasks.try_join_next() {
@@ -108,6 +126,7 @@ pub async fn execute(
         .await
         .map_err(|e| Error::Target(format!("the journal writer failed: {e}")))??;
     observer.on_event(&RunEvent::Finished);
+    let interrupted = *stop.borrow();
     Ok(Execution { decided, interrupted })
 }
 

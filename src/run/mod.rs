@@ -143,12 +143,6 @@ pub async fn run(
         stop.await;
         let _ = stop_tx.send(true);
     });
-    let stop_signal = |rx: tokio::sync::watch::Receiver<bool>| -> StopSignal {
-        Box::pin(async move {
-            let mut rx = rx;
-            let _ = rx.wait_for(|stopped| *stopped).await;
-        })
-    };
 
     let journal_path = dir.path().join(JOURNAL_FILE);
     let (decisions, _) = index_records(&journal_path, &plan)?;
@@ -175,7 +169,7 @@ pub async fn run(
         cache,
         journal,
         observer,
-        stop_signal(stop_rx.clone()),
+        stop_rx.clone(),
     )
     .await?;
     if !execution.interrupted && plan.appeal.is_some() {
@@ -189,7 +183,7 @@ pub async fn run(
             journal,
             manifest.run_id.clone(),
             &env,
-            stop_signal(stop_rx),
+            Box::pin(executor::stopped(stop_rx)),
         )
         .await?;
     }

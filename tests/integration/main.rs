@@ -9,6 +9,7 @@ mod corpus_tools;
 mod gates_and_exit_codes;
 mod http_politeness;
 mod http_targets;
+mod interrupt;
 mod quickstart;
 mod replay;
 mod resume;
