@@ -26,7 +26,7 @@ use crate::error::Error;
 use crate::hash::sha256_hex;
 use crate::journal::{Journal, Record};
 use crate::report::DecisionIndex;
-use crate::run::{RateLimit, StopSignal};
+use crate::run::{StopSignal, Throttle};
 use crate::scenario::{AppealPlan, Plan};
 use crate::target::AttemptError;
 use crate::target::http::{render_template, resolve_env, value_text};
@@ -75,7 +75,7 @@ struct Prober {
     status_url: String,
     headers: Vec<(String, String)>,
     journal: Arc<Mutex<Journal>>,
-    rate_limit: Option<RateLimit>,
+    throttle: Throttle,
     run_id: String,
     max_attempts: u32,
     timeout: Duration,
@@ -113,7 +113,11 @@ pub async fn probe_appeals(
         status_url,
         headers,
         journal: Arc::new(Mutex::new(journal)),
-        rate_limit: RateLimit::new(plan.run.requests_per_second, plan.run.requests_per_minute),
+        throttle: Throttle::new(
+            plan.run.requests_per_second,
+            plan.run.requests_per_minute,
+            plan.run.max_retry_after,
+        ),
         run_id,
         max_attempts: plan.run.max_attempts,
         timeout: plan.run.timeout,
@@ -250,9 +254,7 @@ impl Prober {
             .with_jitter()
             .with_max_times(self.max_attempts.saturating_sub(1) as usize);
         let attempt = || async {
-            if let Some(limit) = &self.rate_limit {
-                limit.until_ready().await;
-            }
+            self.throttle.acquire().await;
             let call = async {
                 let response = match post {
                     Some(body) => self.transport.post_json(url, &headers, body).await?,

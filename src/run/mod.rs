@@ -37,7 +37,7 @@ use crate::target::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
 pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
-pub use rate_limit::RateLimit;
+pub use rate_limit::{Permit, RateLimiting, Throttle};
 pub use rundir::{MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, read_manifest, write_atomically};
 
 /// Where and how to run.
@@ -172,6 +172,10 @@ pub async fn run(
         stop_rx.clone(),
     )
     .await?;
+    if !execution.rate_limiting.is_empty() {
+        let before = manifest.rate_limiting.unwrap_or_default();
+        manifest.rate_limiting = Some(before.merge(execution.rate_limiting));
+    }
     if !execution.interrupted && plan.appeal.is_some() {
         let (decisions, appeals) = index_records(&journal_path, &plan)?;
         let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
@@ -212,6 +216,7 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
         execution: Execution {
             decided,
             interrupted: false,
+            rate_limiting: manifest.rate_limiting.unwrap_or_default(),
         },
     })
 }
@@ -374,6 +379,7 @@ fn new_manifest(plan: &Plan, info: &TargetInfo, run_id: String, now: chrono::Dat
         started_at: now,
         resumed_at: Vec::new(),
         finished_at: None,
+        rate_limiting: None,
         outputs: Default::default(),
     }
 }

@@ -105,6 +105,11 @@ pub const DEFAULT_APPEAL_TEXT: &str =
 /// Default longest wait a `Retry-After` may impose.
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
+/// Default longest a case may wait in total because the target answered 429.
+pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(600);
+/// The largest `max_rate_limit_wait_secs` accepted: a week.
+const MAX_RATE_LIMIT_WAIT_SECS: f64 = 604_800.0;
+
 /// The target, resolved (secrets are read from the environment only when the
 /// target is built).
 #[derive(Debug, Clone)]
@@ -164,6 +169,8 @@ pub struct RunSettings {
     pub requests_per_second: Option<f64>,
     pub requests_per_minute: Option<f64>,
     pub max_retry_after: Duration,
+    /// Longest a case may wait in total because the target answered 429.
+    pub max_rate_limit_wait: Duration,
     /// Whether answers of remote targets are cached.
     pub cache: bool,
     /// Cache location from the scenario, resolved against its directory.
@@ -348,6 +355,17 @@ impl PlanBuilder<'_> {
                 DEFAULT_MAX_RETRY_AFTER
             }
         };
+        let max_rate_limit_wait = match raw.max_rate_limit_wait_secs {
+            None => DEFAULT_MAX_RATE_LIMIT_WAIT,
+            Some(s) if s.is_finite() && s > 0.0 && s <= MAX_RATE_LIMIT_WAIT_SECS => Duration::from_secs_f64(s),
+            Some(s) => {
+                self.problem(
+                    &["run", "max_rate_limit_wait_secs"],
+                    format!("must be a number of seconds in (0, {MAX_RATE_LIMIT_WAIT_SECS}], got {s}"),
+                );
+                DEFAULT_MAX_RATE_LIMIT_WAIT
+            }
+        };
         RunSettings {
             concurrency,
             timeout,
@@ -357,6 +375,7 @@ impl PlanBuilder<'_> {
             requests_per_second,
             requests_per_minute,
             max_retry_after,
+            max_rate_limit_wait,
             cache: raw.cache.unwrap_or(true),
             cache_dir: raw.cache_dir.as_ref().map(|d| self.resolve(d)),
         }

@@ -19,3 +19,4 @@ mod snapshots;
 mod standin;
 mod statements;
 mod support;
+mod throttling;
