@@ -30,7 +30,7 @@ pub const DEFAULT_REPORTS_DIR: &str = "reports";
 measure how often it removes protected speech (counter-speech, reclaimed terms, news reporting, dissent …) \
 per language and group, test the disparities between groups, and check whether its decisions carry notice \
 and a route to appeal.\n\n\
-Exit codes: 0 every gate passed · 1 a gate failed · 2 bad input or usage · 3 the run could not complete."
+Exit codes: 0 every gate passed · 1 a gate failed · 2 bad input or usage · 3 the run could not complete (or was interrupted)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -283,10 +283,64 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
     Ok(outcome.report.outcome.exit_code)
 }
 
-/// Resolves on Ctrl-C (the run then stops starting new cases and saves its work).
+/// Resolves on the first Ctrl-C (or SIGTERM): the run then cancels what is in
+/// flight, keeps every complete decision and ends with exit code 3, saying how
+/// to resume. A second one exits at once, with the same code; the journal holds
+/// at most a torn last line then, which `--resume` drops.
 async fn interrupted() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+    let Ok(mut interrupts) = Interrupts::listen() else {
+        return std::future::pending().await;
+    };
+    interrupts.next().await;
+    eprintln!(
+        "stopping: cancelling the requests in flight and keeping every decision made (press Ctrl-C again to quit at once)"
+    );
+    tokio::spawn(async move {
+        interrupts.next().await;
+        eprintln!("quitting at once; continue the run with `modaudit run --resume`");
+        std::process::exit(i32::from(exit::RUN_INCOMPLETE));
+    });
+}
+
+/// The signals that ask a run to stop: SIGINT (Ctrl-C) and SIGTERM.
+#[cfg(unix)]
+struct Interrupts {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Interrupts {
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Interrupts {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+/// The signal that asks a run to stop: Ctrl-C.
+#[cfg(not(unix))]
+struct Interrupts;
+
+#[cfg(not(unix))]
+impl Interrupts {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Interrupts)
+    }
+
+    async fn next(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub const SUCCESS: u8 = 0;
 pub const GATE_FAILED: u8 = 1;
 /// Bad input or usage: an invalid scenario, corpus, journal or command line.
 pub const BAD_INPUT: u8 = 2;
-/// The run could not complete: errors beyond the error budget, or the
-/// moderation system or the machine failed in a way the run cannot recover from.
+/// The run could not complete: errors beyond the error budget, the run was
+/// interrupted (Ctrl-C or SIGTERM, once or twice), or the moderation system or
+/// the machine failed in a way the run cannot recover from.
 pub const RUN_INCOMPLETE: u8 = 3;

@@ -8,7 +8,9 @@
 //! without a filing is sent again with the same key (the platform files it at
 //! most once), and a filing without an outcome is polled again. With
 //! `--retry-errors`, an appeal that failed is taken up again from its last
-//! journaled step the same way.
+//! journaled step the same way. A stop (Ctrl-C) cancels every appeal where it
+//! stands, requests in flight included; the journal then holds only the steps
+//! that were complete.
 //!
 //! Idempotency keys are derived from a random secret of the run (kept in its
 //! manifest) and the case id: the same across resumptions of one run, never
@@ -30,7 +32,7 @@ use crate::error::Error;
 use crate::hash::sha256_hex;
 use crate::journal::{Journal, Record};
 use crate::report::DecisionIndex;
-use crate::run::{RateLimit, StopSignal};
+use crate::run::{StopSignal, Throttle};
 use crate::scenario::{AppealPlan, Plan};
 use crate::target::AttemptError;
 use crate::target::env;
@@ -94,7 +96,7 @@ struct Prober {
     status_url: String,
     headers: Vec<(String, String)>,
     journal: Arc<Mutex<Journal>>,
-    rate_limit: Option<RateLimit>,
+    throttle: Throttle,
     idempotency_secret: String,
     max_attempts: u32,
     timeout: Duration,
@@ -129,7 +131,11 @@ pub async fn probe_appeals(
         status_url: status_url.value,
         headers,
         journal: Arc::new(Mutex::new(journal)),
-        rate_limit: RateLimit::new(plan.run.requests_per_second, plan.run.requests_per_minute),
+        throttle: Throttle::new(
+            plan.run.requests_per_second,
+            plan.run.requests_per_minute,
+            plan.run.max_retry_after,
+        ),
         idempotency_secret: settings.idempotency_secret,
         max_attempts: plan.run.max_attempts,
         timeout: plan.run.timeout,
@@ -172,7 +178,12 @@ pub async fn probe_appeals(
                 .find(|c| c.id == case_id)
                 .expect("selected from the plan");
             let decision = decisions.get(&case_id).expect("selected from the decisions");
-            let result = prober.follow(case, decision, state, stopped).await;
+            let mut stopped_now = stopped.clone();
+            let result = tokio::select! {
+                biased;
+                _ = stopped_now.wait_for(|s| *s) => Ok(()),
+                result = prober.follow(case, decision, state, stopped) => result,
+            };
             drop(permit);
             result
         });
@@ -264,9 +275,7 @@ impl Prober {
             .with_jitter()
             .with_max_times(self.max_attempts.saturating_sub(1) as usize);
         let attempt = || async {
-            if let Some(limit) = &self.rate_limit {
-                limit.until_ready().await;
-            }
+            self.throttle.acquire().await;
             let call = async {
                 let response = match post {
                     Some(body) => self.transport.post_json(url, &headers, body).await?,

@@ -7,12 +7,17 @@
 //! ```text
 //! modaudit-fake-model --remove-if-contains kill --notice --delay-ms 20
 //! modaudit-fake-model --crash-on en-cs-003 --hang-on es-nr-001
+//! modaudit-fake-model --spawn-child pids.txt --crash-on en-cs-003
 //! ```
 //!
 //! It removes a case when its text contains one of the `--remove-if-contains`
-//! words (case-insensitively) and allows it otherwise.
+//! words (case-insensitively) and allows it otherwise. `--spawn-child FILE`
+//! starts a child process that idles forever with the model's stdout and stderr
+//! (as a model's helper or server process would) and appends the model's and
+//! the child's process ids to FILE, one a line.
 
 use std::io::{BufRead, Write};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -29,11 +34,15 @@ struct Behaviour {
     wrong_id_on: Vec<String>,
     unsupported_langs: Vec<String>,
     log: Option<String>,
+    spawn_child: Option<String>,
 }
 
 const USAGE: &str = "usage: modaudit-fake-model [--delay-ms N] [--remove-if-contains WORD]... [--score-only] [--notice]
        [--crash-on ID]... [--hang-on ID]... [--garbage-on ID]... [--wrong-id-on ID]...
-       [--unsupported-lang TAG]... [--log FILE]";
+       [--unsupported-lang TAG]... [--log FILE] [--spawn-child FILE]";
+
+/// The argument that makes the program idle forever (the child of `--spawn-child`).
+const IDLE: &str = "--idle";
 
 fn parse_args() -> Result<Behaviour, String> {
     let mut b = Behaviour::default();
@@ -51,6 +60,7 @@ fn parse_args() -> Result<Behaviour, String> {
             "--wrong-id-on" => b.wrong_id_on.push(value()?),
             "--unsupported-lang" => b.unsupported_langs.push(value()?),
             "--log" => b.log = Some(value()?),
+            "--spawn-child" => b.spawn_child = Some(value()?),
             "--help" | "-h" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -59,6 +69,11 @@ fn parse_args() -> Result<Behaviour, String> {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some(IDLE) {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
     let behaviour = match parse_args() {
         Ok(b) => b,
         Err(message) => {
@@ -66,6 +81,12 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(path) = &behaviour.spawn_child
+        && let Err(e) = spawn_child(path)
+    {
+        eprintln!("fake model: cannot start a child: {e}");
+        std::process::exit(2);
+    }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
@@ -99,6 +120,17 @@ fn main() {
             break;
         }
     }
+}
+
+/// Starts a copy of this program that idles holding our stdout and stderr, and
+/// records both process ids in `path`.
+fn spawn_child(path: &str) -> std::io::Result<()> {
+    let child = Command::new(std::env::current_exe()?)
+        .arg(IDLE)
+        .stdin(Stdio::null())
+        .spawn()?;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    writeln!(file, "{}\n{}", std::process::id(), child.id())
 }
 
 fn answer(b: &Behaviour, request: &Value, id: &str) -> Value {

@@ -31,8 +31,8 @@ use crate::error::Error;
 use crate::exit;
 use crate::gates::{self, GateResult};
 use crate::hash::sha256_hex;
-use crate::run::RunManifest;
 use crate::run::write_atomically;
+use crate::run::{RateLimiting, RunManifest};
 use crate::scenario::Plan;
 use local_paths::LocalPaths;
 
@@ -93,6 +93,9 @@ pub struct RunSection {
     pub finished_at: Option<DateTime<Utc>>,
     pub tool_version: String,
     pub seed: u64,
+    /// What the system's rate limiting cost the run (absent when it never objected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limiting: Option<RateLimiting>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -238,6 +241,7 @@ pub fn build_report(
             finished_at: manifest.finished_at,
             tool_version: manifest.tool_version.clone(),
             seed: manifest.seed,
+            rate_limiting: manifest.rate_limiting,
         },
         corpora: plan
             .corpora
@@ -342,6 +346,24 @@ fn error_reasons(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> 
         .collect();
     reasons.sort_by(|a, b| b.cases.cmp(&a.cases).then_with(|| a.reason.cmp(&b.reason)));
     reasons
+}
+
+/// One line on what rate limiting cost, e.g. "the system answered 429 (too many
+/// requests) 12 times; the pace fell to 2.40 requests/s at its lowest; requests
+/// were held back for 13.0 s in total".
+pub fn rate_limiting_text(limiting: &RateLimiting) -> String {
+    let mut parts = vec![format!(
+        "the system answered 429 (too many requests) {}",
+        count_of(limiting.responses, "time", "times")
+    )];
+    if let Some(rate) = limiting.lowest_rate {
+        parts.push(format!("the pace fell to {rate:.2} requests/s at its lowest"));
+    }
+    parts.push(format!(
+        "requests were held back for {:.1} s in total",
+        limiting.waited_secs
+    ));
+    parts.join("; ")
 }
 
 /// Renders every output of a run and writes it, with the journal, into `dir`;

@@ -64,6 +64,16 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
             report.totals.errors, report.totals.unsupported, report.totals.pending
         ));
     }
+    if let Some(limiting) = &report.run.rate_limiting {
+        out.push_str(&format!(
+            "  rate limited  {} answers 429 (too many requests){} · held back {:.1} s\n",
+            limiting.responses,
+            limiting
+                .lowest_rate
+                .map_or(String::new(), |rate| format!(" · pace lowered to {rate:.2} requests/s")),
+            limiting.waited_secs
+        ));
+    }
     let failed = report.failed_gates();
     if !report.gates.is_empty() {
         out.push_str(&format!(

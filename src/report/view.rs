@@ -254,6 +254,9 @@ fn facts(report: &Report) -> Vec<(String, String)> {
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         ),
     ));
+    if let Some(limiting) = &report.run.rate_limiting {
+        facts.push(("Rate limiting".into(), super::rate_limiting_text(limiting)));
+    }
     facts.push(("modaudit version".into(), report.run.tool_version.clone()));
     facts
 }

@@ -19,6 +19,13 @@ pub enum RunEvent<'a> {
         wait: Duration,
         reason: &'a str,
     },
+    /// The target answered 429 (too many requests): every worker waits `wait`,
+    /// and requests now go at `rate` per second (`None`: unlimited).
+    RateLimited {
+        cases: usize,
+        wait: Duration,
+        rate: Option<f64>,
+    },
     /// Every pending case was decided (or the run was interrupted).
     Finished,
 }

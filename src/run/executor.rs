@@ -1,22 +1,26 @@
 //! The executor: sends pending cases to the target with bounded concurrency,
-//! serves what it can from the response cache, spaces requests by the rate
-//! limit, retries transient failures with exponential backoff (honouring the
-//! system's own `Retry-After`), bounds every attempt by the timeout, and hands
+//! serves what it can from the response cache, paces every attempt with the
+//! target's [`Throttle`], retries transient failures with exponential backoff
+//! (honouring the system's own `Retry-After`), waits out rate limiting (429)
+//! without using up attempts, bounds every attempt by the timeout, and hands
 //! each decision to the journal thread, which writes it before anyone else
 //! hears of it.
+//!
+//! A stop (Ctrl-C) cancels every case in flight where it stands — its request,
+//! its retries, its wait for a turn — and the case stays pending for
+//! `--resume`: only complete decisions ever reach the journal.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
-use tokio::sync::{Semaphore, mpsc};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::events::{RunEvent, RunObserver};
-use super::rate_limit::RateLimit;
+use super::rate_limit::{RateLimiting, Throttle};
 use crate::cache::Cache;
 use crate::corpus::Case;
 use crate::decision::{Action, Decision};
@@ -31,24 +35,47 @@ const MIN_BACKOFF: Duration = Duration::from_millis(250);
 /// Longest backoff delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// A future that resolves when the run should stop starting new cases.
+/// A future that resolves when the run should stop.
 pub type StopSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// How the execution ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Execution {
     pub decided: u64,
     pub interrupted: bool,
+    /// What the target's rate limiting cost.
+    pub rate_limiting: RateLimiting,
 }
 
 /// What every batch of a run shares besides the target.
-#[derive(Default)]
 pub struct Context {
-    pub rate_limit: Option<RateLimit>,
+    pub throttle: Throttle,
     pub cache: Option<Cache>,
 }
 
-/// Decides the cases at `pending` (indices into the plan's cases), journaling every decision.
+impl Context {
+    /// The pace the run's settings ask for, and the cache (if any).
+    pub fn new(settings: &RunSettings, cache: Option<Cache>) -> Self {
+        Context {
+            throttle: Throttle::new(
+                settings.requests_per_second,
+                settings.requests_per_minute,
+                settings.max_retry_after,
+            ),
+            cache,
+        }
+    }
+}
+
+/// Resolves once `stop` says so (never, if its sender is gone without saying it).
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
+    if stop.wait_for(|stopped| *stopped).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Decides the cases at `pending` (indices into the plan's cases), journaling
+/// every decision, until done or until `stop` turns true.
 pub async fn execute(
     plan: Arc<Plan>,
     pending: Vec<usize>,
@@ -56,13 +83,10 @@ pub async fn execute(
     cache: Option<Cache>,
     journal: Journal,
     observer: Arc<dyn RunObserver>,
-    stop: StopSignal,
+    stop: watch::Receiver<bool>,
 ) -> Result<Execution, Error> {
     let settings = &plan.run;
-    let context = Arc::new(Context {
-        rate_limit: RateLimit::new(settings.requests_per_second, settings.requests_per_minute),
-        cache,
-    });
+    let context = Arc::new(Context::new(settings, cache));
     let (tx, rx) = mpsc::channel::<Vec<Decision>>(settings.concurrency.max(1) * 2);
     let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
     // Never more in flight than the target can serve, so that a timeout never
@@ -72,13 +96,11 @@ pub async fn execute(
         .map_or(settings.concurrency, |limit| limit.min(settings.concurrency));
     let semaphore = Arc::new(Semaphore::new(in_flight.max(1)));
     let mut tasks = JoinSet::new();
-    let mut interrupted = false;
-    let mut stop = stop;
     let batch_size = target.batch_size().max(1);
     for batch in pending.chunks(batch_size) {
         let permit = tokio::select! {
             biased;
-            () = &mut stop => { interrupted = true; break; }
+            () = stopped(stop.clone()) => break,
             permit = Arc::clone(&semaphore).acquire_owned() => permit.expect("the semaphore is never closed"),
         };
         if tx.is_closed() {
@@ -90,10 +112,18 @@ pub async fn execute(
         let observer = Arc::clone(&observer);
         let context = Arc::clone(&context);
         let tx = tx.clone();
+        let stop = stop.clone();
         tasks.spawn(async move {
             let members: Vec<&Case> = batch.iter().map(|&i| &plan.cases[i]).collect();
-            let decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()).await;
-            let _ = tx.send(decisions).await;
+            // A stop drops the batch where it stands: its cases stay pending.
+            let decided = tokio::select! {
+                biased;
+                () = stopped(stop) => None,
+                decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()) => Some(decisions),
+            };
+            if let Some(decisions) = decided {
+                let _ = tx.send(decisions).await;
+            }
             drop(permit);
         });
         while let Some(joined) = tasks.try_join_next() {
@@ -108,7 +138,12 @@ pub async fn execute(
         .await
         .map_err(|e| Error::Target(format!("the journal writer failed: {e}")))??;
     observer.on_event(&RunEvent::Finished);
-    Ok(Execution { decided, interrupted })
+    let interrupted = *stop.borrow();
+    Ok(Execution {
+        decided,
+        interrupted,
+        rate_limiting: context.throttle.rate_limiting(),
+    })
 }
 
 /// Runs the journal on a blocking thread: every decision is on disk before its
@@ -172,6 +207,10 @@ fn request_of(case: &Case) -> ModerationRequest<'_> {
     }
 }
 
+/// Asks until the target answers, a failure is permanent, transient failures
+/// outlast `max_attempts`, or rate limiting outlasts `max_rate_limit_wait`.
+/// A rate-limited answer (429) uses up no attempt: it slows the whole target
+/// down instead (see [`Throttle`]).
 async fn ask(
     target: &dyn Moderator,
     cases: &[&Case],
@@ -180,47 +219,77 @@ async fn ask(
     observer: &dyn RunObserver,
 ) -> Vec<Decision> {
     let requests: Vec<ModerationRequest<'_>> = cases.iter().map(|c| request_of(c)).collect();
-    let attempts = AtomicU32::new(0);
+    let throttle = &context.throttle;
     let started = Instant::now();
     let timeout = settings.timeout;
-    let max_retry_after = settings.max_retry_after;
-    let backoff = ExponentialBuilder::default()
+    let mut backoff = ExponentialBuilder::default()
         .with_min_delay(MIN_BACKOFF)
         .with_max_delay(MAX_BACKOFF)
         .with_factor(2.0)
         .with_jitter()
-        .with_max_times(settings.max_attempts.saturating_sub(1) as usize);
-    let attempt = || async {
-        if let Some(limit) = &context.rate_limit {
-            limit.until_ready().await;
+        .with_max_times(settings.max_attempts.saturating_sub(1) as usize)
+        .build();
+    let mut attempts: u32 = 0;
+    let mut rate_limited: u32 = 0;
+    let mut rate_limited_wait = Duration::ZERO;
+    let mut held_back_since: Option<Instant> = None;
+    let result = loop {
+        let permit = throttle.acquire().await;
+        if let Some(since) = held_back_since.take() {
+            rate_limited_wait += since.elapsed();
         }
-        attempts.fetch_add(1, Ordering::Relaxed);
-        match tokio::time::timeout(timeout, target.moderate(&requests)).await {
-            Ok(result) => result,
-            Err(_) => Err(AttemptError::transient(format!(
-                "no answer within {:.1} s (timeout)",
-                timeout.as_secs_f64()
-            ))),
+        attempts += 1;
+        let error = match tokio::time::timeout(timeout, target.moderate(&requests)).await {
+            Ok(Ok(verdicts)) => {
+                throttle.succeeded();
+                break Ok(verdicts);
+            }
+            Ok(Err(error)) => error,
+            Err(_) => AttemptError::transient(format!("no answer within {:.1} s (timeout)", timeout.as_secs_f64())),
+        };
+        match error.retry {
+            Retry::Never => break Err(with_attempts(error.message, attempts)),
+            Retry::RateLimited(retry_after) => {
+                rate_limited += 1;
+                let wait = throttle.rate_limited(permit, retry_after);
+                let bound = settings.max_rate_limit_wait;
+                if rate_limited_wait + wait > bound {
+                    break Err(format!(
+                        "{} (rate-limited {rate_limited} times; waiting {} more would pass the {} a case may wait, run.max_rate_limit_wait_secs)",
+                        error.message,
+                        seconds(wait),
+                        seconds(bound)
+                    ));
+                }
+                observer.on_event(&RunEvent::RateLimited {
+                    cases: cases.len(),
+                    wait,
+                    rate: throttle.rate(),
+                });
+                held_back_since = Some(Instant::now());
+            }
+            Retry::After(retry_after) => {
+                let Some(delay) = backoff.next() else {
+                    break Err(with_attempts(error.message, attempts));
+                };
+                let wait = match retry_after {
+                    Some(hint) => {
+                        throttle.pause(hint);
+                        hint.max(delay).min(settings.max_retry_after)
+                    }
+                    None => delay,
+                };
+                observer.on_event(&RunEvent::Retrying {
+                    cases: cases.len(),
+                    attempt: attempts,
+                    wait,
+                    reason: &error.message,
+                });
+                tokio::time::sleep(wait).await;
+            }
         }
     };
-    let result = attempt
-        .retry(backoff)
-        .when(AttemptError::is_retryable)
-        .adjust(|error, proposed| match (error.retry, proposed) {
-            (Retry::After(Some(hint)), Some(proposed)) => Some(hint.max(proposed).min(max_retry_after)),
-            (_, proposed) => proposed,
-        })
-        .notify(|error, wait| {
-            observer.on_event(&RunEvent::Retrying {
-                cases: cases.len(),
-                attempt: attempts.load(Ordering::Relaxed),
-                wait,
-                reason: &error.message,
-            });
-        })
-        .await;
     let latency_ms = started.elapsed().as_millis() as u64;
-    let attempts = attempts.load(Ordering::Relaxed);
     match result {
         Ok(verdicts) if verdicts.len() == cases.len() => {
             if let Some(cache) = &context.cache {
@@ -248,17 +317,29 @@ async fn ask(
                 .map(|c| error_decision(&c.id, &message, latency_ms, attempts))
                 .collect()
         }
-        Err(error) => {
-            let message = if attempts > 1 {
-                format!("{} (after {attempts} attempts)", error.message)
-            } else {
-                error.message
-            };
-            cases
-                .iter()
-                .map(|c| error_decision(&c.id, &message, latency_ms, attempts))
-                .collect()
-        }
+        Err(message) => cases
+            .iter()
+            .map(|c| error_decision(&c.id, &message, latency_ms, attempts))
+            .collect(),
+    }
+}
+
+/// A duration for a message: `600 s`, `2.5 s`.
+fn seconds(duration: Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
+/// An error message that says how many attempts it took, when more than one.
+fn with_attempts(message: String, attempts: u32) -> String {
+    if attempts > 1 {
+        format!("{message} (after {attempts} attempts)")
+    } else {
+        message
     }
 }
 

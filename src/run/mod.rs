@@ -37,7 +37,7 @@ use crate::target::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
 pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
-pub use rate_limit::RateLimit;
+pub use rate_limit::{Permit, RateLimiting, Throttle};
 pub use rundir::{
     MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, new_idempotency_secret, read_manifest, write_atomically,
 };
@@ -153,12 +153,6 @@ pub async fn run(
         stop.await;
         let _ = stop_tx.send(true);
     });
-    let stop_signal = |rx: tokio::sync::watch::Receiver<bool>| -> StopSignal {
-        Box::pin(async move {
-            let mut rx = rx;
-            let _ = rx.wait_for(|stopped| *stopped).await;
-        })
-    };
 
     let journal_path = dir.path().join(JOURNAL_FILE);
     let (decisions, _) = index_records(&journal_path, &plan)?;
@@ -185,9 +179,13 @@ pub async fn run(
         cache,
         journal,
         observer,
-        stop_signal(stop_rx.clone()),
+        stop_rx.clone(),
     )
     .await?;
+    if !execution.rate_limiting.is_empty() {
+        let before = manifest.rate_limiting.unwrap_or_default();
+        manifest.rate_limiting = Some(before.merge(execution.rate_limiting));
+    }
     if !execution.interrupted && plan.appeal.is_some() {
         let (decisions, appeals) = index_records(&journal_path, &plan)?;
         let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
@@ -202,7 +200,7 @@ pub async fn run(
                 retry_failed: request.retry_errors,
             },
             &env,
-            stop_signal(stop_rx),
+            Box::pin(executor::stopped(stop_rx)),
         )
         .await?;
     }
@@ -231,6 +229,7 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
         execution: Execution {
             decided,
             interrupted: false,
+            rate_limiting: manifest.rate_limiting.unwrap_or_default(),
         },
     })
 }
@@ -405,6 +404,7 @@ fn new_manifest(
         started_at: now,
         resumed_at: Vec::new(),
         finished_at: None,
+        rate_limiting: None,
         outputs: Default::default(),
     })
 }

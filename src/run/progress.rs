@@ -1,4 +1,5 @@
-//! The terminal progress bar: decided, errors, retries and current rate.
+//! The terminal progress bar: decided, errors, retries, rate-limited answers
+//! and current rate.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,6 +13,7 @@ pub struct Progress {
     bar: ProgressBar,
     errors: AtomicU64,
     retries: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 impl Progress {
@@ -32,15 +34,21 @@ impl Progress {
             bar,
             errors: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
         }
     }
 
     fn update_message(&self) {
-        self.bar.set_message(format!(
+        let mut message = format!(
             "{} errors · {} retries",
             self.errors.load(Ordering::Relaxed),
             self.retries.load(Ordering::Relaxed)
-        ));
+        );
+        let rate_limited = self.rate_limited.load(Ordering::Relaxed);
+        if rate_limited > 0 {
+            message.push_str(&format!(" · {rate_limited} rate-limited"));
+        }
+        self.bar.set_message(message);
     }
 }
 
@@ -62,6 +70,10 @@ impl RunObserver for Progress {
             }
             RunEvent::Retrying { .. } => {
                 self.retries.fetch_add(1, Ordering::Relaxed);
+                self.update_message();
+            }
+            RunEvent::RateLimited { .. } => {
+                self.rate_limited.fetch_add(1, Ordering::Relaxed);
                 self.update_message();
             }
             RunEvent::Finished => self.bar.finish_and_clear(),

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::rate_limit::RateLimiting;
 use crate::error::Error;
 use crate::scenario::CorpusRecord;
 use crate::target::TargetInfo;
@@ -45,6 +46,9 @@ pub struct RunManifest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed_at: Vec<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the target's rate limiting cost, over every part of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limiting: Option<RateLimiting>,
     /// sha256 of every output file, once the run has finished.
     #[serde(default)]
     pub outputs: BTreeMap<String, String>,

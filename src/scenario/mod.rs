@@ -121,6 +121,10 @@ pub const DEADLINE_BOUNDS: SecondsBounds = (0.01, 366.0 * 86_400.0);
 pub const REQUESTS_PER_SECOND_BOUNDS: (f64, f64) = (0.001, 10_000.0);
 /// `run.requests_per_minute`: the same rates, per minute.
 pub const REQUESTS_PER_MINUTE_BOUNDS: (f64, f64) = (0.06, 600_000.0);
+/// Default longest a case may wait in total because the target answered 429.
+pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(600);
+/// `run.max_rate_limit_wait_secs`: from 10 ms to a week.
+pub const MAX_RATE_LIMIT_WAIT_BOUNDS: SecondsBounds = (0.01, 604_800.0);
 
 /// The target, resolved (secrets are read from the environment only when the
 /// target is built).
@@ -196,6 +200,8 @@ pub struct RunSettings {
     pub requests_per_second: Option<f64>,
     pub requests_per_minute: Option<f64>,
     pub max_retry_after: Duration,
+    /// Longest a case may wait in total because the target answered 429.
+    pub max_rate_limit_wait: Duration,
     /// Whether answers of remote targets are cached.
     pub cache: bool,
     /// Cache location from the scenario, resolved against its directory.
@@ -385,6 +391,12 @@ impl PlanBuilder<'_> {
             MAX_RETRY_AFTER_BOUNDS,
             DEFAULT_MAX_RETRY_AFTER,
         );
+        let max_rate_limit_wait = self.seconds(
+            &["run", "max_rate_limit_wait_secs"],
+            raw.max_rate_limit_wait_secs,
+            MAX_RATE_LIMIT_WAIT_BOUNDS,
+            DEFAULT_MAX_RATE_LIMIT_WAIT,
+        );
         RunSettings {
             concurrency,
             timeout,
@@ -394,6 +406,7 @@ impl PlanBuilder<'_> {
             requests_per_second,
             requests_per_minute,
             max_retry_after,
+            max_rate_limit_wait,
             cache: raw.cache.unwrap_or(true),
             cache_dir: raw.cache_dir.as_ref().map(|d| self.resolve(d)),
         }

@@ -220,6 +220,9 @@ pub struct RawRun {
     pub requests_per_minute: Option<f64>,
     /// Longest wait a `Retry-After` answer may impose, in seconds (default 120).
     pub max_retry_after_secs: Option<f64>,
+    /// Longest a case may wait in total because the target answered 429, in
+    /// seconds (default 600); rate-limited answers use up no attempt.
+    pub max_rate_limit_wait_secs: Option<f64>,
     /// Keep answers of remote targets in the on-disk cache (default true).
     pub cache: Option<bool>,
     /// Where the cache lives (default: `$XDG_CACHE_HOME/modaudit` or `~/.cache/modaudit`).

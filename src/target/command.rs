@@ -11,7 +11,16 @@
 //! A program that crashes, answers for the wrong id or with a line that is not
 //! JSON, or hangs past the run's timeout, produces a failed attempt; the runner
 //! retries transient failures and records an `error` decision when they persist.
-//! A crashed, hung or confused program is killed and started afresh.
+//! A crashed, hung or confused program is killed and started afresh. A program
+//! that exits without answering is reported as crashed at once, even when a
+//! process it started still holds its output open.
+//!
+//! On Unix each copy of the program runs in its own process group, and the whole
+//! group (the program and every process it started) is killed when the copy is
+//! dropped — and when modaudit ends, however it ends: a small watchdog (a
+//! `/bin/sh` loop in a process group of its own) kills every group still listed
+//! once the pipe only modaudit holds open closes, which happens even when
+//! modaudit is killed with SIGKILL.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -35,6 +44,8 @@ use crate::hash::sha256_hex;
 const MAX_LINE_BYTES: usize = 1 << 20;
 /// Lines of the program's stderr kept to explain a crash.
 const STDERR_TAIL_LINES: usize = 5;
+/// How long an answer written just before the program exited may take to arrive.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How to start the program, from the scenario's `[target]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +86,8 @@ struct Worker {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// Held so that dropping the worker kills every process the program started.
+    _group: ProcessGroup,
 }
 
 /// The command target: a pool of program processes.
@@ -83,6 +96,8 @@ pub struct CommandTarget {
     idle: tokio::sync::Mutex<Vec<Worker>>,
     slots: Semaphore,
     info: TargetInfo,
+    /// Started with the first copy of the program.
+    watchdog: std::sync::OnceLock<Result<Arc<GroupWatchdog>, String>>,
 }
 
 impl CommandTarget {
@@ -127,19 +142,30 @@ impl CommandTarget {
             idle: tokio::sync::Mutex::new(Vec::new()),
             spec,
             info,
+            watchdog: std::sync::OnceLock::new(),
         })
     }
 
     fn spawn(&self) -> Result<Worker, AttemptError> {
-        let mut child = Command::new(&self.spec.program)
+        let watchdog = self
+            .watchdog
+            .get_or_init(|| GroupWatchdog::start().map(Arc::new))
+            .as_ref()
+            .map_err(|e| AttemptError::permanent(e.clone()))?;
+        let mut command = Command::new(&self.spec.program);
+        command
             .args(&self.spec.args)
             .current_dir(&self.spec.cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        command.process_group(0);
+        let mut child = command
             .spawn()
             .map_err(|e| AttemptError::transient(format!("cannot start `{}`: {e}", self.spec.program.display())))?;
+        let group = ProcessGroup::of(&child, watchdog);
         let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(AttemptError::transient("cannot connect to the program's stdin/stdout"));
@@ -151,6 +177,7 @@ impl CommandTarget {
             stdin,
             stdout: BufReader::new(stdout),
             stderr_tail,
+            _group: group,
         })
     }
 
@@ -216,24 +243,35 @@ async fn exchange(
             false,
         );
     }
-    let answer = loop {
-        match read_bounded_line(&mut worker.stdout, MAX_LINE_BYTES).await {
-            Ok(Some(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
-            Ok(Some(bytes)) => break bytes,
-            Ok(None) => {
-                return (
-                    Err(exited(worker, "the program closed its output before answering").await),
-                    false,
-                );
-            }
-            Err(e) => {
-                return (
-                    Err(AttemptError::transient(format!(
-                        "could not read the program's answer: {e}"
-                    ))),
-                    false,
-                );
-            }
+    let heard = {
+        let answer = read_answer(&mut worker.stdout);
+        tokio::pin!(answer);
+        tokio::select! {
+            biased;
+            line = &mut answer => Some(line),
+            // A process the program started may hold its output open: its exit
+            // is the sign, not the end of its output.
+            Ok(_) = worker.child.wait() => tokio::time::timeout(EXIT_GRACE, &mut answer).await.ok(),
+        }
+    };
+    let answer = match heard {
+        Some(Ok(Some(bytes))) => bytes,
+        Some(Ok(None)) => {
+            return (
+                Err(exited(worker, "the program closed its output before answering").await),
+                false,
+            );
+        }
+        Some(Err(e)) => {
+            return (
+                Err(AttemptError::transient(format!(
+                    "could not read the program's answer: {e}"
+                ))),
+                false,
+            );
+        }
+        None => {
+            return (Err(exited(worker, "the program stopped before answering").await), false);
         }
     };
     let text = match std::str::from_utf8(&answer) {
@@ -368,6 +406,16 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
     })
 }
 
+/// Reads the next answer line, skipping blank ones; `None` when the output ends.
+async fn read_answer<R: tokio::io::AsyncBufRead + Unpin>(stdout: &mut R) -> std::io::Result<Option<Vec<u8>>> {
+    loop {
+        match read_bounded_line(stdout, MAX_LINE_BYTES).await? {
+            Some(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+            line => return Ok(line),
+        }
+    }
+}
+
 async fn write_line(stdin: &mut ChildStdin, bytes: &[u8]) -> std::io::Result<()> {
     stdin.write_all(bytes).await?;
     stdin.flush().await
@@ -427,6 +475,132 @@ async fn read_bounded_line<R: tokio::io::AsyncBufRead + Unpin>(
         ));
     }
     Ok(Some(buf))
+}
+
+/// The process group one copy of the program runs in; dropping it kills every
+/// process in it.
+#[cfg(unix)]
+struct ProcessGroup {
+    id: Option<u32>,
+    watchdog: Arc<GroupWatchdog>,
+}
+
+#[cfg(unix)]
+impl ProcessGroup {
+    /// The group `child` leads (it was spawned with `process_group(0)`), now
+    /// watched over.
+    fn of(child: &Child, watchdog: &Arc<GroupWatchdog>) -> Self {
+        let id = child.id();
+        if let Some(id) = id {
+            watchdog.tell(&format!("watch {id}"));
+        }
+        ProcessGroup {
+            id,
+            watchdog: Arc::clone(watchdog),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.watchdog.tell(&format!("kill {id}"));
+        }
+    }
+}
+
+/// Kills the process groups of the program's copies: one by one when asked,
+/// and all that are left when modaudit ends, however it ends.
+///
+/// It is a `/bin/sh` loop in a process group of its own (so a Ctrl-C at the
+/// terminal does not reach it) reading `watch ID` and `kill ID` lines from a
+/// pipe whose writing end only modaudit holds. The kernel closes that pipe when
+/// modaudit exits, crashes or is killed with SIGKILL; the loop then kills every
+/// group still listed and exits.
+#[cfg(unix)]
+struct GroupWatchdog {
+    input: Mutex<Option<std::process::ChildStdin>>,
+    process: std::process::Child,
+}
+
+#[cfg(unix)]
+const WATCHDOG_SCRIPT: &str = r#"groups=''
+while read -r verb group; do
+  case "$verb" in
+    watch) groups="$groups $group" ;;
+    kill)
+      kill -s KILL -- "-$group" 2>/dev/null
+      kept=''
+      for g in $groups; do [ "$g" = "$group" ] || kept="$kept $g"; done
+      groups=$kept ;;
+  esac
+done
+for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
+"#;
+
+#[cfg(unix)]
+impl GroupWatchdog {
+    fn start() -> Result<Self, String> {
+        use std::os::unix::process::CommandExt;
+        let cannot =
+            |e: &dyn std::fmt::Display| format!("cannot start /bin/sh to watch over the program's processes: {e}");
+        let mut process = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(WATCHDOG_SCRIPT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| cannot(&e))?;
+        let input = process.stdin.take().ok_or_else(|| cannot(&"no pipe to its input"))?;
+        Ok(GroupWatchdog {
+            input: Mutex::new(Some(input)),
+            process,
+        })
+    }
+
+    /// Sends one line (short enough to be written at once).
+    fn tell(&self, line: &str) {
+        use std::io::Write;
+        let mut input = self.input.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pipe) = input.as_mut() {
+            // A watchdog that is gone cannot be helped; the program's own
+            // process is still killed when its worker is dropped.
+            let _ = pipe.write_all(format!("{line}\n").as_bytes());
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for GroupWatchdog {
+    fn drop(&mut self) {
+        // Closing its input makes it kill what is left and exit at once; reap it.
+        drop(self.input.get_mut().unwrap_or_else(|e| e.into_inner()).take());
+        let _ = self.process.wait();
+    }
+}
+
+/// Without process groups, the program's own process is all that is killed.
+#[cfg(not(unix))]
+struct ProcessGroup;
+
+#[cfg(not(unix))]
+impl ProcessGroup {
+    fn of(_: &Child, _: &Arc<GroupWatchdog>) -> Self {
+        ProcessGroup
+    }
+}
+
+#[cfg(not(unix))]
+struct GroupWatchdog;
+
+#[cfg(not(unix))]
+impl GroupWatchdog {
+    fn start() -> Result<Self, String> {
+        Ok(GroupWatchdog)
+    }
 }
 
 /// A short, single-line excerpt of untrusted text for error messages.

@@ -78,6 +78,9 @@ pub enum Retry {
     Never,
     /// A transient failure; the system may have said how long to wait.
     After(Option<Duration>),
+    /// The system is receiving too many requests (HTTP 429): slow down and ask
+    /// again. This uses up no attempt; the system may have said how long to wait.
+    RateLimited(Option<Duration>),
 }
 
 impl AttemptError {
@@ -96,7 +99,7 @@ impl AttemptError {
     }
 
     pub fn is_retryable(&self) -> bool {
-        matches!(self.retry, Retry::After(_))
+        matches!(self.retry, Retry::After(_) | Retry::RateLimited(_))
     }
 }
 

@@ -353,8 +353,8 @@ impl Transport {
     }
 
     /// Checks a response for success and parses its JSON body, classifying every
-    /// failure: 429, 408 and 5xx are transient (with the server's `Retry-After`),
-    /// other 4xx permanent; a wrong content type or an unreadable body transient.
+    /// failure: 429 is rate limiting, 408 and 5xx are transient (each with the
+    /// server's `Retry-After`), other 4xx permanent; a wrong content type or an unreadable body transient.
     pub fn json_body(&self, response: &Response) -> Result<Value, AttemptError> {
         if !(200..300).contains(&response.status) {
             return Err(self.status_error(response));
@@ -388,7 +388,11 @@ impl Transport {
             .map_or_else(|| excerpt(&response.body), |m| excerpt(m.as_bytes()));
         let message = format!("HTTP {status} {}: {detail}", reason_phrase(status));
         match status {
-            408 | 429 | 500..=599 => AttemptError {
+            429 => AttemptError {
+                message,
+                retry: super::Retry::RateLimited(response.retry_after),
+            },
+            408 | 500..=599 => AttemptError {
                 message,
                 retry: super::Retry::After(response.retry_after),
             },
@@ -527,7 +531,7 @@ mod tests {
                 r#"{"error":{"message":"slow down"}}"#,
             ))
             .unwrap_err();
-        assert_eq!(e.retry, crate::target::Retry::After(Some(Duration::from_secs(2))));
+        assert_eq!(e.retry, crate::target::Retry::RateLimited(Some(Duration::from_secs(2))));
         assert_eq!(e.message, "HTTP 429 Too Many Requests: slow down");
         assert!(
             t.json_body(&response(503, "text/plain", "busy"))

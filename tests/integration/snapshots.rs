@@ -87,6 +87,7 @@ fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
         started_at: at(0),
         resumed_at: Vec::new(),
         finished_at: Some(at(60)),
+        rate_limiting: None,
         outputs: Default::default(),
     };
     let decisions = decisions(&plan);
