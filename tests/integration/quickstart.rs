@@ -77,6 +77,25 @@ fn run_without_a_scenario_runs_the_quickstart_and_writes_every_file() {
     for file in ["report.md", "results.json", "journal.jsonl"] {
         assert!(manifest["outputs"][file].is_string(), "{file} hashed in the manifest");
     }
+
+    // README lists exactly the columns decisions.csv has, in order
+    let header = std::fs::read_to_string(out.join("decisions.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `decisions.csv` |"))
+        .expect("README describes decisions.csv");
+    let listed = row
+        .split("with the columns `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("README lists the columns of decisions.csv");
+    assert_eq!(listed.replace(", ", ","), header, "README's decisions.csv columns");
 }
 
 #[test]
