@@ -727,12 +727,17 @@ fn appeals_section(report: &Report) -> Option<Section> {
                 ),
             };
             let ratio = d.ratio.map_or(String::new(), |r| format!("{r:.2}×, "));
+            let p_value = format_p(d.p_adjusted);
+            let p_value = if p_value.starts_with('<') {
+                format!("adjusted p {p_value}")
+            } else {
+                format!("adjusted p = {p_value}")
+            };
             format!(
-                "{} {}: {what} {value} against {reference} for {} ({ratio}{test}, adjusted p = {})",
+                "{} {}: {what} {value} against {reference} for {} ({ratio}{test}, {p_value})",
                 d.dimension.title(),
                 display_value(d.dimension, &d.group),
                 d.reference,
-                format_p(d.p_adjusted)
             )
         })
         .collect();

@@ -754,3 +754,152 @@ fn a_language_left_out_of_the_sample_makes_discrimination_not_measurable() {
     assert_eq!(item["status"], "not_measurable", "{item}");
     assert!(item["evidence"].as_str().unwrap().contains("language ar"), "{item}");
 }
+
+/// The appeal sections of every format from fixed decisions and a fixed appeal
+/// journal: English appeals take days and a third are still pending at the
+/// one-week deadline; Arabic appeals are decided within hours.
+mod snapshot {
+    use std::collections::HashMap;
+
+    use chrono::{DateTime, Duration, Utc};
+    use modaudit::appeal::{AppealFiled, AppealIndex, AppealOutcome, AppealResult, AppealState};
+    use modaudit::corpus::Label;
+    use modaudit::decision::{Action, Decision, Notice};
+    use modaudit::report::{Report, build_report, render_markdown};
+    use modaudit::run::{RunManifest, ScenarioRecord, build_target};
+    use modaudit::scenario::Plan;
+    use serde_json::Value;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000 + seconds, 0).unwrap()
+    }
+
+    fn report() -> Report {
+        let plan = Plan::load(&crate::support::repo().join("tests/fixtures/appeals-snapshot/scenario.toml")).unwrap();
+        let manifest = RunManifest {
+            tool: "modaudit".into(),
+            tool_version: "0.0.0-snapshot".into(),
+            run_id: "appeals-snapshot".into(),
+            scenario: ScenarioRecord {
+                name: plan.name.clone(),
+                path: "scenario.toml".into(),
+                sha256: plan.scenario.sha256.clone(),
+            },
+            corpora: plan.corpora.clone(),
+            target: build_target(&plan).unwrap().info(),
+            seed: 0,
+            idempotency_secret: Some("5e".repeat(32)),
+            cases: plan.cases.len() as u64,
+            started_at: at(0),
+            resumed_at: Vec::new(),
+            finished_at: Some(at(700_000)),
+            outputs: Default::default(),
+        };
+        let mut decisions = HashMap::new();
+        let mut appeals = AppealIndex::new();
+        for (i, case) in plan.cases.iter().enumerate() {
+            let removed = case.label == Label::Violating || i % 2 == 0;
+            let action = if removed { Action::Remove } else { Action::Allow };
+            decisions.insert(
+                case.id.clone(),
+                Decision {
+                    case_id: case.id.clone(),
+                    action,
+                    score: None,
+                    scores: Default::default(),
+                    notice: Notice {
+                        decision_id: removed.then(|| format!("d{i}")),
+                        reason: removed.then(|| "hate speech".into()),
+                        appeal_url: removed.then(|| "https://appeals.invalid".into()),
+                        ..Notice::default()
+                    },
+                    error: None,
+                    latency_ms: 5,
+                    attempts: 1,
+                    decided_at: at(i as i64),
+                    response_sha256: None,
+                    response: None,
+                    cache_hit: false,
+                },
+            );
+            if !removed || case.label != Label::Protected {
+                continue;
+            }
+            let filed_at = at(100 + i as i64);
+            let (result, seconds) = match case.lang.as_str() {
+                "en" if i % 3 == 0 => (AppealResult::Pending, None),
+                "en" => (
+                    if i % 5 < 2 {
+                        AppealResult::Reversed
+                    } else {
+                        AppealResult::Upheld
+                    },
+                    Some(86_400 * (1 + i as i64 % 5)),
+                ),
+                _ => (
+                    if i % 5 < 2 {
+                        AppealResult::Reversed
+                    } else {
+                        AppealResult::Upheld
+                    },
+                    Some(600 * (1 + i as i64 % 7)),
+                ),
+            };
+            let observed_at = filed_at + Duration::seconds(seconds.unwrap_or(604_800 + 30));
+            appeals.insert(
+                case.id.clone(),
+                AppealState {
+                    intent: None,
+                    filed: Some(AppealFiled {
+                        case_id: case.id.clone(),
+                        appeal_id: format!("A-{i}"),
+                        filed_at,
+                        response: None,
+                    }),
+                    outcome: Some(AppealOutcome {
+                        case_id: case.id.clone(),
+                        result,
+                        decided_at: seconds.map(|_| observed_at),
+                        observed_at,
+                        seconds: seconds.map(|s| s as f64),
+                        reason: seconds.map(|_| "reviewed".into()),
+                        error: None,
+                        response: None,
+                    }),
+                },
+            );
+        }
+        build_report(&plan, &manifest, &decisions, &appeals, None)
+    }
+
+    /// Replaces each Kaplan–Meier curve by its number of points (the curves are
+    /// checked against lifelines in the unit tests).
+    fn without_curves(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(points)) = map.get("curve") {
+                    let n = points.len();
+                    map.insert("curve".into(), Value::String(format!("{n} points")));
+                }
+                map.values_mut().for_each(without_curves);
+            }
+            Value::Array(items) => items.iter_mut().for_each(without_curves),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn appeal_sections_markdown() {
+        let md = render_markdown(&report());
+        let start = md.find("## Appeals").expect("an appeals section");
+        let end = md.find("## Gates").expect("a gates section");
+        insta::assert_snapshot!(&md[start..end]);
+    }
+
+    #[test]
+    fn appeal_probe_json() {
+        let mut probe = serde_json::to_value(&report().appeal.probe).unwrap();
+        without_curves(&mut probe);
+        insta::assert_snapshot!(serde_json::to_string_pretty(&probe).unwrap());
+    }
+}
