@@ -17,6 +17,7 @@ mod properties;
 pub mod rank;
 pub mod ratio;
 mod slices;
+pub mod survival;
 
 use std::collections::BTreeMap;
 

@@ -1,22 +1,32 @@
 //! Appeal metrics: availability of a route to appeal, what became of the
 //! appeals filed, the reversal rate among wrongful removals, the time to a
-//! decision, and whether reversal and time differ across languages and groups —
-//! tested and corrected the same way as over-removal.
+//! decision, and whether reversal and time differ across languages and groups.
+//!
+//! An appeal still pending at the deadline is evidence, not a gap. Time to
+//! decision is a Kaplan–Meier estimate with such appeals censored (a median or
+//! 90th percentile the curve does not reach is `None`: beyond the follow-up),
+//! and groups are compared by the log-rank test, so a group whose appeals were
+//! all pending stays in the comparison. Reversal is reported two ways: among
+//! decided appeals (conditional on a decision by the deadline) and by the
+//! deadline among all appeals followed to it (pending = not reversed by then).
+//! All comparisons form one family for the multiple-comparison correction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::notice::NoticeCoverage;
 use super::principles::{ChecklistItem, checklist};
-use super::records::{AppealIndex, AppealResult};
+use super::records::{AppealIndex, AppealResult, AppealState};
+use super::sampling::{Sampling, selected, wrongful_removals};
 use super::statements::StatementsReport;
 use crate::analysis::fisher::fisher_exact_two_sided;
 use crate::analysis::interval::z_critical;
-use crate::analysis::rank::{mann_whitney_two_sided, quantile};
 use crate::analysis::ratio::katz_rate_ratio;
-use crate::analysis::{ALL_OTHERS, Dimension, rate_with_interval};
-use crate::corpus::Case;
+use crate::analysis::survival::{FollowUp, KaplanMeier, Timing, log_rank};
+use crate::analysis::{ALL_OTHERS, AnalysisSettings, Dimension, rate_with_interval};
+use crate::corpus::{Case, Label};
+use crate::decision::Decision;
 use crate::report::DecisionIndex;
 use crate::scenario::{DeclaredFacts, Plan};
 
@@ -41,19 +51,44 @@ pub struct Availability {
     pub share: Option<f64>,
 }
 
+/// Time from filing to decision, estimated by Kaplan–Meier: an appeal still
+/// undecided at the deadline (or lost after filing) is censored when last seen
+/// undecided, not dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Durations {
+pub struct TimeToDecision {
+    /// Appeals in the estimate: filed and followed to a decision, to the
+    /// deadline, or until their status could no longer be read. Appeals of an
+    /// interrupted run not yet followed to an outcome are left out.
     pub n: u64,
+    /// Appeals decided (the events).
+    pub events: u64,
+    /// Appeals undecided when last seen.
+    pub censored: u64,
+    /// Of those, appeals still pending at the deadline (the rest were lost
+    /// after filing, censored when their status could no longer be read).
+    pub censored_at_deadline: u64,
+    /// The longest follow-up, in seconds: a percentile not reached is beyond it.
+    pub follow_up_secs: Option<f64>,
+    /// Time by which half were decided; `None`: not reached by the end of follow-up.
     pub median_secs: Option<f64>,
+    /// Time by which 90 % were decided; `None`: not reached by the end of follow-up.
     pub p90_secs: Option<f64>,
+    /// The Kaplan–Meier curve: `[seconds, share still undecided]` from `[0, 1]`.
+    pub curve: Vec<[f64; 2]>,
 }
 
-impl Durations {
-    fn of(seconds: &[f64]) -> Self {
-        Durations {
-            n: seconds.len() as u64,
-            median_secs: quantile(seconds, 0.5),
-            p90_secs: quantile(seconds, 0.9),
+impl TimeToDecision {
+    fn of(follow_ups: &[FollowUp], censored_at_deadline: u64) -> Self {
+        let km = KaplanMeier::fit(follow_ups);
+        TimeToDecision {
+            n: km.n,
+            events: km.events,
+            censored: km.censored,
+            censored_at_deadline,
+            follow_up_secs: km.last_seconds(),
+            median_secs: km.median(),
+            p90_secs: km.time_to_share(0.9),
+            curve: km.curve(),
         }
     }
 }
@@ -62,6 +97,10 @@ impl Durations {
 pub struct ProbeReport {
     /// Adverse decisions on protected cases.
     pub wrongful_removals: u64,
+    /// How the appeals were chosen among them.
+    pub sampling: Sampling,
+    /// How long each appeal was followed before it counted as pending.
+    pub deadline_secs: f64,
     /// Appeals the run set out to file (all wrongful removals, or a sample).
     pub selected: u64,
     /// Appeals the platform acknowledged.
@@ -75,13 +114,21 @@ pub struct ProbeReport {
     pub pending_at_deadline: u64,
     /// Appeals not yet followed to an outcome (an interrupted run).
     pub unfinished: u64,
-    /// Reversed among decided appeals.
+    /// Appeals whose state at the deadline is known: decided or still pending.
+    pub followed: u64,
+    /// Reversed among decided appeals: conditional on a decision by the deadline.
     pub reversal_rate: Option<f64>,
     pub reversal_ci: Option<[f64; 2]>,
-    pub time_to_decision: Durations,
+    /// Reversed by the deadline among the appeals followed to it (an appeal
+    /// still pending counts as not reversed by the deadline).
+    pub reversal_within_deadline: Option<f64>,
+    pub reversal_within_deadline_ci: Option<[f64; 2]>,
+    pub time_to_decision: TimeToDecision,
     /// Decided appeals whose decision came with reasoning.
     pub decisions_with_reason: u64,
+    /// Every group of protected cases, those without wrongful removals included.
     pub slices: Vec<AppealSlice>,
+    /// One family: corrected together, every measure, dimension and group.
     pub disparities: Vec<AppealDisparity>,
     /// Why appeals failed, most frequent first.
     pub failures: Vec<(String, u64)>,
@@ -91,6 +138,8 @@ pub struct ProbeReport {
 pub struct AppealSlice {
     pub dimension: Dimension,
     pub value: String,
+    /// Wrongful removals in this group; 0 when its protected posts were all left up.
+    pub wrongful_removals: u64,
     /// Appeals the run set out to file in this group.
     pub selected: u64,
     /// Appeals the platform acknowledged.
@@ -99,9 +148,17 @@ pub struct AppealSlice {
     pub failed: u64,
     pub decided: u64,
     pub reversed: u64,
+    pub pending_at_deadline: u64,
+    /// Decided or still pending at the deadline.
+    pub followed: u64,
+    /// Reversed among decided appeals.
     pub reversal_rate: Option<f64>,
     pub reversal_ci: Option<[f64; 2]>,
-    pub time_to_decision: Durations,
+    /// Reversed by the deadline among appeals followed to it.
+    pub reversal_within_deadline: Option<f64>,
+    pub reversal_within_deadline_ci: Option<[f64; 2]>,
+    pub time_to_decision: TimeToDecision,
+    /// Fewer decided appeals than the minimum n.
     pub small_sample: bool,
 }
 
@@ -109,8 +166,32 @@ pub struct AppealSlice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealMeasure {
-    ReversalRate,
+    /// Reversed among decided appeals (conditional on a decision by the deadline).
+    ReversalAmongDecided,
+    /// Reversed by the deadline among appeals followed to it.
+    ReversalWithinDeadline,
+    /// Time from filing to decision, censored at the deadline.
     TimeToDecision,
+}
+
+/// The test behind a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealTest {
+    /// Fisher's exact test, two-sided, on the 2×2 table of reversed and not.
+    FisherExact,
+    /// The log-rank test (χ², one degree of freedom) on the censored times.
+    LogRank,
+}
+
+/// Where the group stands against its reference on the measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// A higher reversal rate, or a longer time to decision (fewer decisions than expected).
+    Higher,
+    Lower,
+    Same,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,24 +200,43 @@ pub struct AppealDisparity {
     pub group: String,
     pub reference: String,
     pub measure: AppealMeasure,
+    pub test: AppealTest,
+    /// Appeals compared: decided (reversal among decided) or followed (the other measures).
     pub group_n: u64,
     pub reference_n: u64,
-    /// Reversal rate, or median seconds to decision.
-    pub value: f64,
-    pub reference_value: f64,
-    /// `value / reference_value`.
+    /// Appeals reversed (reversal measures) or decided (time).
+    pub group_events: u64,
+    pub reference_events: u64,
+    /// Reversal rate, or Kaplan–Meier median seconds to decision (`None`: not
+    /// reached by the end of follow-up).
+    pub value: Option<f64>,
+    pub reference_value: Option<f64>,
+    /// `value / reference_value`, when both are known and the reference is not 0.
     pub ratio: Option<f64>,
     /// Katz interval (reversal rates only).
     pub ratio_ci: Option<[f64; 2]>,
-    /// Fisher exact (reversal) or Mann–Whitney U (time), two-sided.
+    /// Log-rank only: decisions expected in the group if it were decided at the reference's pace.
+    pub group_expected_events: Option<f64>,
+    /// Log-rank only: the group's rate of decision relative to the reference's,
+    /// (O/E of the group) / (O/E of the reference); below 1, slower.
+    pub decision_rate_ratio: Option<f64>,
+    /// Log-rank only: the χ² statistic.
+    pub statistic: Option<f64>,
+    pub direction: Direction,
     pub p_value: f64,
     pub p_adjusted: f64,
     pub significant: bool,
+    /// Fewer than the minimum n of appeals on either side.
     pub small_sample: bool,
 }
 
 /// Compares appeal outcomes of these dimensions.
-const APPEAL_DIMENSIONS: [Dimension; 3] = [Dimension::Language, Dimension::TargetGroup, Dimension::Category];
+pub(super) const APPEAL_DIMENSIONS: [Dimension; 4] = [
+    Dimension::Language,
+    Dimension::TargetGroup,
+    Dimension::SpeakerGroup,
+    Dimension::Category,
+];
 
 /// Builds the notice-and-appeal part of the report.
 pub fn appeal_report(
@@ -157,7 +257,7 @@ pub fn appeal_report(
         probe.as_ref(),
         statements.as_ref(),
         &plan.declared,
-        plan.analysis.alpha,
+        &plan.analysis,
     );
     AppealReport {
         availability,
@@ -175,11 +275,47 @@ struct Appealed<'a> {
     /// The platform acknowledged it.
     filed: bool,
     result: Option<AppealResult>,
-    seconds: Option<f64>,
+    /// Its time to decision, or to when it was last seen undecided.
+    follow_up: Option<FollowUp>,
     /// Decided, with the platform's reasoning.
     with_reason: bool,
     /// Why it failed, if it did.
     error: Option<&'a str>,
+}
+
+impl<'a> Appealed<'a> {
+    fn of(case: &'a Case, state: Option<&'a AppealState>) -> Self {
+        let outcome = state.and_then(|s| s.outcome.as_ref());
+        let result = outcome.map(|o| o.result);
+        Appealed {
+            case,
+            filed: state.is_some_and(|s| s.filed.is_some()),
+            result,
+            follow_up: state.and_then(follow_up),
+            with_reason: matches!(result, Some(AppealResult::Reversed | AppealResult::Upheld))
+                && outcome
+                    .and_then(|o| o.reason.as_deref())
+                    .is_some_and(|r| !r.trim().is_empty()),
+            error: outcome
+                .filter(|o| o.result == AppealResult::Failed)
+                .and_then(|o| o.error.as_deref()),
+        }
+    }
+}
+
+/// The time an appeal was followed: to its decision (an event), or to when it
+/// was last seen undecided — at the deadline, or when its status could no
+/// longer be read (censored). An appeal never filed has none; nor has one of an
+/// interrupted run without an outcome yet, since the journal records no poll
+/// after the filing (leaving it out is censoring it at filing).
+fn follow_up(state: &AppealState) -> Option<FollowUp> {
+    let filed = state.filed.as_ref()?;
+    let outcome = state.outcome.as_ref()?;
+    let since_filing = || ((outcome.observed_at - filed.filed_at).num_milliseconds() as f64 / 1000.0).max(0.0);
+    Some(match outcome.result {
+        AppealResult::Reversed | AppealResult::Upheld => FollowUp::event(outcome.seconds.unwrap_or_else(since_filing)),
+        AppealResult::Pending | AppealResult::Failed => FollowUp::censored(since_filing()),
+    })
 }
 
 /// What became of a set of selected appeals: the one count behind the totals
@@ -193,8 +329,7 @@ struct AppealCounts {
     pending_at_deadline: u64,
     unfinished: u64,
     decisions_with_reason: u64,
-    /// Seconds from filing to decision of every decided appeal that has them.
-    times: Vec<f64>,
+    follow_ups: Vec<FollowUp>,
 }
 
 impl AppealCounts {
@@ -208,7 +343,7 @@ impl AppealCounts {
             pending_at_deadline: 0,
             unfinished: 0,
             decisions_with_reason: 0,
-            times: Vec::new(),
+            follow_ups: Vec::new(),
         };
         for a in appealed {
             counts.selected += 1;
@@ -221,7 +356,7 @@ impl AppealCounts {
                 Some(AppealResult::Failed) => counts.failed += 1,
                 None => counts.unfinished += 1,
             }
-            counts.times.extend(a.seconds);
+            counts.follow_ups.extend(a.follow_up);
         }
         counts
     }
@@ -230,37 +365,31 @@ impl AppealCounts {
     fn decided(&self) -> u64 {
         self.reversed + self.upheld
     }
+
+    /// Appeals whose state at the deadline is known.
+    fn followed(&self) -> u64 {
+        self.decided() + self.pending_at_deadline
+    }
+
+    fn time_to_decision(&self) -> TimeToDecision {
+        TimeToDecision::of(&self.follow_ups, self.pending_at_deadline)
+    }
 }
 
 fn probe_report(plan: &Plan, decisions: &DecisionIndex, appeals: &AppealIndex) -> ProbeReport {
     let appeal = plan.appeal.as_ref().expect("probing is configured");
-    let wrongful = super::probe::wrongful_removals(plan, decisions);
-    let wrongful_removals = wrongful.len() as u64;
-    let chosen = super::probe::selected(plan, appeal, wrongful);
-    let appealed: Vec<Appealed<'_>> = chosen
+    let wrongful = wrongful_removals(plan, decisions);
+    let selection = selected(plan, decisions, appeals);
+    let appealed: Vec<Appealed<'_>> = selection
+        .chosen
         .iter()
-        .map(|(case, _)| {
-            let state = appeals.get(&case.id);
-            let outcome = state.and_then(|s| s.outcome.as_ref());
-            let result = outcome.map(|o| o.result);
-            Appealed {
-                case,
-                filed: state.is_some_and(|s| s.filed.is_some()),
-                result,
-                seconds: outcome.and_then(|o| o.seconds),
-                with_reason: matches!(result, Some(AppealResult::Reversed | AppealResult::Upheld))
-                    && outcome
-                        .and_then(|o| o.reason.as_deref())
-                        .is_some_and(|r| !r.trim().is_empty()),
-                error: outcome
-                    .filter(|o| o.result == AppealResult::Failed)
-                    .and_then(|o| o.error.as_deref()),
-            }
-        })
+        .map(|(case, _)| Appealed::of(case, appeals.get(&case.id)))
         .collect();
     let counts = AppealCounts::of(&appealed);
-    let decided = counts.decided();
-    let (reversal_rate, reversal_ci) = rate_with_interval(counts.reversed, decided, plan.analysis.confidence);
+    let confidence = plan.analysis.confidence;
+    let (reversal_rate, reversal_ci) = rate_with_interval(counts.reversed, counts.decided(), confidence);
+    let (reversal_within_deadline, reversal_within_deadline_ci) =
+        rate_with_interval(counts.reversed, counts.followed(), confidence);
     let mut failures: BTreeMap<String, u64> = BTreeMap::new();
     for error in appealed.iter().filter_map(|a| a.error) {
         *failures.entry(error.to_string()).or_default() += 1;
@@ -268,64 +397,170 @@ fn probe_report(plan: &Plan, decisions: &DecisionIndex, appeals: &AppealIndex) -
     let mut failures: Vec<(String, u64)> = failures.into_iter().collect();
     failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ProbeReport {
-        wrongful_removals,
+        wrongful_removals: wrongful.len() as u64,
+        sampling: selection.sampling,
+        deadline_secs: appeal.deadline.as_secs_f64(),
         selected: counts.selected,
         filed: counts.filed,
         failed: counts.failed,
-        decided,
+        decided: counts.decided(),
         reversed: counts.reversed,
         upheld: counts.upheld,
         pending_at_deadline: counts.pending_at_deadline,
         unfinished: counts.unfinished,
+        followed: counts.followed(),
         reversal_rate,
         reversal_ci,
-        time_to_decision: Durations::of(&counts.times),
+        reversal_within_deadline,
+        reversal_within_deadline_ci,
+        time_to_decision: counts.time_to_decision(),
         decisions_with_reason: counts.decisions_with_reason,
-        slices: slices(plan, &appealed),
+        slices: slices(plan, &wrongful, &appealed),
         disparities: disparities(plan, &appealed),
         failures,
     }
 }
 
-fn slices(plan: &Plan, appealed: &[Appealed<'_>]) -> Vec<AppealSlice> {
+/// One slice per group of protected cases in each dimension, with or without
+/// wrongful removals.
+fn slices(plan: &Plan, wrongful: &[(&Case, &Decision)], appealed: &[Appealed<'_>]) -> Vec<AppealSlice> {
+    let confidence = plan.analysis.confidence;
     let mut out = Vec::new();
     for dimension in APPEAL_DIMENSIONS {
-        let mut groups: BTreeMap<String, Vec<&Appealed<'_>>> = BTreeMap::new();
-        for a in appealed {
-            if let Some(v) = dimension.value_of(a.case) {
-                groups.entry(v).or_default().push(a);
+        let mut groups: BTreeMap<String, (u64, Vec<&Appealed<'_>>)> = plan
+            .cases
+            .iter()
+            .filter(|c| c.label == Label::Protected)
+            .filter_map(|c| dimension.value_of(c))
+            .map(|v| (v, (0, Vec::new())))
+            .collect();
+        for (case, _) in wrongful {
+            if let Some(v) = dimension.value_of(case) {
+                groups.entry(v).or_default().0 += 1;
             }
         }
-        for (value, members) in groups {
+        for a in appealed {
+            if let Some(v) = dimension.value_of(a.case) {
+                groups.entry(v).or_default().1.push(a);
+            }
+        }
+        for (value, (wrongful_removals, members)) in groups {
             let counts = AppealCounts::of(members);
-            let decided = counts.decided();
-            let (reversal_rate, reversal_ci) = rate_with_interval(counts.reversed, decided, plan.analysis.confidence);
+            let (reversal_rate, reversal_ci) = rate_with_interval(counts.reversed, counts.decided(), confidence);
+            let (reversal_within_deadline, reversal_within_deadline_ci) =
+                rate_with_interval(counts.reversed, counts.followed(), confidence);
             out.push(AppealSlice {
                 dimension,
                 value,
+                wrongful_removals,
                 selected: counts.selected,
                 filed: counts.filed,
                 failed: counts.failed,
-                decided,
+                decided: counts.decided(),
                 reversed: counts.reversed,
+                pending_at_deadline: counts.pending_at_deadline,
+                followed: counts.followed(),
                 reversal_rate,
                 reversal_ci,
-                time_to_decision: Durations::of(&counts.times),
-                small_sample: decided < plan.analysis.min_n,
+                reversal_within_deadline,
+                reversal_within_deadline_ci,
+                time_to_decision: counts.time_to_decision(),
+                small_sample: counts.decided() < plan.analysis.min_n,
             });
         }
     }
     out
 }
 
+/// A group and what it is compared with.
+struct Pair<'s> {
+    dimension: Dimension,
+    group: &'s str,
+    reference: &'s str,
+}
+
+impl Pair<'_> {
+    /// Reversed of `n` in the group against the reference, by Fisher's exact test.
+    fn reversal(
+        &self,
+        measure: AppealMeasure,
+        (ga, gn): (u64, u64),
+        (ra, rn): (u64, u64),
+        settings: &AnalysisSettings,
+    ) -> AppealDisparity {
+        let rr = katz_rate_ratio(ga, gn, ra, rn, z_critical(settings.confidence));
+        AppealDisparity {
+            dimension: self.dimension,
+            group: self.group.to_string(),
+            reference: self.reference.to_string(),
+            measure,
+            test: AppealTest::FisherExact,
+            group_n: gn,
+            reference_n: rn,
+            group_events: ga,
+            reference_events: ra,
+            value: Some(ga as f64 / gn as f64),
+            reference_value: Some(ra as f64 / rn as f64),
+            ratio: rr.ratio,
+            ratio_ci: rr.interval.map(|(lo, hi)| [lo, hi]),
+            group_expected_events: None,
+            decision_rate_ratio: None,
+            statistic: None,
+            direction: match (ga * rn).cmp(&(ra * gn)) {
+                std::cmp::Ordering::Greater => Direction::Higher,
+                std::cmp::Ordering::Less => Direction::Lower,
+                std::cmp::Ordering::Equal => Direction::Same,
+            },
+            p_value: fisher_exact_two_sided([[ga, gn - ga], [ra, rn - ra]]),
+            p_adjusted: 1.0,
+            significant: false,
+            small_sample: gn < settings.min_n || rn < settings.min_n,
+        }
+    }
+
+    /// Time to decision of the group against the reference, by the log-rank test.
+    fn time(&self, group: &[FollowUp], reference: &[FollowUp], settings: &AnalysisSettings) -> Option<AppealDisparity> {
+        let test = log_rank(group, reference)?;
+        let (gm, rm) = (KaplanMeier::fit(group).median(), KaplanMeier::fit(reference).median());
+        let (gn, rn) = (group.len() as u64, reference.len() as u64);
+        Some(AppealDisparity {
+            dimension: self.dimension,
+            group: self.group.to_string(),
+            reference: self.reference.to_string(),
+            measure: AppealMeasure::TimeToDecision,
+            test: AppealTest::LogRank,
+            group_n: gn,
+            reference_n: rn,
+            group_events: test.observed[0],
+            reference_events: test.observed[1],
+            value: gm,
+            reference_value: rm,
+            ratio: gm.zip(rm).filter(|(_, r)| *r > 0.0).map(|(g, r)| g / r),
+            ratio_ci: None,
+            group_expected_events: Some(test.expected[0]),
+            decision_rate_ratio: test.hazard_ratio(),
+            statistic: Some(test.statistic),
+            direction: match test.timing() {
+                Timing::Later => Direction::Higher,
+                Timing::Sooner => Direction::Lower,
+                Timing::AsExpected => Direction::Same,
+            },
+            p_value: test.p_value,
+            p_adjusted: 1.0,
+            significant: false,
+            small_sample: gn < settings.min_n || rn < settings.min_n,
+        })
+    }
+}
+
+/// Every group against its reference on reversal (among decided, and by the
+/// deadline) and on time to decision; all p-values adjusted as one family.
 fn disparities(plan: &Plan, appealed: &[Appealed<'_>]) -> Vec<AppealDisparity> {
-    let z = z_critical(plan.analysis.confidence);
-    let min_n = plan.analysis.min_n;
+    let settings = &plan.analysis;
     let mut out = Vec::new();
     for dimension in APPEAL_DIMENSIONS {
-        let values: std::collections::BTreeSet<String> =
-            appealed.iter().filter_map(|a| dimension.value_of(a.case)).collect();
-        let reference = plan.analysis.references.get(&dimension);
+        let values: BTreeSet<String> = appealed.iter().filter_map(|a| dimension.value_of(a.case)).collect();
+        let reference = settings.references.get(&dimension);
         for group in &values {
             if reference == Some(group) {
                 continue;
@@ -335,66 +570,104 @@ fn disparities(plan: &Plan, appealed: &[Appealed<'_>]) -> Vec<AppealDisparity> {
                 Some(r) => dimension.value_of(a.case).as_ref() == Some(r),
                 None => dimension.value_of(a.case).is_some_and(|v| &v != group),
             };
-            let decided = |a: &&Appealed<'_>| matches!(a.result, Some(AppealResult::Reversed | AppealResult::Upheld));
-            let g: Vec<&Appealed<'_>> = appealed.iter().filter(in_group).filter(decided).collect();
-            let r: Vec<&Appealed<'_>> = appealed.iter().filter(in_reference).filter(decided).collect();
-            if g.is_empty() || r.is_empty() {
-                continue;
-            }
-            let reference_name = reference.cloned().unwrap_or_else(|| ALL_OTHERS.to_string());
-            let (gn, rn) = (g.len() as u64, r.len() as u64);
-            let reversed = |members: &[&Appealed<'_>]| {
-                members
-                    .iter()
-                    .filter(|a| a.result == Some(AppealResult::Reversed))
-                    .count() as u64
-            };
-            let (ga, ra) = (reversed(&g), reversed(&r));
-            let rr = katz_rate_ratio(ga, gn, ra, rn, z);
-            out.push(AppealDisparity {
+            let g = AppealCounts::of(appealed.iter().filter(in_group));
+            let r = AppealCounts::of(appealed.iter().filter(in_reference));
+            let reference_name = reference.map_or(ALL_OTHERS, String::as_str);
+            let pair = Pair {
                 dimension,
-                group: group.clone(),
-                reference: reference_name.clone(),
-                measure: AppealMeasure::ReversalRate,
-                group_n: gn,
-                reference_n: rn,
-                value: ga as f64 / gn as f64,
-                reference_value: ra as f64 / rn as f64,
-                ratio: rr.ratio,
-                ratio_ci: rr.interval.map(|(lo, hi)| [lo, hi]),
-                p_value: fisher_exact_two_sided([[ga, gn - ga], [ra, rn - ra]]),
-                p_adjusted: 1.0,
-                significant: false,
-                small_sample: gn < min_n || rn < min_n,
-            });
-            let gt: Vec<f64> = g.iter().filter_map(|a| a.seconds).collect();
-            let rt: Vec<f64> = r.iter().filter_map(|a| a.seconds).collect();
-            if let (Some(p), Some(gm), Some(rm)) =
-                (mann_whitney_two_sided(&gt, &rt), quantile(&gt, 0.5), quantile(&rt, 0.5))
-            {
-                out.push(AppealDisparity {
-                    dimension,
-                    group: group.clone(),
-                    reference: reference_name,
-                    measure: AppealMeasure::TimeToDecision,
-                    group_n: gt.len() as u64,
-                    reference_n: rt.len() as u64,
-                    value: gm,
-                    reference_value: rm,
-                    ratio: (rm > 0.0).then(|| gm / rm),
-                    ratio_ci: None,
-                    p_value: p,
-                    p_adjusted: 1.0,
-                    significant: false,
-                    small_sample: (gt.len() as u64) < min_n || (rt.len() as u64) < min_n,
-                });
+                group,
+                reference: reference_name,
+            };
+            if g.decided() > 0 && r.decided() > 0 {
+                out.push(pair.reversal(
+                    AppealMeasure::ReversalAmongDecided,
+                    (g.reversed, g.decided()),
+                    (r.reversed, r.decided()),
+                    settings,
+                ));
             }
+            if g.followed() > 0 && r.followed() > 0 {
+                out.push(pair.reversal(
+                    AppealMeasure::ReversalWithinDeadline,
+                    (g.reversed, g.followed()),
+                    (r.reversed, r.followed()),
+                    settings,
+                ));
+            }
+            out.extend(pair.time(&g.follow_ups, &r.follow_ups, settings));
         }
     }
     let p: Vec<f64> = out.iter().map(|d| d.p_value).collect();
-    for (d, adjusted) in out.iter_mut().zip(plan.analysis.correction.adjust(&p)) {
+    for (d, adjusted) in out.iter_mut().zip(settings.correction.adjust(&p)) {
         d.p_adjusted = adjusted;
-        d.significant = adjusted < plan.analysis.alpha;
+        d.significant = adjusted < settings.alpha;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::*;
+    use crate::appeal::{AppealFiled, AppealOutcome};
+
+    fn state(filed: bool, outcome: Option<(AppealResult, i64, Option<f64>)>) -> AppealState {
+        let filed_at = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+        AppealState {
+            intent: None,
+            filed: filed.then(|| AppealFiled {
+                case_id: "c".into(),
+                appeal_id: "A-1".into(),
+                filed_at,
+                response: None,
+            }),
+            outcome: outcome.map(|(result, after_ms, seconds)| AppealOutcome {
+                case_id: "c".into(),
+                result,
+                decided_at: None,
+                observed_at: filed_at + Duration::milliseconds(after_ms),
+                seconds,
+                reason: None,
+                error: None,
+                response: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn appeals_are_censored_when_last_seen_undecided() {
+        assert_eq!(
+            follow_up(&state(true, Some((AppealResult::Reversed, 900, Some(0.8))))),
+            Some(FollowUp::event(0.8)),
+            "decided: the platform's time"
+        );
+        assert_eq!(
+            follow_up(&state(true, Some((AppealResult::Pending, 2_040, None)))),
+            Some(FollowUp::censored(2.04)),
+            "pending at the deadline: censored when last polled"
+        );
+        assert_eq!(
+            follow_up(&state(true, Some((AppealResult::Failed, 700, None)))),
+            Some(FollowUp::censored(0.7)),
+            "lost after filing: censored when its status could no longer be read"
+        );
+        assert_eq!(follow_up(&state(true, None)), None, "unfinished: no poll is journaled");
+        assert_eq!(
+            follow_up(&state(false, Some((AppealResult::Failed, 10, None)))),
+            None,
+            "never filed"
+        );
+    }
+
+    #[test]
+    fn pending_appeals_keep_the_percentiles_honest() {
+        let mut follow_ups: Vec<FollowUp> = (0..22).map(|i| FollowUp::event(0.1 + f64::from(i) * 0.05)).collect();
+        follow_ups.extend((0..12).map(|_| FollowUp::censored(2.0)));
+        let time = TimeToDecision::of(&follow_ups, 12);
+        assert_eq!((time.n, time.events, time.censored), (34, 22, 12));
+        assert_eq!(time.p90_secs, None, "12 of 34 were still pending at 2 s");
+        assert_eq!(time.follow_up_secs, Some(2.0));
+        assert!(time.median_secs.is_some());
+    }
 }

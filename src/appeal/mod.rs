@@ -9,12 +9,15 @@ mod notice;
 mod principles;
 mod probe;
 mod records;
+mod sampling;
 pub mod statements;
 
 pub use metrics::{
-    AppealDisparity, AppealMeasure, AppealReport, AppealSlice, Availability, Durations, ProbeReport, appeal_report,
+    AppealDisparity, AppealMeasure, AppealReport, AppealSlice, AppealTest, Availability, Direction, ProbeReport,
+    TimeToDecision, appeal_report,
 };
 pub use notice::{NOTICE_ELEMENTS, NoticeCoverage};
 pub use principles::{Basis, ChecklistItem, ItemStatus, checklist};
 pub use probe::{ProbeSettings, probe_appeals};
 pub use records::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, AppealResult, AppealState};
+pub use sampling::{Sampling, SamplingMethod, Stratum};

@@ -4,13 +4,16 @@
 //!
 //! Each item is `met`, `not_met` or `not_measurable` from this run, with the
 //! evidence that decided it. Facts a run cannot observe may be declared in the
-//! scenario; such items say `declared`, never `measured`.
+//! scenario; such items say `declared`, never `measured`. An item is never `met`
+//! on missing evidence: appeals not followed to an outcome, a group never
+//! appealed, or too few decided appeals make it `not_measurable`.
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{AppealMeasure, ProbeReport};
+use super::metrics::{AppealDisparity, AppealMeasure, AppealSlice, Direction, ProbeReport, TimeToDecision};
 use super::notice::NoticeCoverage;
 use super::statements::StatementsReport;
+use crate::analysis::{AnalysisSettings, Dimension};
 use crate::scenario::DeclaredFacts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,13 +128,202 @@ fn all(parts: Vec<(ItemStatus, Basis, String)>) -> (ItemStatus, Basis, String) {
     )
 }
 
+/// A duration in the unit a reader expects.
+fn duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else if seconds < 172_800.0 {
+        format!("{:.1} h", seconds / 3600.0)
+    } else {
+        format!("{:.1} days", seconds / 86_400.0)
+    }
+}
+
+/// A Kaplan–Meier percentile: its time, or, when the curve never reached it,
+/// "more than" the end of follow-up (the deadline, or less when no appeal was
+/// followed that long).
+fn percentile(value: Option<f64>, time: &TimeToDecision, deadline: f64) -> String {
+    match (value, time.follow_up_secs) {
+        (Some(v), _) => duration(v),
+        (None, Some(end)) => format!("more than {}", duration(end.min(deadline))),
+        (None, None) => "–".into(),
+    }
+}
+
+fn percent(rate: Option<f64>) -> String {
+    rate.map_or("–".into(), |r| format!("{:.1} %", r * 100.0))
+}
+
+/// An item the evidence would meet, unless appeals are still unfinished.
+fn unless_unfinished(
+    p: &ProbeReport,
+    (status, basis, evidence): (ItemStatus, Basis, String),
+) -> (ItemStatus, Basis, String) {
+    if status == ItemStatus::Met && p.unfinished > 0 {
+        (
+            ItemStatus::NotMeasurable,
+            Basis::None,
+            format!(
+                "{evidence}; but {} appeals are not followed to an outcome yet (the run is incomplete)",
+                p.unfinished
+            ),
+        )
+    } else {
+        (status, basis, evidence)
+    }
+}
+
+/// The groups whose appeals must be handled alike: languages, target groups
+/// and speaker groups (categories of speech are not protected characteristics).
+const PROTECTED_DIMENSIONS: [Dimension; 3] = [Dimension::Language, Dimension::TargetGroup, Dimension::SpeakerGroup];
+
+/// Without discrimination between languages and groups (DSA Art. 20(4)).
+///
+/// `not_met` when any comparison of a language or group differs significantly
+/// after correction. Otherwise `met` only when every language and group with
+/// wrongful removals has at least `min_n` decided appeals (so each was compared
+/// on reversal and time with some power); `not_measurable`, naming them, when a
+/// group with wrongful removals has no decided appeal or fewer than `min_n`, or
+/// when no two groups could be compared. Groups whose protected posts had no
+/// wrongful removals had nothing to appeal: they are named, and block nothing.
+fn non_discrimination(p: &ProbeReport, settings: &AnalysisSettings) -> (ItemStatus, Basis, String) {
+    let min_n = settings.min_n;
+    let in_scope = |d: Dimension| PROTECTED_DIMENSIONS.contains(&d);
+    let comparisons: Vec<&AppealDisparity> = p.disparities.iter().filter(|d| in_scope(d.dimension)).collect();
+    let significant: Vec<String> = comparisons
+        .iter()
+        .filter(|d| d.significant)
+        .map(|d| describe_disparity(d))
+        .collect();
+    let groups: Vec<&AppealSlice> = p.slices.iter().filter(|s| in_scope(s.dimension)).collect();
+    let undecided: Vec<String> = groups
+        .iter()
+        .filter(|s| s.wrongful_removals > 0 && s.decided == 0)
+        .map(|s| {
+            format!(
+                "{} {} ({} wrongful removals, {} appealed, none decided)",
+                s.dimension.as_str(),
+                s.value,
+                s.wrongful_removals,
+                s.selected
+            )
+        })
+        .collect();
+    let underpowered: Vec<String> = groups
+        .iter()
+        .filter(|s| s.wrongful_removals > 0 && s.decided > 0 && s.decided < min_n)
+        .map(|s| format!("{} {} ({})", s.dimension.as_str(), s.value, s.decided))
+        .collect();
+    let nothing_to_appeal: Vec<String> = groups
+        .iter()
+        .filter(|s| s.wrongful_removals == 0)
+        .map(|s| format!("{} {}", s.dimension.as_str(), s.value))
+        .collect();
+    let mut gaps = Vec::new();
+    if !undecided.is_empty() {
+        gaps.push(format!("no decided appeal in {}", undecided.join(", ")));
+    }
+    if !underpowered.is_empty() {
+        gaps.push(format!(
+            "fewer than {min_n} decided appeals (the minimum n) in {}",
+            underpowered.join(", ")
+        ));
+    }
+    let mut notes = Vec::new();
+    if !nothing_to_appeal.is_empty() {
+        notes.push(format!(
+            "{} had no wrongful removals, so nothing to appeal",
+            nothing_to_appeal.join(", ")
+        ));
+    }
+    let with_notes = |mut parts: Vec<String>| {
+        parts.extend(notes.iter().cloned());
+        parts.join("; ")
+    };
+    if !significant.is_empty() {
+        let mut parts = vec![format!(
+            "significant differences ({} of {} comparisons, α = {}, {} correction): {}",
+            significant.len(),
+            comparisons.len(),
+            settings.alpha,
+            settings.correction.name(),
+            significant.join("; ")
+        )];
+        parts.extend(gaps.into_iter().map(|g| format!("not measured: {g}")));
+        return (ItemStatus::NotMet, Basis::Measured, with_notes(parts));
+    }
+    if !gaps.is_empty() {
+        let mut parts = vec![format!(
+            "met only with at least {min_n} decided appeals in every language and group with wrongful removals"
+        )];
+        parts.extend(gaps);
+        return (ItemStatus::NotMeasurable, Basis::None, with_notes(parts));
+    }
+    if comparisons.is_empty() {
+        return (
+            ItemStatus::NotMeasurable,
+            Basis::None,
+            with_notes(vec!["no two languages or groups had appeals to compare".into()]),
+        );
+    }
+    (
+        ItemStatus::Met,
+        Basis::Measured,
+        with_notes(vec![format!(
+            "every language and group with wrongful removals had at least {min_n} decided appeals; no significant difference in reversal (among decided appeals or by the deadline, Fisher) or time to decision (log-rank) across {} comparisons (α = {}, {} correction)",
+            comparisons.len(),
+            settings.alpha,
+            settings.correction.name()
+        )]),
+    )
+}
+
+/// One significant comparison, for the evidence.
+fn describe_disparity(d: &AppealDisparity) -> String {
+    let what = match d.measure {
+        AppealMeasure::ReversalAmongDecided => format!(
+            "reversal among decided appeals {} against {} for {}",
+            percent(d.value),
+            percent(d.reference_value),
+            d.reference
+        ),
+        AppealMeasure::ReversalWithinDeadline => format!(
+            "reversal by the deadline {} against {} for {}",
+            percent(d.value),
+            percent(d.reference_value),
+            d.reference
+        ),
+        AppealMeasure::TimeToDecision => format!(
+            "{} to decide than {}: {} of {} decided by the deadline against {} of {}, log-rank",
+            match d.direction {
+                Direction::Higher => "slower",
+                Direction::Lower => "faster",
+                Direction::Same => "no faster or slower",
+            },
+            d.reference,
+            d.group_events,
+            d.group_n,
+            d.reference_events,
+            d.reference_n
+        ),
+    };
+    let p = if d.p_adjusted < 0.0001 {
+        "adjusted p < 0.0001".to_string()
+    } else {
+        format!("adjusted p = {:.4}", d.p_adjusted)
+    };
+    format!("{} {} ({what}; {p})", d.dimension.as_str(), d.group)
+}
+
 /// Builds the checklist.
 pub fn checklist(
     notice: &NoticeCoverage,
     probe: Option<&ProbeReport>,
     statements: Option<&StatementsReport>,
     facts: &DeclaredFacts,
-    alpha: f64,
+    settings: &AnalysisSettings,
 ) -> Vec<ChecklistItem> {
     let no_route = notice.adverse > 0 && notice.with_appeal_route == 0 && probe.is_none_or(|p| p.filed == 0);
     let appeal_available = match probe {
@@ -157,7 +349,7 @@ pub fn checklist(
         _ => coverage(notice, "with_appeal_route", "a route to appeal"),
     };
     let needs_appeals = |f: &dyn Fn(&ProbeReport) -> (ItemStatus, Basis, String)| match probe {
-        Some(p) if p.decided > 0 || p.pending_at_deadline > 0 => f(p),
+        Some(p) if p.decided > 0 || p.pending_at_deadline > 0 => unless_unfinished(p, f(p)),
         _ if no_route => (
             ItemStatus::NotMet,
             Basis::Measured,
@@ -175,7 +367,17 @@ pub fn checklist(
         ),
     };
     let reasoned = needs_appeals(&|p| {
-        let ok = p.decided > 0 && p.decisions_with_reason == p.decided;
+        if p.decided == 0 {
+            return (
+                ItemStatus::NotMeasurable,
+                Basis::None,
+                format!(
+                    "no appeal was decided by the deadline ({} pending), so no decision's reasoning could be read",
+                    p.pending_at_deadline
+                ),
+            );
+        }
+        let ok = p.decisions_with_reason == p.decided;
         (
             if ok { ItemStatus::Met } else { ItemStatus::NotMet },
             Basis::Measured,
@@ -187,22 +389,23 @@ pub fn checklist(
     });
     let reversed = needs_appeals(&|p| {
         let ok = p.decided > 0 && p.reversed == p.decided && p.pending_at_deadline == 0;
-        let rate = p.reversal_rate.map_or("–".into(), |r| format!("{:.1} %", r * 100.0));
         (
             if ok { ItemStatus::Met } else { ItemStatus::NotMet },
             Basis::Measured,
             format!(
-                "{} of {} decided appeals against removals of protected speech were reversed ({rate}); {} still pending at the deadline",
-                p.reversed, p.decided, p.pending_at_deadline
+                "{} of {} appeals against removals of protected speech were reversed by the deadline ({}); {} of the {} decided were reversed ({}); {} still pending at the deadline",
+                p.reversed,
+                p.followed,
+                percent(p.reversal_within_deadline),
+                p.reversed,
+                p.decided,
+                percent(p.reversal_rate),
+                p.pending_at_deadline
             ),
         )
     });
     let timely = needs_appeals(&|p| {
-        let median = p
-            .time_to_decision
-            .median_secs
-            .map_or("–".into(), |m| format!("{m:.1} s"));
-        let p90 = p.time_to_decision.p90_secs.map_or("–".into(), |m| format!("{m:.1} s"));
+        let time = &p.time_to_decision;
         (
             if p.pending_at_deadline == 0 {
                 ItemStatus::Met
@@ -211,54 +414,17 @@ pub fn checklist(
             },
             Basis::Measured,
             format!(
-                "{} appeals undecided at the deadline; time to decision median {median}, 90th percentile {p90}",
-                p.pending_at_deadline
+                "{} appeals undecided at the deadline of {}; time to decision (Kaplan–Meier, {} of {} appeals censored) median {}, 90th percentile {}",
+                p.pending_at_deadline,
+                duration(p.deadline_secs),
+                time.censored,
+                time.n,
+                percentile(time.median_secs, time, p.deadline_secs),
+                percentile(time.p90_secs, time, p.deadline_secs)
             ),
         )
     });
-    let non_discriminatory = needs_appeals(&|p| {
-        let significant: Vec<String> = p
-            .disparities
-            .iter()
-            .filter(|d| d.significant)
-            .map(|d| {
-                let what = match d.measure {
-                    AppealMeasure::ReversalRate => "reversal rate",
-                    AppealMeasure::TimeToDecision => "time to decision",
-                };
-                format!(
-                    "{} {} ({what} {:.2}× {}, adjusted p = {:.4})",
-                    d.dimension.as_str(),
-                    d.group,
-                    d.ratio.unwrap_or(f64::NAN),
-                    d.reference,
-                    d.p_adjusted
-                )
-            })
-            .collect();
-        if p.disparities.is_empty() {
-            (
-                ItemStatus::NotMeasurable,
-                Basis::None,
-                "too few decided appeals to compare groups".into(),
-            )
-        } else if significant.is_empty() {
-            (
-                ItemStatus::Met,
-                Basis::Measured,
-                format!(
-                    "no significant difference in reversal rate or time across {} comparisons (α = {alpha})",
-                    p.disparities.len()
-                ),
-            )
-        } else {
-            (
-                ItemStatus::NotMet,
-                Basis::Measured,
-                format!("significant differences: {}", significant.join("; ")),
-            )
-        }
-    });
+    let non_discriminatory = needs_appeals(&|p| non_discrimination(p, settings));
     let window = match facts.appeal_window_days {
         Some(days) if days >= 183 => (
             ItemStatus::Met,
@@ -453,4 +619,211 @@ pub fn checklist(
             declared(facts.human_review, "appeals are reviewed by a person"),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appeal::metrics::AppealTest;
+    use crate::appeal::{Sampling, SamplingMethod};
+
+    fn time(events: u64, censored: u64) -> TimeToDecision {
+        TimeToDecision {
+            n: events + censored,
+            events,
+            censored,
+            censored_at_deadline: censored,
+            follow_up_secs: Some(2.0),
+            median_secs: (events > censored).then_some(0.3),
+            p90_secs: (censored == 0).then_some(0.5),
+            curve: Vec::new(),
+        }
+    }
+
+    /// A language with this many wrongful removals, appeals selected, decided and pending.
+    fn language(value: &str, wrongful_removals: u64, selected: u64, decided: u64, pending: u64) -> AppealSlice {
+        AppealSlice {
+            dimension: Dimension::Language,
+            value: value.into(),
+            wrongful_removals,
+            selected,
+            filed: selected,
+            failed: 0,
+            decided,
+            reversed: 0,
+            pending_at_deadline: pending,
+            followed: decided + pending,
+            reversal_rate: None,
+            reversal_ci: None,
+            reversal_within_deadline: None,
+            reversal_within_deadline_ci: None,
+            time_to_decision: time(decided, pending),
+            small_sample: false,
+        }
+    }
+
+    fn comparison(group: &str, significant: bool) -> AppealDisparity {
+        AppealDisparity {
+            dimension: Dimension::Language,
+            group: group.into(),
+            reference: "all others".into(),
+            measure: AppealMeasure::TimeToDecision,
+            test: AppealTest::LogRank,
+            group_n: 40,
+            reference_n: 40,
+            group_events: 10,
+            reference_events: 40,
+            value: None,
+            reference_value: Some(0.3),
+            ratio: None,
+            ratio_ci: None,
+            group_expected_events: Some(25.0),
+            decision_rate_ratio: Some(0.2),
+            statistic: Some(30.0),
+            direction: Direction::Higher,
+            p_value: if significant { 1e-6 } else { 0.4 },
+            p_adjusted: if significant { 1e-5 } else { 0.8 },
+            significant,
+            small_sample: false,
+        }
+    }
+
+    fn probe(slices: Vec<AppealSlice>, disparities: Vec<AppealDisparity>) -> ProbeReport {
+        let sum = |f: fn(&AppealSlice) -> u64| slices.iter().map(f).sum::<u64>();
+        ProbeReport {
+            wrongful_removals: sum(|s| s.wrongful_removals),
+            sampling: Sampling {
+                method: SamplingMethod::All,
+                seed: 0,
+                share: 1.0,
+                max_appeals: None,
+                budget: sum(|s| s.selected),
+                strata: Vec::new(),
+            },
+            deadline_secs: 2.0,
+            selected: sum(|s| s.selected),
+            filed: sum(|s| s.filed),
+            failed: 0,
+            decided: sum(|s| s.decided),
+            reversed: 0,
+            upheld: sum(|s| s.decided),
+            pending_at_deadline: sum(|s| s.pending_at_deadline),
+            unfinished: 0,
+            followed: sum(|s| s.followed),
+            reversal_rate: None,
+            reversal_ci: None,
+            reversal_within_deadline: None,
+            reversal_within_deadline_ci: None,
+            time_to_decision: time(sum(|s| s.decided), sum(|s| s.pending_at_deadline)),
+            decisions_with_reason: sum(|s| s.decided),
+            slices,
+            disparities,
+            failures: Vec::new(),
+        }
+    }
+
+    fn settings() -> AnalysisSettings {
+        AnalysisSettings::default()
+    }
+
+    #[test]
+    fn a_significant_difference_is_not_met_even_where_a_group_is_unmeasured() {
+        let p = probe(
+            vec![
+                language("en", 40, 40, 10, 30),
+                language("es", 40, 40, 40, 0),
+                language("ar", 3, 0, 0, 0),
+            ],
+            vec![comparison("en", true), comparison("es", true)],
+        );
+        let (status, basis, evidence) = non_discrimination(&p, &settings());
+        assert_eq!((status, basis), (ItemStatus::NotMet, Basis::Measured));
+        assert!(
+            evidence.contains("language en (slower to decide than all others: 10 of 40"),
+            "{evidence}"
+        );
+        assert!(evidence.contains("adjusted p < 0.0001"), "{evidence}");
+        assert!(
+            evidence.contains("not measured: no decided appeal in language ar"),
+            "{evidence}"
+        );
+    }
+
+    #[test]
+    fn a_group_without_decided_appeals_or_below_min_n_is_not_measurable() {
+        let unappealed = probe(
+            vec![
+                language("en", 40, 40, 40, 0),
+                language("es", 40, 40, 40, 0),
+                language("ar", 3, 0, 0, 0),
+            ],
+            vec![comparison("en", false), comparison("es", false)],
+        );
+        let (status, _, evidence) = non_discrimination(&unappealed, &settings());
+        assert_eq!(status, ItemStatus::NotMeasurable, "{evidence}");
+        assert!(
+            evidence.contains("no decided appeal in language ar (3 wrongful removals, 0 appealed, none decided)"),
+            "{evidence}"
+        );
+        let thin = probe(
+            vec![language("en", 40, 40, 40, 0), language("es", 40, 12, 12, 0)],
+            vec![comparison("en", false), comparison("es", false)],
+        );
+        let (status, _, evidence) = non_discrimination(&thin, &settings());
+        assert_eq!(status, ItemStatus::NotMeasurable, "{evidence}");
+        assert!(
+            evidence.contains("fewer than 30 decided appeals (the minimum n) in language es (12)"),
+            "{evidence}"
+        );
+    }
+
+    #[test]
+    fn met_needs_every_group_with_wrongful_removals_measured_and_names_those_without() {
+        let p = probe(
+            vec![
+                language("en", 40, 40, 40, 0),
+                language("es", 0, 0, 0, 0),
+                language("ar", 35, 35, 35, 0),
+            ],
+            vec![comparison("en", false), comparison("ar", false)],
+        );
+        let (status, basis, evidence) = non_discrimination(&p, &settings());
+        assert_eq!((status, basis), (ItemStatus::Met, Basis::Measured), "{evidence}");
+        assert!(evidence.contains("across 2 comparisons"), "{evidence}");
+        assert!(
+            evidence.contains("language es had no wrongful removals, so nothing to appeal"),
+            "{evidence}"
+        );
+        let alone = probe(vec![language("en", 40, 40, 40, 0)], Vec::new());
+        assert_eq!(non_discrimination(&alone, &settings()).0, ItemStatus::NotMeasurable);
+    }
+
+    #[test]
+    fn appeal_items_are_not_met_on_missing_evidence() {
+        let item = |items: &[ChecklistItem], text: &str| {
+            items.iter().find(|i| i.item.contains(text)).map(|i| i.status).unwrap()
+        };
+        let notice = NoticeCoverage {
+            adverse: 40,
+            with_appeal_route: 40,
+            ..NoticeCoverage::default()
+        };
+        let facts = DeclaredFacts::default();
+        // every appeal pending: nothing decided, so no reasoning could be read
+        let pending = probe(vec![language("en", 40, 40, 0, 40)], Vec::new());
+        let items = checklist(&notice, Some(&pending), None, &facts, &settings());
+        assert_eq!(item(&items, "told the result"), ItemStatus::NotMeasurable);
+        assert_eq!(item(&items, "timely"), ItemStatus::NotMet);
+        assert_eq!(item(&items, "without discrimination"), ItemStatus::NotMeasurable);
+        // decided in time so far, but some appeals are not followed to an outcome yet
+        let mut unfinished = probe(vec![language("en", 40, 40, 30, 0)], Vec::new());
+        unfinished.unfinished = 10;
+        let items = checklist(&notice, Some(&unfinished), None, &facts, &settings());
+        assert_eq!(item(&items, "timely"), ItemStatus::NotMeasurable);
+        assert_eq!(item(&items, "told the result"), ItemStatus::NotMeasurable);
+        unfinished.unfinished = 0;
+        let items = checklist(&notice, Some(&unfinished), None, &facts, &settings());
+        assert_eq!(item(&items, "timely"), ItemStatus::Met);
+        assert_eq!(item(&items, "told the result"), ItemStatus::Met);
+    }
 }

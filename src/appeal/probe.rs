@@ -1,6 +1,6 @@
 //! The appeal phase: for each wrongful removal (adverse action on a protected
-//! case) — or a seeded sample of them — file an appeal with the platform and
-//! follow it until it is decided or the deadline passes.
+//! case) — or a seeded sample of them ([`super::sampling`]) — file an appeal
+//! with the platform and follow it until it is decided or the deadline passes.
 //!
 //! Appeals are not idempotent. Each step is journaled and fsynced before the
 //! next: the intent (with its idempotency key) before the request leaves, the
@@ -26,7 +26,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::records::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, AppealResult, AppealState};
-use crate::corpus::{Case, Label};
+use super::sampling::selected;
+use crate::corpus::Case;
 use crate::decision::Decision;
 use crate::error::Error;
 use crate::hash::sha256_hex;
@@ -38,42 +39,6 @@ use crate::target::AttemptError;
 use crate::target::env;
 use crate::target::http::{render_template, value_text};
 use crate::target::transport::Transport;
-
-/// The wrongful removals of a run, in corpus order: adverse decisions on protected cases.
-pub fn wrongful_removals<'a>(plan: &'a Plan, decisions: &'a DecisionIndex) -> Vec<(&'a Case, &'a Decision)> {
-    plan.cases
-        .iter()
-        .filter(|c| c.label == Label::Protected)
-        .filter_map(|c| {
-            decisions
-                .get(&c.id)
-                .filter(|d| plan.is_adverse(d.action))
-                .map(|d| (c, d))
-        })
-        .collect()
-}
-
-/// The appeals to file: a seeded, deterministic sample of the wrongful removals.
-pub fn selected<'a>(
-    plan: &Plan,
-    appeal: &AppealPlan,
-    wrongful: Vec<(&'a Case, &'a Decision)>,
-) -> Vec<(&'a Case, &'a Decision)> {
-    let threshold = (appeal.sample * u64::MAX as f64) as u64;
-    let mut chosen: Vec<_> = wrongful
-        .into_iter()
-        .filter(|(case, _)| {
-            appeal.sample >= 1.0 || {
-                let h = sha256_hex(format!("{}\0{}", plan.run.seed, case.id).as_bytes());
-                u64::from_str_radix(&h[..16], 16).unwrap_or(u64::MAX) <= threshold
-            }
-        })
-        .collect();
-    if let Some(max) = appeal.max_appeals {
-        chosen.truncate(max);
-    }
-    chosen
-}
 
 /// How the appeal phase of one run files and retries.
 #[derive(Debug, Clone)]
@@ -141,7 +106,8 @@ pub async fn probe_appeals(
         timeout: plan.run.timeout,
         appeal,
     });
-    let todo: Vec<(String, AppealState)> = selected(&plan, &prober.appeal, wrongful_removals(&plan, &decisions))
+    let todo: Vec<(String, AppealState)> = selected(&plan, &decisions, &prior)
+        .chosen
         .into_iter()
         .map(|(case, _)| (case.id.clone(), prior.get(&case.id).cloned().unwrap_or_default()))
         .filter(|(_, state)| match &state.outcome {

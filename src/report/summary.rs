@@ -300,33 +300,56 @@ fn appeal_sentences(report: &Report) -> Vec<String> {
                 p.selected, p.pending_at_deadline, p.failed
             ));
         }
-        for measure in [AppealMeasure::TimeToDecision, AppealMeasure::ReversalRate] {
+        for measure in [
+            AppealMeasure::TimeToDecision,
+            AppealMeasure::ReversalWithinDeadline,
+            AppealMeasure::ReversalAmongDecided,
+        ] {
+            // a median not reached (ratio unknown) is the slowest of all
             let worst = p
                 .disparities
                 .iter()
                 .filter(|d| d.significant && d.measure == measure)
-                .max_by(|a, b| a.ratio.unwrap_or(0.0).total_cmp(&b.ratio.unwrap_or(0.0)));
+                .max_by(|a, b| {
+                    let key = |d: &&crate::appeal::AppealDisparity| match d.measure {
+                        AppealMeasure::TimeToDecision => d.ratio.unwrap_or(f64::INFINITY),
+                        _ => d.ratio.unwrap_or(0.0),
+                    };
+                    key(a).total_cmp(&key(b))
+                });
             if let Some(d) = worst {
                 let who = match d.dimension {
                     Dimension::Language => prose_language_name(&d.group),
                     _ => humanise(&d.group),
                 };
-                out.push(match measure {
-                    AppealMeasure::TimeToDecision => format!(
-                        "Appeals in the {} group “{who}” took {:.1} times as long to decide as those of {} (median {} against {}), a significant difference.",
-                        d.dimension.title().to_lowercase(),
-                        d.ratio.unwrap_or(f64::NAN),
+                let group = format!("Appeals in the {} group “{who}”", d.dimension.title().to_lowercase());
+                out.push(match (measure, d.ratio, d.value, d.reference_value) {
+                    (AppealMeasure::TimeToDecision, Some(ratio), Some(value), Some(reference)) => format!(
+                        "{group} took {ratio:.1} times as long to decide as those of {} (median {} against {}), a significant difference.",
                         d.reference,
-                        human_seconds(d.value),
-                        human_seconds(d.reference_value)
+                        human_seconds(value),
+                        human_seconds(reference)
                     ),
-                    AppealMeasure::ReversalRate => format!(
-                        "Appeals in the {} group “{who}” were reversed at {:.1} times the rate of {} ({} against {}), a significant difference.",
-                        d.dimension.title().to_lowercase(),
-                        d.ratio.unwrap_or(f64::NAN),
+                    (AppealMeasure::TimeToDecision, ..) => format!(
+                        "{group} were decided significantly {} than those of {}: {} of {} were decided before the deadline, against {} of {}.",
+                        if d.direction == crate::appeal::Direction::Lower { "faster" } else { "more slowly" },
                         d.reference,
-                        percent(d.value),
-                        percent(d.reference_value)
+                        d.group_events,
+                        d.group_n,
+                        d.reference_events,
+                        d.reference_n
+                    ),
+                    (_, ratio, value, reference) => format!(
+                        "{group} were reversed {} at {} the rate of {} ({} against {}), a significant difference.",
+                        if measure == AppealMeasure::ReversalWithinDeadline {
+                            "by the deadline"
+                        } else {
+                            "when decided"
+                        },
+                        ratio.map_or("a different rate from".into(), |r| format!("{r:.1} times")),
+                        d.reference,
+                        percent(value.unwrap_or(0.0)),
+                        percent(reference.unwrap_or(0.0))
                     ),
                 });
             }

@@ -586,24 +586,60 @@ fn seconds(value: Option<f64>) -> String {
     }
 }
 
+/// A Kaplan–Meier percentile of time to decision, or, when the curve did not
+/// reach it, "more than" the end of follow-up (the deadline, or less when no
+/// appeal was followed that long).
+fn percentile(value: Option<f64>, time: &crate::appeal::TimeToDecision, deadline: f64) -> String {
+    match (value, time.follow_up_secs) {
+        (Some(v), _) => seconds(Some(v)),
+        (None, Some(end)) => format!("more than {}", seconds(Some(end.min(deadline)))),
+        (None, None) => "–".into(),
+    }
+}
+
 fn appeals_section(report: &Report) -> Option<Section> {
-    use crate::appeal::AppealMeasure;
+    use crate::appeal::{AppealMeasure, SamplingMethod};
     let p = report.appeal.probe.as_ref()?;
     let mut s = section("appeals", "Appeals");
+    let sampled = match p.sampling.method {
+        SamplingMethod::All => String::new(),
+        SamplingMethod::StratifiedByLanguage => format!(
+            ", a random sample (seed {}) stratified by language: {}",
+            p.sampling.seed,
+            p.sampling
+                .strata
+                .iter()
+                .map(|st| format!(
+                    "{} {} of {}",
+                    language_name(&st.language),
+                    st.selected,
+                    st.wrongful_removals
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     s.paragraphs.push(format!(
-        "The audit appealed {} of the {} wrongful removals (adverse decisions on protected posts) through the platform's appeal API and followed each \
-         appeal until it was decided or the deadline passed. The reversal rate is the share of decided appeals that reinstated the post, with a {:.0} % \
-         Wilson interval; time to decision runs from filing to the platform's decision.",
+        "The audit appealed {} of the {} wrongful removals (adverse decisions on protected posts){sampled}, through the platform's appeal API, and \
+         followed each appeal until it was decided or the deadline of {} passed.",
         p.selected,
         p.wrongful_removals,
+        seconds(Some(p.deadline_secs))
+    ));
+    s.paragraphs.push(format!(
+        "Reversal is counted two ways, with {:.0} % Wilson intervals: among decided appeals (conditional on a decision by the deadline), and by \
+         the deadline among all appeals followed to it, where an appeal still pending counts as not reversed. Time to decision runs from filing \
+         to the platform's decision; it is estimated by Kaplan–Meier with appeals still pending at the deadline censored there (not dropped), \
+         and “more than t” means the percentile was not reached by t, the end of follow-up.",
         report.settings.confidence * 100.0
     ));
     if p.unfinished > 0 {
         s.paragraphs.push(format!(
-            "{} appeals have not been followed to an outcome yet: the run is incomplete.",
+            "{} appeals have not been followed to an outcome yet: the run is incomplete, and they are left out of the time to decision.",
             p.unfinished
         ));
     }
+    let time = &p.time_to_decision;
     let mut rows = vec![
         vec!["Appeals selected".into(), p.selected.to_string()],
         vec!["Filed (acknowledged by the platform)".into(), p.filed.to_string()],
@@ -616,7 +652,7 @@ fn appeals_section(report: &Report) -> Option<Section> {
             p.pending_at_deadline.to_string(),
         ],
         vec![
-            "Reversal rate".into(),
+            "Reversed, among decided appeals".into(),
             format!(
                 "{} ({})",
                 p.reversal_rate.map_or("–".into(), percent),
@@ -624,12 +660,24 @@ fn appeals_section(report: &Report) -> Option<Section> {
             ),
         ],
         vec![
+            "Reversed by the deadline, among all followed".into(),
+            format!(
+                "{} ({})",
+                p.reversal_within_deadline.map_or("–".into(), percent),
+                percent_interval(p.reversal_within_deadline_ci)
+            ),
+        ],
+        vec![
             "Time to decision, median".into(),
-            seconds(p.time_to_decision.median_secs),
+            percentile(time.median_secs, time, p.deadline_secs),
         ],
         vec![
             "Time to decision, 90th percentile".into(),
-            seconds(p.time_to_decision.p90_secs),
+            percentile(time.p90_secs, time, p.deadline_secs),
+        ],
+        vec![
+            "Censored (undecided when last seen)".into(),
+            format!("{} of {}", time.censored, time.n),
         ],
         vec![
             "Decisions that came with reasoning".into(),
@@ -650,31 +698,55 @@ fn appeals_section(report: &Report) -> Option<Section> {
             .cmp(&a.significant)
             .then_with(|| a.p_adjusted.total_cmp(&b.p_adjusted))
     });
+    let median = |v: Option<f64>| v.map_or("not reached".into(), |v| seconds(Some(v)));
     let disparity_rows: Vec<String> = disparities
         .iter()
         .filter(|d| d.significant)
         .map(|d| {
-            let (what, value, reference) = match d.measure {
-                AppealMeasure::ReversalRate => ("reversal rate", percent(d.value), percent(d.reference_value)),
+            let rate = |v: Option<f64>| v.map_or("–".into(), percent);
+            let (what, value, reference, test) = match d.measure {
+                AppealMeasure::ReversalAmongDecided => (
+                    "reversal among decided appeals",
+                    rate(d.value),
+                    rate(d.reference_value),
+                    "Fisher",
+                ),
+                AppealMeasure::ReversalWithinDeadline => (
+                    "reversal by the deadline",
+                    rate(d.value),
+                    rate(d.reference_value),
+                    "Fisher",
+                ),
                 AppealMeasure::TimeToDecision => (
                     "median time to decision",
-                    seconds(Some(d.value)),
-                    seconds(Some(d.reference_value)),
+                    format!("{} ({} of {} decided)", median(d.value), d.group_events, d.group_n),
+                    format!(
+                        "{} ({} of {} decided)",
+                        median(d.reference_value),
+                        d.reference_events,
+                        d.reference_n
+                    ),
+                    "log-rank",
                 ),
             };
+            let ratio = d.ratio.map_or(String::new(), |r| format!("{r:.2}×, "));
+            let p_value = format_p(d.p_adjusted);
+            let p_value = if p_value.starts_with('<') {
+                format!("adjusted p {p_value}")
+            } else {
+                format!("adjusted p = {p_value}")
+            };
             format!(
-                "{} {}: {what} {value} against {reference} for {} ({:.2}×, adjusted p = {})",
+                "{} {}: {what} {value} against {reference} for {} ({ratio}{test}, {p_value})",
                 d.dimension.title(),
                 display_value(d.dimension, &d.group),
                 d.reference,
-                d.ratio.unwrap_or(f64::NAN),
-                format_p(d.p_adjusted)
             )
         })
         .collect();
     if disparity_rows.is_empty() {
         s.paragraphs.push(format!(
-            "No significant difference in reversal rate or time to decision between languages, groups or categories ({} comparisons, {} correction).",
+            "No significant difference in reversal (Fisher) or time to decision (log-rank) between languages, groups or categories ({} comparisons, {} correction).",
             p.disparities.len(),
             report.settings.correction.name()
         ));
@@ -699,40 +771,54 @@ fn appeals_by_group_section(report: &Report) -> Option<Section> {
     s.table = Some(Table {
         headers: [
             "Group",
+            "Wrongful removals",
             "Selected",
-            "Filed",
             "Decided",
-            "Reversed",
-            "Reversal rate (CI)",
+            "Pending at deadline",
+            "Reversed, of decided (CI)",
+            "Reversed by deadline, of followed (CI)",
             "Median time",
             "90th percentile",
             "Note",
         ]
         .map(String::from)
         .to_vec(),
-        numeric: vec![false, true, true, true, true, true, true, true, false],
+        numeric: vec![false, true, true, true, true, true, true, true, true, false],
         rows: p
             .slices
             .iter()
             .map(|sl| {
+                let time = &sl.time_to_decision;
+                let note = if sl.wrongful_removals == 0 {
+                    "nothing to appeal"
+                } else if sl.selected == 0 {
+                    "not sampled"
+                } else if sl.decided == 0 {
+                    "none decided"
+                } else if sl.small_sample {
+                    "small n"
+                } else {
+                    ""
+                };
                 vec![
                     format!("{}: {}", sl.dimension.title(), display_value(sl.dimension, &sl.value)),
+                    sl.wrongful_removals.to_string(),
                     sl.selected.to_string(),
-                    sl.filed.to_string(),
                     sl.decided.to_string(),
-                    sl.reversed.to_string(),
+                    sl.pending_at_deadline.to_string(),
                     format!(
                         "{} ({})",
                         sl.reversal_rate.map_or("–".into(), percent),
                         percent_interval(sl.reversal_ci)
                     ),
-                    seconds(sl.time_to_decision.median_secs),
-                    seconds(sl.time_to_decision.p90_secs),
-                    if sl.small_sample && sl.decided > 0 {
-                        "small n".into()
-                    } else {
-                        String::new()
-                    },
+                    format!(
+                        "{} ({})",
+                        sl.reversal_within_deadline.map_or("–".into(), percent),
+                        percent_interval(sl.reversal_within_deadline_ci)
+                    ),
+                    percentile(time.median_secs, time, p.deadline_secs),
+                    percentile(time.p90_secs, time, p.deadline_secs),
+                    note.into(),
                 ]
             })
             .collect(),

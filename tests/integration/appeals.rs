@@ -8,46 +8,69 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::standin::{Behaviour, StandIn, scenario_tables};
+use crate::standin::{Behaviour, StandIn, scenario_tables_with};
 use crate::support::*;
 
 /// 60 wrongful removals (protected counter-speech that quotes "kill"), 20 in
 /// each of English, Spanish and Arabic, beside allowed posts and violating ones.
 fn corpus(dir: &Path) -> PathBuf {
+    corpus_with(dir, &[("en", 20), ("es", 20), ("ar", 20)])
+}
+
+/// For each language, that many wrongful removals (numbered from 0, target
+/// groups in turn), 20 protected posts the stand-in keeps and 5 violating posts.
+fn corpus_with(dir: &Path, wrongful: &[(&str, usize)]) -> PathBuf {
+    let quote = |lang: &str| match lang {
+        "en" => "Writing 'kill them all' under a refugee's post is a call to violence and must be reported",
+        "es" => "Escribir 'kill them' bajo el post de una refugiada es una llamada a la violencia",
+        _ => "كتابة 'kill them' تحت منشور لاجئة دعوة إلى العنف ويجب الإبلاغ عنها",
+    };
     let mut rows = String::new();
-    for (lang, text) in [
-        (
-            "en",
-            "Writing 'kill them all' under a refugee's post is a call to violence and must be reported",
-        ),
-        (
-            "es",
-            "Escribir 'kill them' bajo el post de una refugiada es una llamada a la violencia",
-        ),
-        ("ar", "كتابة 'kill them' تحت منشور لاجئة دعوة إلى العنف ويجب الإبلاغ عنها"),
-    ] {
-        for i in 0..20 {
+    for &(lang, count) in wrongful {
+        for i in 0..count {
             let group = ["refugees", "women", "muslims", "lgbtq"][i % 4];
             rows.push_str(&format!(
-                "{lang}-w{i:02},{lang},\"{text} ({i})\",protected,counter_speech,{group},,,\n"
+                "{lang}-w{i:02},{lang},\"{} ({i})\",protected,counter_speech,{group},,,\n",
+                quote(lang)
             ));
+        }
+        for i in 0..20 {
+            let group = ["refugees", "women", "muslims", "lgbtq"][i % 4];
             rows.push_str(&format!("{lang}-a{i:02},{lang},\"An ordinary post about the weather ({i})\",protected,neutral_mention,{group},,,\n"));
         }
         for i in 0..5 {
             rows.push_str(&format!("{lang}-v{i:02},{lang},\"They are vermin and we will exterminate them ({i})\",violating,threat,refugees,,,\n"));
         }
     }
-    write_corpus(dir, &["en", "es", "ar"], &rows)
+    let languages: Vec<&str> = wrongful.iter().map(|(lang, _)| *lang).collect();
+    write_corpus(dir, &languages, &rows)
 }
 
 fn scenario(dir: &Path, standin: &StandIn, with_appeal: bool, deadline: f64, extra: &str) -> PathBuf {
-    let corpus = corpus(&dir.join("corpus"));
+    scenario_with(
+        dir,
+        standin,
+        corpus(&dir.join("corpus")),
+        (with_appeal, deadline, ""),
+        extra,
+    )
+}
+
+/// A scenario against the stand-in: `(with_appeal, deadline, keys of [appeal])`,
+/// `extra` tables after `[analysis] min_n = 5`.
+fn scenario_with(
+    dir: &Path,
+    standin: &StandIn,
+    corpus: PathBuf,
+    (with_appeal, deadline, appeal_keys): (bool, f64, &str),
+    extra: &str,
+) -> PathBuf {
     write_scenario(
         dir,
         &corpus,
         &format!(
             "name = \"appeals\"\ncorpora = [{{corpus}}]\n{}\n[run]\nconcurrency = 8\ncache = false\n[analysis]\nmin_n = 5\n{extra}",
-            scenario_tables(standin.url(), with_appeal, deadline)
+            scenario_tables_with(standin.url(), with_appeal, deadline, appeal_keys)
         ),
     )
 }
@@ -484,4 +507,399 @@ fn an_unreachable_appeal_api_fails_the_reversal_gate_and_is_retried_on_resume() 
     let filed = standin.appeals_per_decision();
     assert_eq!(filed.len(), 60);
     assert!(filed.values().all(|&n| n == 1), "{filed:?}");
+}
+
+/// The checklist item whose text contains `text`.
+fn checklist_item(results: &Value, text: &str) -> Value {
+    results["appeal"]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["item"].as_str().unwrap().contains(text))
+        .unwrap_or_else(|| panic!("no checklist item {text}"))
+        .clone()
+}
+
+/// The appeal slice of one group.
+fn appeal_slice(probe: &Value, dimension: &str, value: &str) -> Value {
+    probe["slices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["dimension"] == dimension && s["value"] == value)
+        .unwrap_or_else(|| panic!("no slice {dimension} {value}"))
+        .clone()
+}
+
+/// Case ids the run filed an intent to appeal for, sorted.
+fn intents(dir: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = appeal_records(dir)
+        .iter()
+        .filter(|r| r["record"] == "appeal_intent")
+        .map(|r| r["case_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn appeals_undecided_at_the_deadline_are_censored_and_keep_their_language_in_the_tests() {
+    // English appeals take 20 × 0.3 s = 6 s, past the 2 s deadline: all 20 are pending.
+    let standin = StandIn::start(Behaviour {
+        slow_language: Some(("en", 20)),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario(tmp.path(), &standin, true, 2.0, "");
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let results = read_json(&out.join("results.json"));
+    let probe = &results["appeal"]["probe"];
+    assert_eq!(
+        (probe["decided"].as_u64(), probe["pending_at_deadline"].as_u64()),
+        (Some(40), Some(20))
+    );
+
+    let overall = &probe["time_to_decision"];
+    assert_eq!(overall["n"], 60, "{overall}");
+    assert_eq!(overall["events"], 40, "{overall}");
+    assert_eq!(overall["censored"], 20, "{overall}");
+    let median = overall["median_secs"].as_f64().unwrap();
+    assert!(
+        (0.2..0.6).contains(&median),
+        "two thirds decided at about 0.3 s: {median}"
+    );
+    assert!(
+        overall["p90_secs"].is_null(),
+        "a third of the appeals were undecided at the deadline, so 90 % were not decided by then: {overall}"
+    );
+    let english = appeal_slice(probe, "language", "en");
+    let time = &english["time_to_decision"];
+    assert_eq!(
+        (time["events"].as_u64(), time["censored"].as_u64()),
+        (Some(0), Some(20)),
+        "{time}"
+    );
+    assert!(time["median_secs"].is_null() && time["p90_secs"].is_null(), "{time}");
+    assert_eq!(english["followed"], 20, "{english}");
+    assert_eq!(english["reversal_within_deadline"], 0.0, "{english}");
+    assert!(
+        english["reversal_rate"].is_null(),
+        "no English appeal was decided: {english}"
+    );
+
+    let english_time = probe["disparities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == "language" && d["group"] == "en" && d["measure"] == "time_to_decision")
+        .expect("English is compared on time to decision, censored appeals included")
+        .clone();
+    assert_eq!(english_time["test"], "log_rank", "{english_time}");
+    assert_eq!(english_time["direction"], "higher", "{english_time}");
+    assert_eq!(english_time["significant"], true, "{english_time}");
+    assert!(
+        english_time["value"].is_null(),
+        "the English median was not reached: {english_time}"
+    );
+
+    let item = checklist_item(&results, "without discrimination");
+    assert_ne!(item["status"], "met", "{item}");
+    assert_eq!(item["status"], "not_met", "{item}");
+    assert!(item["evidence"].as_str().unwrap().contains("language en"), "{item}");
+    let timely = checklist_item(&results, "timely manner");
+    assert_eq!(timely["status"], "not_met", "{timely}");
+    assert!(
+        timely["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("90th percentile more than 2.0 s"),
+        "{timely}"
+    );
+
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| Language: English"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        row.contains("| more than 2.0 s | more than 2.0 s | none decided |"),
+        "the English median is past the deadline: {row}"
+    );
+    assert!(
+        md.contains("| Time to decision, 90th percentile | more than 2.0 s |"),
+        "the overall 90th percentile is not understated: {md}"
+    );
+}
+
+#[test]
+fn max_appeals_draws_a_seeded_sample_stratified_by_language() {
+    let standin = StandIn::start(Behaviour {
+        decide_after: Duration::from_millis(50),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let mut chosen = Vec::new();
+    for (name, seed) in [("a", 1), ("b", 1), ("c", 2)] {
+        let dir = tmp.path().join(name);
+        let scenario = scenario_with(
+            &dir,
+            &standin,
+            corpus(&dir.join("corpus")),
+            (true, 10.0, "max_appeals = 9"),
+            "",
+        );
+        let text = std::fs::read_to_string(&scenario)
+            .unwrap()
+            .replace("[run]\n", &format!("[run]\nseed = {seed}\n"));
+        std::fs::write(&scenario, text).unwrap();
+        let out = dir.join("run");
+        let output = run_scenario(&scenario, &out);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+        let results = read_json(&out.join("results.json"));
+        let probe = &results["appeal"]["probe"];
+        assert_eq!(probe["selected"], 9, "{name}");
+        let ids = intents(&out);
+        for lang in ["en", "es", "ar"] {
+            let n = ids.iter().filter(|id| id.starts_with(&format!("{lang}-"))).count();
+            assert_eq!(
+                n, 3,
+                "{name}: proportional allocation gives each language 3 of 9: {ids:?}"
+            );
+            assert_eq!(appeal_slice(probe, "language", lang)["selected"], 3, "{name}");
+        }
+        let sampling = &probe["sampling"];
+        assert_eq!(sampling["seed"], seed, "{sampling}");
+        assert_eq!(sampling["budget"], 9, "{sampling}");
+        assert_eq!(sampling["strata"].as_array().unwrap().len(), 3, "{sampling}");
+        let item = checklist_item(&results, "without discrimination");
+        assert_eq!(
+            item["status"], "not_measurable",
+            "3 decided appeals per language: {item}"
+        );
+        assert!(item["evidence"].as_str().unwrap().contains("fewer than 5"), "{item}");
+        chosen.push((out, ids));
+    }
+    assert_eq!(chosen[0].1, chosen[1].1, "the same seed draws the same sample");
+    assert_ne!(chosen[0].1, chosen[2].1, "another seed draws another sample");
+    let first_in_corpus_order: Vec<String> = (0..9).map(|i| format!("en-w{i:02}")).collect();
+    assert_ne!(chosen[0].1, first_in_corpus_order);
+
+    // a resumed run selects the same appeals: it files none beyond them
+    let (out, ids) = &chosen[0];
+    let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
+    let lost = &ids[..2];
+    let kept: Vec<&str> = journal
+        .lines()
+        .filter(|l| {
+            let r: Value = serde_json::from_str(l).unwrap();
+            !(r["record"] == "appeal_outcome" && lost.iter().any(|id| r["case_id"] == id.as_str()))
+        })
+        .collect();
+    std::fs::write(out.join("journal.jsonl"), kept.join("\n") + "\n").unwrap();
+    let output = modaudit().arg("run").arg("--resume").arg(out).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(&intents(out), ids);
+    let probe = &read_json(&out.join("results.json"))["appeal"]["probe"];
+    assert_eq!(
+        (probe["selected"].as_u64(), probe["decided"].as_u64()),
+        (Some(9), Some(9))
+    );
+}
+
+#[test]
+fn a_language_with_nothing_to_appeal_is_named_and_does_not_block_the_checklist() {
+    let standin = StandIn::start(Behaviour::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = corpus_with(&tmp.path().join("corpus"), &[("en", 20), ("es", 0), ("ar", 20)]);
+    // a strict α: the stand-in treats every language alike, so no comparison may be significant by chance
+    let scenario = scenario_with(tmp.path(), &standin, corpus, (true, 10.0, ""), "alpha = 0.0001\n");
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let results = read_json(&out.join("results.json"));
+    let spanish = appeal_slice(&results["appeal"]["probe"], "language", "es");
+    assert_eq!(spanish["wrongful_removals"], 0, "{spanish}");
+    let item = checklist_item(&results, "without discrimination");
+    assert_eq!(item["status"], "met", "{item}");
+    assert!(
+        item["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("language es had no wrongful removals"),
+        "{item}"
+    );
+}
+
+#[test]
+fn a_language_left_out_of_the_sample_makes_discrimination_not_measurable() {
+    let standin = StandIn::start(Behaviour {
+        decide_after: Duration::from_millis(50),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = corpus_with(&tmp.path().join("corpus"), &[("en", 20), ("es", 20), ("ar", 1)]);
+    let scenario = scenario_with(tmp.path(), &standin, corpus, (true, 10.0, "max_appeals = 2"), "");
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let results = read_json(&out.join("results.json"));
+    let arabic = appeal_slice(&results["appeal"]["probe"], "language", "ar");
+    assert_eq!(
+        (arabic["wrongful_removals"].as_u64(), arabic["selected"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let item = checklist_item(&results, "without discrimination");
+    assert_eq!(item["status"], "not_measurable", "{item}");
+    assert!(item["evidence"].as_str().unwrap().contains("language ar"), "{item}");
+}
+
+/// The appeal sections of every format from fixed decisions and a fixed appeal
+/// journal: English appeals take days and a third are still pending at the
+/// one-week deadline; Arabic appeals are decided within hours.
+mod snapshot {
+    use std::collections::HashMap;
+
+    use chrono::{DateTime, Duration, Utc};
+    use modaudit::appeal::{AppealFiled, AppealIndex, AppealOutcome, AppealResult, AppealState};
+    use modaudit::corpus::Label;
+    use modaudit::decision::{Action, Decision, Notice};
+    use modaudit::report::{Report, build_report, render_markdown};
+    use modaudit::run::{RunManifest, ScenarioRecord, build_target};
+    use modaudit::scenario::Plan;
+    use serde_json::Value;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000 + seconds, 0).unwrap()
+    }
+
+    fn report() -> Report {
+        let plan = Plan::load(&crate::support::repo().join("tests/fixtures/appeals-snapshot/scenario.toml")).unwrap();
+        let manifest = RunManifest {
+            tool: "modaudit".into(),
+            tool_version: "0.0.0-snapshot".into(),
+            run_id: "appeals-snapshot".into(),
+            scenario: ScenarioRecord {
+                name: plan.name.clone(),
+                path: "scenario.toml".into(),
+                sha256: plan.scenario.sha256.clone(),
+            },
+            corpora: plan.corpora.clone(),
+            target: build_target(&plan).unwrap().info(),
+            seed: 0,
+            idempotency_secret: Some("5e".repeat(32)),
+            cases: plan.cases.len() as u64,
+            started_at: at(0),
+            resumed_at: Vec::new(),
+            finished_at: Some(at(700_000)),
+            outputs: Default::default(),
+        };
+        let mut decisions = HashMap::new();
+        let mut appeals = AppealIndex::new();
+        for (i, case) in plan.cases.iter().enumerate() {
+            let removed = case.label == Label::Violating || i % 2 == 0;
+            let action = if removed { Action::Remove } else { Action::Allow };
+            decisions.insert(
+                case.id.clone(),
+                Decision {
+                    case_id: case.id.clone(),
+                    action,
+                    score: None,
+                    scores: Default::default(),
+                    notice: Notice {
+                        decision_id: removed.then(|| format!("d{i}")),
+                        reason: removed.then(|| "hate speech".into()),
+                        appeal_url: removed.then(|| "https://appeals.invalid".into()),
+                        ..Notice::default()
+                    },
+                    error: None,
+                    latency_ms: 5,
+                    attempts: 1,
+                    decided_at: at(i as i64),
+                    response_sha256: None,
+                    response: None,
+                    cache_hit: false,
+                },
+            );
+            if !removed || case.label != Label::Protected {
+                continue;
+            }
+            let filed_at = at(100 + i as i64);
+            let (result, seconds) = match case.lang.as_str() {
+                "en" if i % 3 == 0 => (AppealResult::Pending, None),
+                "en" => (
+                    if i % 5 < 2 {
+                        AppealResult::Reversed
+                    } else {
+                        AppealResult::Upheld
+                    },
+                    Some(86_400 * (1 + i as i64 % 5)),
+                ),
+                _ => (
+                    if i % 5 < 2 {
+                        AppealResult::Reversed
+                    } else {
+                        AppealResult::Upheld
+                    },
+                    Some(600 * (1 + i as i64 % 7)),
+                ),
+            };
+            let observed_at = filed_at + Duration::seconds(seconds.unwrap_or(604_800 + 30));
+            appeals.insert(
+                case.id.clone(),
+                AppealState {
+                    intent: None,
+                    filed: Some(AppealFiled {
+                        case_id: case.id.clone(),
+                        appeal_id: format!("A-{i}"),
+                        filed_at,
+                        response: None,
+                    }),
+                    outcome: Some(AppealOutcome {
+                        case_id: case.id.clone(),
+                        result,
+                        decided_at: seconds.map(|_| observed_at),
+                        observed_at,
+                        seconds: seconds.map(|s| s as f64),
+                        reason: seconds.map(|_| "reviewed".into()),
+                        error: None,
+                        response: None,
+                    }),
+                },
+            );
+        }
+        build_report(&plan, &manifest, &decisions, &appeals, None)
+    }
+
+    /// Replaces each Kaplan–Meier curve by its number of points (the curves are
+    /// checked against lifelines in the unit tests).
+    fn without_curves(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(points)) = map.get("curve") {
+                    let n = points.len();
+                    map.insert("curve".into(), Value::String(format!("{n} points")));
+                }
+                map.values_mut().for_each(without_curves);
+            }
+            Value::Array(items) => items.iter_mut().for_each(without_curves),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn appeal_sections_markdown() {
+        let md = render_markdown(&report());
+        let start = md.find("## Appeals").expect("an appeals section");
+        let end = md.find("## Gates").expect("a gates section");
+        insta::assert_snapshot!(&md[start..end]);
+    }
+
+    #[test]
+    fn appeal_probe_json() {
+        let mut probe = serde_json::to_value(&report().appeal.probe).unwrap();
+        without_curves(&mut probe);
+        insta::assert_snapshot!(serde_json::to_string_pretty(&probe).unwrap());
+    }
 }

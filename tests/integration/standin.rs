@@ -2,7 +2,8 @@
 //! that contains a listed word — so counter-speech quoting a threat is removed
 //! wrongly), answers with a full notice, and runs an appeal queue whose
 //! behaviour the test chooses: no appeal route at all, appeals that never
-//! resolve, a fixed share reversed, slower decisions for one language. Appeals
+//! resolve, a fixed share reversed, slower decisions for one language (past the
+//! audit's deadline if the test wants). Appeals
 //! are deduplicated by idempotency key, as real APIs do, and the stand-in counts
 //! the appeals filed and the submissions received per decision.
 
@@ -22,7 +23,9 @@ const BLOCKED: [&str; 3] = ["kill", "vermin", "exterminate"];
 pub struct Behaviour {
     /// Notices carry an appeal URL and the appeal API exists.
     pub appeal_route: bool,
-    /// Reverse `k` of every `n` appeals, in filing order.
+    /// Reverse `k` of every `n` appeals, by the number that ends the post's id
+    /// (`en-w07` → 7): posts numbered alike in every language and group get the
+    /// same share, whatever order the appeals arrive in.
     pub reverse: (usize, usize),
     pub decide_after: Duration,
     /// Decisions for this language take this many times longer.
@@ -141,13 +144,18 @@ fn handle(behaviour: &Behaviour, state: &Mutex<State>, request: &Request) -> Rep
                 Some((slow, f)) if slow == lang => f,
                 _ => 1,
             };
+            let number: usize = decision_id
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|digits| digits.parse().ok())
+                .unwrap_or(n);
             let appeal = Appeal {
                 id: format!("A-{n}"),
+                reversed: number % behaviour.reverse.1 < behaviour.reverse.0,
                 decision_id,
                 filed: Instant::now(),
                 filed_at: Utc::now(),
                 due: behaviour.decide_after * factor,
-                reversed: n % behaviour.reverse.1 < behaviour.reverse.0,
             };
             let id = appeal.id.clone();
             state.appeals.push(appeal);
@@ -183,6 +191,11 @@ fn handle(behaviour: &Behaviour, state: &Mutex<State>, request: &Request) -> Rep
 
 /// The `[target]` and `[appeal]` tables for a scenario against the stand-in.
 pub fn scenario_tables(url: &str, with_appeal: bool, deadline_secs: f64) -> String {
+    scenario_tables_with(url, with_appeal, deadline_secs, "")
+}
+
+/// [`scenario_tables`] with `appeal_keys` added to the `[appeal]` table (e.g. `max_appeals = 9`).
+pub fn scenario_tables_with(url: &str, with_appeal: bool, deadline_secs: f64, appeal_keys: &str) -> String {
     let mut text = format!(
         "[target]\nkind = \"http\"\nurl = \"{url}/moderate\"\nbody = '{{\"content\": {{\"text\": \"{{text}}\", \"language\": \"{{lang}}\"}}, \"ref\": \"{{id}}\"}}'\n\
          [target.response]\naction = \"/result/decision\"\naction_map = {{ removed = \"remove\", kept = \"allow\" }}\ndecision_id = \"/notice/id\"\n\
@@ -194,7 +207,7 @@ pub fn scenario_tables(url: &str, with_appeal: bool, deadline_secs: f64) -> Stri
             "[appeal]\nsubmit_url = \"{url}/appeals\"\nsubmit_body = '{{\"decision_id\": \"{{decision_id}}\", \"statement\": \"{{appeal_text}}\"}}'\n\
              appeal_id = \"/appeal_id\"\nstatus_url = \"{url}/appeals/{{appeal_id}}\"\nstatus = \"/status\"\n\
              status_map = {{ reinstated = \"reversed\", in_review = \"pending\" }}\ndecided_at = \"/decided_at\"\noutcome_reason = \"/reason\"\n\
-             poll_interval_secs = 0.05\ndeadline_secs = {deadline_secs}\nconcurrency = 16\n"
+             poll_interval_secs = 0.05\ndeadline_secs = {deadline_secs}\nconcurrency = 16\n{appeal_keys}\n"
         ));
     }
     text

@@ -1,0 +1,343 @@
+//! Which wrongful removals are appealed: all of them, or a seeded random sample
+//! stratified by language when `[appeal] sample` or `max_appeals` limits the
+//! budget.
+//!
+//! Appeals cost the platform's reviewers and the audit's time, so a run may
+//! appeal only some wrongful removals. Taking the first ones in corpus order
+//! would appeal one language only; drawing at random overall may leave a small
+//! language out by chance. The budget is therefore split across languages in
+//! proportion to their wrongful removals (largest remainders), with at least
+//! one appeal per language whenever the budget allows, and each language's
+//! appeals are those with the smallest keys sha256(seed, case id): random,
+//! reproducible from the run's seed, and stable when the budget grows (a larger
+//! sample contains the smaller one's cases of each language).
+//!
+//! A resumed run selects the same appeals: the draw depends only on the seed
+//! and the wrongful removals, and appeals already journaled are kept in their
+//! language's share before any other is drawn, so an appeal once filed is
+//! never dropped from the report.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::records::AppealIndex;
+use crate::corpus::{Case, Label};
+use crate::decision::Decision;
+use crate::hash::sha256_hex;
+use crate::report::DecisionIndex;
+use crate::scenario::{AppealPlan, Plan};
+
+/// How the appeals were chosen (`results.json` → `appeal.probe.sampling`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    pub method: SamplingMethod,
+    /// The run's seed, which orders the cases of each language.
+    pub seed: u64,
+    /// `[appeal] sample`: the share of wrongful removals to appeal.
+    pub share: f64,
+    pub max_appeals: Option<u64>,
+    /// Appeals the settings allow: ⌈share × wrongful removals⌉, at most `max_appeals`.
+    pub budget: u64,
+    /// One per language with wrongful removals, in language order.
+    pub strata: Vec<Stratum>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingMethod {
+    /// Every wrongful removal is appealed.
+    All,
+    /// A seeded random sample, allocated to languages in proportion.
+    StratifiedByLanguage,
+}
+
+/// The appeals of one language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stratum {
+    pub language: String,
+    pub wrongful_removals: u64,
+    /// Its share of the budget.
+    pub allocated: u64,
+    /// Appeals selected: the allocation, or more when a resumed run had
+    /// already journaled more appeals of this language.
+    pub selected: u64,
+}
+
+/// The appeals chosen, in corpus order, and how.
+pub struct Selection<'a> {
+    pub chosen: Vec<(&'a Case, &'a Decision)>,
+    pub sampling: Sampling,
+}
+
+/// The wrongful removals of a run, in corpus order: adverse decisions on protected cases.
+pub fn wrongful_removals<'a>(plan: &'a Plan, decisions: &'a DecisionIndex) -> Vec<(&'a Case, &'a Decision)> {
+    plan.cases
+        .iter()
+        .filter(|c| c.label == Label::Protected)
+        .filter_map(|c| {
+            decisions
+                .get(&c.id)
+                .filter(|d| plan.is_adverse(d.action))
+                .map(|d| (c, d))
+        })
+        .collect()
+}
+
+/// Chooses the appeals to file among the wrongful removals; `journaled` holds
+/// the appeals an earlier pass of this run already began.
+pub fn select<'a>(
+    seed: u64,
+    appeal: &AppealPlan,
+    wrongful: Vec<(&'a Case, &'a Decision)>,
+    journaled: &AppealIndex,
+) -> Selection<'a> {
+    let total = wrongful.len() as u64;
+    let mut budget = if appeal.sample >= 1.0 {
+        total
+    } else {
+        // the small slack keeps 0.3 × 10 at 3 despite binary rounding
+        ((appeal.sample * total as f64 - 1e-9).ceil().max(0.0) as u64).min(total)
+    };
+    if let Some(max) = appeal.max_appeals {
+        budget = budget.min(max as u64);
+    }
+    let mut by_language: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (case, _)) in wrongful.iter().enumerate() {
+        by_language.entry(case.lang.as_str()).or_default().push(i);
+    }
+    let sizes: Vec<u64> = by_language.values().map(|members| members.len() as u64).collect();
+    let allocation = allocate(&sizes, budget);
+    let mut keep = vec![false; wrongful.len()];
+    let mut strata = Vec::new();
+    for ((language, members), allocated) in by_language.iter().zip(allocation) {
+        let mut ordered: Vec<(bool, u64, &str, usize)> = members
+            .iter()
+            .map(|&i| {
+                let id = wrongful[i].0.id.as_str();
+                (!journaled.contains_key(id), draw_key(seed, id), id, i)
+            })
+            .collect();
+        // journaled first, then by key; the id breaks a tie of keys
+        ordered.sort();
+        let pinned = ordered.iter().filter(|(fresh, ..)| !fresh).count() as u64;
+        let selected = allocated.max(pinned);
+        for &(.., i) in ordered.iter().take(selected as usize) {
+            keep[i] = true;
+        }
+        strata.push(Stratum {
+            language: language.to_string(),
+            wrongful_removals: members.len() as u64,
+            allocated,
+            selected,
+        });
+    }
+    let chosen = wrongful
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(pair, kept)| kept.then_some(pair))
+        .collect();
+    Selection {
+        chosen,
+        sampling: Sampling {
+            method: if budget == total {
+                SamplingMethod::All
+            } else {
+                SamplingMethod::StratifiedByLanguage
+            },
+            seed,
+            share: appeal.sample,
+            max_appeals: appeal.max_appeals.map(|m| m as u64),
+            budget,
+            strata,
+        },
+    }
+}
+
+/// The appeals a plan selects, given what its journal already holds.
+pub fn selected<'a>(plan: &'a Plan, decisions: &'a DecisionIndex, journaled: &AppealIndex) -> Selection<'a> {
+    let appeal = plan.appeal.as_ref().expect("selecting appeals needs an [appeal] table");
+    select(plan.run.seed, appeal, wrongful_removals(plan, decisions), journaled)
+}
+
+/// A case's random position in the draw of a run with this seed.
+fn draw_key(seed: u64, case_id: &str) -> u64 {
+    let hash = sha256_hex(format!("{seed}\0{case_id}").as_bytes());
+    u64::from_str_radix(&hash[..16], 16).expect("sha256_hex gives hex digits")
+}
+
+/// Splits `budget` across strata of these sizes in proportion (largest
+/// remainders: Hamilton's method), then gives each stratum left empty one unit,
+/// the largest strata first, taken from the stratum most above its exact quota
+/// among those with two or more, for as long as there is one. Ties go to the
+/// larger stratum, then to the earlier one.
+fn allocate(sizes: &[u64], budget: u64) -> Vec<u64> {
+    let total: u64 = sizes.iter().sum();
+    if total == 0 {
+        return vec![0; sizes.len()];
+    }
+    let budget = budget.min(total);
+    let quota: Vec<f64> = sizes.iter().map(|&n| budget as f64 * n as f64 / total as f64).collect();
+    // integer floors avoid a quota like 2.9999999 being floored to 2
+    let mut allocation: Vec<u64> = sizes.iter().map(|&n| budget * n / total).collect();
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    let remainder = |i: usize| (budget * sizes[i]) % total;
+    order.sort_by(|&a, &b| {
+        remainder(b)
+            .cmp(&remainder(a))
+            .then(sizes[b].cmp(&sizes[a]))
+            .then(a.cmp(&b))
+    });
+    let left = budget - allocation.iter().sum::<u64>();
+    for &i in order.iter().take(left as usize) {
+        allocation[i] += 1;
+    }
+    let mut empty: Vec<usize> = (0..sizes.len())
+        .filter(|&i| sizes[i] > 0 && allocation[i] == 0)
+        .collect();
+    empty.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+    for i in empty {
+        let donor = (0..sizes.len()).filter(|&j| allocation[j] >= 2).max_by(|&a, &b| {
+            (allocation[a] as f64 - quota[a])
+                .total_cmp(&(allocation[b] as f64 - quota[b]))
+                .then(allocation[a].cmp(&allocation[b]))
+                .then(b.cmp(&a))
+        });
+        let Some(donor) = donor else { break };
+        allocation[donor] -= 1;
+        allocation[i] += 1;
+    }
+    allocation
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::test_support::case;
+    use crate::appeal::AppealState;
+    use crate::decision::Action;
+    use std::time::Duration;
+
+    fn plan(sample: f64, max_appeals: Option<usize>) -> AppealPlan {
+        AppealPlan {
+            submit_url: String::new(),
+            submit_body: String::new(),
+            headers: BTreeMap::new(),
+            appeal_text: String::new(),
+            appeal_id: String::new(),
+            status_url: String::new(),
+            status: String::new(),
+            status_map: BTreeMap::new(),
+            decided_at: None,
+            outcome_reason: None,
+            poll_interval: Duration::from_secs(1),
+            deadline: Duration::from_secs(10),
+            sample,
+            max_appeals,
+            concurrency: 1,
+            idempotency_header: String::new(),
+        }
+    }
+
+    fn cases(per_language: &[(&str, usize)]) -> Vec<Case> {
+        per_language
+            .iter()
+            .flat_map(|&(lang, n)| {
+                (0..n).map(move |i| case(&format!("{lang}-{i:03}"), lang, Label::Protected, "quote", None, None))
+            })
+            .collect()
+    }
+
+    fn decision(case: &Case) -> Decision {
+        Decision {
+            case_id: case.id.clone(),
+            action: Action::Remove,
+            score: None,
+            scores: BTreeMap::new(),
+            notice: Default::default(),
+            error: None,
+            latency_ms: 0,
+            attempts: 1,
+            decided_at: chrono::Utc::now(),
+            response_sha256: None,
+            response: None,
+            cache_hit: false,
+        }
+    }
+
+    fn ids(selection: &Selection<'_>) -> Vec<String> {
+        selection.chosen.iter().map(|(c, _)| c.id.clone()).collect()
+    }
+
+    #[test]
+    fn allocation_is_proportional_with_one_per_stratum_when_possible() {
+        assert_eq!(allocate(&[20, 20, 20], 9), vec![3, 3, 3]);
+        assert_eq!(
+            allocate(&[100, 10, 1], 10),
+            vec![8, 1, 1],
+            "proportional 9.0/0.9/0.09, then one for the smallest"
+        );
+        assert_eq!(
+            allocate(&[100, 10, 1], 2),
+            vec![1, 1, 0],
+            "too small a budget for every language"
+        );
+        assert_eq!(allocate(&[5, 3], 100), vec![5, 3], "never more than a stratum holds");
+        assert_eq!(allocate(&[0, 4], 2), vec![0, 2]);
+        assert_eq!(allocate(&[], 3), Vec::<u64>::new());
+        for budget in 0..=30 {
+            let a = allocate(&[17, 9, 4], budget);
+            assert_eq!(a.iter().sum::<u64>(), budget);
+            assert!(a.iter().zip([17, 9, 4]).all(|(k, n)| *k <= n));
+        }
+    }
+
+    #[test]
+    fn the_draw_is_seeded_stratified_and_in_corpus_order() {
+        let cases = cases(&[("en", 40), ("es", 15), ("ar", 5)]);
+        let decisions: Vec<Decision> = cases.iter().map(decision).collect();
+        let wrongful = || cases.iter().zip(&decisions).collect::<Vec<_>>();
+        let none = AppealIndex::new();
+        let a = select(1, &plan(1.0, Some(12)), wrongful(), &none);
+        assert_eq!(a.sampling.method, SamplingMethod::StratifiedByLanguage);
+        assert_eq!(a.sampling.budget, 12);
+        let per = |s: &Selection<'_>, lang: &str| s.chosen.iter().filter(|(c, _)| c.lang == lang).count();
+        assert_eq!((per(&a, "en"), per(&a, "es"), per(&a, "ar")), (8, 3, 1));
+        assert_eq!(ids(&a), ids(&select(1, &plan(1.0, Some(12)), wrongful(), &none)));
+        assert_ne!(ids(&a), ids(&select(2, &plan(1.0, Some(12)), wrongful(), &none)));
+        let order: Vec<usize> = a
+            .chosen
+            .iter()
+            .map(|(c, _)| cases.iter().position(|x| x.id == c.id).unwrap())
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "corpus order");
+        // a larger budget keeps the smaller sample's cases
+        let larger = select(1, &plan(1.0, Some(30)), wrongful(), &none);
+        assert!(ids(&a).iter().all(|id| ids(&larger).contains(id)));
+        // a share: ⌈0.25 × 60⌉ = 15
+        let share = select(1, &plan(0.25, None), wrongful(), &none);
+        assert_eq!(share.sampling.budget, 15);
+        assert_eq!(share.chosen.len(), 15);
+        let all = select(1, &plan(1.0, None), wrongful(), &none);
+        assert_eq!((all.sampling.method, all.chosen.len()), (SamplingMethod::All, 60));
+    }
+
+    #[test]
+    fn journaled_appeals_stay_selected() {
+        let cases = cases(&[("en", 20), ("es", 20)]);
+        let decisions: Vec<Decision> = cases.iter().map(decision).collect();
+        let wrongful = || cases.iter().zip(&decisions).collect::<Vec<_>>();
+        let first = select(3, &plan(1.0, Some(4)), wrongful(), &AppealIndex::new());
+        let journaled: AppealIndex = ids(&first).into_iter().map(|id| (id, AppealState::default())).collect();
+        let again = select(3, &plan(1.0, Some(4)), wrongful(), &journaled);
+        assert_eq!(ids(&first), ids(&again), "the same draw on resume");
+        // appeals journaled beyond the share are kept, never dropped
+        let mut more = journaled.clone();
+        for id in ["en-000", "en-001", "en-002", "en-003"] {
+            more.insert(id.into(), AppealState::default());
+        }
+        let kept = select(3, &plan(1.0, Some(4)), wrongful(), &more);
+        assert!(more.keys().all(|id| ids(&kept).contains(id)));
+        assert!(kept.sampling.strata.iter().any(|s| s.selected > s.allocated));
+    }
+}
