@@ -793,6 +793,7 @@ mod snapshot {
             started_at: at(0),
             resumed_at: Vec::new(),
             finished_at: Some(at(700_000)),
+            rate_limiting: None,
             outputs: Default::default(),
         };
         let mut decisions = HashMap::new();
