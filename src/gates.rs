@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, Dimension};
+use crate::analysis::{Analysis, Dimension, Measure};
 use crate::appeal::NoticeCoverage;
 
 /// The scenario's `[gates]` table. Every gate is optional.
@@ -104,7 +104,11 @@ pub fn evaluate(
         results.push(at_most("max_language_over_removal_rate", t, worst.map(|w| w.0), what));
     }
     if let Some(t) = thresholds.max_disparity_ratio {
-        let significant: Vec<_> = analysis.disparities.iter().filter(|d| d.significant).collect();
+        let significant: Vec<_> = analysis
+            .disparities
+            .iter()
+            .filter(|d| d.significant && d.measure == Measure::OverRemoval)
+            .collect();
         let worst = significant
             .iter()
             .map(|d| {

@@ -18,4 +18,5 @@ mod shared_fixtures;
 mod snapshots;
 mod standin;
 mod statements;
+mod statistics;
 mod support;
