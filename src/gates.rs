@@ -14,7 +14,7 @@ pub struct GateThresholds {
     pub max_over_removal_rate: Option<f64>,
     /// Highest acceptable over-removal rate of any language with at least the minimum n.
     pub max_language_over_removal_rate: Option<f64>,
-    /// Highest acceptable rate ratio among statistically significant disparities.
+    /// Highest acceptable rate ratio among statistically significant over-removal disparities.
     pub max_disparity_ratio: Option<f64>,
     /// Highest acceptable share of cases that ended in `error`.
     pub max_error_rate: Option<f64>,

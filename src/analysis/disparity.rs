@@ -519,13 +519,18 @@ pub fn compare(observations: &[Observation<'_>], settings: &AnalysisSettings) ->
             z_simultaneous,
         )
         .map(|(lo, hi)| [lo, hi]);
-        d.min_detectable = Some(minimum_detectable(
+        let mut detectable = minimum_detectable(
             d.reference_rate,
             d.group_n,
             d.reference_n,
             family.per_comparison_alpha,
             POWER,
+        );
+        detectable.alpha_basis = Some(format!(
+            "Bonferroni: α/m = {}/{} within {}",
+            family.alpha, family.m, family.name
         ));
+        d.min_detectable = Some(detectable);
         if let (true, Some(by)) = (d.significant, strata_by(d.dimension)) {
             d.stratified = Some(stratified_check(d, by, &tables, imbalance, family, z));
         }
@@ -1054,6 +1059,10 @@ mod tests {
         assert!(names.contains(&"detection/language") && names.contains(&"over_removal/language"));
         let min = ar.min_detectable.as_ref().unwrap();
         assert_eq!(min.alpha, 0.05 / 2.0);
+        assert_eq!(
+            min.alpha_basis.as_deref(),
+            Some("Bonferroni: α/m = 0.05/2 within detection/language")
+        );
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct MinimumDetectable {
     pub power: f64,
     /// The two-sided significance level per comparison used here.
     pub alpha: f64,
+    /// Where `alpha` comes from, e.g. "Bonferroni: α/m = 0.05/13 within over_removal/language".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha_basis: Option<String>,
     /// A group rate above the reference rate.
     pub increase: Detectable,
     /// A group rate below the reference rate.
@@ -119,6 +122,7 @@ pub fn minimum_detectable(reference_rate: f64, n: u64, n_ref: u64, alpha: f64, p
         method: "cohen_h_normal".into(),
         power,
         alpha,
+        alpha_basis: None,
         increase: direction(1.0),
         decrease: direction(-1.0),
     }
