@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::correction::Correction;
-use super::fisher::{fisher_exact_two_sided, odds_ratio};
+use super::fisher::fisher_exact_two_sided;
 use super::homogeneity::{Homogeneity, chi_square_homogeneity};
 use super::interval::{newcombe_difference, wilson, z_critical};
 use super::power::{MinimumDetectable, POWER, minimum_detectable};
@@ -278,6 +278,39 @@ struct GroupCounts {
     categories: BTreeMap<String, u64>,
 }
 
+impl GroupCounts {
+    /// Adds another group's counts to these.
+    fn add(&mut self, other: &GroupCounts) {
+        self.total.n += other.total.n;
+        self.total.adverse += other.total.adverse;
+        for (k, c) in &other.strata {
+            let s = self.strata.entry(k.clone()).or_default();
+            s.n += c.n;
+            s.adverse += c.adverse;
+        }
+        for (k, c) in &other.categories {
+            *self.categories.entry(k.clone()).or_default() += c;
+        }
+    }
+
+    /// These counts less a part of them (all groups less one: the rest).
+    fn without(&self, part: &GroupCounts) -> GroupCounts {
+        GroupCounts {
+            total: self.total.minus(part.total),
+            strata: self
+                .strata
+                .iter()
+                .map(|(k, c)| (k.clone(), c.minus(part.strata.get(k).copied().unwrap_or_default())))
+                .collect(),
+            categories: self
+                .categories
+                .iter()
+                .map(|(k, c)| (k.clone(), c - part.categories.get(k).copied().unwrap_or_default()))
+                .collect(),
+        }
+    }
+}
+
 /// The strata of a dimension's stratified check, or `None` when it has none.
 fn strata_by(dimension: Dimension) -> Option<Vec<Dimension>> {
     match dimension {
@@ -361,180 +394,37 @@ fn family_name(measure: Measure, dimension: Dimension, mode: FamilyMode) -> Stri
     }
 }
 
+/// What a comparison keeps for its stratified check: the per-stratum tables of
+/// group against reference, and the kind of speech over-represented in the group.
+struct StrataEvidence {
+    tables: Vec<Table>,
+    imbalance: Imbalance,
+}
+
 /// Disparities, families and per-dimension records for every compared
 /// dimension and both measures.
 pub fn compare(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Comparisons {
-    let z = z_critical(settings.confidence);
-    let mut disparities = Vec::new();
+    let mut compared: Vec<(Disparity, StrataEvidence)> = Vec::new();
     let mut dimensions = Vec::new();
-    // per comparison: the strata tables and category counts of group and
-    // reference, kept for the stratified check
-    let mut strata_of_comparison: Vec<(Vec<Table>, Imbalance)> = Vec::new();
     for measure in Measure::ALL {
         for dimension in Dimension::COMPARED {
             let groups = tally(observations, measure, dimension);
             if groups.is_empty() {
                 continue;
             }
-            let (reference_mode, reference) = choose_reference(dimension, &groups, settings);
-            let groups_with_min_n: Vec<(u64, u64)> = groups
-                .values()
-                .filter(|g| g.total.n >= settings.min_n)
-                .map(|g| (g.total.adverse, g.total.n))
-                .collect();
-            let mut record = DimensionComparison {
-                measure,
-                dimension,
-                reference_mode,
-                reference: None,
-                groups: groups.len(),
-                groups_with_min_n: groups_with_min_n.len(),
-                tested: 0,
-                not_tested: 0,
-                significant: 0,
-                family: None,
-                omnibus: chi_square_homogeneity(&groups_with_min_n),
-                note: None,
-            };
-            let reference = match reference {
-                Ok(reference) => reference,
-                Err(note) => {
-                    record.note = Some(note);
-                    dimensions.push(record);
-                    continue;
-                }
-            };
-            let all = groups.values().fold(GroupCounts::default(), |mut acc, g| {
-                acc.total.n += g.total.n;
-                acc.total.adverse += g.total.adverse;
-                for (k, c) in &g.strata {
-                    let s = acc.strata.entry(k.clone()).or_default();
-                    s.n += c.n;
-                    s.adverse += c.adverse;
-                }
-                for (k, c) in &g.categories {
-                    *acc.categories.entry(k.clone()).or_default() += c;
-                }
-                acc
-            });
-            record.reference = Some(match &reference {
-                Reference::Rest => ALL_OTHERS.to_string(),
-                Reference::Group(name) => name.clone(),
-            });
-            for (group, counts) in &groups {
-                let reference_counts = match &reference {
-                    Reference::Group(name) if name == group => continue,
-                    Reference::Group(name) => groups[name].clone(),
-                    Reference::Rest => GroupCounts {
-                        total: all.total.minus(counts.total),
-                        strata: all
-                            .strata
-                            .iter()
-                            .map(|(k, c)| (k.clone(), c.minus(counts.strata.get(k).copied().unwrap_or_default())))
-                            .collect(),
-                        categories: all
-                            .categories
-                            .iter()
-                            .map(|(k, c)| (k.clone(), c - counts.categories.get(k).copied().unwrap_or_default()))
-                            .collect(),
-                    },
-                };
-                let (g, r) = (counts.total, reference_counts.total);
-                if g.n == 0 || r.n == 0 {
-                    continue;
-                }
-                let tested = g.n >= settings.min_n;
-                let not_tested_reason = (!tested).then(|| {
-                    format!(
-                        "the group has {} decided {} cases, fewer than the minimum n of {}: described, not tested",
-                        g.n,
-                        measure.cases(),
-                        settings.min_n
-                    )
-                });
-                disparities.push(Disparity {
-                    measure,
-                    dimension,
-                    group: group.clone(),
-                    reference: record.reference.clone().unwrap_or_default(),
-                    reference_mode,
-                    family: tested.then(|| family_name(measure, dimension, settings.families)),
-                    group_n: g.n,
-                    group_adverse: g.adverse,
-                    reference_n: r.n,
-                    reference_adverse: r.adverse,
-                    rate: g.rate(),
-                    rate_ci: wilson(g.adverse, g.n, settings.confidence).map(|(lo, hi)| [lo, hi]),
-                    reference_rate: r.rate(),
-                    reference_rate_ci: wilson(r.adverse, r.n, settings.confidence).map(|(lo, hi)| [lo, hi]),
-                    ratio: (r.adverse > 0).then(|| g.rate() / r.rate()),
-                    ratio_ci: mover_wilson_rate_ratio(g.adverse, g.n, r.adverse, r.n, z),
-                    ratio_ci_simultaneous: None,
-                    difference: g.rate() - r.rate(),
-                    difference_ci: newcombe_difference(g.adverse, g.n, r.adverse, r.n, z).map(|(lo, hi)| [lo, hi]),
-                    difference_ci_simultaneous: None,
-                    tested,
-                    not_tested_reason,
-                    p_value: tested
-                        .then(|| fisher_exact_two_sided([[g.adverse, g.n - g.adverse], [r.adverse, r.n - r.adverse]])),
-                    p_adjusted: None,
-                    significant: false,
-                    small_sample: g.n < settings.min_n || r.n < settings.min_n,
-                    interval_note: None,
-                    min_detectable: None,
-                    stratified: None,
-                });
-                strata_of_comparison.push(strata_tables(counts, &reference_counts));
-                if tested {
-                    record.tested += 1;
-                } else {
-                    record.not_tested += 1;
-                }
-            }
-            if record.tested > 0 {
-                record.family = Some(family_name(measure, dimension, settings.families));
-            }
+            let (record, comparisons) = compare_dimension(measure, dimension, &groups, settings);
             dimensions.push(record);
+            compared.extend(comparisons);
         }
     }
+    let (mut disparities, evidence): (Vec<Disparity>, Vec<StrataEvidence>) = compared.into_iter().unzip();
     let families = correct_families(&mut disparities, settings);
-    for (d, (tables, imbalance)) in disparities.iter_mut().zip(strata_of_comparison) {
-        let Some(family) = d.family.as_ref().and_then(|f| families.iter().find(|x| &x.name == f)) else {
-            d.interval_note = interval_note(d, None, settings);
-            continue;
-        };
-        let z_simultaneous = z_critical(family.simultaneous_confidence);
-        d.ratio_ci_simultaneous = mover_wilson_rate_ratio(
-            d.group_adverse,
-            d.group_n,
-            d.reference_adverse,
-            d.reference_n,
-            z_simultaneous,
-        );
-        d.difference_ci_simultaneous = newcombe_difference(
-            d.group_adverse,
-            d.group_n,
-            d.reference_adverse,
-            d.reference_n,
-            z_simultaneous,
-        )
-        .map(|(lo, hi)| [lo, hi]);
-        let mut detectable = minimum_detectable(
-            d.reference_rate,
-            d.group_n,
-            d.reference_n,
-            family.per_comparison_alpha,
-            POWER,
-        );
-        detectable.alpha_basis = Some(format!(
-            "Bonferroni: α/m = {}/{} within {}",
-            family.alpha, family.m, family.name
-        ));
-        d.min_detectable = Some(detectable);
-        if let (true, Some(by)) = (d.significant, strata_by(d.dimension)) {
-            d.stratified = Some(stratified_check(d, by, &tables, imbalance, family, z));
+    for (d, evidence) in disparities.iter_mut().zip(evidence) {
+        let family = d.family.as_ref().and_then(|f| families.iter().find(|x| &x.name == f));
+        match family {
+            Some(family) => complete_tested(d, family, evidence, settings),
+            None => d.interval_note = interval_note(d, None, settings),
         }
-        d.interval_note = interval_note(d, Some(family), settings);
     }
     for record in &mut dimensions {
         record.significant = disparities
@@ -547,6 +437,165 @@ pub fn compare(observations: &[Observation<'_>], settings: &AnalysisSettings) ->
         families,
         dimensions,
     }
+}
+
+/// The comparisons of one measure in one dimension (not yet corrected), and the
+/// record of what was done.
+fn compare_dimension(
+    measure: Measure,
+    dimension: Dimension,
+    groups: &BTreeMap<String, GroupCounts>,
+    settings: &AnalysisSettings,
+) -> (DimensionComparison, Vec<(Disparity, StrataEvidence)>) {
+    let (reference_mode, reference) = choose_reference(dimension, groups, settings);
+    let groups_with_min_n: Vec<(u64, u64)> = groups
+        .values()
+        .filter(|g| g.total.n >= settings.min_n)
+        .map(|g| (g.total.adverse, g.total.n))
+        .collect();
+    let mut record = DimensionComparison {
+        measure,
+        dimension,
+        reference_mode,
+        reference: None,
+        groups: groups.len(),
+        groups_with_min_n: groups_with_min_n.len(),
+        tested: 0,
+        not_tested: 0,
+        significant: 0,
+        family: None,
+        omnibus: chi_square_homogeneity(&groups_with_min_n),
+        note: None,
+    };
+    let reference = match reference {
+        Ok(reference) => reference,
+        Err(note) => {
+            record.note = Some(note);
+            return (record, Vec::new());
+        }
+    };
+    let reference_name = match &reference {
+        Reference::Rest => ALL_OTHERS.to_string(),
+        Reference::Group(name) => name.clone(),
+    };
+    let all = groups.values().fold(GroupCounts::default(), |mut acc, g| {
+        acc.add(g);
+        acc
+    });
+    let mut comparisons = Vec::new();
+    for (group, counts) in groups {
+        let reference_counts = match &reference {
+            Reference::Group(name) if name == group => continue,
+            Reference::Group(name) => groups[name].clone(),
+            Reference::Rest => all.without(counts),
+        };
+        let Some(disparity) = describe(
+            measure,
+            dimension,
+            group,
+            counts.total,
+            reference_counts.total,
+            settings,
+        ) else {
+            continue;
+        };
+        let disparity = Disparity {
+            reference: reference_name.clone(),
+            reference_mode,
+            ..disparity
+        };
+        if disparity.tested {
+            record.tested += 1;
+        } else {
+            record.not_tested += 1;
+        }
+        let (tables, imbalance) = strata_tables(counts, &reference_counts);
+        comparisons.push((disparity, StrataEvidence { tables, imbalance }));
+    }
+    record.reference = Some(reference_name);
+    if record.tested > 0 {
+        record.family = Some(family_name(measure, dimension, settings.families));
+    }
+    (record, comparisons)
+}
+
+/// One comparison with everything that does not depend on its family: rates,
+/// unadjusted intervals and, for a group with at least the minimum n, the
+/// p-value. `None` when either side has no cases.
+fn describe(
+    measure: Measure,
+    dimension: Dimension,
+    group: &str,
+    g: Counts,
+    r: Counts,
+    settings: &AnalysisSettings,
+) -> Option<Disparity> {
+    if g.n == 0 || r.n == 0 {
+        return None;
+    }
+    let z = z_critical(settings.confidence);
+    let tested = g.n >= settings.min_n;
+    let not_tested_reason = (!tested).then(|| {
+        format!(
+            "the group has {} decided {} cases, fewer than the minimum n of {}: described, not tested",
+            g.n,
+            measure.cases(),
+            settings.min_n
+        )
+    });
+    let wilson_of = |c: Counts| wilson(c.adverse, c.n, settings.confidence).map(|(lo, hi)| [lo, hi]);
+    Some(Disparity {
+        measure,
+        dimension,
+        group: group.to_string(),
+        reference: String::new(),
+        reference_mode: ReferenceMode::Rest,
+        family: tested.then(|| family_name(measure, dimension, settings.families)),
+        group_n: g.n,
+        group_adverse: g.adverse,
+        reference_n: r.n,
+        reference_adverse: r.adverse,
+        rate: g.rate(),
+        rate_ci: wilson_of(g),
+        reference_rate: r.rate(),
+        reference_rate_ci: wilson_of(r),
+        ratio: (r.adverse > 0).then(|| g.rate() / r.rate()),
+        ratio_ci: mover_wilson_rate_ratio(g.adverse, g.n, r.adverse, r.n, z),
+        ratio_ci_simultaneous: None,
+        difference: g.rate() - r.rate(),
+        difference_ci: newcombe_difference(g.adverse, g.n, r.adverse, r.n, z).map(|(lo, hi)| [lo, hi]),
+        difference_ci_simultaneous: None,
+        tested,
+        not_tested_reason,
+        p_value: tested.then(|| fisher_exact_two_sided([[g.adverse, g.n - g.adverse], [r.adverse, r.n - r.adverse]])),
+        p_adjusted: None,
+        significant: false,
+        small_sample: g.n < settings.min_n || r.n < settings.min_n,
+        interval_note: None,
+        min_detectable: None,
+        stratified: None,
+    })
+}
+
+/// Adds what a tested comparison's family decides: simultaneous intervals,
+/// the minimum detectable effect, the stratified check of a significant
+/// disparity, and the interval note.
+fn complete_tested(d: &mut Disparity, family: &Family, evidence: StrataEvidence, settings: &AnalysisSettings) {
+    let z_simultaneous = z_critical(family.simultaneous_confidence);
+    let (a, n1, c, n2) = (d.group_adverse, d.group_n, d.reference_adverse, d.reference_n);
+    d.ratio_ci_simultaneous = mover_wilson_rate_ratio(a, n1, c, n2, z_simultaneous);
+    d.difference_ci_simultaneous = newcombe_difference(a, n1, c, n2, z_simultaneous).map(|(lo, hi)| [lo, hi]);
+    let mut detectable = minimum_detectable(d.reference_rate, n1, n2, family.per_comparison_alpha, POWER);
+    detectable.alpha_basis = Some(format!(
+        "Bonferroni: α/m = {}/{} within {}",
+        family.alpha, family.m, family.name
+    ));
+    d.min_detectable = Some(detectable);
+    if let (true, Some(by)) = (d.significant, strata_by(d.dimension)) {
+        let z = z_critical(settings.confidence);
+        d.stratified = Some(stratified_check(d, by, evidence, family, z));
+    }
+    d.interval_note = interval_note(d, Some(family), settings);
 }
 
 /// Per-stratum tables of group against reference, and the category the group
@@ -597,13 +646,13 @@ fn strata_tables(group: &GroupCounts, reference: &GroupCounts) -> (Vec<Table>, I
 fn stratified_check(
     d: &Disparity,
     by: Vec<Dimension>,
-    tables: &[Table],
-    imbalance: Imbalance,
+    evidence: StrataEvidence,
     family: &Family,
     z: f64,
 ) -> StratifiedCheck {
-    let mh = mantel_haenszel(tables, z);
-    let crude = crude_odds_ratio(tables);
+    let StrataEvidence { tables, imbalance } = evidence;
+    let mh = mantel_haenszel(&tables, z);
+    let crude = crude_odds_ratio(&tables);
     let alpha = family.per_comparison_alpha;
     let survives = (mh.strata_used > 0).then(|| {
         let same_side = (mh.observed_minus_expected > 0.0) == (d.difference > 0.0);
@@ -627,12 +676,7 @@ fn stratified_check(
         strata_by: by,
         strata: tables.len(),
         strata_used: mh.strata_used,
-        crude_odds_ratio: crude.or_else(|| {
-            odds_ratio([
-                [d.group_adverse, d.group_n - d.group_adverse],
-                [d.reference_adverse, d.reference_n - d.reference_adverse],
-            ])
-        }),
+        crude_odds_ratio: crude,
         crude_rate_ratio: d.ratio,
         odds_ratio: mh.odds_ratio,
         odds_ratio_ci: mh.odds_ratio_ci.map(|(lo, hi)| [lo, hi]),
