@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, Dimension};
+use crate::analysis::{Analysis, Dimension, Measure};
 use crate::appeal::NoticeCoverage;
 
 /// The scenario's `[gates]` table. Every gate is optional.
@@ -18,7 +18,7 @@ pub struct GateThresholds {
     pub max_over_removal_rate: Option<f64>,
     /// Highest acceptable over-removal rate of any language with at least the minimum n.
     pub max_language_over_removal_rate: Option<f64>,
-    /// Highest acceptable rate ratio among statistically significant disparities.
+    /// Highest acceptable rate ratio among statistically significant over-removal disparities.
     pub max_disparity_ratio: Option<f64>,
     /// Highest acceptable share of cases that ended in `error`.
     pub max_error_rate: Option<f64>,
@@ -244,7 +244,7 @@ fn disparity_gate(threshold: f64, analysis: &Analysis, min_n: u64) -> GateResult
     let worst = analysis
         .disparities
         .iter()
-        .filter(|d| d.significant)
+        .filter(|d| d.significant && d.measure == Measure::OverRemoval)
         .map(|d| {
             (
                 d.ratio.unwrap_or(f64::INFINITY),
@@ -260,15 +260,20 @@ fn disparity_gate(threshold: f64, analysis: &Analysis, min_n: u64) -> GateResult
             format!("largest rate ratio among significant disparities ({who})"),
         );
     }
-    let compared = analysis.disparities.iter().filter(|d| !d.small_sample).count();
+    let over_removal: Vec<_> = analysis
+        .disparities
+        .iter()
+        .filter(|d| d.measure == Measure::OverRemoval)
+        .collect();
+    let compared = over_removal.iter().filter(|d| d.tested).count();
     let what = "largest rate ratio among significant disparities".to_string();
     if compared == 0 {
-        let reason = if analysis.disparities.is_empty() {
+        let reason = if over_removal.is_empty() {
             "no two groups could be compared".to_string()
         } else {
             format!(
-                "none of the {} comparisons has n ≥ {min_n} on both sides",
-                analysis.disparities.len()
+                "none of the {} comparisons has n ≥ {min_n} on both sides, so none was tested",
+                over_removal.len()
             )
         };
         return at_most(name, threshold, Reading::NotMeasurable(reason), what);

@@ -1,4 +1,9 @@
 //! Multiple-comparison corrections of p-values.
+//!
+//! Holm (1979) and Bonferroni control the family-wise error rate;
+//! Benjamini–Hochberg (1995) controls the false discovery rate for independent
+//! or positively dependent tests, and Benjamini–Yekutieli (2001) under any
+//! dependence (at the price of a factor `1 + 1/2 + … + 1/m`).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +18,8 @@ pub enum Correction {
     Bonferroni,
     /// Benjamini–Hochberg (controls the false discovery rate).
     BenjaminiHochberg,
+    /// Benjamini–Yekutieli (controls the false discovery rate under any dependence).
+    BenjaminiYekutieli,
     /// No adjustment.
     None,
 }
@@ -23,6 +30,7 @@ impl Correction {
             Correction::Holm => holm(p),
             Correction::Bonferroni => bonferroni(p),
             Correction::BenjaminiHochberg => benjamini_hochberg(p),
+            Correction::BenjaminiYekutieli => benjamini_yekutieli(p),
             Correction::None => p.to_vec(),
         }
     }
@@ -32,6 +40,7 @@ impl Correction {
             Correction::Holm => "Holm",
             Correction::Bonferroni => "Bonferroni",
             Correction::BenjaminiHochberg => "Benjamini–Hochberg",
+            Correction::BenjaminiYekutieli => "Benjamini–Yekutieli",
             Correction::None => "none",
         }
     }
@@ -63,12 +72,24 @@ pub fn bonferroni(p: &[f64]) -> Vec<f64> {
 
 /// Benjamini–Hochberg adjusted p-values (as statsmodels `multipletests(method="fdr_bh")`).
 pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+    step_up(p, 1.0)
+}
+
+/// Benjamini–Yekutieli adjusted p-values (as statsmodels `multipletests(method="fdr_by")`):
+/// Benjamini–Hochberg with `m` multiplied by `1 + 1/2 + … + 1/m`.
+pub fn benjamini_yekutieli(p: &[f64]) -> Vec<f64> {
+    let harmonic: f64 = (1..=p.len()).map(|i| 1.0 / i as f64).sum();
+    step_up(p, harmonic)
+}
+
+/// The step-up adjustment `min over j ≥ rank of p(j) · m · factor / j`, capped at 1.
+fn step_up(p: &[f64], factor: f64) -> Vec<f64> {
     let m = p.len();
     let mut adjusted = vec![0.0; m];
     let mut running_min: f64 = 1.0;
     let order = ascending_order(p);
     for (rank, &i) in order.iter().enumerate().rev() {
-        running_min = running_min.min(p[i] * m as f64 / (rank + 1) as f64);
+        running_min = running_min.min(p[i] * m as f64 * factor / (rank + 1) as f64);
         adjusted[i] = running_min.min(1.0);
     }
     adjusted
@@ -146,9 +167,34 @@ mod tests {
         close(&benjamini_hochberg(&[0.0001, 0.0002, 0.9]), &[0.0003, 0.0003, 0.9]);
     }
 
+    /// Reference values: statsmodels 0.15 `multipletests(p, method="fdr_by")[1]`,
+    /// computed for this test.
+    #[test]
+    fn benjamini_yekutieli_matches_statsmodels() {
+        close(
+            &benjamini_yekutieli(&[0.01, 0.04, 0.03, 0.005]),
+            &[
+                0.04166666666666666,
+                0.08333333333333331,
+                0.08333333333333331,
+                0.04166666666666666,
+            ],
+        );
+        close(
+            &benjamini_yekutieli(&[0.2, 0.5, 0.01, 0.049, 0.001, 0.3]),
+            &[0.735, 1.0, 0.0735, 0.24009999999999998, 0.0147, 0.8819999999999999],
+        );
+        close(&benjamini_yekutieli(&[0.0001, 0.0002, 0.9]), &[0.00055, 0.00055, 1.0]);
+        assert_eq!(
+            Correction::BenjaminiYekutieli.adjust(&[0.01, 0.04]),
+            benjamini_yekutieli(&[0.01, 0.04])
+        );
+    }
+
     #[test]
     fn empty_input_is_empty() {
         assert!(holm(&[]).is_empty());
         assert!(benjamini_hochberg(&[]).is_empty());
+        assert!(benjamini_yekutieli(&[]).is_empty());
     }
 }

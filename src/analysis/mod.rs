@@ -1,6 +1,12 @@
 //! Analysis: pure functions from cases and their decisions to rates, intervals,
 //! disparities and counterfactual flips. No I/O happens here.
 //!
+//! Disparities are tested in families (one per measure and dimension by
+//! default), each corrected for its own comparisons; every tested comparison
+//! carries an unadjusted and a simultaneous interval, the smallest difference it
+//! could have detected, and, when significant, a check stratified by the kind
+//! of speech. Each dimension also gets one omnibus test of homogeneity.
+//!
 //! Over-removal is adverse action on protected cases; detection is adverse action
 //! on violating cases. Both are always reported together, because a system that
 //! removes nothing has no over-removal. Cases that ended in `error` or
@@ -11,12 +17,15 @@ pub mod correction;
 mod counterfactual;
 mod disparity;
 pub mod fisher;
+pub mod homogeneity;
 pub mod interval;
+pub mod power;
 #[cfg(test)]
 mod properties;
 pub mod rank;
 pub mod ratio;
 mod slices;
+pub mod stratified;
 pub mod survival;
 
 use std::collections::BTreeMap;
@@ -28,7 +37,10 @@ use crate::decision::Action;
 
 pub use correction::Correction;
 pub use counterfactual::{Counterfactual, FlippedFamily, Member, counterfactual};
-pub use disparity::{ALL_OTHERS, Disparity, disparities};
+pub use disparity::{
+    ALL_OTHERS, Comparisons, DimensionComparison, Disparity, Family, Imbalance, IntervalNote, IntervalNoteCode,
+    Measure, StratifiedCheck, compare,
+};
 pub use slices::{Slice, slices};
 
 /// A way of slicing cases into groups.
@@ -108,9 +120,48 @@ pub struct AnalysisSettings {
     /// Slices with fewer cases than this are flagged as small samples (default 30).
     pub min_n: u64,
     pub correction: Correction,
-    /// Reference group per dimension; a dimension without one compares each group
-    /// with all other cases that have a value in that dimension.
+    /// Which comparisons are corrected together.
+    pub families: FamilyMode,
+    /// How a dimension without a named reference group chooses its reference.
+    pub reference_mode: ReferenceMode,
+    /// Named reference group per dimension; it is used whatever the mode.
     pub references: BTreeMap<Dimension, String>,
+}
+
+/// Which comparisons form one family for the multiple-comparison correction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FamilyMode {
+    /// One family per measure and dimension: languages, target groups, kinds of
+    /// speech and speaker groups are each corrected on their own.
+    #[default]
+    PerDimension,
+    /// One family per measure, across every dimension.
+    Pooled,
+}
+
+/// How a dimension's reference group is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceMode {
+    /// Each group against all other cases with a value in the dimension.
+    #[default]
+    Rest,
+    /// Each group against the named `reference.<dimension>` group.
+    Fixed,
+    /// Each group against the group with the lowest rate among those with at
+    /// least the minimum n.
+    Lowest,
+}
+
+impl ReferenceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferenceMode::Rest => "rest",
+            ReferenceMode::Fixed => "fixed",
+            ReferenceMode::Lowest => "lowest",
+        }
+    }
 }
 
 impl Default for AnalysisSettings {
@@ -120,6 +171,8 @@ impl Default for AnalysisSettings {
             alpha: 0.05,
             min_n: 30,
             correction: Correction::Holm,
+            families: FamilyMode::PerDimension,
+            reference_mode: ReferenceMode::Rest,
             references: BTreeMap::new(),
         }
     }
@@ -161,15 +214,24 @@ pub struct Analysis {
     pub totals: Totals,
     pub slices: Vec<Slice>,
     pub disparities: Vec<Disparity>,
+    pub families: Vec<Family>,
+    pub dimension_comparisons: Vec<DimensionComparison>,
     pub counterfactual: Counterfactual,
 }
 
 /// Analyses the observations of a run.
 pub fn analyze(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Analysis {
+    let Comparisons {
+        disparities,
+        families,
+        dimensions,
+    } = compare(observations, settings);
     Analysis {
         totals: totals(observations),
         slices: slices(observations, settings),
-        disparities: disparities(observations, settings),
+        disparities,
+        families,
+        dimension_comparisons: dimensions,
         counterfactual: counterfactual(observations, settings.confidence),
     }
 }

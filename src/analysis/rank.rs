@@ -4,11 +4,15 @@
 use statrs::stats_tests::Alternative;
 use statrs::stats_tests::mannwhitneyu::{MannWhitneyUMethod, mannwhitneyu};
 
+/// Largest sample size for which SciPy's `method="auto"` uses the exact
+/// distribution (when the other sample is of any size and there are no ties).
+const EXACT_MAX_SMALLER_SAMPLE: usize = 8;
+
 /// Two-sided Mann–Whitney U p-value of `x` against `y`; `None` when either is empty.
 ///
-/// The method is chosen as SciPy's `method="auto"` does: exact when both samples
-/// have at most 8 values and there are no ties, otherwise the normal
-/// approximation with tie and continuity corrections.
+/// The method is chosen as SciPy's `mannwhitneyu(method="auto")` does: exact when
+/// either sample has at most 8 values and there are no ties, otherwise the
+/// normal approximation with tie and continuity corrections.
 pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     if x.is_empty() || y.is_empty() || x.iter().chain(y).any(|v| !v.is_finite()) {
         return None;
@@ -16,7 +20,7 @@ pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     let mut all: Vec<f64> = x.iter().chain(y).copied().collect();
     all.sort_by(f64::total_cmp);
     let ties = all.windows(2).any(|w| w[0] == w[1]);
-    if x.len() <= 8 && y.len() <= 8 && !ties {
+    if x.len().min(y.len()) <= EXACT_MAX_SMALLER_SAMPLE && !ties {
         return Some(exact_two_sided(x, y));
     }
     mannwhitneyu(
@@ -29,36 +33,41 @@ pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     .map(|(_, p)| p)
 }
 
-/// Exact two-sided p-value without ties: `2 · P(U ≥ max(U₁, U₂))` under the null,
-/// from the count of rank arrangements giving each U. (statrs' exact branch
-/// depends on the order of its arguments, so it is not used.)
+/// Exact two-sided p-value without ties: `2 · P(U ≥ max(U₁, U₂))` under the null.
+/// (statrs' exact branch depends on the order of its arguments, so it is not used.)
 fn exact_two_sided(x: &[f64], y: &[f64]) -> f64 {
     let (n1, n2) = (x.len(), y.len());
     let u1: usize = x.iter().map(|a| y.iter().filter(|b| a > *b).count()).sum();
     let u_max = u1.max(n1 * n2 - u1);
-    // counts[i][j][u]: arrangements of i x-values and j y-values with U = u
-    let mut counts = vec![vec![Vec::<f64>::new(); n2 + 1]; n1 + 1];
-    for i in 0..=n1 {
-        for j in 0..=n2 {
-            let mut row = vec![0.0; i * j + 1];
-            if i == 0 || j == 0 {
-                row[0] = 1.0;
-            } else {
-                // the largest value is an x (adds j to U) or a y
-                for (u, c) in counts[i - 1][j].iter().enumerate() {
-                    row[u + j] += c;
-                }
-                for (u, c) in counts[i][j - 1].iter().enumerate() {
-                    row[u] += c;
-                }
-            }
-            counts[i][j] = row;
-        }
-    }
-    let distribution = &counts[n1][n2];
+    let distribution = u_arrangements(n1.min(n2), n1.max(n2));
     let total: f64 = distribution.iter().sum();
     let tail: f64 = distribution[u_max..].iter().sum();
     (2.0 * tail / total).min(1.0)
+}
+
+/// How many arrangements of `m` values of one sample and `n` of the other give
+/// each U = 0 … m·n: the coefficients of the Gaussian binomial coefficient
+/// `[m + n choose m]_q = ∏ᵢ₌₁..ₘ (1 − q^(n+i)) / (1 − q^i)`.
+///
+/// Each factor is applied as one multiplication and one division of a
+/// polynomial of degree at most m·n, so the work is O(m²·n): fast for a small
+/// sample (≤ 8 values) against one of hundreds or thousands. Counts are kept
+/// exactly in `i128` (every intermediate product is itself a Gaussian binomial
+/// coefficient, at most C(m + n, m)) and converted to `f64` at the end.
+fn u_arrangements(m: usize, n: usize) -> Vec<f64> {
+    let mut poly = vec![0i128; m * n + 1];
+    poly[0] = 1;
+    for i in 1..=m {
+        // multiply by (1 − q^(n+i)); the degree so far is (i − 1)·n
+        for k in ((n + i)..=(i * n)).rev() {
+            poly[k] -= poly[k - n - i];
+        }
+        // divide by (1 − q^i): running sums with stride i
+        for k in i..=(i * n) {
+            poly[k] += poly[k - i];
+        }
+    }
+    poly.into_iter().map(|c| c as f64).collect()
 }
 
 /// The `q` quantile (0–1) of `values` with linear interpolation (NumPy's default).
@@ -106,6 +115,50 @@ mod tests {
                 < 1e-9
         );
         assert_eq!(mann_whitney_two_sided(&[], &f), None);
+    }
+
+    /// Reference values: scipy 1.17 `scipy.stats.mannwhitneyu(x, y, alternative="two-sided")`
+    /// with its default `method="auto"`, copied from the project's shared statistics
+    /// fixtures (`mann_whitney.json`): exact whenever either sample has at most 8
+    /// values and there are no ties, even when the other sample is larger.
+    #[test]
+    fn exact_when_either_sample_is_small() {
+        let x = [5.956, 6.958, 7.957, 8.959];
+        let y = [
+            1.499, 0.999, 2.499, 1.999, 3.956, 4.457, 3.456, 2.954, 5.458, 4.957, 3.289,
+        ];
+        for (a, b) in [(&x[..], &y[..]), (&y[..], &x[..])] {
+            let p = mann_whitney_two_sided(a, b).unwrap();
+            assert!((p - 0.0014652014652014652).abs() < 1e-12, "{p}");
+        }
+        let small = [1.0, 2.0, 3.0];
+        let large: Vec<f64> = (4..=13).map(f64::from).collect();
+        assert!((mann_whitney_two_sided(&small, &large).unwrap() - 0.006993006993006993).abs() < 1e-12);
+        // ties: asymptotic with continuity correction
+        let tied = [1.5, 2.5, 2.5, 4.0];
+        let other = [3.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
+        assert!((mann_whitney_two_sided(&tied, &other).unwrap() - 0.010787449254670366).abs() < 1e-9);
+    }
+
+    /// Reference values: scipy 1.17 `mannwhitneyu(x, y, alternative="two-sided")`
+    /// with `y = [i * 0.01 + 0.005 for i in range(300)]`, computed for this test.
+    #[test]
+    fn exact_against_hundreds_of_values() {
+        let y: Vec<f64> = (0..300).map(|i| f64::from(i) * 0.01 + 0.005).collect();
+        let x = [0.1, 0.52, 0.731, 1.2, 1.95, 2.0];
+        let p = mann_whitney_two_sided(&x, &y).unwrap();
+        assert!((p - 0.25190405397053967).abs() < 1e-12, "{p}");
+        let x = [2.9, 2.95, 2.97, 2.991, 2.999, 3.1, 3.2, 3.3];
+        for p in [
+            mann_whitney_two_sided(&x, &y).unwrap(),
+            mann_whitney_two_sided(&y, &x).unwrap(),
+        ] {
+            assert!((p / 1.8170410902377076e-12 - 1.0).abs() < 1e-9, "{p}");
+        }
+        // the count of arrangements sums to C(m + n, m)
+        let counts = u_arrangements(3, 10);
+        assert_eq!(counts.iter().sum::<f64>(), 286.0);
+        assert_eq!(counts.len(), 31);
     }
 
     #[test]

@@ -23,7 +23,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::auc::{ScoreBias, Scored, score_bias};
-use crate::analysis::{self, Counterfactual, Dimension, Disparity, Observation, Slice, Totals};
+use crate::analysis::{
+    self, Counterfactual, Dimension, DimensionComparison, Disparity, Family, FamilyMode, Observation, ReferenceMode,
+    Slice, Totals,
+};
 use crate::appeal::statements::StatementsReport;
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
 use crate::decision::{Action, Decision};
@@ -44,7 +47,11 @@ pub use summary::language_name;
 pub use terminal::render_terminal;
 
 /// Version of the `results.json` schema.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: a disparity has a `measure` (over-removal or detection); `ratio_ci` is a
+/// MOVER–Wilson `{lower, upper}` (upper `null` when unbounded); `p_value` and
+/// `p_adjusted` are `null` for groups described but not tested.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Every output file a finished run writes (besides the journal).
 pub const OUTPUT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
@@ -60,7 +67,12 @@ pub struct Report {
     pub summary: Vec<String>,
     pub totals: Totals,
     pub slices: Vec<Slice>,
+    /// Every comparison of a group with its reference, for over-removal and detection.
     pub disparities: Vec<Disparity>,
+    /// The correction families: name, measure, m, method, α.
+    pub families: Vec<Family>,
+    /// Per measure and dimension: reference used, counts tested, omnibus test.
+    pub dimension_comparisons: Vec<DimensionComparison>,
     pub counterfactual: Counterfactual,
     pub notice: NoticeCoverage,
     /// Notice and appeal: availability, appeal outcomes, statements of reasons, principles checklist.
@@ -113,6 +125,10 @@ pub struct SettingsSection {
     pub alpha: f64,
     pub min_n: u64,
     pub correction: analysis::Correction,
+    /// Which comparisons were corrected together.
+    pub families: FamilyMode,
+    /// How dimensions without a named reference chose one.
+    pub reference_mode: ReferenceMode,
     pub adverse_actions: Vec<Action>,
     pub references: BTreeMap<Dimension, String>,
     pub error_budget: f64,
@@ -262,6 +278,8 @@ pub fn build_report(
             alpha: plan.analysis.alpha,
             min_n: plan.analysis.min_n,
             correction: plan.analysis.correction,
+            families: plan.analysis.families,
+            reference_mode: plan.analysis.reference_mode,
             adverse_actions: plan.adverse_actions.iter().copied().collect(),
             references: plan.analysis.references.clone(),
             error_budget: plan.run.error_budget,
@@ -270,6 +288,8 @@ pub fn build_report(
         totals,
         slices: analysis.slices,
         disparities: analysis.disparities,
+        families: analysis.families,
+        dimension_comparisons: analysis.dimension_comparisons,
         counterfactual: analysis.counterfactual,
         notice,
         appeal,

@@ -2,7 +2,7 @@
 //! could quote, each carrying its own n so none overstates the evidence.
 
 use super::{Report, percent, percent_interval};
-use crate::analysis::{Dimension, Slice};
+use crate::analysis::{Dimension, Measure, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
 
 /// English names of common languages, for readers who do not know BCP 47 tags.
@@ -194,15 +194,16 @@ fn extremes(report: &Report, dimension: Dimension, name: impl Fn(&str) -> String
 
 fn disparity_sentence(report: &Report) -> String {
     let correction = report.settings.correction.name();
-    let mut significant: Vec<_> = report
+    let tested: Vec<_> = report
         .disparities
         .iter()
-        .filter(|d| d.significant && d.difference > 0.0)
+        .filter(|d| d.tested && d.measure == Measure::OverRemoval)
         .collect();
+    let mut significant: Vec<_> = tested.iter().filter(|d| d.significant && d.difference > 0.0).collect();
     if significant.is_empty() {
         return format!(
             "No group's protected speech was removed significantly more often than the rest ({} comparisons, {correction} correction, α = {}).",
-            report.disparities.len(),
+            tested.len(),
             report.settings.alpha
         );
     }

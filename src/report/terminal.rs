@@ -48,10 +48,15 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
             s.protected_n
         ));
     }
-    let significant = report.disparities.iter().filter(|d| d.significant).count();
+    let tested: Vec<_> = report
+        .disparities
+        .iter()
+        .filter(|d| d.tested && d.measure == crate::analysis::Measure::OverRemoval)
+        .collect();
     out.push_str(&format!(
-        "  disparities   {significant} significant of {} comparisons\n",
-        report.disparities.len()
+        "  disparities   {} significant of {} over-removal comparisons\n",
+        tested.iter().filter(|d| d.significant).count(),
+        tested.len()
     ));
     let n = &report.notice;
     out.push_str(&format!(

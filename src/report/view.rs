@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
-use crate::analysis::{Dimension, Slice};
+use crate::analysis::ratio::RatioInterval;
+use crate::analysis::{
+    ALL_OTHERS, Dimension, Disparity, FamilyMode, IntervalNoteCode, Measure, ReferenceMode, Slice, StratifiedCheck,
+};
 use crate::appeal::NOTICE_ELEMENTS;
 use crate::gates::GateStatus;
 
@@ -134,7 +137,12 @@ pub fn build_view(report: &Report) -> View {
             sections.push(s);
         }
     }
-    sections.push(disparity_section(report));
+    sections.push(disparity_section(report, Measure::OverRemoval));
+    if report.disparities.iter().any(|d| d.measure == Measure::Detection) {
+        sections.push(disparity_section(report, Measure::Detection));
+    }
+    sections.extend(dimension_tests_section(report));
+    sections.extend(stratified_section(report));
     if let Some(s) = score_bias_section(report) {
         sections.push(s);
     }
@@ -353,57 +361,147 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
     Some(s)
 }
 
-fn disparity_section(report: &Report) -> Section {
-    let mut s = section("disparities", "Disparities between groups");
-    let correction = report.settings.correction.name();
+fn reference_name(dimension: Dimension, reference: &str) -> String {
+    if dimension == Dimension::Language && reference != ALL_OTHERS {
+        language_name(reference)
+    } else {
+        reference.to_string()
+    }
+}
+
+fn ratio_interval(ci: Option<RatioInterval>) -> String {
+    match ci {
+        Some(RatioInterval {
+            lower,
+            upper: Some(upper),
+        }) => format!("{lower:.2}–{upper:.2}"),
+        Some(RatioInterval { lower, upper: None }) => format!("{lower:.2}–∞"),
+        None => "–".into(),
+    }
+}
+
+fn points_interval(ci: Option<[f64; 2]>) -> String {
+    ci.map_or("–".into(), |[lo, hi]| {
+        format!("{:+.1} to {:+.1}", lo * 100.0, hi * 100.0)
+    })
+}
+
+/// The note column of a disparity: what keeps its intervals from being misread,
+/// and the outcome of the stratified check.
+fn disparity_note(d: &Disparity) -> String {
+    let mut notes = Vec::new();
+    if let Some(note) = &d.interval_note {
+        notes.push(match note.code {
+            IntervalNoteCode::ExcludesOnlyBeforeCorrection => {
+                "only the unadjusted CI excludes parity: not significant after correction"
+            }
+            IntervalNoteCode::IntervalAndTestDisagree => "interval and exact test disagree at the margin",
+            IntervalNoteCode::SignificantSimultaneousIncludesParity => {
+                "significant, but the simultaneous CI includes parity"
+            }
+            IntervalNoteCode::NotTested => "not tested: the CI is descriptive only",
+        });
+    }
+    let stratified = d.stratified.as_ref().map(|st| match st.survives {
+        Some(true) => "survives stratification".to_string(),
+        Some(false) => format!(
+            "not significant within strata (MH OR {}, p = {})",
+            st.odds_ratio.map_or("–".into(), |v| format!("{v:.2}")),
+            st.cmh_p_value.map_or("–".into(), format_p)
+        ),
+        None => "cannot be checked within strata".to_string(),
+    });
+    let mut out: Vec<String> = notes.into_iter().map(String::from).collect();
+    out.extend(stratified);
+    if d.small_sample && d.tested {
+        out.push("small reference n".into());
+    }
+    out.join("; ")
+}
+
+fn disparity_section(report: &Report, measure: Measure) -> Section {
+    let (id, title, rate_of) = match measure {
+        Measure::OverRemoval => (
+            "disparities",
+            "Disparities in over-removal between groups",
+            "over-removal rate (adverse action on protected posts)",
+        ),
+        Measure::Detection => (
+            "detection-disparities",
+            "Disparities in detection between groups",
+            "detection rate (adverse action on violating posts, equal opportunity)",
+        ),
+    };
+    let mut s = section(id, title);
+    let settings = &report.settings;
+    let confidence = settings.confidence * 100.0;
+    let families = match settings.families {
+        FamilyMode::PerDimension => {
+            "each dimension (languages, target groups, kinds of speech, speaker groups) is its own family"
+        }
+        FamilyMode::Pooled => "all dimensions form one family",
+    };
+    let rows: Vec<&Disparity> = report.disparities.iter().filter(|d| d.measure == measure).collect();
     s.paragraphs.push(format!(
-        "Each group's over-removal rate is compared with its reference (by default, all other cases with a value in that dimension): \
-         rate ratio with a {:.0} % Katz interval, difference, two-sided Fisher exact p, and p adjusted with the {correction} method \
-         across all {} comparisons of this run. A gap is called significant when the adjusted p is below α = {}.",
-        report.settings.confidence * 100.0,
-        report.disparities.len(),
-        report.settings.alpha
+        "Each group's {rate_of} is compared with its reference (the table “Tests per dimension” says which reference each dimension uses): \
+         rate ratio with a {confidence:.0} % MOVER–Wilson interval, difference in percentage points with Newcombe's {confidence:.0} % hybrid score interval, \
+         two-sided Fisher exact p, and p adjusted with the {} method within its family ({families}). A gap is called significant when the adjusted p is below α = {}. \
+         The unadjusted interval speaks for one comparison alone; the simultaneous interval (Bonferroni, confidence 1 − α/m for a family of m comparisons) \
+         holds for the whole family at once and is the one to read beside the adjusted test. Groups with fewer than {} cases are described but not tested.",
+        settings.correction.name(),
+        settings.alpha,
+        settings.min_n
     ));
-    let mut rows: Vec<_> = report.disparities.iter().collect();
+    s.paragraphs.push(
+        "“Detectable ratio” is the smallest increase the comparison had an 80 % chance to detect at the family's per-comparison level α/m \
+         (Cohen's h, normal approximation): when a gap is not significant, a gap smaller than that could have gone unseen."
+            .into(),
+    );
+    if rows.is_empty() {
+        s.paragraphs
+            .push("No comparison could be made (no dimension has two groups with decided cases).".into());
+        return s;
+    }
+    let mut rows = rows;
     rows.sort_by(|a, b| {
         b.significant
             .cmp(&a.significant)
-            .then_with(|| a.p_adjusted.total_cmp(&b.p_adjusted))
+            .then_with(|| b.tested.cmp(&a.tested))
+            .then_with(|| {
+                a.p_adjusted
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&b.p_adjusted.unwrap_or(f64::INFINITY))
+            })
+            .then_with(|| a.dimension.cmp(&b.dimension))
             .then_with(|| a.group.cmp(&b.group))
     });
-    if rows.is_empty() {
-        s.paragraphs
-            .push("No comparison could be made (no dimension has two groups with decided protected cases).".into());
-        return s;
-    }
     s.table = Some(Table {
-        headers: [
-            "Dimension",
-            "Group",
-            "Reference",
-            "Rate",
-            "Reference rate",
-            "Ratio",
-            "CI",
-            "Difference",
-            "p",
-            "p adjusted",
-            "Significant",
-        ]
-        .map(String::from)
-        .to_vec(),
-        numeric: vec![false, false, false, true, true, true, true, true, true, true, false],
+        headers: vec![
+            "Dimension".into(),
+            "Group".into(),
+            "Reference".into(),
+            "Rate".into(),
+            "Reference rate".into(),
+            "Ratio".into(),
+            format!("Ratio CI, unadjusted {confidence:.0} %"),
+            "Ratio CI, simultaneous (1 − α/m)".into(),
+            format!("Difference (pp) and unadjusted {confidence:.0} % CI"),
+            "p".into(),
+            "p adjusted".into(),
+            "Significant".into(),
+            "Detectable ratio".into(),
+            "Note".into(),
+        ],
+        numeric: vec![
+            false, false, false, true, true, true, true, true, true, true, true, false, true, false,
+        ],
         rows: rows
             .iter()
             .map(|d| {
                 vec![
                     d.dimension.title().to_string(),
                     display_value(d.dimension, &d.group),
-                    if d.dimension == Dimension::Language && d.reference != crate::analysis::ALL_OTHERS {
-                        language_name(&d.reference)
-                    } else {
-                        d.reference.clone()
-                    },
+                    reference_name(d.dimension, &d.reference),
                     format!("{} ({}/{})", percent(d.rate), d.group_adverse, d.group_n),
                     format!(
                         "{} ({}/{})",
@@ -412,34 +510,201 @@ fn disparity_section(report: &Report) -> Section {
                         d.reference_n
                     ),
                     d.ratio.map_or("∞".into(), |r| format!("{r:.2}")),
-                    d.ratio_ci.map_or("–".into(), |[lo, hi]| format!("{lo:.2}–{hi:.2}")),
-                    format!("{:+.1} pp", d.difference * 100.0),
-                    format_p(d.p_value),
-                    format_p(d.p_adjusted),
-                    match (d.significant, d.small_sample) {
-                        (true, true) => "yes (small n)".into(),
-                        (true, false) => "yes".into(),
-                        (false, _) => "no".into(),
+                    ratio_interval(d.ratio_ci),
+                    ratio_interval(d.ratio_ci_simultaneous),
+                    format!("{:+.1} ({})", d.difference * 100.0, points_interval(d.difference_ci)),
+                    d.p_value.map_or("–".into(), format_p),
+                    d.p_adjusted.map_or("–".into(), format_p),
+                    match (d.tested, d.significant) {
+                        (false, _) => format!("not tested (fewer than {} cases)", settings.min_n),
+                        (true, true) => "yes".into(),
+                        (true, false) => "no".into(),
                     },
+                    d.min_detectable
+                        .as_ref()
+                        .map_or("–".into(), |m| match (m.increase.ratio, m.increase.rate) {
+                            (Some(ratio), _) => format!("{ratio:.2}"),
+                            (None, Some(rate)) => format!("rate {}", percent(rate)),
+                            (None, None) => "none".into(),
+                        }),
+                    disparity_note(d),
                 ]
             })
             .collect(),
     });
     let forest: Vec<ForestRow> = rows
         .iter()
-        .filter(|d| d.ratio.is_some())
+        .filter(|d| d.tested && d.ratio.is_some())
         .take(40)
         .map(|d| ForestRow {
             label: format!("{}: {}", d.dimension.title(), display_value(d.dimension, &d.group)),
             ratio: d.ratio,
-            ci: d.ratio_ci,
+            ci: d
+                .ratio_ci_simultaneous
+                .map(|ci| [ci.lower, ci.upper.unwrap_or(f64::INFINITY)]),
             significant: d.significant,
         })
         .collect();
     if !forest.is_empty() {
+        s.paragraphs
+            .push("The chart shows the tested comparisons with their simultaneous intervals.".into());
         s.chart = Some(Chart::Forest(forest));
     }
     s
+}
+
+fn dimension_tests_section(report: &Report) -> Option<Section> {
+    if report.dimension_comparisons.is_empty() {
+        return None;
+    }
+    let settings = &report.settings;
+    let mut s = section("dimension-tests", "Tests per dimension");
+    s.paragraphs.push(format!(
+        "For each measure and dimension: the reference the groups were compared with (“rest”: all other cases of the dimension; “fixed”: a named group; \
+         “lowest”: the group with the lowest rate among those with at least {} cases), how many comparisons were tested, the family they were \
+         corrected in ({} method, α = {}) with its m and the confidence of its simultaneous intervals, and an omnibus χ² test of homogeneity across \
+         the groups with at least {} cases: whether the groups' rates differ at all, without a family of pairwise tests.",
+        settings.min_n,
+        settings.correction.name(),
+        settings.alpha,
+        settings.min_n
+    ));
+    s.table = Some(Table {
+        headers: [
+            "Measure",
+            "Dimension",
+            "Reference",
+            "Comparisons",
+            "Family",
+            "m",
+            "Simultaneous level",
+            "Significant",
+            "Omnibus χ²",
+            "Omnibus p",
+            "Note",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, false, false, false, false, true, true, true, true, true, false],
+        rows: report
+            .dimension_comparisons
+            .iter()
+            .map(|c| {
+                let family = c
+                    .family
+                    .as_ref()
+                    .and_then(|name| report.families.iter().find(|f| &f.name == name));
+                let reference = match (&c.reference, c.reference_mode) {
+                    (Some(r), ReferenceMode::Rest) => format!("{r} (rest)"),
+                    (Some(r), ReferenceMode::Fixed) => format!("{} (fixed)", reference_name(c.dimension, r)),
+                    (Some(r), ReferenceMode::Lowest) => format!("{} (lowest rate)", reference_name(c.dimension, r)),
+                    (None, mode) => format!("none ({})", mode.as_str()),
+                };
+                let mut notes: Vec<String> = c.note.iter().cloned().collect();
+                if let Some(note) = c.omnibus.as_ref().and_then(|o| o.note.clone()) {
+                    notes.push(note);
+                }
+                if c.omnibus.is_none() {
+                    notes.push(format!(
+                        "fewer than two groups with at least {} cases: no omnibus test",
+                        settings.min_n
+                    ));
+                }
+                vec![
+                    c.measure.title().to_string(),
+                    c.dimension.title().to_string(),
+                    reference,
+                    format!("{} tested, {} described", c.tested, c.not_tested),
+                    c.family.clone().unwrap_or_else(|| "–".into()),
+                    family.map_or("–".into(), |f| f.m.to_string()),
+                    family.map_or("–".into(), |f| format!("{:.2} %", f.simultaneous_confidence * 100.0)),
+                    c.significant.to_string(),
+                    c.omnibus.as_ref().map_or("–".into(), |o| match o.statistic {
+                        Some(x) => format!("χ²({}) = {x:.2}, {} groups", o.df, o.groups),
+                        None => format!("–, {} groups", o.groups),
+                    }),
+                    c.omnibus.as_ref().and_then(|o| o.p_value).map_or("–".into(), format_p),
+                    notes.join("; "),
+                ]
+            })
+            .collect(),
+    });
+    Some(s)
+}
+
+fn stratified_section(report: &Report) -> Option<Section> {
+    let checked: Vec<(&Disparity, &StratifiedCheck)> = report
+        .disparities
+        .iter()
+        .filter_map(|d| d.stratified.as_ref().map(|st| (d, st)))
+        .collect();
+    if checked.is_empty() {
+        return None;
+    }
+    let mut s = section("stratified", "Significant disparities checked within strata");
+    s.paragraphs.push(format!(
+        "A group can show a higher rate only because its cases are of kinds the system acts on more often (reclaimed terms, say). Each significant \
+         disparity between target groups, speaker groups or languages is therefore re-examined within strata of the kind of speech (and, for groups of \
+         people, the language): the Mantel–Haenszel common odds ratio with its Robins–Breslow–Greenland {:.0} % interval, the continuity-corrected \
+         Cochran–Mantel–Haenszel test and the Breslow–Day test of equal odds ratios across strata. Strata without cases of both the group and its \
+         reference contribute nothing. The disparity survives when the CMH p is below the family's level α/m and the group fares worse (or better) within \
+         strata as it does overall.",
+        report.settings.confidence * 100.0
+    ));
+    s.table = Some(Table {
+        headers: [
+            "Measure",
+            "Dimension",
+            "Group",
+            "Crude ratio",
+            "Crude OR",
+            "MH OR (CI)",
+            "CMH p",
+            "Breslow–Day p",
+            "Strata used",
+            "Most over-represented kind of speech",
+            "Survives",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, false, false, true, true, true, true, true, true, false, false],
+        rows: checked
+            .iter()
+            .map(|(d, st)| {
+                let number = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.2}"));
+                vec![
+                    d.measure.title().to_string(),
+                    d.dimension.title().to_string(),
+                    display_value(d.dimension, &d.group),
+                    number(st.crude_rate_ratio),
+                    number(st.crude_odds_ratio),
+                    format!(
+                        "{} ({})",
+                        number(st.odds_ratio),
+                        st.odds_ratio_ci
+                            .map_or("–".into(), |[lo, hi]| format!("{lo:.2}–{hi:.2}"))
+                    ),
+                    st.cmh_p_value.map_or("–".into(), format_p),
+                    st.breslow_day_p_value.map_or("–".into(), format_p),
+                    format!("{} of {}", st.strata_used, st.strata),
+                    st.largest_imbalance.as_ref().map_or("–".into(), |i| {
+                        format!(
+                            "{}: {} of the group, {} of the reference",
+                            i.value,
+                            percent(i.group_share),
+                            percent(i.reference_share)
+                        )
+                    }),
+                    match st.survives {
+                        Some(true) => "yes".into(),
+                        Some(false) => "no".into(),
+                        None => "cannot tell".into(),
+                    },
+                ]
+            })
+            .collect(),
+    });
+    Some(s)
 }
 
 fn score_bias_section(report: &Report) -> Option<Section> {
@@ -990,10 +1255,17 @@ fn method_section(report: &Report) -> Section {
     s.paragraphs.push(format!(
         "Every case of the corpora was sent to the system once (retrying only transient failures) and its decision recorded in `journal.jsonl`. \
          Cases that ended in error or that the system could not moderate are excluded from rates. \
-         Rates carry {:.0} % Wilson score intervals; rate ratios carry Katz log intervals; group differences are tested with Fisher's exact test \
-         and corrected for multiple comparisons with the {} method. Slices with fewer than {} protected cases are flagged as small samples.",
+         Rates carry {:.0} % Wilson score intervals; rate ratios carry MOVER–Wilson intervals and differences Newcombe's hybrid score intervals; \
+         group differences are tested with Fisher's exact test and corrected for multiple comparisons with the {} method within each family \
+         ({}), with Bonferroni simultaneous intervals beside the unadjusted ones. Slices with fewer than {} cases are flagged as small samples, and \
+         such groups are described but not tested. Significant disparities between groups of people and languages are re-examined within strata \
+         of kind of speech (Mantel–Haenszel).",
         report.settings.confidence * 100.0,
         report.settings.correction.name(),
+        match report.settings.families {
+            FamilyMode::PerDimension => "one per measure and dimension",
+            FamilyMode::Pooled => "one per measure",
+        },
         report.settings.min_n
     ));
     s.paragraphs.push(format!(

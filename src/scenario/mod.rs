@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::analysis::{AnalysisSettings, Dimension};
+use crate::analysis::{AnalysisSettings, Dimension, ReferenceMode};
 use crate::corpus::{Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
@@ -474,6 +474,8 @@ impl PlanBuilder<'_> {
                 alpha,
                 min_n: raw.min_n.unwrap_or(defaults.min_n),
                 correction: raw.correction.unwrap_or(defaults.correction),
+                families: raw.families.unwrap_or(defaults.families),
+                reference_mode: raw.reference_mode.unwrap_or(defaults.reference_mode),
                 references,
             },
             adverse_actions,
@@ -1052,6 +1054,20 @@ impl PlanBuilder<'_> {
     }
 
     fn check_references(&mut self, analysis: &AnalysisSettings, cases: &[Case]) {
+        if analysis.reference_mode == ReferenceMode::Fixed {
+            for dimension in Dimension::COMPARED {
+                let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+                if values.len() > 1 && !analysis.references.contains_key(&dimension) {
+                    self.problem(
+                        &["analysis", "reference_mode"],
+                        format!(
+                            "`fixed` needs a reference group for every compared dimension with two or more values: add `{}` under [analysis.reference]",
+                            dimension.as_str()
+                        ),
+                    );
+                }
+            }
+        }
         for (dimension, value) in &analysis.references {
             let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
             if !values.contains(value) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::analysis::{Correction, Dimension};
+use crate::analysis::{Correction, Dimension, FamilyMode, ReferenceMode};
 use crate::corpus::Label;
 use crate::gates::GateThresholds;
 
@@ -234,11 +234,17 @@ pub struct RawRun {
 pub struct RawAnalysis {
     pub confidence: Option<f64>,
     pub alpha: Option<f64>,
+    /// Groups with fewer decided cases are described but not tested.
     pub min_n: Option<u64>,
     pub correction: Option<Correction>,
+    /// `per_dimension` (default) or `pooled` correction families.
+    pub families: Option<FamilyMode>,
+    /// `rest` (default), `fixed` or `lowest`: how each dimension's reference is chosen.
+    pub reference_mode: Option<ReferenceMode>,
     /// Actions that count as adverse (default: every action except `allow`).
     pub adverse_actions: Option<Vec<String>>,
-    /// Reference group per dimension, e.g. `language = "en"`.
+    /// Named reference group per dimension, e.g. `language = "en"`; used whatever
+    /// the reference mode, and required for every dimension with `fixed`.
     #[serde(default)]
     pub reference: BTreeMap<Dimension, String>,
 }

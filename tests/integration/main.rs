@@ -23,5 +23,6 @@ mod shared_fixtures;
 mod snapshots;
 mod standin;
 mod statements;
+mod statistics;
 mod support;
 mod throttling;

@@ -166,3 +166,123 @@ fn bias_aucs_match_every_shared_reference_value() {
         "final bias metric",
     );
 }
+
+#[test]
+fn two_proportion_intervals_match_every_shared_reference_value() {
+    use modaudit::analysis::interval::newcombe_difference;
+    use modaudit::analysis::ratio::mover_wilson_rate_ratio;
+    let Some(data) = fixture("two_proportions.json") else {
+        return;
+    };
+    let z = data["z"].as_f64().unwrap();
+    for c in data["cases"].as_array().unwrap() {
+        let get = |k: &str| c[k].as_u64().unwrap();
+        let (a, n1, r, n2) = (
+            get("group_events"),
+            get("group_n"),
+            get("reference_events"),
+            get("reference_n"),
+        );
+        let what = format!("{a}/{n1} vs {r}/{n2}");
+        let (lo, hi) = newcombe_difference(a, n1, r, n2, z).unwrap();
+        close(
+            lo,
+            c["difference_newcombe"][0].as_f64().unwrap(),
+            &format!("Newcombe lower {what}"),
+        );
+        close(
+            hi,
+            c["difference_newcombe"][1].as_f64().unwrap(),
+            &format!("Newcombe upper {what}"),
+        );
+        match mover_wilson_rate_ratio(a, n1, r, n2, z) {
+            None => assert!(c["ratio_mover_wilson"].is_null(), "{what}"),
+            Some(ci) => {
+                // a lower limit of −1.5e-16 in the reference is clipped to 0 here
+                close(ci.lower, c["ratio_mover_wilson"][0].as_f64().unwrap().max(0.0), &what);
+                close(ci.upper.unwrap(), c["ratio_mover_wilson"][1].as_f64().unwrap(), &what);
+            }
+        }
+        // the reference adds 0.5 to every cell always; modaudit only when a cell is empty
+        let katz = katz_rate_ratio(a, n1, r, n2, z);
+        if !katz.half_cell_corrected {
+            continue;
+        }
+        let (lo, hi) = katz.interval.unwrap();
+        close(
+            lo,
+            c["ratio_katz_half_cells"]["ci"][0].as_f64().unwrap(),
+            &format!("Katz lower {what}"),
+        );
+        close(
+            hi,
+            c["ratio_katz_half_cells"]["ci"][1].as_f64().unwrap(),
+            &format!("Katz upper {what}"),
+        );
+    }
+}
+
+#[test]
+fn minimum_detectable_effects_match_every_shared_reference_value() {
+    use modaudit::analysis::power::minimum_detectable;
+    let Some(data) = fixture("power.json") else { return };
+    for c in data["cases"].as_array().unwrap() {
+        let got = minimum_detectable(
+            c["reference_rate"].as_f64().unwrap(),
+            c["group_n"].as_u64().unwrap(),
+            c["reference_n"].as_u64().unwrap(),
+            c["alpha"].as_f64().unwrap(),
+            c["power"].as_f64().unwrap(),
+        );
+        close(
+            got.increase.rate.unwrap(),
+            c["min_detectable_rate"].as_f64().unwrap(),
+            "rate",
+        );
+        close(
+            got.increase.ratio.unwrap(),
+            c["min_detectable_ratio"].as_f64().unwrap(),
+            "ratio",
+        );
+    }
+}
+
+#[test]
+fn mantel_haenszel_matches_every_shared_reference_value() {
+    use modaudit::analysis::stratified::mantel_haenszel;
+    let Some(data) = fixture("mantel_haenszel.json") else {
+        return;
+    };
+    for c in data["cases"].as_array().unwrap() {
+        let strata: Vec<[[u64; 2]; 2]> = serde_json::from_value(c["strata"].clone()).unwrap();
+        let got = mantel_haenszel(&strata, z_critical(0.95));
+        let name = c["name"].as_str().unwrap();
+        close(got.odds_ratio.unwrap(), c["or_mh"].as_f64().unwrap(), name);
+        let (lo, hi) = got.odds_ratio_ci.unwrap();
+        close(lo, c["or_mh_ci"][0].as_f64().unwrap(), name);
+        close(hi, c["or_mh_ci"][1].as_f64().unwrap(), name);
+        close(got.cmh_p_value.unwrap(), c["test_null_p"].as_f64().unwrap(), name);
+        close(
+            got.breslow_day_p_value.unwrap(),
+            c["breslow_day_p"].as_f64().unwrap(),
+            name,
+        );
+    }
+}
+
+#[test]
+fn mann_whitney_matches_every_shared_reference_value() {
+    use modaudit::analysis::rank::mann_whitney_two_sided;
+    let Some(data) = fixture("mann_whitney.json") else {
+        return;
+    };
+    for c in data["cases"].as_array().unwrap() {
+        let values = |k: &str| -> Vec<f64> { c[k].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
+        let (x, y) = (values("x"), values("y"));
+        close(
+            mann_whitney_two_sided(&x, &y).unwrap(),
+            c["p_default"].as_f64().unwrap(),
+            &format!("{x:?}"),
+        );
+    }
+}
