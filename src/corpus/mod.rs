@@ -3,6 +3,7 @@
 //! strictly: a case is never silently skipped.
 
 mod cases;
+mod families;
 pub mod import;
 mod lang;
 mod manifest;
@@ -19,6 +20,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::hash::sha256_hex;
 
 pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, parse_cases};
+pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_families};
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, Source};
 pub use templates::{TemplateFiles, expand_templates};
@@ -204,6 +206,12 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
             admit(expanded, &declared, &mut seen, &mut cases, &mut problems);
         }
     }
+    check_families(
+        cases
+            .iter()
+            .filter_map(|case| seen.get(&case.id).map(|(path, line)| (case, path.as_path(), *line))),
+        &mut problems,
+    );
     if problems.is_empty() && cases.is_empty() {
         problems.push(Diagnostic::file(&manifest_path, "the corpus has no cases"));
     }

@@ -3,6 +3,7 @@
 
 mod appeals;
 mod bad_input;
+mod clusters;
 mod command_target;
 mod consistency;
 mod corpus_tools;
