@@ -7,6 +7,7 @@
 //! `unsupported` are counted but left out of every rate's denominator.
 
 pub mod auc;
+pub mod cluster;
 pub mod correction;
 mod counterfactual;
 mod disparity;

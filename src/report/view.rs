@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
+use crate::analysis::cluster::ClusterRobust;
 use crate::analysis::{Dimension, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
 
@@ -277,7 +278,10 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
     let mut s = section(id, title);
     s.paragraphs.push(format!(
         "Over-removal is the share of protected posts that met adverse action; detection is the share of violating posts that did. \
-         Intervals are {:.0} % Wilson intervals. Rows marked “small n” have fewer than {min_n} protected cases, and faded bars marked † \
+         Intervals are {:.0} % Wilson intervals, which count every post as independent evidence. Posts of one template family (or one \
+         declared cluster) are near-identical and tend to be treated alike, so each rate also has a cluster-robust interval, with its \
+         design effect in brackets: how many times the clustering inflates the variance (the interval uses the sample size divided by it, \
+         never more than the sample). Rows marked “small n” have fewer than {min_n} protected cases, and faded bars marked † \
          fewer than {min_n} cases: read them with caution.",
         report.settings.confidence * 100.0
     ));
@@ -300,10 +304,12 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
                 sl.protected_adverse.to_string(),
                 sl.over_removal_rate.map_or("–".into(), percent),
                 percent_interval(sl.over_removal_ci),
+                cluster_robust_interval(sl.over_removal_cluster_robust.as_ref()),
                 sl.violating_n.to_string(),
                 sl.violating_adverse.to_string(),
                 sl.detection_rate.map_or("–".into(), percent),
                 percent_interval(sl.detection_ci),
+                cluster_robust_interval(sl.detection_cluster_robust.as_ref()),
                 note.join(", "),
             ]
         })
@@ -315,15 +321,17 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
             "Actioned",
             "Over-removal",
             "CI",
+            "Cluster-robust CI (deff)",
             "Violating n",
             "Actioned",
             "Detection",
             "CI",
+            "Cluster-robust CI (deff)",
             "Note",
         ]
         .map(String::from)
         .to_vec(),
-        numeric: vec![false, true, true, true, true, true, true, true, true, false],
+        numeric: vec![false, true, true, true, true, true, true, true, true, true, true, false],
         rows,
     });
     if dimension != Dimension::LanguageXTargetGroup {
@@ -347,6 +355,18 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
         ));
     }
     Some(s)
+}
+
+/// A cluster-robust interval with its design effect, e.g. `8.7–21.7 % (2.91)`.
+fn cluster_robust_interval(robust: Option<&ClusterRobust>) -> String {
+    match robust {
+        Some(r) => format!(
+            "{} ({})",
+            percent_interval(Some(r.ci)),
+            r.design_effect.map_or("–".into(), |d| format!("{d:.2}"))
+        ),
+        None => "–".into(),
+    }
 }
 
 fn disparity_section(report: &Report) -> Section {
@@ -894,8 +914,9 @@ fn method_section(report: &Report) -> Section {
     s.paragraphs.push(format!(
         "Every case of the corpora was sent to the system once (retrying only transient failures) and its decision recorded in `journal.jsonl`. \
          Cases that ended in error or that the system could not moderate are excluded from rates. \
-         Rates carry {:.0} % Wilson score intervals; rate ratios carry Katz log intervals; group differences are tested with Fisher's exact test \
-         and corrected for multiple comparisons with the {} method. Slices with fewer than {} protected cases are flagged as small samples.",
+         Rates carry {:.0} % Wilson score intervals and cluster-robust intervals that count each template family or declared cluster as one \
+         cluster (sandwich variance; Kish design effect; Wilson interval at the effective sample size); rate ratios carry Katz log intervals; \
+         group differences are tested with Fisher's exact test and corrected for multiple comparisons with the {} method. Slices with fewer than {} protected cases are flagged as small samples.",
         report.settings.confidence * 100.0,
         report.settings.correction.name(),
         report.settings.min_n
