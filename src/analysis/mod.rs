@@ -27,7 +27,7 @@ use crate::corpus::{Case, Label};
 use crate::decision::Action;
 
 pub use correction::Correction;
-pub use counterfactual::{Counterfactual, FlippedFamily, Member, counterfactual};
+pub use counterfactual::{Counterfactual, FamilySize, FlippedFamily, KindFlips, Member, MemberFlips, counterfactual};
 pub use disparity::{ALL_OTHERS, Disparity, disparities};
 pub use slices::{Slice, slices};
 

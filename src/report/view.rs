@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
 use crate::analysis::cluster::ClusterRobust;
-use crate::analysis::{Dimension, Slice};
+use crate::analysis::{Dimension, KindFlips, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
 
 /// Most flipped counterfactual families listed in a report.
@@ -138,7 +138,7 @@ pub fn build_view(report: &Report) -> View {
     if let Some(s) = score_bias_section(report) {
         sections.push(s);
     }
-    sections.push(counterfactual_section(report));
+    sections.extend(counterfactual_sections(report));
     sections.push(notice_section(report));
     if let Some(s) = appeals_section(report) {
         sections.push(s);
@@ -504,7 +504,7 @@ fn format_p(p: f64) -> String {
     }
 }
 
-fn counterfactual_section(report: &Report) -> Section {
+fn counterfactual_sections(report: &Report) -> Vec<Section> {
     let cf = &report.counterfactual;
     let mut s = section("counterfactual", "Counterfactual consistency");
     if cf.families == 0 {
@@ -512,16 +512,142 @@ fn counterfactual_section(report: &Report) -> Section {
             "The corpora hold no counterfactual families (cases sharing a `pair_id`) with two or more decided members."
                 .into(),
         );
-        return s;
+        return vec![s];
     }
     s.paragraphs.push(format!(
-        "A counterfactual family is a set of posts that are identical except for the group named or the dialect used. \
-         A consistent system treats every member alike. {} of {} families were treated inconsistently: a flip rate of {} ({}).",
+        "A counterfactual family is a set of posts that differ only in the group named (a group swap, as template expansions are) or in the \
+         dialect or script of the writer (dialect variants). A consistent system treats every member alike. Families are counted by kind, \
+         because a dialect paraphrase is not an otherwise identical post, and both per family (a family flips when its members were not all \
+         treated alike) and per pair of members (a pair flips when exactly one of the two met adverse action), because a family of ten with one \
+         member actioned is one flip of one family but nine of 45 pairs. Intervals are {:.0} % Wilson intervals; pairs of one family are not \
+         independent, so the pair rate also has a cluster-robust interval with families as clusters (design effect in brackets). \
+         Over all kinds, {} of {} families were treated inconsistently.",
+        report.settings.confidence * 100.0,
         cf.flipped,
-        cf.families,
-        cf.flip_rate.map_or("–".into(), percent),
-        percent_interval(cf.flip_ci)
+        cf.families
     ));
+    for kind in &cf.by_kind {
+        if let Some(sentence) = concentration_sentence(kind) {
+            s.paragraphs.push(sentence);
+        }
+    }
+    let rate = |rate: Option<f64>, ci: Option<[f64; 2]>| {
+        format!("{} ({})", rate.map_or("–".into(), percent), percent_interval(ci))
+    };
+    s.table = Some(Table {
+        headers: [
+            "Kind",
+            "Families",
+            "Flipped",
+            "Family flip rate (CI)",
+            "Pairs",
+            "Flipped pairs",
+            "Pair flip rate (CI)",
+            "Cluster-robust CI (deff)",
+            "Family sizes (members: families)",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, true, true, true, true, true, true, true, false],
+        rows: cf
+            .by_kind
+            .iter()
+            .map(|k| {
+                vec![
+                    k.kind.title().to_string(),
+                    k.families.to_string(),
+                    k.flipped_families.to_string(),
+                    rate(k.family_flip_rate, k.family_flip_ci),
+                    k.pairs.to_string(),
+                    k.flipped_pairs.to_string(),
+                    rate(k.pair_flip_rate, k.pair_flip_ci),
+                    cluster_robust_interval(k.pair_flip_cluster_robust.as_ref()),
+                    k.family_sizes
+                        .iter()
+                        .map(|size| format!("{}: {} ({} flipped)", size.members, size.families, size.flipped))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ]
+            })
+            .collect(),
+    });
+    let mut sections = vec![s];
+    if cf.flipped > 0 {
+        sections.push(flips_by_group_section(report));
+        sections.push(flipped_families_section(report));
+    }
+    sections
+}
+
+/// "In group swaps, the member about muslims was the actioned one in 3 of the 3
+/// flipped families (7 of 8 flipped pairs)."
+fn concentration_sentence(kind: &KindFlips) -> Option<String> {
+    let top = kind.members.first().filter(|m| m.adverse_side_of_flipped_pairs > 0)?;
+    let value = top.value.as_deref().unwrap_or("no group");
+    let who = match kind.kind {
+        crate::corpus::FamilyKind::GroupSwap => format!("the member about {value}"),
+        crate::corpus::FamilyKind::Dialect => format!("the member written in {value}"),
+        _ => format!("the member marked {value}"),
+    };
+    Some(format!(
+        "{}: {who} was the actioned one in {} of the {} flipped families ({} of {} flipped pairs).",
+        kind.kind.title(),
+        top.adverse_in_flipped_families,
+        kind.flipped_families,
+        top.adverse_side_of_flipped_pairs,
+        kind.flipped_pairs
+    ))
+}
+
+fn flips_by_group_section(report: &Report) -> Section {
+    let mut s = section("counterfactual-groups", "Who was on the actioned side of a flip");
+    s.paragraphs.push(
+        "For each group (the target group in group swaps, the writer's dialect in dialect families): its members in families of that kind, \
+         how many were actioned, in how many flipped families one of them was the actioned member, and on which side of the flipped pairs it was. \
+         A group that is almost always the actioned side points at what the system reacts to."
+            .into(),
+    );
+    s.table = Some(Table {
+        headers: [
+            "Kind",
+            "Group",
+            "Members",
+            "Actioned",
+            "Flipped families, actioned",
+            "Flipped pairs, actioned side",
+            "Flipped pairs, left-alone side",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, false, true, true, true, true, true],
+        rows: report
+            .counterfactual
+            .by_kind
+            .iter()
+            .flat_map(|k| {
+                k.members
+                    .iter()
+                    .filter(|m| m.adverse_side_of_flipped_pairs + m.allowed_side_of_flipped_pairs > 0)
+                    .map(move |m| {
+                        vec![
+                            k.kind.title().to_string(),
+                            m.value.clone().unwrap_or_else(|| "–".into()),
+                            m.members.to_string(),
+                            m.actioned.to_string(),
+                            m.adverse_in_flipped_families.to_string(),
+                            m.adverse_side_of_flipped_pairs.to_string(),
+                            m.allowed_side_of_flipped_pairs.to_string(),
+                        ]
+                    })
+            })
+            .collect(),
+    });
+    s
+}
+
+fn flipped_families_section(report: &Report) -> Section {
+    let cf = &report.counterfactual;
+    let mut s = section("counterfactual-families", "Flipped counterfactual families");
     if cf.flipped_families.len() > MAX_FAMILIES_LISTED {
         s.paragraphs.push(format!(
             "The first {MAX_FAMILIES_LISTED} are listed; `results.json` has all of them."
@@ -531,28 +657,27 @@ fn counterfactual_section(report: &Report) -> Section {
         Some(g) => format!("{} ({g})", m.case_id),
         None => m.case_id.clone(),
     };
-    if !cf.flipped_families.is_empty() {
-        s.table = Some(Table {
-            headers: ["Family", "Label", "Category", "Actioned", "Not actioned"]
-                .map(String::from)
-                .to_vec(),
-            numeric: vec![false; 5],
-            rows: cf
-                .flipped_families
-                .iter()
-                .take(MAX_FAMILIES_LISTED)
-                .map(|f| {
-                    vec![
-                        f.pair_id.clone(),
-                        f.label.to_string(),
-                        f.category.clone(),
-                        f.adverse.iter().map(member).collect::<Vec<_>>().join(", "),
-                        f.not_adverse.iter().map(member).collect::<Vec<_>>().join(", "),
-                    ]
-                })
-                .collect(),
-        });
-    }
+    s.table = Some(Table {
+        headers: ["Family", "Kind", "Label", "Category", "Actioned", "Not actioned"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false; 6],
+        rows: cf
+            .flipped_families
+            .iter()
+            .take(MAX_FAMILIES_LISTED)
+            .map(|f| {
+                vec![
+                    f.pair_id.clone(),
+                    f.kind.title().to_string(),
+                    f.label.to_string(),
+                    f.category.clone(),
+                    f.adverse.iter().map(member).collect::<Vec<_>>().join(", "),
+                    f.not_adverse.iter().map(member).collect::<Vec<_>>().join(", "),
+                ]
+            })
+            .collect(),
+    });
     s
 }
 

@@ -1,5 +1,6 @@
 //! Template families and other clusters of near-identical cases: rates carry a
-//! cluster-robust interval and a design effect.
+//! cluster-robust interval and a design effect, and counterfactual flips are
+//! counted per family and per pair by kind of family.
 
 use std::path::{Path, PathBuf};
 
@@ -218,4 +219,91 @@ fn an_explicit_cluster_column_groups_cases_beyond_their_family() {
     close(&robust["design_effect"], 6.000000000000001, "design effect");
     close(&robust["ci"][0], 0.11523554040627154, "lower");
     close(&robust["ci"][1], 0.9452811152324236, "upper");
+}
+
+/// Counterfactual flips by kind of family, per family and per pair, and which
+/// groups were on the actioned side of the flips.
+#[test]
+fn flips_are_counted_per_family_and_per_pair_by_kind_of_family() {
+    let run = replay_run(HEADER, ROWS, &recording(), "", "min_n = 5");
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    let results = read_json(&run.dir.join("results.json"));
+    let cf = &results["counterfactual"];
+    // pooled, as before: 8 families with two or more decided members, 4 flipped
+    assert_eq!((cf["families"].as_u64(), cf["flipped"].as_u64()), (Some(8), Some(4)));
+    let kinds = cf["by_kind"].as_array().unwrap();
+    let kind = |k: &str| {
+        kinds
+            .iter()
+            .find(|x| x["kind"] == k)
+            .unwrap_or_else(|| panic!("no kind {k}"))
+    };
+    let swap = kind("group_swap");
+    assert_eq!(
+        (swap["families"].as_u64(), swap["flipped_families"].as_u64()),
+        (Some(5), Some(3))
+    );
+    // pairs: 10 + 10 + 6 + 6 + 3; flipped: fam-c 3, fam-d 3, fam-v 2 (v1, v2 removed; v3 not)
+    assert_eq!(
+        (swap["pairs"].as_u64(), swap["flipped_pairs"].as_u64()),
+        (Some(35), Some(8))
+    );
+    close(&swap["pair_flip_rate"], 8.0 / 35.0, "pair flip rate");
+    assert!(swap["pair_flip_ci"].is_array());
+    assert_eq!(swap["pair_flip_cluster_robust"]["clusters"], 5);
+    let sizes: Vec<(u64, u64, u64)> = swap["family_sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["members"].as_u64().unwrap(),
+                s["families"].as_u64().unwrap(),
+                s["flipped"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sizes, [(3, 1, 1), (4, 2, 2), (5, 2, 0)]);
+    let groups = swap["members"].as_array().unwrap();
+    assert_eq!(groups[0]["value"], "muslims", "{groups:?}");
+    assert_eq!(groups[0]["adverse_in_flipped_families"], 3);
+    // muslims was the actioned side of 3 pairs in fam-c, 3 in fam-d and 1 in fam-v
+    assert_eq!(groups[0]["adverse_side_of_flipped_pairs"], 7);
+    let dialect = kind("dialect");
+    assert_eq!(
+        (dialect["families"].as_u64(), dialect["flipped_families"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(
+        (dialect["pairs"].as_u64(), dialect["flipped_pairs"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let aave = &dialect["members"][0];
+    assert_eq!(
+        (aave["value"].as_str(), aave["adverse_side_of_flipped_pairs"].as_u64()),
+        (Some("aave"), Some(1))
+    );
+    let flipped = cf["flipped_families"].as_array().unwrap();
+    assert!(
+        flipped
+            .iter()
+            .any(|f| f["pair_id"] == "dia-e" && f["kind"] == "dialect")
+    );
+    let md = markdown(&run.dir);
+    assert!(md.contains("| Group swap | 5 | 3 |"), "{md}");
+    assert!(md.contains("muslims"), "{md}");
+}
+
+#[test]
+fn a_family_kind_column_overrides_the_inferred_kind() {
+    let header = HEADER.replace("notes\n", "notes,family_kind\n");
+    let rows = "p1,en,post one,protected,quotation,,,fam-p,,perturbation\n\
+                p2,en,post one!,protected,quotation,,,fam-p,,perturbation\n";
+    let run = replay_run(&header, rows, "id,action\np1,remove\np2,allow\n", "", "");
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    let results = read_json(&run.dir.join("results.json"));
+    let kinds = results["counterfactual"]["by_kind"].as_array().unwrap();
+    assert_eq!(kinds.len(), 1);
+    assert_eq!(kinds[0]["kind"], "perturbation");
+    assert_eq!(kinds[0]["flipped_pairs"], 1);
 }
