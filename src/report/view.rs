@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
+use crate::analysis::auc::AucInterval;
 use crate::analysis::cluster::ClusterRobust;
 use crate::analysis::{Dimension, KindFlips, Slice};
 use crate::appeal::NOTICE_ELEMENTS;
@@ -468,32 +469,80 @@ fn score_bias_section(report: &Report) -> Option<Section> {
          ones, low when benign posts about the group score like hate; BNSP AUC — the group's violating posts against other protected posts. \
          Overall AUC {}; power means (p = −5) {} / {} / {}; final bias metric {}.",
         bias.scored_cases,
-        auc(bias.overall_auc),
+        auc_with_ci(bias.overall_auc, bias.overall_auc_interval.as_ref()),
         auc(bias.power_means.subgroup_auc),
         auc(bias.power_means.bpsn_auc),
         auc(bias.power_means.bnsp_auc),
         auc(bias.final_bias_metric)
     ));
+    s.paragraphs.push(format!(
+        "Intervals are {:.0} % DeLong intervals. An AUC whose interval reaches down to 0.5 is no evidence that the scores separate the two sides; \
+         the Note column names those. With perfect separation DeLong's variance is zero and no interval is shown; such an AUC counts as \
+         separating only when so clean a split would arise by chance no more than once in {:.0} tries. Groups with fewer than \
+         {} scored cases are marked small n and left out of the power means and the final bias metric ({} of {} groups enter them).",
+        report.settings.confidence * 100.0,
+        2.0 / (1.0 - report.settings.confidence),
+        bias.min_n,
+        bias.groups_in_means,
+        bias.groups.len()
+    ));
     s.table = Some(Table {
-        headers: ["Target group", "Scored", "Subgroup AUC", "BPSN AUC", "BNSP AUC"]
-            .map(String::from)
-            .to_vec(),
-        numeric: vec![false, true, true, true, true],
+        headers: [
+            "Target group",
+            "Scored",
+            "Violating",
+            "Protected",
+            "Subgroup AUC (CI)",
+            "BPSN AUC (CI)",
+            "BNSP AUC (CI)",
+            "Note",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, true, true, true, true, true, true, false],
         rows: bias
             .groups
             .iter()
             .map(|g| {
+                let mut note = Vec::new();
+                if g.small_sample {
+                    note.push("small n, not in the power means".to_string());
+                }
+                let not_separating: Vec<&str> = [
+                    ("subgroup", &g.subgroup_auc_interval),
+                    ("BPSN", &g.bpsn_auc_interval),
+                    ("BNSP", &g.bnsp_auc_interval),
+                ]
+                .into_iter()
+                .filter(|(_, interval)| interval.as_ref().is_some_and(|i| !i.separates))
+                .map(|(name, _)| name)
+                .collect();
+                if !not_separating.is_empty() {
+                    note.push(format!("not above chance: {}", not_separating.join(", ")));
+                }
                 vec![
                     g.group.clone(),
                     g.n.to_string(),
-                    auc(g.subgroup_auc),
-                    auc(g.bpsn_auc),
-                    auc(g.bnsp_auc),
+                    g.positives.to_string(),
+                    g.negatives.to_string(),
+                    auc_with_ci(g.subgroup_auc, g.subgroup_auc_interval.as_ref()),
+                    auc_with_ci(g.bpsn_auc, g.bpsn_auc_interval.as_ref()),
+                    auc_with_ci(g.bnsp_auc, g.bnsp_auc_interval.as_ref()),
+                    note.join("; "),
                 ]
             })
             .collect(),
     });
     Some(s)
+}
+
+/// An AUC with its interval, e.g. `0.514 (0.149–0.879)`.
+fn auc_with_ci(value: Option<f64>, interval: Option<&AucInterval>) -> String {
+    match (value, interval.and_then(|i| i.ci)) {
+        (None, _) => "–".into(),
+        (Some(v), Some([lo, hi])) => format!("{v:.3} ({lo:.3}–{hi:.3})"),
+        (Some(v), None) => format!("{v:.3} (no interval)"),
+    }
 }
 
 fn format_p(p: f64) -> String {
@@ -1041,7 +1090,8 @@ fn method_section(report: &Report) -> Section {
          Cases that ended in error or that the system could not moderate are excluded from rates. \
          Rates carry {:.0} % Wilson score intervals and cluster-robust intervals that count each template family or declared cluster as one \
          cluster (sandwich variance; Kish design effect; Wilson interval at the effective sample size); rate ratios carry Katz log intervals; \
-         group differences are tested with Fisher's exact test and corrected for multiple comparisons with the {} method. Slices with fewer than {} protected cases are flagged as small samples.",
+         group differences are tested with Fisher's exact test and corrected for multiple comparisons with the {} method; AUCs carry DeLong \
+         intervals. Slices with fewer than {} protected cases are flagged as small samples.",
         report.settings.confidence * 100.0,
         report.settings.correction.name(),
         report.settings.min_n

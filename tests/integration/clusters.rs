@@ -1,6 +1,6 @@
 //! Template families and other clusters of near-identical cases: rates carry a
-//! cluster-robust interval and a design effect, and counterfactual flips are
-//! counted per family and per pair by kind of family.
+//! cluster-robust interval and a design effect, counterfactual flips are counted
+//! per family and per pair by kind of family, and every AUC carries an interval.
 
 use std::path::{Path, PathBuf};
 
@@ -306,4 +306,146 @@ fn a_family_kind_column_overrides_the_inferred_kind() {
     assert_eq!(kinds.len(), 1);
     assert_eq!(kinds[0]["kind"], "perturbation");
     assert_eq!(kinds[0]["flipped_pairs"], 1);
+}
+
+/// Scores per target group; `jews` has too few cases for the power means.
+const SCORED: &str = "\
+w1,en,w,violating,slur,women,,,\nw2,en,w,violating,slur,women,,,\nw3,en,w,violating,slur,women,,,\n\
+w4,en,w,violating,slur,women,,,\nw5,en,w,violating,slur,women,,,\nw6,en,w,violating,slur,women,,,\n\
+w7,en,w,protected,counter_speech,women,,,\nw8,en,w,protected,counter_speech,women,,,\nw9,en,w,protected,counter_speech,women,,,\n\
+w10,en,w,protected,counter_speech,women,,,\nw11,en,w,protected,counter_speech,women,,,\nw12,en,w,protected,counter_speech,women,,,\n\
+m1,en,m,violating,slur,muslims,,,\nm2,en,m,violating,slur,muslims,,,\nm3,en,m,violating,slur,muslims,,,\n\
+m4,en,m,violating,slur,muslims,,,\nm5,en,m,violating,slur,muslims,,,\nm6,en,m,violating,slur,muslims,,,\n\
+m7,en,m,protected,counter_speech,muslims,,,\nm8,en,m,protected,counter_speech,muslims,,,\nm9,en,m,protected,counter_speech,muslims,,,\n\
+m10,en,m,protected,counter_speech,muslims,,,\nm11,en,m,protected,counter_speech,muslims,,,\nm12,en,m,protected,counter_speech,muslims,,,\n\
+j1,en,j,violating,slur,jews,,,\nj2,en,j,violating,slur,jews,,,\nj3,en,j,protected,counter_speech,jews,,,\nj4,en,j,protected,counter_speech,jews,,,\n\
+n1,en,n,violating,threat,,,,\nn2,en,n,violating,threat,,,,\n\
+n3,en,n,protected,quotation,,,,\nn4,en,n,protected,quotation,,,,\nn5,en,n,protected,quotation,,,,\n";
+
+const SCORES: &str = "id,score\n\
+w1,0.9\nw2,0.85\nw3,0.8\nw4,0.75\nw5,0.7\nw6,0.4\nw7,0.1\nw8,0.2\nw9,0.3\nw10,0.35\nw11,0.5\nw12,0.72\n\
+m1,0.6\nm2,0.55\nm3,0.5\nm4,0.45\nm5,0.3\nm6,0.8\nm7,0.65\nm8,0.5\nm9,0.4\nm10,0.62\nm11,0.58\nm12,0.2\n\
+j1,0.95\nj2,0.9\nj3,0.05\nj4,0.1\nn1,0.88\nn2,0.66\nn3,0.15\nn4,0.25\nn5,0.45\n";
+
+/// Reference values: DeLong variances from a direct O(m·n) computation of the
+/// structural components in NumPy 2.4 (ψ = 1, ½, 0; V10, V01 with ddof = 1),
+/// intervals AUC ± z·√var clamped to [0, 1] with z = scipy.stats.norm.ppf(0.975);
+/// power means over the groups with at least `min_n` = 8 scored cases.
+#[test]
+fn every_auc_carries_an_interval_and_says_whether_it_separates() {
+    let run = replay_run(HEADER, SCORED, SCORES, "threshold = 0.5", "min_n = 8");
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    let results = read_json(&run.dir.join("results.json"));
+    let bias = &results["score_bias"];
+    close(&bias["overall_auc"], 0.8621323529411765, "overall AUC");
+    let overall = &bias["overall_auc_interval"];
+    close(&overall["variance"], 0.003819913765138408, "overall variance");
+    close(&overall["ci"][0], 0.7409958950625435, "overall lower");
+    close(&overall["ci"][1], 0.9832688108198095, "overall upper");
+    assert_eq!(overall["separates"], true);
+    let group = |g: &str| {
+        bias["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["group"] == g)
+            .unwrap()
+            .clone()
+    };
+    let muslims = group("muslims");
+    assert_eq!(
+        (muslims["positives"].as_u64(), muslims["negatives"].as_u64()),
+        (Some(6), Some(6))
+    );
+    close(&muslims["subgroup_auc"], 0.5138888888888888, "muslims subgroup");
+    close(
+        &muslims["subgroup_auc_interval"]["variance"],
+        0.034645061728395064,
+        "muslims subgroup variance",
+    );
+    close(
+        &muslims["subgroup_auc_interval"]["ci"][0],
+        0.14907718681501664,
+        "muslims lower",
+    );
+    close(
+        &muslims["subgroup_auc_interval"]["ci"][1],
+        0.878700590962761,
+        "muslims upper",
+    );
+    assert_eq!(muslims["subgroup_auc_interval"]["separates"], false);
+    close(
+        &muslims["bpsn_auc_interval"]["variance"],
+        0.005916666666666666,
+        "muslims BPSN variance",
+    );
+    close(
+        &muslims["bnsp_auc_interval"]["variance"],
+        0.009653351698806245,
+        "muslims BNSP variance",
+    );
+    let women = group("women");
+    close(
+        &women["bpsn_auc_interval"]["variance"],
+        0.012493827160493827,
+        "women BPSN variance",
+    );
+    close(
+        &women["bpsn_auc_interval"]["ci"][0],
+        0.6142568112002968,
+        "women BPSN lower",
+    );
+    assert_eq!(women["bpsn_auc_interval"]["ci"][1], 1.0);
+    assert_eq!(women["small_sample"], false);
+    // two against two, perfectly separated: DeLong's variance is zero, so no
+    // interval; a perfect split of 2 + 2 happens by chance once in 6, so it does
+    // not separate, while 14 background positives above its 2 negatives (1 in 120) do
+    let jews = group("jews");
+    assert_eq!(jews["small_sample"], true);
+    assert_eq!(jews["subgroup_auc_interval"]["ci"], Value::Null);
+    assert_eq!(jews["subgroup_auc_interval"]["separates"], false);
+    assert_eq!(jews["bpsn_auc_interval"]["separates"], true);
+    // power means and the final metric leave out the small group
+    assert_eq!(bias["groups_in_means"], 2);
+    close(
+        &bias["power_means"]["subgroup_auc"],
+        0.583974826778236,
+        "power mean subgroup",
+    );
+    close(&bias["power_means"]["bpsn_auc"], 0.8720813372555027, "power mean BPSN");
+    close(&bias["power_means"]["bnsp_auc"], 0.8739287104894375, "power mean BNSP");
+    close(&bias["final_bias_metric"], 0.7980293068660882, "final bias metric");
+    let md = markdown(&run.dir);
+    assert!(md.contains("0.514 (0.149–0.879)"), "{md}");
+    assert!(md.contains("small n"), "{md}");
+}
+
+#[test]
+fn an_auc_whose_interval_reaches_chance_is_not_called_separating() {
+    // the posts about Muslims and those about no group: AUC 0.736, 95 % CI
+    // 0.491–0.982 (NumPy, as above); the old summary called this separating
+    let rows: String = SCORED
+        .lines()
+        .filter(|l| l.starts_with('m') || l.starts_with('n'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let run = replay_run(HEADER, &rows, SCORES, "threshold = 0.5", "min_n = 8");
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    let results = read_json(&run.dir.join("results.json"));
+    let overall = &results["score_bias"]["overall_auc_interval"];
+    close(&overall["ci"][0], 0.49053567738772585, "lower");
+    assert_eq!(overall["separates"], false);
+    let summary: Vec<&str> = results["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        summary
+            .iter()
+            .any(|s| s.contains("do not separate violating from protected posts better than chance")),
+        "{summary:?}"
+    );
+    assert!(!summary.iter().any(|s| s.contains("scores separate")), "{summary:?}");
 }
