@@ -13,6 +13,7 @@
 //! `unsupported` are counted but left out of every rate's denominator.
 
 pub mod auc;
+pub mod cluster;
 pub mod correction;
 mod counterfactual;
 mod disparity;
@@ -36,7 +37,7 @@ use crate::corpus::{Case, Label};
 use crate::decision::Action;
 
 pub use correction::Correction;
-pub use counterfactual::{Counterfactual, FlippedFamily, Member, counterfactual};
+pub use counterfactual::{Counterfactual, FamilySize, FlippedFamily, KindFlips, Member, MemberFlips, counterfactual};
 pub use disparity::{
     ALL_OTHERS, Comparisons, DimensionComparison, Disparity, Family, Imbalance, IntervalNote, IntervalNoteCode,
     Measure, StratifiedCheck, compare,

@@ -1,9 +1,11 @@
-//! Over-removal and detection rates per slice.
+//! Over-removal and detection rates per slice, each with its Wilson interval
+//! and its cluster-robust interval (see [`super::cluster`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::cluster::{ClusterKey, ClusterRobust, ClusterTallies, cluster_robust};
 use super::{AnalysisSettings, Dimension, Observation, rate_with_interval};
 use crate::corpus::Label;
 use crate::decision::Action;
@@ -19,11 +21,16 @@ pub struct Slice {
     pub protected_adverse: u64,
     pub over_removal_rate: Option<f64>,
     pub over_removal_ci: Option<[f64; 2]>,
+    /// The over-removal rate's interval counting families and explicit clusters
+    /// as clusters, with its design effect.
+    pub over_removal_cluster_robust: Option<ClusterRobust>,
     /// Decided violating cases.
     pub violating_n: u64,
     pub violating_adverse: u64,
     pub detection_rate: Option<f64>,
     pub detection_ci: Option<[f64; 2]>,
+    /// The detection rate's cluster-robust interval.
+    pub detection_cluster_robust: Option<ClusterRobust>,
     /// `protected_n` is below the minimum n: treat the over-removal rate with caution.
     pub small_sample: bool,
     /// `violating_n` is below the minimum n.
@@ -34,18 +41,20 @@ pub struct Slice {
     pub unsupported: u64,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Counts {
+#[derive(Default)]
+struct Counts<'a> {
     protected_n: u64,
     protected_adverse: u64,
+    protected_clusters: ClusterTallies<'a>,
     violating_n: u64,
     violating_adverse: u64,
+    violating_clusters: ClusterTallies<'a>,
     errors: u64,
     unsupported: u64,
 }
 
-impl Counts {
-    fn add(&mut self, o: &Observation<'_>) {
+impl<'a> Counts<'a> {
+    fn add(&mut self, o: &Observation<'a>) {
         match o.action {
             Some(Action::Error) => self.errors += 1,
             Some(Action::Unsupported) => self.unsupported += 1,
@@ -53,10 +62,12 @@ impl Counts {
                 Label::Protected => {
                     self.protected_n += 1;
                     self.protected_adverse += u64::from(o.adverse);
+                    self.protected_clusters.add(ClusterKey::of(o.case), o.adverse);
                 }
                 Label::Violating => {
                     self.violating_n += 1;
                     self.violating_adverse += u64::from(o.adverse);
+                    self.violating_clusters.add(ClusterKey::of(o.case), o.adverse);
                 }
             },
             None => {}
@@ -68,7 +79,7 @@ impl Counts {
 pub fn slices(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Vec<Slice> {
     let mut out = Vec::new();
     for dimension in Dimension::ALL {
-        let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Counts<'_>> = BTreeMap::new();
         for o in observations {
             if let Some(value) = dimension.value_of(o.case) {
                 groups.entry(value).or_default().add(o);
@@ -86,10 +97,12 @@ pub fn slices(observations: &[Observation<'_>], settings: &AnalysisSettings) -> 
                 protected_adverse: c.protected_adverse,
                 over_removal_rate,
                 over_removal_ci,
+                over_removal_cluster_robust: cluster_robust(&c.protected_clusters.sums(), settings.confidence),
                 violating_n: c.violating_n,
                 violating_adverse: c.violating_adverse,
                 detection_rate,
                 detection_ci,
+                detection_cluster_robust: cluster_robust(&c.violating_clusters.sums(), settings.confidence),
                 small_sample: c.protected_n < settings.min_n,
                 detection_small_sample: c.violating_n < settings.min_n,
                 errors: c.errors,
@@ -149,5 +162,36 @@ mod tests {
             slices.iter().filter(|s| s.dimension == Dimension::TargetGroup).count(),
             2
         );
+    }
+
+    #[test]
+    fn a_family_is_one_cluster_of_a_slice() {
+        let cases = [
+            case("a1", "en", Label::Protected, "c", Some("w"), Some("f")),
+            case("a2", "en", Label::Protected, "c", Some("m"), Some("f")),
+            case("a3", "en", Label::Protected, "c", Some("j"), Some("f")),
+            case("b1", "en", Label::Protected, "c", Some("w"), None),
+            case("b2", "en", Label::Protected, "c", Some("m"), None),
+        ];
+        let obs = [
+            observe(&cases[0], Action::Remove),
+            observe(&cases[1], Action::Remove),
+            observe(&cases[2], Action::Remove),
+            observe(&cases[3], Action::Allow),
+            observe(&cases[4], Action::Allow),
+        ];
+        let slices = slices(&obs, &AnalysisSettings::default());
+        let overall = slices[0].over_removal_cluster_robust.as_ref().unwrap();
+        assert_eq!((overall.clusters, overall.largest_cluster), (3, 3));
+        assert!(overall.design_effect.unwrap() > 1.0);
+        assert_eq!(slices[0].detection_cluster_robust, None);
+        // within one target group the family contributes a single member
+        let w = slices
+            .iter()
+            .find(|s| s.dimension == Dimension::TargetGroup && s.value == "w")
+            .unwrap();
+        let robust = w.over_removal_cluster_robust.as_ref().unwrap();
+        assert_eq!((robust.clusters, robust.largest_cluster), (2, 1));
+        assert_eq!(Some(robust.ci), w.over_removal_ci);
     }
 }

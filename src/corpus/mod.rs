@@ -3,6 +3,7 @@
 //! strictly: a case is never silently skipped.
 
 mod cases;
+mod families;
 pub mod import;
 mod lang;
 mod manifest;
@@ -20,6 +21,7 @@ use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, InputBytes, ReadError, TOML_LIMIT, read_inside};
 
 pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_cases};
+pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_families};
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
 pub use templates::{TemplateFiles, expand_templates};
@@ -162,6 +164,12 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
             admit(expanded, &declared, &mut seen, &mut cases, &mut problems);
         }
     }
+    check_families(
+        cases
+            .iter()
+            .filter_map(|case| seen.get(&case.id).map(|(path, line)| (case, path.as_path(), *line))),
+        &mut problems,
+    );
     if problems.is_empty() && cases.is_empty() {
         problems.push(Diagnostic::file(&manifest_path, "the corpus has no cases"));
     }

@@ -323,7 +323,7 @@ fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
             })
         })
         .collect();
-    (!scored.is_empty()).then(|| score_bias(&scored))
+    (!scored.is_empty()).then(|| score_bias(&scored, plan.analysis.min_n, plan.analysis.confidence))
 }
 
 fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<UnsupportedLanguage> {

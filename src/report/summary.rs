@@ -111,7 +111,17 @@ pub fn sentences(report: &Report) -> Vec<String> {
             .iter()
             .filter_map(|g| g.bpsn_auc.map(|a| (a, g)))
             .min_by(|a, b| a.0.total_cmp(&b.0));
-        if let (Some(overall), Some((bpsn, group))) = (bias.overall_auc, worst) {
+        let separates = bias.overall_auc_interval.as_ref().is_some_and(|i| i.separates);
+        if let (Some(overall), false) = (bias.overall_auc, separates) {
+            out.push(format!(
+                "Its scores do not separate violating from protected posts better than chance at this sample size (AUC {overall:.2}, {:.0} % CI {}).",
+                report.settings.confidence * 100.0,
+                bias.overall_auc_interval
+                    .as_ref()
+                    .and_then(|i| i.ci)
+                    .map_or("not estimable".into(), |[lo, hi]| format!("{lo:.2}–{hi:.2}"))
+            ));
+        } else if let (Some(overall), Some((bpsn, group))) = (bias.overall_auc, worst) {
             out.push(format!(
                 "Its scores separate violating from protected posts with an AUC of {overall:.2}; the lowest BPSN AUC, {bpsn:.2}, is for posts about {} — benign posts about that group score most like hateful posts about others.",
                 humanise(&group.group)

@@ -8,9 +8,12 @@ use serde::Serialize;
 
 use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
+use crate::analysis::auc::AucInterval;
+use crate::analysis::cluster::ClusterRobust;
 use crate::analysis::ratio::RatioInterval;
 use crate::analysis::{
-    ALL_OTHERS, Dimension, Disparity, FamilyMode, IntervalNoteCode, Measure, ReferenceMode, Slice, StratifiedCheck,
+    ALL_OTHERS, Dimension, Disparity, FamilyMode, IntervalNoteCode, KindFlips, Measure, ReferenceMode, Slice,
+    StratifiedCheck,
 };
 use crate::appeal::NOTICE_ELEMENTS;
 use crate::gates::GateStatus;
@@ -146,7 +149,7 @@ pub fn build_view(report: &Report) -> View {
     if let Some(s) = score_bias_section(report) {
         sections.push(s);
     }
-    sections.push(counterfactual_section(report));
+    sections.extend(counterfactual_sections(report));
     sections.push(notice_section(report));
     if let Some(s) = appeals_section(report) {
         sections.push(s);
@@ -289,7 +292,10 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
     let mut s = section(id, title);
     s.paragraphs.push(format!(
         "Over-removal is the share of protected posts that met adverse action; detection is the share of violating posts that did. \
-         Intervals are {:.0} % Wilson intervals. Rows marked “small n” have fewer than {min_n} protected cases, and faded bars marked † \
+         Intervals are {:.0} % Wilson intervals, which count every post as independent evidence. Posts of one template family (or one \
+         declared cluster) are near-identical and tend to be treated alike, so each rate also has a cluster-robust interval, with its \
+         design effect in brackets: how many times the clustering inflates the variance (the interval uses the sample size divided by it, \
+         never more than the sample). Rows marked “small n” have fewer than {min_n} protected cases, and faded bars marked † \
          fewer than {min_n} cases: read them with caution.",
         report.settings.confidence * 100.0
     ));
@@ -312,10 +318,12 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
                 sl.protected_adverse.to_string(),
                 sl.over_removal_rate.map_or("–".into(), percent),
                 percent_interval(sl.over_removal_ci),
+                cluster_robust_interval(sl.over_removal_cluster_robust.as_ref()),
                 sl.violating_n.to_string(),
                 sl.violating_adverse.to_string(),
                 sl.detection_rate.map_or("–".into(), percent),
                 percent_interval(sl.detection_ci),
+                cluster_robust_interval(sl.detection_cluster_robust.as_ref()),
                 note.join(", "),
             ]
         })
@@ -327,15 +335,17 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
             "Actioned",
             "Over-removal",
             "CI",
+            "Cluster-robust CI (deff)",
             "Violating n",
             "Actioned",
             "Detection",
             "CI",
+            "Cluster-robust CI (deff)",
             "Note",
         ]
         .map(String::from)
         .to_vec(),
-        numeric: vec![false, true, true, true, true, true, true, true, true, false],
+        numeric: vec![false, true, true, true, true, true, true, true, true, true, true, false],
         rows,
     });
     if dimension != Dimension::LanguageXTargetGroup {
@@ -376,6 +386,18 @@ fn ratio_interval(ci: Option<RatioInterval>) -> String {
             upper: Some(upper),
         }) => format!("{lower:.2}–{upper:.2}"),
         Some(RatioInterval { lower, upper: None }) => format!("{lower:.2}–∞"),
+        None => "–".into(),
+    }
+}
+
+/// A cluster-robust interval with its design effect, e.g. `8.7–21.7 % (2.91)`.
+fn cluster_robust_interval(robust: Option<&ClusterRobust>) -> String {
+    match robust {
+        Some(r) => format!(
+            "{} ({})",
+            percent_interval(Some(r.ci)),
+            r.design_effect.map_or("–".into(), |d| format!("{d:.2}"))
+        ),
         None => "–".into(),
     }
 }
@@ -717,32 +739,80 @@ fn score_bias_section(report: &Report) -> Option<Section> {
          ones, low when benign posts about the group score like hate; BNSP AUC — the group's violating posts against other protected posts. \
          Overall AUC {}; power means (p = −5) {} / {} / {}; final bias metric {}.",
         bias.scored_cases,
-        auc(bias.overall_auc),
+        auc_with_ci(bias.overall_auc, bias.overall_auc_interval.as_ref()),
         auc(bias.power_means.subgroup_auc),
         auc(bias.power_means.bpsn_auc),
         auc(bias.power_means.bnsp_auc),
         auc(bias.final_bias_metric)
     ));
+    s.paragraphs.push(format!(
+        "Intervals are {:.0} % DeLong intervals. An AUC whose interval reaches down to 0.5 is no evidence that the scores separate the two sides; \
+         the Note column names those. With perfect separation DeLong's variance is zero and no interval is shown; such an AUC counts as \
+         separating only when so clean a split would arise by chance no more than once in {:.0} tries. Groups with fewer than \
+         {} scored cases are marked small n and left out of the power means and the final bias metric ({} of {} groups enter them).",
+        report.settings.confidence * 100.0,
+        2.0 / (1.0 - report.settings.confidence),
+        bias.min_n,
+        bias.groups_in_means,
+        bias.groups.len()
+    ));
     s.table = Some(Table {
-        headers: ["Target group", "Scored", "Subgroup AUC", "BPSN AUC", "BNSP AUC"]
-            .map(String::from)
-            .to_vec(),
-        numeric: vec![false, true, true, true, true],
+        headers: [
+            "Target group",
+            "Scored",
+            "Violating",
+            "Protected",
+            "Subgroup AUC (CI)",
+            "BPSN AUC (CI)",
+            "BNSP AUC (CI)",
+            "Note",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, true, true, true, true, true, true, false],
         rows: bias
             .groups
             .iter()
             .map(|g| {
+                let mut note = Vec::new();
+                if g.small_sample {
+                    note.push("small n, not in the power means".to_string());
+                }
+                let not_separating: Vec<&str> = [
+                    ("subgroup", &g.subgroup_auc_interval),
+                    ("BPSN", &g.bpsn_auc_interval),
+                    ("BNSP", &g.bnsp_auc_interval),
+                ]
+                .into_iter()
+                .filter(|(_, interval)| interval.as_ref().is_some_and(|i| !i.separates))
+                .map(|(name, _)| name)
+                .collect();
+                if !not_separating.is_empty() {
+                    note.push(format!("not above chance: {}", not_separating.join(", ")));
+                }
                 vec![
                     g.group.clone(),
                     g.n.to_string(),
-                    auc(g.subgroup_auc),
-                    auc(g.bpsn_auc),
-                    auc(g.bnsp_auc),
+                    g.positives.to_string(),
+                    g.negatives.to_string(),
+                    auc_with_ci(g.subgroup_auc, g.subgroup_auc_interval.as_ref()),
+                    auc_with_ci(g.bpsn_auc, g.bpsn_auc_interval.as_ref()),
+                    auc_with_ci(g.bnsp_auc, g.bnsp_auc_interval.as_ref()),
+                    note.join("; "),
                 ]
             })
             .collect(),
     });
     Some(s)
+}
+
+/// An AUC with its interval, e.g. `0.514 (0.149–0.879)`.
+fn auc_with_ci(value: Option<f64>, interval: Option<&AucInterval>) -> String {
+    match (value, interval.and_then(|i| i.ci)) {
+        (None, _) => "–".into(),
+        (Some(v), Some([lo, hi])) => format!("{v:.3} ({lo:.3}–{hi:.3})"),
+        (Some(v), None) => format!("{v:.3} (no interval)"),
+    }
 }
 
 fn format_p(p: f64) -> String {
@@ -753,7 +823,7 @@ fn format_p(p: f64) -> String {
     }
 }
 
-fn counterfactual_section(report: &Report) -> Section {
+fn counterfactual_sections(report: &Report) -> Vec<Section> {
     let cf = &report.counterfactual;
     let mut s = section("counterfactual", "Counterfactual consistency");
     if cf.families == 0 {
@@ -761,16 +831,142 @@ fn counterfactual_section(report: &Report) -> Section {
             "The corpora hold no counterfactual families (cases sharing a `pair_id`) with two or more decided members."
                 .into(),
         );
-        return s;
+        return vec![s];
     }
     s.paragraphs.push(format!(
-        "A counterfactual family is a set of posts that are identical except for the group named or the dialect used. \
-         A consistent system treats every member alike. {} of {} families were treated inconsistently: a flip rate of {} ({}).",
+        "A counterfactual family is a set of posts that differ only in the group named (a group swap, as template expansions are) or in the \
+         dialect or script of the writer (dialect variants). A consistent system treats every member alike. Families are counted by kind, \
+         because a dialect paraphrase is not an otherwise identical post, and both per family (a family flips when its members were not all \
+         treated alike) and per pair of members (a pair flips when exactly one of the two met adverse action), because a family of ten with one \
+         member actioned is one flip of one family but nine of 45 pairs. Intervals are {:.0} % Wilson intervals; pairs of one family are not \
+         independent, so the pair rate also has a cluster-robust interval with families as clusters (design effect in brackets). \
+         Over all kinds, {} of {} families were treated inconsistently.",
+        report.settings.confidence * 100.0,
         cf.flipped,
-        cf.families,
-        cf.flip_rate.map_or("–".into(), percent),
-        percent_interval(cf.flip_ci)
+        cf.families
     ));
+    for kind in &cf.by_kind {
+        if let Some(sentence) = concentration_sentence(kind) {
+            s.paragraphs.push(sentence);
+        }
+    }
+    let rate = |rate: Option<f64>, ci: Option<[f64; 2]>| {
+        format!("{} ({})", rate.map_or("–".into(), percent), percent_interval(ci))
+    };
+    s.table = Some(Table {
+        headers: [
+            "Kind",
+            "Families",
+            "Flipped",
+            "Family flip rate (CI)",
+            "Pairs",
+            "Flipped pairs",
+            "Pair flip rate (CI)",
+            "Cluster-robust CI (deff)",
+            "Family sizes (members: families)",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, true, true, true, true, true, true, true, false],
+        rows: cf
+            .by_kind
+            .iter()
+            .map(|k| {
+                vec![
+                    k.kind.title().to_string(),
+                    k.families.to_string(),
+                    k.flipped_families.to_string(),
+                    rate(k.family_flip_rate, k.family_flip_ci),
+                    k.pairs.to_string(),
+                    k.flipped_pairs.to_string(),
+                    rate(k.pair_flip_rate, k.pair_flip_ci),
+                    cluster_robust_interval(k.pair_flip_cluster_robust.as_ref()),
+                    k.family_sizes
+                        .iter()
+                        .map(|size| format!("{}: {} ({} flipped)", size.members, size.families, size.flipped))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ]
+            })
+            .collect(),
+    });
+    let mut sections = vec![s];
+    if cf.flipped > 0 {
+        sections.push(flips_by_group_section(report));
+        sections.push(flipped_families_section(report));
+    }
+    sections
+}
+
+/// "In group swaps, the member about muslims was the actioned one in 3 of the 3
+/// flipped families (7 of 8 flipped pairs)."
+fn concentration_sentence(kind: &KindFlips) -> Option<String> {
+    let top = kind.members.first().filter(|m| m.adverse_side_of_flipped_pairs > 0)?;
+    let value = top.value.as_deref().unwrap_or("no group");
+    let who = match kind.kind {
+        crate::corpus::FamilyKind::GroupSwap => format!("the member about {value}"),
+        crate::corpus::FamilyKind::Dialect => format!("the member written in {value}"),
+        _ => format!("the member marked {value}"),
+    };
+    Some(format!(
+        "{}: {who} was the actioned one in {} of the {} flipped families ({} of {} flipped pairs).",
+        kind.kind.title(),
+        top.adverse_in_flipped_families,
+        kind.flipped_families,
+        top.adverse_side_of_flipped_pairs,
+        kind.flipped_pairs
+    ))
+}
+
+fn flips_by_group_section(report: &Report) -> Section {
+    let mut s = section("counterfactual-groups", "Who was on the actioned side of a flip");
+    s.paragraphs.push(
+        "For each group (the target group in group swaps, the writer's dialect in dialect families): its members in families of that kind, \
+         how many were actioned, in how many flipped families one of them was the actioned member, and on which side of the flipped pairs it was. \
+         A group that is almost always the actioned side points at what the system reacts to."
+            .into(),
+    );
+    s.table = Some(Table {
+        headers: [
+            "Kind",
+            "Group",
+            "Members",
+            "Actioned",
+            "Flipped families, actioned",
+            "Flipped pairs, actioned side",
+            "Flipped pairs, left-alone side",
+        ]
+        .map(String::from)
+        .to_vec(),
+        numeric: vec![false, false, true, true, true, true, true],
+        rows: report
+            .counterfactual
+            .by_kind
+            .iter()
+            .flat_map(|k| {
+                k.members
+                    .iter()
+                    .filter(|m| m.adverse_side_of_flipped_pairs + m.allowed_side_of_flipped_pairs > 0)
+                    .map(move |m| {
+                        vec![
+                            k.kind.title().to_string(),
+                            m.value.clone().unwrap_or_else(|| "–".into()),
+                            m.members.to_string(),
+                            m.actioned.to_string(),
+                            m.adverse_in_flipped_families.to_string(),
+                            m.adverse_side_of_flipped_pairs.to_string(),
+                            m.allowed_side_of_flipped_pairs.to_string(),
+                        ]
+                    })
+            })
+            .collect(),
+    });
+    s
+}
+
+fn flipped_families_section(report: &Report) -> Section {
+    let cf = &report.counterfactual;
+    let mut s = section("counterfactual-families", "Flipped counterfactual families");
     if cf.flipped_families.len() > MAX_FAMILIES_LISTED {
         s.paragraphs.push(format!(
             "The first {MAX_FAMILIES_LISTED} are listed; `results.json` has all of them."
@@ -780,28 +976,27 @@ fn counterfactual_section(report: &Report) -> Section {
         Some(g) => format!("{} ({g})", m.case_id),
         None => m.case_id.clone(),
     };
-    if !cf.flipped_families.is_empty() {
-        s.table = Some(Table {
-            headers: ["Family", "Label", "Category", "Actioned", "Not actioned"]
-                .map(String::from)
-                .to_vec(),
-            numeric: vec![false; 5],
-            rows: cf
-                .flipped_families
-                .iter()
-                .take(MAX_FAMILIES_LISTED)
-                .map(|f| {
-                    vec![
-                        f.pair_id.clone(),
-                        f.label.to_string(),
-                        f.category.clone(),
-                        f.adverse.iter().map(member).collect::<Vec<_>>().join(", "),
-                        f.not_adverse.iter().map(member).collect::<Vec<_>>().join(", "),
-                    ]
-                })
-                .collect(),
-        });
-    }
+    s.table = Some(Table {
+        headers: ["Family", "Kind", "Label", "Category", "Actioned", "Not actioned"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false; 6],
+        rows: cf
+            .flipped_families
+            .iter()
+            .take(MAX_FAMILIES_LISTED)
+            .map(|f| {
+                vec![
+                    f.pair_id.clone(),
+                    f.kind.title().to_string(),
+                    f.label.to_string(),
+                    f.category.clone(),
+                    f.adverse.iter().map(member).collect::<Vec<_>>().join(", "),
+                    f.not_adverse.iter().map(member).collect::<Vec<_>>().join(", "),
+                ]
+            })
+            .collect(),
+    });
     s
 }
 
@@ -1255,11 +1450,13 @@ fn method_section(report: &Report) -> Section {
     s.paragraphs.push(format!(
         "Every case of the corpora was sent to the system once (retrying only transient failures) and its decision recorded in `journal.jsonl`. \
          Cases that ended in error or that the system could not moderate are excluded from rates. \
-         Rates carry {:.0} % Wilson score intervals; rate ratios carry MOVER–Wilson intervals and differences Newcombe's hybrid score intervals; \
-         group differences are tested with Fisher's exact test and corrected for multiple comparisons with the {} method within each family \
-         ({}), with Bonferroni simultaneous intervals beside the unadjusted ones. Slices with fewer than {} cases are flagged as small samples, and \
-         such groups are described but not tested. Significant disparities between groups of people and languages are re-examined within strata \
-         of kind of speech (Mantel–Haenszel).",
+         Rates carry {:.0} % Wilson score intervals and cluster-robust intervals that count each template family or declared cluster as one \
+         cluster (sandwich variance; Kish design effect; Wilson interval at the effective sample size); rate ratios carry MOVER–Wilson \
+         intervals and differences Newcombe's hybrid score intervals; group differences are tested with Fisher's exact test and corrected for \
+         multiple comparisons with the {} method within each family ({}), with Bonferroni simultaneous intervals beside the unadjusted ones; \
+         AUCs carry DeLong intervals. Slices with fewer than {} cases are flagged as small samples, and such groups are described but not \
+         tested. Significant disparities between groups of people and languages are re-examined within strata of kind of speech \
+         (Mantel–Haenszel).",
         report.settings.confidence * 100.0,
         report.settings.correction.name(),
         match report.settings.families {

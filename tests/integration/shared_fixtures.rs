@@ -119,7 +119,7 @@ fn bias_aucs_match_every_shared_reference_value() {
             group: c["group"].as_str().filter(|g| *g != "none"),
         })
         .collect();
-    let bias = score_bias(&cases);
+    let bias = score_bias(&cases, 0, 0.95);
     close(
         bias.overall_auc.unwrap(),
         data["overall_auc"].as_f64().unwrap(),

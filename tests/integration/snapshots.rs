@@ -15,6 +15,8 @@ fn at(seconds: i64) -> DateTime<Utc> {
 
 /// A fixed decision per case: Muslims-related protected posts and every third
 /// other post are removed; one case errs; some removals carry a full notice.
+/// Every decision carries a score, higher for removals, so the score-based
+/// bias metrics and their intervals show too.
 fn decisions(plan: &Plan) -> HashMap<String, Decision> {
     plan.cases
         .iter()
@@ -48,10 +50,15 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
             } else {
                 Notice::default()
             };
+            let score = match action {
+                Action::Remove => Some(0.55 + (i % 5) as f64 / 10.0),
+                Action::Error => None,
+                _ => Some((i % 7) as f64 / 10.0),
+            };
             let decision = Decision {
                 case_id: case.id.clone(),
                 action,
-                score: None,
+                score,
                 scores: Default::default(),
                 notice,
                 error,
