@@ -28,12 +28,15 @@ pub fn fisher_exact_two_sided(table: [[u64; 2]; 2]) -> f64 {
     let ln_threshold = ln_observed + TIE_TOLERANCE.ln_1p();
     let low = col1.saturating_sub(row2);
     let high = col1.min(row1);
+    let mut included = 0;
     let p: f64 = (low..=high)
         .map(ln_pmf)
         .filter(|&ln_px| ln_px <= ln_threshold)
+        .inspect(|_| included += 1)
         .map(f64::exp)
         .sum();
-    p.min(1.0)
+    // every table at least as extreme: exactly 1, not 1 less rounding
+    if included == high - low + 1 { 1.0 } else { p.min(1.0) }
 }
 
 /// Sample odds ratio `a·d / (b·c)`, or `None` when it is undefined or infinite.

@@ -22,7 +22,7 @@ use super::sampling::{Sampling, selected, wrongful_removals};
 use super::statements::StatementsReport;
 use crate::analysis::fisher::fisher_exact_two_sided;
 use crate::analysis::interval::z_critical;
-use crate::analysis::ratio::katz_rate_ratio;
+use crate::analysis::ratio::{RatioInterval, mover_wilson_rate_ratio};
 use crate::analysis::survival::{FollowUp, KaplanMeier, Timing, log_rank};
 use crate::analysis::{ALL_OTHERS, AnalysisSettings, Dimension, rate_with_interval};
 use crate::corpus::{Case, Label};
@@ -163,7 +163,7 @@ pub struct AppealSlice {
 }
 
 /// What is compared between a group and its reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealMeasure {
     /// Reversed among decided appeals (conditional on a decision by the deadline).
@@ -213,8 +213,8 @@ pub struct AppealDisparity {
     pub reference_value: Option<f64>,
     /// `value / reference_value`, when both are known and the reference is not 0.
     pub ratio: Option<f64>,
-    /// Katz interval (reversal rates only).
-    pub ratio_ci: Option<[f64; 2]>,
+    /// MOVER–Wilson interval (reversal rates only), unadjusted.
+    pub ratio_ci: Option<RatioInterval>,
     /// Log-rank only: decisions expected in the group if it were decided at the reference's pace.
     pub group_expected_events: Option<f64>,
     /// Log-rank only: the group's rate of decision relative to the reference's,
@@ -223,8 +223,14 @@ pub struct AppealDisparity {
     /// Log-rank only: the χ² statistic.
     pub statistic: Option<f64>,
     pub direction: Direction,
-    pub p_value: f64,
-    pub p_adjusted: f64,
+    /// Whether the comparison was tested: both sides have at least the minimum n
+    /// of appeals. Smaller comparisons are described, not tested, and are left
+    /// out of the correction family.
+    pub tested: bool,
+    /// Unadjusted p-value (`None` when not tested).
+    pub p_value: Option<f64>,
+    /// After correction within the family of this measure and dimension.
+    pub p_adjusted: Option<f64>,
     pub significant: bool,
     /// Fewer than the minimum n of appeals on either side.
     pub small_sample: bool,
@@ -488,7 +494,7 @@ impl Pair<'_> {
         (ra, rn): (u64, u64),
         settings: &AnalysisSettings,
     ) -> AppealDisparity {
-        let rr = katz_rate_ratio(ga, gn, ra, rn, z_critical(settings.confidence));
+        let small_sample = gn < settings.min_n || rn < settings.min_n;
         AppealDisparity {
             dimension: self.dimension,
             group: self.group.to_string(),
@@ -501,8 +507,8 @@ impl Pair<'_> {
             reference_events: ra,
             value: Some(ga as f64 / gn as f64),
             reference_value: Some(ra as f64 / rn as f64),
-            ratio: rr.ratio,
-            ratio_ci: rr.interval.map(|(lo, hi)| [lo, hi]),
+            ratio: (ra > 0).then(|| (ga as f64 / gn as f64) / (ra as f64 / rn as f64)),
+            ratio_ci: mover_wilson_rate_ratio(ga, gn, ra, rn, z_critical(settings.confidence)),
             group_expected_events: None,
             decision_rate_ratio: None,
             statistic: None,
@@ -511,10 +517,11 @@ impl Pair<'_> {
                 std::cmp::Ordering::Less => Direction::Lower,
                 std::cmp::Ordering::Equal => Direction::Same,
             },
-            p_value: fisher_exact_two_sided([[ga, gn - ga], [ra, rn - ra]]),
-            p_adjusted: 1.0,
+            tested: !small_sample,
+            p_value: (!small_sample).then(|| fisher_exact_two_sided([[ga, gn - ga], [ra, rn - ra]])),
+            p_adjusted: None,
             significant: false,
-            small_sample: gn < settings.min_n || rn < settings.min_n,
+            small_sample,
         }
     }
 
@@ -523,6 +530,7 @@ impl Pair<'_> {
         let test = log_rank(group, reference)?;
         let (gm, rm) = (KaplanMeier::fit(group).median(), KaplanMeier::fit(reference).median());
         let (gn, rn) = (group.len() as u64, reference.len() as u64);
+        let small_sample = gn < settings.min_n || rn < settings.min_n;
         Some(AppealDisparity {
             dimension: self.dimension,
             group: self.group.to_string(),
@@ -545,16 +553,19 @@ impl Pair<'_> {
                 Timing::Sooner => Direction::Lower,
                 Timing::AsExpected => Direction::Same,
             },
-            p_value: test.p_value,
-            p_adjusted: 1.0,
+            tested: !small_sample,
+            p_value: (!small_sample).then_some(test.p_value),
+            p_adjusted: None,
             significant: false,
-            small_sample: gn < settings.min_n || rn < settings.min_n,
+            small_sample,
         })
     }
 }
 
 /// Every group against its reference on reversal (among decided, and by the
-/// deadline) and on time to decision; all p-values adjusted as one family.
+/// deadline) and on time to decision. Comparisons with at least the minimum n
+/// of appeals on both sides are tested; p-values are adjusted within the family
+/// of one measure and one dimension, as over-removal's are.
 fn disparities(plan: &Plan, appealed: &[Appealed<'_>]) -> Vec<AppealDisparity> {
     let settings = &plan.analysis;
     let mut out = Vec::new();
@@ -597,10 +608,17 @@ fn disparities(plan: &Plan, appealed: &[Appealed<'_>]) -> Vec<AppealDisparity> {
             out.extend(pair.time(&g.follow_ups, &r.follow_ups, settings));
         }
     }
-    let p: Vec<f64> = out.iter().map(|d| d.p_value).collect();
-    for (d, adjusted) in out.iter_mut().zip(settings.correction.adjust(&p)) {
-        d.p_adjusted = adjusted;
-        d.significant = adjusted < settings.alpha;
+    let families: BTreeSet<(AppealMeasure, Dimension)> = out.iter().map(|d| (d.measure, d.dimension)).collect();
+    for family in families {
+        let members: Vec<usize> = (0..out.len())
+            .filter(|&i| (out[i].measure, out[i].dimension) == family)
+            .filter(|&i| out[i].p_value.is_some())
+            .collect();
+        let p: Vec<f64> = members.iter().filter_map(|&i| out[i].p_value).collect();
+        for (&i, adjusted) in members.iter().zip(settings.correction.adjust(&p)) {
+            out[i].p_adjusted = Some(adjusted);
+            out[i].significant = adjusted < settings.alpha;
+        }
     }
     out
 }

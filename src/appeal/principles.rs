@@ -309,10 +309,10 @@ fn describe_disparity(d: &AppealDisparity) -> String {
             d.reference_n
         ),
     };
-    let p = if d.p_adjusted < 0.0001 {
-        "adjusted p < 0.0001".to_string()
-    } else {
-        format!("adjusted p = {:.4}", d.p_adjusted)
+    let p = match d.p_adjusted {
+        None => "not tested".to_string(),
+        Some(p) if p < 0.0001 => "adjusted p < 0.0001".to_string(),
+        Some(p) => format!("adjusted p = {p:.4}"),
     };
     format!("{} {} ({what}; {p})", d.dimension.as_str(), d.group)
 }
@@ -681,8 +681,9 @@ mod tests {
             decision_rate_ratio: Some(0.2),
             statistic: Some(30.0),
             direction: Direction::Higher,
-            p_value: if significant { 1e-6 } else { 0.4 },
-            p_adjusted: if significant { 1e-5 } else { 0.8 },
+            tested: true,
+            p_value: Some(if significant { 1e-6 } else { 0.4 }),
+            p_adjusted: Some(if significant { 1e-5 } else { 0.8 }),
             significant,
             small_sample: false,
         }

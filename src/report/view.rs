@@ -1154,9 +1154,11 @@ fn appeals_section(report: &Report) -> Option<Section> {
     });
     let mut disparities: Vec<&crate::appeal::AppealDisparity> = p.disparities.iter().collect();
     disparities.sort_by(|a, b| {
-        b.significant
-            .cmp(&a.significant)
-            .then_with(|| a.p_adjusted.total_cmp(&b.p_adjusted))
+        b.significant.cmp(&a.significant).then_with(|| {
+            a.p_adjusted
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.p_adjusted.unwrap_or(f64::INFINITY))
+        })
     });
     let median = |v: Option<f64>| v.map_or("not reached".into(), |v| seconds(Some(v)));
     let disparity_rows: Vec<String> = disparities
@@ -1190,7 +1192,7 @@ fn appeals_section(report: &Report) -> Option<Section> {
                 ),
             };
             let ratio = d.ratio.map_or(String::new(), |r| format!("{r:.2}×, "));
-            let p_value = format_p(d.p_adjusted);
+            let p_value = d.p_adjusted.map_or("–".into(), format_p);
             let p_value = if p_value.starts_with('<') {
                 format!("adjusted p {p_value}")
             } else {
