@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
-use crate::target::SetupError;
-use crate::target::env::EnvError;
+use crate::moderator::SetupError;
+use crate::moderator::env::EnvError;
 
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]

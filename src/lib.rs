@@ -2,9 +2,10 @@
 //! speech, disparities between languages and groups, and notice and appeal.
 //!
 //! The library is organised as the flow of an audit: [`scenario`] and [`corpus`]
-//! make a validated [`scenario::Plan`]; [`run`] asks a [`target`] about every case
-//! and records each [`decision`] in the [`journal`]; [`analysis`] turns decisions
-//! into statistics; [`report`] renders them; [`gates`] decide the exit code.
+//! make a validated [`scenario::Plan`]; [`run`] asks a [`moderator`] about every
+//! case and records each [`decision`] in the [`journal`]; [`analysis`] turns
+//! decisions into statistics; [`report`] renders them; [`gates`] decide the exit
+//! code.
 
 pub mod analysis;
 pub mod appeal;
@@ -19,7 +20,7 @@ pub mod gates;
 pub mod hash;
 pub mod input;
 pub mod journal;
+pub mod moderator;
 pub mod report;
 pub mod run;
 pub mod scenario;
-pub mod target;

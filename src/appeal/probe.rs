@@ -31,13 +31,13 @@ use crate::decision::Decision;
 use crate::error::Error;
 use crate::hash::sha256_hex;
 use crate::journal::{Journal, Record};
+use crate::moderator::AttemptError;
+use crate::moderator::env;
+use crate::moderator::http::{render_template, value_text};
+use crate::moderator::transport::Transport;
 use crate::report::DecisionIndex;
 use crate::run::{StopSignal, Throttle};
 use crate::scenario::{AppealPlan, Plan};
-use crate::target::AttemptError;
-use crate::target::env;
-use crate::target::http::{render_template, value_text};
-use crate::target::transport::Transport;
 
 /// The wrongful removals of a run, in corpus order: adverse decisions on protected cases.
 pub fn wrongful_removals<'a>(plan: &'a Plan, decisions: &'a DecisionIndex) -> Vec<(&'a Case, &'a Decision)> {

@@ -27,8 +27,8 @@ use crate::decision::{Action, Decision};
 use crate::error::Error;
 use crate::hash::sha256_hex;
 use crate::journal::{Journal, Record};
+use crate::moderator::{AttemptError, ModerationRequest, Moderator, Retry, Verdict};
 use crate::scenario::{Plan, RunSettings};
-use crate::target::{AttemptError, ModerationRequest, Moderator, Retry, Verdict};
 
 /// First backoff delay; doubles with each retry, with jitter.
 const MIN_BACKOFF: Duration = Duration::from_millis(250);

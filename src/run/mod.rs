@@ -24,15 +24,15 @@ use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
+use crate::moderator::azure::AzureTarget;
+use crate::moderator::env::read_key;
+use crate::moderator::http::HttpTarget;
+use crate::moderator::openai::OpenAiTarget;
+use crate::moderator::perspective::PerspectiveTarget;
+use crate::moderator::replay::ReplayTarget;
+use crate::moderator::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
 use crate::report::{DecisionIndex, Report, build_report, write_outputs};
 use crate::scenario::{Plan, TargetSpec};
-use crate::target::azure::AzureTarget;
-use crate::target::env::read_key;
-use crate::target::http::HttpTarget;
-use crate::target::openai::OpenAiTarget;
-use crate::target::perspective::PerspectiveTarget;
-use crate::target::replay::ReplayTarget;
-use crate::target::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
 
 pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
@@ -102,7 +102,7 @@ pub async fn run(
     stop: StopSignal,
 ) -> Result<RunOutcome, Error> {
     // Every value the run will need (the appeal API's too) is checked before the first request.
-    crate::target::env::check_all(&plan.required_env(), &|name| {
+    crate::moderator::env::check_all(&plan.required_env(), &|name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
     let target = build_target(&plan)?;

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::rate_limit::RateLimiting;
 use crate::error::Error;
+use crate::moderator::TargetInfo;
 use crate::scenario::CorpusRecord;
-use crate::target::TargetInfo;
 
 /// The manifest's file name inside a run directory.
 pub const MANIFEST_FILE: &str = "manifest.json";

@@ -18,13 +18,13 @@ use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line}
 use crate::gates::GateThresholds;
 use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, TOML_LIMIT, read_input};
-use crate::target::azure::{self, AzureConfig};
-use crate::target::env::{self, EnvUse};
-use crate::target::http::{HttpConfig, NoticePointers, ResponseMapping, render_body};
-use crate::target::openai::{self, OpenAiConfig};
-use crate::target::perspective::{self, PerspectiveConfig};
-use crate::target::replay::{ReplayColumns, ReplayConfig, ReplayData, load_replay};
-use crate::target::{CommandSpec, KeywordSpec, LexiconSource};
+use crate::moderator::azure::{self, AzureConfig};
+use crate::moderator::env::{self, EnvUse};
+use crate::moderator::http::{HttpConfig, NoticePointers, ResponseMapping, render_body};
+use crate::moderator::openai::{self, OpenAiConfig};
+use crate::moderator::perspective::{self, PerspectiveConfig};
+use crate::moderator::replay::{ReplayColumns, ReplayConfig, ReplayData, load_replay};
+use crate::moderator::{CommandSpec, KeywordSpec, LexiconSource};
 
 pub use raw::RawScenario;
 
@@ -660,7 +660,7 @@ impl PlanBuilder<'_> {
                     }
                 }
                 let spec = KeywordSpec::with_overrides(overrides);
-                if let Err(message) = crate::target::KeywordFilter::new(&spec) {
+                if let Err(message) = crate::moderator::KeywordFilter::new(&spec) {
                     self.problem(&["target", "lexicons"], message);
                 }
                 Some(TargetSpec::Keyword(spec))
@@ -736,7 +736,7 @@ impl PlanBuilder<'_> {
                 "must be at least 1 (leave it out to appeal every selected removal)",
             );
         }
-        let sample_body = crate::target::http::render_template(
+        let sample_body = crate::moderator::http::render_template(
             &raw.submit_body,
             &[
                 ("id", "c1"),

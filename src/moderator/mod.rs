@@ -1,4 +1,5 @@
-//! Targets: the moderation systems under audit, behind one trait.
+//! Moderators: the moderation systems under audit (a scenario's `[target]`),
+//! behind one trait, [`Moderator`].
 //!
 //! An adapter turns a batch of cases into the system's wire format, calls it once,
 //! and turns the answer into one [`Verdict`] per case. It neither retries nor
