@@ -373,7 +373,7 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             "ok: scenario `{}` — {} cases from {}, target: {}\n",
             plan.name,
             plan.cases.len(),
-            crate::report::count_of(plan.corpora.len() as u64, "corpus", "corpora"),
+            crate::plural::count_of(plan.corpora.len() as u64, "corpus", "corpora"),
             info
         ));
     }

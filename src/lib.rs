@@ -6,6 +6,13 @@
 //! case and records each [`decision`] in the [`journal`]; [`analysis`] turns
 //! decisions into statistics; [`report`] renders them; [`gates`] decide the exit
 //! code.
+//!
+//! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`], [`hash`],
+//! [`input`], [`fsutil`] and [`plural`] at the bottom; then [`corpus`],
+//! [`scenario`] and [`moderator`]; then [`manifest`], [`analysis`] and the
+//! appeal metrics; then [`report`]; then [`run`]; then [`cli`].
+
+#![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod appeal;
@@ -16,11 +23,14 @@ pub mod decision;
 pub mod diagnostic;
 pub mod error;
 pub mod exit;
+pub mod fsutil;
 pub mod gates;
 pub mod hash;
 pub mod input;
 pub mod journal;
+pub mod manifest;
 pub mod moderator;
+pub mod plural;
 pub mod report;
 pub mod run;
 pub mod scenario;

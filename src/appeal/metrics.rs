@@ -17,7 +17,7 @@ use crate::analysis::rank::{mann_whitney_two_sided, quantile};
 use crate::analysis::ratio::katz_rate_ratio;
 use crate::analysis::{ALL_OTHERS, Dimension, rate_with_interval};
 use crate::corpus::Case;
-use crate::report::DecisionIndex;
+use crate::decision::DecisionIndex;
 use crate::scenario::{DeclaredFacts, Plan};
 
 /// Everything `results.json` says about notice and appeal (under `appeal`).

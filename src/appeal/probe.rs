@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 use super::records::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, AppealResult, AppealState};
 use crate::corpus::{Case, Label};
 use crate::decision::Decision;
+use crate::decision::DecisionIndex;
 use crate::error::Error;
 use crate::hash::sha256_hex;
 use crate::journal::{Journal, Record};
@@ -35,7 +36,6 @@ use crate::moderator::AttemptError;
 use crate::moderator::env;
 use crate::moderator::http::{render_template, value_text};
 use crate::moderator::transport::Transport;
-use crate::report::DecisionIndex;
 use crate::run::{StopSignal, Throttle};
 use crate::scenario::{AppealPlan, Plan};
 

@@ -179,7 +179,7 @@ impl KeywordFilter {
                 kind: "builtin:keyword".into(),
                 description: format!(
                     "built-in keyword filter ({}, {total_terms} terms)",
-                    crate::report::count_of(language_count as u64, "language", "languages")
+                    crate::plural::count_of(language_count as u64, "language", "languages")
                 ),
                 fingerprint,
                 gives_notice: true,

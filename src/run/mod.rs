@@ -20,7 +20,7 @@ use chrono::Utc;
 
 use crate::appeal::{AppealIndex, AppealResult};
 use crate::cache::{Cache, default_cache_root};
-use crate::decision::Action;
+use crate::decision::{Action, DecisionIndex};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
@@ -31,16 +31,15 @@ use crate::moderator::openai::OpenAiTarget;
 use crate::moderator::perspective::PerspectiveTarget;
 use crate::moderator::replay::ReplayTarget;
 use crate::moderator::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
-use crate::report::{DecisionIndex, Report, build_report, write_outputs};
+use crate::report::{Report, build_report, write_outputs};
 use crate::scenario::{Plan, TargetSpec};
 
+pub use crate::manifest::{RunManifest, ScenarioRecord};
 pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
-pub use rate_limit::{Permit, RateLimiting, Throttle};
-pub use rundir::{
-    MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, new_idempotency_secret, read_manifest, write_atomically,
-};
+pub use rate_limit::{Permit, Throttle};
+pub use rundir::{MANIFEST_FILE, RunDir, new_idempotency_secret, read_manifest};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
