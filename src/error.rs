@@ -78,6 +78,7 @@ impl From<SetupError> for Error {
             SetupError::Env(e) => e.into(),
             SetupError::File { path, source } => Error::Io { path, source },
             SetupError::Build(message) => Error::Target(message),
+            SetupError::Lexicon(e) => Error::Target(e.to_string()),
         }
     }
 }

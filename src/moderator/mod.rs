@@ -5,14 +5,24 @@
 //! and turns the answer into one [`Verdict`] per case. It neither retries nor
 //! times out: the runner does both, the same way for every adapter, and turns a
 //! failure that outlasts the retries into an `error` decision.
+//!
+//! Each kind of target is one module here — its raw table, checks, required
+//! environment, fingerprint, description and construction ([`kind`]) — listed
+//! once in [`registry`]. Shared plumbing lives once: the HTTP transport with its
+//! redaction ([`transport`]), keys and `${NAME}` references ([`mod@env`]), one
+//! moderator for every HTTP API ([`remote`]), the checks of a table ([`check`]).
 
 pub mod azure;
+pub mod check;
 mod command;
 pub mod env;
 pub mod http;
 mod keyword;
+pub mod kind;
 pub mod openai;
 pub mod perspective;
+pub mod registry;
+pub mod remote;
 pub mod replay;
 pub mod transport;
 
@@ -26,8 +36,14 @@ use serde::{Deserialize, Serialize};
 use crate::decision::{Action, Notice};
 use crate::hash::{canonical_json, sha256_hex};
 
+pub use azure::AzureConfig;
 pub use command::{CommandSpec, CommandTarget};
-pub use keyword::{KeywordFilter, KeywordSpec, LexiconSource, builtin_lexicon_languages};
+pub use http::HttpConfig;
+pub use keyword::{KeywordFilter, KeywordSpec, LexiconError, LexiconSource, builtin_lexicon_languages};
+pub use kind::{Setup, TargetConfig, TargetKind, TargetSpec};
+pub use openai::OpenAiConfig;
+pub use perspective::PerspectiveConfig;
+pub use replay::ReplayData;
 
 /// A boxed future, so that [`Moderator`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -85,16 +101,16 @@ pub enum Retry {
 }
 
 impl AttemptError {
-    pub fn permanent(message: impl Into<String>) -> Self {
+    pub fn permanent(message: impl std::fmt::Display) -> Self {
         AttemptError {
-            message: message.into(),
+            message: message.to_string(),
             retry: Retry::Never,
         }
     }
 
-    pub fn transient(message: impl Into<String>) -> Self {
+    pub fn transient(message: impl std::fmt::Display) -> Self {
         AttemptError {
-            message: message.into(),
+            message: message.to_string(),
             retry: Retry::After(None),
         }
     }
@@ -117,6 +133,9 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    /// A keyword list cannot be used.
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
     /// The HTTP client or another part of the adapter could not be built.
     #[error("{0}")]
     Build(String),
@@ -138,7 +157,7 @@ struct Fingerprinted<'a, T: Serialize> {
 /// The fingerprint of a target: sha256 of the canonical JSON of
 /// `{"fingerprint_version", "kind", "target"}`, where `target` is a
 /// serializable description of everything that determines its answers and
-/// nothing secret (see [`env`] for what counts as a secret).
+/// nothing secret (see [`mod@env`] for what counts as a secret).
 pub fn fingerprint<T: Serialize>(kind: &str, target: &T) -> String {
     let envelope = Fingerprinted {
         fingerprint_version: FINGERPRINT_VERSION,

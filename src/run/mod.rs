@@ -24,15 +24,9 @@ use crate::decision::{Action, DecisionIndex};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
-use crate::moderator::azure::AzureTarget;
-use crate::moderator::env::read_key;
-use crate::moderator::http::HttpTarget;
-use crate::moderator::openai::OpenAiTarget;
-use crate::moderator::perspective::PerspectiveTarget;
-use crate::moderator::replay::ReplayTarget;
-use crate::moderator::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
+use crate::moderator::{Moderator, Setup, TargetInfo, env};
 use crate::report::{Report, build_report, write_outputs};
-use crate::scenario::{Plan, TargetSpec};
+use crate::scenario::Plan;
 
 pub use crate::manifest::{RunManifest, ScenarioRecord};
 pub use events::{RunEvent, RunObserver, Silent};
@@ -70,27 +64,24 @@ pub struct RunOutcome {
     pub execution: Execution,
 }
 
+/// An environment variable's value, when it is set and not empty.
+fn from_process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// Builds the adapter for a plan's target, reading its secrets from the environment.
 pub fn build_target(plan: &Plan) -> Result<Arc<dyn Moderator>, Error> {
-    build_target_with_env(plan, &|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    build_target_with_env(plan, &from_process_env)
 }
 
 /// Builds the adapter for a plan's target, reading the values it names through
 /// `env`; a missing or unusable value is bad input naming the variable.
 pub fn build_target_with_env(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn Moderator>, Error> {
-    let key = |variable: &str| read_key(variable, "target.api_key_env", env);
-    Ok(match &plan.target {
-        TargetSpec::Keyword(spec) => Arc::new(KeywordFilter::new(spec).map_err(Error::Target)?),
-        TargetSpec::Command(spec) => Arc::new(CommandTarget::new(spec.clone())?),
-        TargetSpec::OpenAi(c) => Arc::new(OpenAiTarget::new(c.clone(), key(&c.api_key_env)?)?),
-        TargetSpec::Perspective(c) => Arc::new(PerspectiveTarget::new(c.clone(), key(&c.api_key_env)?)?),
-        TargetSpec::Azure(c) => Arc::new(AzureTarget::new(c.clone(), key(&c.api_key_env)?)?),
-        TargetSpec::Http(c) => Arc::new(HttpTarget::new((**c).clone(), env)?),
-        TargetSpec::Replay(data) => {
-            let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
-            Arc::new(ReplayTarget::new((**data).clone(), &ids))
-        }
-    })
+    let case_ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    Ok(plan.target.build(&Setup {
+        env,
+        case_ids: &case_ids,
+    })?)
 }
 
 /// Runs (or resumes) the audit a plan describes.
@@ -101,9 +92,7 @@ pub async fn run(
     stop: StopSignal,
 ) -> Result<RunOutcome, Error> {
     // Every value the run will need (the appeal API's too) is checked before the first request.
-    crate::moderator::env::check_all(&plan.required_env(), &|name| {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    })?;
+    env::check_all(&plan.required_env(), &from_process_env)?;
     let target = build_target(&plan)?;
     let info = target.info();
     let cache = (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
@@ -188,7 +177,6 @@ pub async fn run(
     if !execution.interrupted && plan.appeal.is_some() {
         let (decisions, appeals) = index_records(&journal_path, &plan)?;
         let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         execution.interrupted = crate::appeal::probe_appeals(
             Arc::clone(&plan),
             Arc::new(decisions),
@@ -198,7 +186,7 @@ pub async fn run(
                 idempotency_secret,
                 retry_failed: request.retry_errors,
             },
-            &env,
+            &from_process_env,
             Box::pin(executor::stopped(stop_rx)),
         )
         .await?;
@@ -239,12 +227,15 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 /// endpoint, and so the fingerprint, cannot be known then.
 fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
     let needed = plan.target.required_env();
-    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if needed.iter().any(|u| !u.secret && from_env(&u.variable).is_none()) {
+    if needed
+        .iter()
+        .any(|u| !u.secret && from_process_env(&u.variable).is_none())
+    {
         return Ok(None);
     }
-    let env =
-        |name: &str| from_env(name).or_else(|| needed.iter().any(|u| u.variable == name).then(|| "unset".to_string()));
+    let env = |name: &str| {
+        from_process_env(name).or_else(|| needed.iter().any(|u| u.variable == name).then(|| "unset".to_string()))
+    };
     Ok(Some(build_target_with_env(plan, &env)?.info()))
 }
 

@@ -14,6 +14,7 @@ mod http_targets;
 mod input_files;
 mod interrupt;
 mod quickstart;
+mod registry;
 mod replay;
 mod resume;
 mod run_dir;
