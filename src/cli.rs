@@ -367,6 +367,12 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             Err(Error::MissingSecret { variable, .. }) => {
                 format!("(set {variable} before running)")
             }
+            Err(Error::InProcessTarget(target)) => {
+                format!(
+                    "{} (a system inside a program: run it through the library)",
+                    target.label
+                )
+            }
             Err(e) => return Err(e),
         };
         show(&format!(

@@ -5,7 +5,8 @@
 //! make a validated [`scenario::Plan`]; [`run`] asks a [`moderator`] about every
 //! case and records each [`decision`] in the [`journal`]; [`analysis`] turns
 //! decisions into statistics; [`report`] renders them; [`gates`] decide the exit
-//! code.
+//! code. [`run::run_with_moderator`] audits a moderation system that lives in the
+//! caller's own program.
 //!
 //! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`], [`hash`],
 //! [`input`], [`fsutil`] and [`plural`] at the bottom; then [`corpus`],

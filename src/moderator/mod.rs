@@ -11,6 +11,7 @@
 //! once in [`registry`]. Shared plumbing lives once: the HTTP transport with its
 //! redaction ([`transport`]), keys and `${NAME}` references ([`mod@env`]), one
 //! moderator for every HTTP API ([`remote`]), the checks of a table ([`check`]).
+//! A caller's own system is any `Arc<dyn Moderator>` (see [`library`]).
 
 pub mod azure;
 pub mod check;
@@ -19,6 +20,7 @@ pub mod env;
 pub mod http;
 mod keyword;
 pub mod kind;
+pub mod library;
 pub mod openai;
 pub mod perspective;
 pub mod registry;
@@ -41,6 +43,7 @@ pub use command::{CommandSpec, CommandTarget};
 pub use http::HttpConfig;
 pub use keyword::{KeywordFilter, KeywordSpec, LexiconError, LexiconSource, builtin_lexicon_languages};
 pub use kind::{Setup, TargetConfig, TargetKind, TargetSpec};
+pub use library::LibraryConfig;
 pub use openai::OpenAiConfig;
 pub use perspective::PerspectiveConfig;
 pub use replay::ReplayData;
@@ -139,6 +142,10 @@ pub enum SetupError {
     /// The HTTP client or another part of the adapter could not be built.
     #[error("{0}")]
     Build(String),
+    /// The target is a system inside the calling program: only the library
+    /// can run it, given the system.
+    #[error(transparent)]
+    InProcess(#[from] library::InProcessTarget),
 }
 
 /// Version of the fingerprints' form. Bump it when what a fingerprint covers,

@@ -20,7 +20,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::check::Checks;
 use super::kind::{TargetKind, TargetSpec};
-use super::{AzureConfig, CommandSpec, HttpConfig, KeywordSpec, OpenAiConfig, PerspectiveConfig, ReplayData};
+use super::{
+    AzureConfig, CommandSpec, HttpConfig, KeywordSpec, LibraryConfig, OpenAiConfig, PerspectiveConfig, ReplayData,
+};
 
 /// Every kind, in the order they are listed to the user.
 const KINDS: &[Kind] = &[
@@ -31,6 +33,7 @@ const KINDS: &[Kind] = &[
     kind::<AzureConfig>(),
     kind::<HttpConfig>(),
     kind::<ReplayData>(),
+    kind::<LibraryConfig>(),
 ];
 
 /// The names of every kind, as a scenario writes them.

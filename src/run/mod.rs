@@ -5,6 +5,9 @@
 //! end), `journal.jsonl` (every decision) and the report files. A killed run is
 //! continued with `--resume`: decided cases are skipped, a torn last journal line
 //! is cut off, and the scenario, corpora and target must be unchanged.
+//!
+//! [`run`] asks the target the scenario describes; [`run_with_moderator`] asks
+//! a moderation system the calling program supplies.
 
 mod events;
 mod executor;
@@ -94,6 +97,109 @@ pub async fn run(
     // Every value the run will need (the appeal API's too) is checked before the first request.
     env::check_all(&plan.required_env(), &from_process_env)?;
     let target = build_target(&plan)?;
+    run_target(plan, target, request, observer, stop).await
+}
+
+/// Runs (or resumes) the audit a plan describes against the caller's own
+/// moderation system, `moderator`, which answers in place of the plan's
+/// `[target]` — write `kind = "library"` there, with a `label` saying what the
+/// system is. The run directory, journal, resume and reports are those of any
+/// run; the manifest describes the target as `moderator.info()` does, and a
+/// resumed run must be given a moderator with the same fingerprint.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use modaudit::decision::Action;
+/// use modaudit::moderator::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict};
+/// use modaudit::run::{RunRequest, Silent, run_with_moderator};
+/// use modaudit::scenario::Plan;
+///
+/// /// Removes every post that shouts.
+/// struct ShoutFilter;
+///
+/// impl Moderator for ShoutFilter {
+///     fn info(&self) -> TargetInfo {
+///         TargetInfo {
+///             kind: "library".into(),
+///             description: "shout filter".into(),
+///             fingerprint: "shout-filter-1".into(),
+///             gives_notice: false,
+///             notes: Vec::new(),
+///         }
+///     }
+///
+///     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+///         Box::pin(async move {
+///             Ok(batch
+///                 .iter()
+///                 .map(|request| {
+///                     let shouts = request.text.chars().any(char::is_alphabetic)
+///                         && !request.text.chars().any(char::is_lowercase);
+///                     Verdict {
+///                         action: Some(if shouts { Action::Remove } else { Action::Allow }),
+///                         ..Verdict::default()
+///                     }
+///                 })
+///                 .collect())
+///         })
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("corpus"))?;
+/// std::fs::write(
+///     dir.path().join("corpus/corpus.toml"),
+///     "name = \"tiny\"\nversion = \"1\"\ndescription = \"two posts\"\nlicense = \"CC0-1.0\"\nlanguages = [\"en\"]\n",
+/// )?;
+/// std::fs::write(
+///     dir.path().join("corpus/cases.csv"),
+///     "id,lang,text,label,category\n\
+///      p1,en,WE ARE HERE AND WE STAY,protected,political_dissent\n\
+///      v1,en,get out or else,violating,threat\n",
+/// )?;
+/// std::fs::write(
+///     dir.path().join("scenario.toml"),
+///     "name = \"shouting\"\ncorpora = [\"corpus\"]\n\n[target]\nkind = \"library\"\nlabel = \"shout filter\"\n",
+/// )?;
+///
+/// let plan = Plan::load(&dir.path().join("scenario.toml"))?;
+/// let request = RunRequest {
+///     out: Some(dir.path().join("run")),
+///     ..RunRequest::default()
+/// };
+/// let outcome = tokio::runtime::Runtime::new()?.block_on(run_with_moderator(
+///     plan,
+///     Arc::new(ShoutFilter),
+///     request,
+///     Arc::new(Silent),
+///     Box::pin(std::future::pending()),
+/// ))?;
+/// assert_eq!(outcome.report.totals.decided, 2);
+/// assert!(outcome.dir.join("report.html").is_file());
+/// # Ok(())
+/// # }
+/// ```
+pub async fn run_with_moderator(
+    plan: Plan,
+    moderator: Arc<dyn Moderator>,
+    request: RunRequest,
+    observer: Arc<dyn RunObserver>,
+    stop: StopSignal,
+) -> Result<RunOutcome, Error> {
+    env::check_all(&plan.appeal_env(), &from_process_env)?;
+    run_target(plan, moderator, request, observer, stop).await
+}
+
+/// Runs (or resumes) a plan against `target`.
+async fn run_target(
+    plan: Plan,
+    target: Arc<dyn Moderator>,
+    request: RunRequest,
+    observer: Arc<dyn RunObserver>,
+    stop: StopSignal,
+) -> Result<RunOutcome, Error> {
     let info = target.info();
     let cache = (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
         let root = request
@@ -223,8 +329,9 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 
 /// The target's description without its secrets: re-reporting needs no key, so
 /// placeholders stand in for missing secrets (they never reach the
-/// fingerprint). `None` when a variable naming the endpoint is not set: the
-/// endpoint, and so the fingerprint, cannot be known then.
+/// fingerprint). `None` when a variable naming the endpoint is not set (the
+/// endpoint, and so the fingerprint, cannot be known then), or when the target
+/// is a system inside the program that ran it.
 fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
     let needed = plan.target.required_env();
     if needed
@@ -236,7 +343,11 @@ fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
     let env = |name: &str| {
         from_process_env(name).or_else(|| needed.iter().any(|u| u.variable == name).then(|| "unset".to_string()))
     };
-    Ok(Some(build_target_with_env(plan, &env)?.info()))
+    match build_target_with_env(plan, &env) {
+        Ok(target) => Ok(Some(target.info())),
+        Err(Error::InProcessTarget(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The decision ids of a finished run's adverse decisions (for joining

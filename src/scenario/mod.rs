@@ -130,6 +130,13 @@ impl Plan {
     /// Environment variables the run needs: the target's, and the appeal API's.
     pub fn required_env(&self) -> Vec<EnvUse> {
         let mut needed = self.target.required_env();
+        needed.extend(self.appeal_env());
+        needed
+    }
+
+    /// Environment variables the appeal API needs.
+    pub fn appeal_env(&self) -> Vec<EnvUse> {
+        let mut needed = Vec::new();
         if let Some(appeal) = &self.appeal {
             needed.extend(env::url_uses(&appeal.submit_url, "appeal.submit_url"));
             needed.extend(env::url_uses(&appeal.status_url, "appeal.status_url"));

@@ -13,6 +13,7 @@ mod http_politeness;
 mod http_targets;
 mod input_files;
 mod interrupt;
+mod library;
 mod quickstart;
 mod registry;
 mod replay;

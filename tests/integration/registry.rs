@@ -134,3 +134,43 @@ fn an_unknown_key_in_a_nested_target_table_names_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_library_target_is_valid_but_runs_only_through_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(&dir.path().join("c"), &["en"], ROW);
+    let scenario = write_scenario(
+        dir.path(),
+        &corpus,
+        "name = \"x\"\ncorpora = [{corpus}]\n\n[target]\nkind = \"library\"\nlabel = \"our classifier v3\"\n",
+    );
+    let output = modaudit().arg("validate").arg(&scenario).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("our classifier v3"), "{shown}");
+
+    let out = dir.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr_of(&output);
+    assert!(
+        err.contains("our classifier v3") && err.contains("modaudit::run::run_with_moderator"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
+fn a_library_target_needs_a_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(&dir.path().join("c"), &["en"], ROW);
+    let scenario = write_scenario(
+        dir.path(),
+        &corpus,
+        "name = \"x\"\ncorpora = [{corpus}]\n\n[target]\nkind = \"library\"\nlabel = \" \"\n",
+    );
+    let output = modaudit().arg("validate").arg(&scenario).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr_of(&output);
+    assert!(err.contains("scenario.toml:6: `target.label`: "), "{err}");
+}
