@@ -72,6 +72,8 @@ pub struct TargetSpec {
 }
 
 impl TargetSpec {
+    /// The target `config` of kind `K` (the registry makes these from a
+    /// scenario; a program may make one itself).
     pub fn new<K: TargetKind>(config: K) -> Self {
         TargetSpec {
             kind: K::NAME,

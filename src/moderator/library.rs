@@ -27,6 +27,7 @@ pub struct RawLibrary {
 /// A system the calling program supplies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibraryConfig {
+    /// What the system is, as the scenario names it.
     pub label: String,
 }
 
@@ -68,5 +69,6 @@ impl TargetConfig for LibraryConfig {
     "the target `{label}` is a moderation system inside a program (kind \"library\"); the command line cannot run it: audit it from that program with `modaudit::run::run_with_moderator`"
 )]
 pub struct InProcessTarget {
+    /// The scenario's `label` for the system.
     pub label: String,
 }
