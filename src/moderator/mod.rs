@@ -38,15 +38,9 @@ use serde::{Deserialize, Serialize};
 use crate::decision::{Action, Notice};
 use crate::hash::{canonical_json, sha256_hex};
 
-pub use azure::AzureConfig;
 pub use command::{CommandSpec, CommandTarget};
-pub use http::HttpConfig;
 pub use keyword::{KeywordFilter, KeywordSpec, LexiconError, LexiconSource, builtin_lexicon_languages};
 pub use kind::{Setup, TargetConfig, TargetKind, TargetSpec};
-pub use library::LibraryConfig;
-pub use openai::OpenAiConfig;
-pub use perspective::PerspectiveConfig;
-pub use replay::ReplayData;
 
 /// A boxed future, so that [`Moderator`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

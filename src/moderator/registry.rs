@@ -10,7 +10,7 @@
 //!    implements [`TargetKind`] and [`super::kind::TargetConfig`] (an HTTP API
 //!    implements [`super::remote::HttpApi`] and is served by
 //!    [`super::remote::HttpModerator`]); declare the module in `moderator/mod.rs`;
-//! 2. one line in `KINDS` below;
+//! 2. one line in `KINDS` below (and the module in the `use` above it);
 //! 3. a row in README's "Targets" table, and a scenario in `scenarios/` (or an
 //!    integration test that uses the kind): a test holds the three together.
 
@@ -20,20 +20,18 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::check::Checks;
 use super::kind::{TargetKind, TargetSpec};
-use super::{
-    AzureConfig, CommandSpec, HttpConfig, KeywordSpec, LibraryConfig, OpenAiConfig, PerspectiveConfig, ReplayData,
-};
+use super::{azure, command, http, keyword, library, openai, perspective, replay};
 
 /// Every kind, in the order they are listed to the user.
 const KINDS: &[Kind] = &[
-    kind::<KeywordSpec>(),
-    kind::<CommandSpec>(),
-    kind::<OpenAiConfig>(),
-    kind::<PerspectiveConfig>(),
-    kind::<AzureConfig>(),
-    kind::<HttpConfig>(),
-    kind::<ReplayData>(),
-    kind::<LibraryConfig>(),
+    kind::<keyword::KeywordSpec>(),
+    kind::<command::CommandSpec>(),
+    kind::<openai::OpenAiConfig>(),
+    kind::<perspective::PerspectiveConfig>(),
+    kind::<azure::AzureConfig>(),
+    kind::<http::HttpConfig>(),
+    kind::<replay::ReplayData>(),
+    kind::<library::LibraryConfig>(),
 ];
 
 /// The names of every kind, as a scenario writes them.
