@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::hash::sha256_hex;
-use crate::target::{ModerationRequest, Verdict};
+use crate::moderator::{ModerationRequest, Verdict};
 
 /// Where the cache lives when neither the scenario nor the command line says.
 pub fn default_cache_root() -> PathBuf {

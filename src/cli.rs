@@ -367,13 +367,19 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             Err(Error::MissingSecret { variable, .. }) => {
                 format!("(set {variable} before running)")
             }
+            Err(Error::InProcessTarget(target)) => {
+                format!(
+                    "{} (a system inside a program: run it through the library)",
+                    target.label
+                )
+            }
             Err(e) => return Err(e),
         };
         show(&format!(
             "ok: scenario `{}` — {} cases from {}, target: {}\n",
             plan.name,
             plan.cases.len(),
-            crate::report::count_of(plan.corpora.len() as u64, "corpus", "corpora"),
+            crate::plural::count_of(plan.corpora.len() as u64, "corpus", "corpora"),
             info
         ));
     }

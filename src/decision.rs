@@ -1,6 +1,6 @@
 //! What a moderation system decided about one case, as recorded in the journal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -120,3 +120,6 @@ pub struct Decision {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cache_hit: bool,
 }
+
+/// The decision of every case of a plan, as far as the journal records it, by case id.
+pub type DecisionIndex = HashMap<String, Decision>;

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
-use crate::target::SetupError;
-use crate::target::env::EnvError;
+use crate::moderator::SetupError;
+use crate::moderator::env::EnvError;
+use crate::moderator::library::InProcessTarget;
 
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,10 @@ pub enum Error {
     /// The target could not be set up.
     #[error("cannot set up the target: {0}")]
     Target(String),
+    /// The scenario's target is a system inside a program, which only the
+    /// library can run.
+    #[error(transparent)]
+    InProcessTarget(#[from] InProcessTarget),
     /// Reading or writing a file of the run failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -52,7 +57,8 @@ impl Error {
             | Error::RunDirBusy { .. }
             | Error::RunDir { .. }
             | Error::MissingSecret { .. }
-            | Error::BadEnvironment { .. } => exit::BAD_INPUT,
+            | Error::BadEnvironment { .. }
+            | Error::InProcessTarget(_) => exit::BAD_INPUT,
             Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } => exit::RUN_INCOMPLETE,
         }
     }
@@ -78,6 +84,8 @@ impl From<SetupError> for Error {
             SetupError::Env(e) => e.into(),
             SetupError::File { path, source } => Error::Io { path, source },
             SetupError::Build(message) => Error::Target(message),
+            SetupError::Lexicon(e) => Error::Target(e.to_string()),
+            SetupError::InProcess(e) => Error::InProcessTarget(e),
         }
     }
 }

@@ -2,9 +2,18 @@
 //! speech, disparities between languages and groups, and notice and appeal.
 //!
 //! The library is organised as the flow of an audit: [`scenario`] and [`corpus`]
-//! make a validated [`scenario::Plan`]; [`run`] asks a [`target`] about every case
-//! and records each [`decision`] in the [`journal`]; [`analysis`] turns decisions
-//! into statistics; [`report`] renders them; [`gates`] decide the exit code.
+//! make a validated [`scenario::Plan`]; [`run`] asks a [`moderator`] about every
+//! case and records each [`decision`] in the [`journal`]; [`analysis`] turns
+//! decisions into statistics; [`report`] renders them; [`gates`] decide the exit
+//! code. [`run::run_with_moderator`] audits a moderation system that lives in the
+//! caller's own program.
+//!
+//! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`], [`hash`],
+//! [`input`], [`fsutil`] and [`plural`] at the bottom; then [`corpus`],
+//! [`scenario`] and [`moderator`]; then [`manifest`], [`analysis`] and the
+//! appeal metrics; then [`report`]; then [`run`]; then [`cli`].
+
+#![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod appeal;
@@ -15,11 +24,14 @@ pub mod decision;
 pub mod diagnostic;
 pub mod error;
 pub mod exit;
+pub mod fsutil;
 pub mod gates;
 pub mod hash;
 pub mod input;
 pub mod journal;
+pub mod manifest;
+pub mod moderator;
+pub mod plural;
 pub mod report;
 pub mod run;
 pub mod scenario;
-pub mod target;

@@ -26,8 +26,7 @@ use crate::analysis::ratio::{RatioInterval, mover_wilson_rate_ratio};
 use crate::analysis::survival::{FollowUp, KaplanMeier, Timing, log_rank};
 use crate::analysis::{ALL_OTHERS, AnalysisSettings, Dimension, rate_with_interval};
 use crate::corpus::{Case, Label};
-use crate::decision::Decision;
-use crate::report::DecisionIndex;
+use crate::decision::{Decision, DecisionIndex};
 use crate::scenario::{DeclaredFacts, Plan};
 
 /// Everything `results.json` says about notice and appeal (under `appeal`).

@@ -29,16 +29,16 @@ use super::records::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, Appe
 use super::sampling::selected;
 use crate::corpus::Case;
 use crate::decision::Decision;
+use crate::decision::DecisionIndex;
 use crate::error::Error;
 use crate::hash::sha256_hex;
 use crate::journal::{Journal, Record};
-use crate::report::DecisionIndex;
+use crate::moderator::AttemptError;
+use crate::moderator::env;
+use crate::moderator::http::{render_template, value_text};
+use crate::moderator::transport::Transport;
 use crate::run::{StopSignal, Throttle};
 use crate::scenario::{AppealPlan, Plan};
-use crate::target::AttemptError;
-use crate::target::env;
-use crate::target::http::{render_template, value_text};
-use crate::target::transport::Transport;
 
 /// How the appeal phase of one run files and retries.
 #[derive(Debug, Clone)]

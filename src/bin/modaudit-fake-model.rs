@@ -101,7 +101,8 @@ fn main() {
             .as_ref()
             .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok())
         {
-            let _ = writeln!(f, "{id}");
+            // one write per record: copies of the model append to the same file
+            let _ = f.write_all(format!("{id}\n").as_bytes());
         }
         if behaviour.crash_on.contains(&id) {
             eprintln!("fake model: simulated crash on {id}");
@@ -130,7 +131,8 @@ fn spawn_child(path: &str) -> std::io::Result<()> {
         .stdin(Stdio::null())
         .spawn()?;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    writeln!(file, "{}\n{}", std::process::id(), child.id())
+    // one write, so that the records of model copies never interleave
+    file.write_all(format!("{}\n{}\n", std::process::id(), child.id()).as_bytes())
 }
 
 fn answer(b: &Behaviour, request: &Value, id: &str) -> Value {

@@ -292,7 +292,7 @@ pub fn render_stats(stats: &CorpusStats) -> String {
         stats.name,
         stats.version,
         stats.cases,
-        crate::report::count_of(stats.languages.len() as u64, "language", "languages")
+        crate::plural::count_of(stats.languages.len() as u64, "language", "languages")
     );
     out.push_str(&format!(
         "{:<10} {:>9} {:>9} {:>12} {:>13}  {}\n",

@@ -11,8 +11,8 @@
 
 use std::borrow::Cow;
 
-use super::DecisionIndex;
 use super::local_paths::LocalPaths;
+use crate::decision::DecisionIndex;
 use crate::scenario::Plan;
 
 /// Column names of `decisions.csv`.

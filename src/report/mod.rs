@@ -16,7 +16,7 @@ mod terminal;
 mod view;
 pub mod visible;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -29,16 +29,17 @@ use crate::analysis::{
 };
 use crate::appeal::statements::StatementsReport;
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
-use crate::decision::{Action, Decision};
+use crate::decision::{Action, DecisionIndex};
 use crate::error::Error;
 use crate::exit;
+use crate::fsutil::write_atomically;
 use crate::gates::{self, GateResult};
 use crate::hash::sha256_hex;
-use crate::run::write_atomically;
-use crate::run::{RateLimiting, RunManifest};
+use crate::manifest::{RateLimiting, RunManifest};
 use crate::scenario::Plan;
 use local_paths::LocalPaths;
 
+pub use crate::plural::count_of;
 pub use decisions_csv::decisions_csv;
 pub use html::render_html;
 pub use junit::render_junit;
@@ -169,9 +170,6 @@ pub enum Status {
     /// Cases are undecided, or more ended in error than the budget allows.
     Incomplete,
 }
-
-/// The decision of every case of the plan, as far as the journal records it.
-pub type DecisionIndex = HashMap<String, Decision>;
 
 /// Builds the report of a run from its plan, manifest and decisions.
 pub fn build_report(
@@ -421,11 +419,6 @@ pub fn write_outputs(
         hashes.insert(crate::journal::JOURNAL_FILE.to_string(), sha256_hex(&bytes));
     }
     Ok(hashes)
-}
-
-/// "1 error", "2 errors".
-pub fn count_of(n: u64, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
 impl Report {

@@ -20,15 +20,16 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::events::{RunEvent, RunObserver};
-use super::rate_limit::{RateLimiting, Throttle};
+use super::rate_limit::Throttle;
 use crate::cache::Cache;
 use crate::corpus::Case;
 use crate::decision::{Action, Decision};
 use crate::error::Error;
 use crate::hash::sha256_hex;
 use crate::journal::{Journal, Record};
+use crate::manifest::RateLimiting;
+use crate::moderator::{AttemptError, ModerationRequest, Moderator, Retry, Verdict};
 use crate::scenario::{Plan, RunSettings};
-use crate::target::{AttemptError, ModerationRequest, Moderator, Retry, Verdict};
 
 /// First backoff delay; doubles with each retry, with jitter.
 const MIN_BACKOFF: Duration = Duration::from_millis(250);

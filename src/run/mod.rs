@@ -5,6 +5,9 @@
 //! end), `journal.jsonl` (every decision) and the report files. A killed run is
 //! continued with `--resume`: decided cases are skipped, a torn last journal line
 //! is cut off, and the scenario, corpora and target must be unchanged.
+//!
+//! [`run`] asks the target the scenario describes; [`run_with_moderator`] asks
+//! a moderation system the calling program supplies.
 
 mod events;
 mod executor;
@@ -20,27 +23,20 @@ use chrono::Utc;
 
 use crate::appeal::{AppealIndex, AppealResult};
 use crate::cache::{Cache, default_cache_root};
-use crate::decision::Action;
+use crate::decision::{Action, DecisionIndex};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
-use crate::report::{DecisionIndex, Report, build_report, write_outputs};
-use crate::scenario::{Plan, TargetSpec};
-use crate::target::azure::AzureTarget;
-use crate::target::env::read_key;
-use crate::target::http::HttpTarget;
-use crate::target::openai::OpenAiTarget;
-use crate::target::perspective::PerspectiveTarget;
-use crate::target::replay::ReplayTarget;
-use crate::target::{CommandTarget, KeywordFilter, Moderator, TargetInfo};
+use crate::moderator::{Moderator, Setup, TargetInfo, env};
+use crate::report::{Report, build_report, write_outputs};
+use crate::scenario::Plan;
 
+pub use crate::manifest::{RunManifest, ScenarioRecord};
 pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
-pub use rate_limit::{Permit, RateLimiting, Throttle};
-pub use rundir::{
-    MANIFEST_FILE, RunDir, RunManifest, ScenarioRecord, new_idempotency_secret, read_manifest, write_atomically,
-};
+pub use rate_limit::{Permit, Throttle};
+pub use rundir::{MANIFEST_FILE, RunDir, new_idempotency_secret, read_manifest};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
@@ -71,27 +67,24 @@ pub struct RunOutcome {
     pub execution: Execution,
 }
 
+/// An environment variable's value, when it is set and not empty.
+fn from_process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// Builds the adapter for a plan's target, reading its secrets from the environment.
 pub fn build_target(plan: &Plan) -> Result<Arc<dyn Moderator>, Error> {
-    build_target_with_env(plan, &|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    build_target_with_env(plan, &from_process_env)
 }
 
 /// Builds the adapter for a plan's target, reading the values it names through
 /// `env`; a missing or unusable value is bad input naming the variable.
 pub fn build_target_with_env(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn Moderator>, Error> {
-    let key = |variable: &str| read_key(variable, "target.api_key_env", env);
-    Ok(match &plan.target {
-        TargetSpec::Keyword(spec) => Arc::new(KeywordFilter::new(spec).map_err(Error::Target)?),
-        TargetSpec::Command(spec) => Arc::new(CommandTarget::new(spec.clone())?),
-        TargetSpec::OpenAi(c) => Arc::new(OpenAiTarget::new(c.clone(), key(&c.api_key_env)?)?),
-        TargetSpec::Perspective(c) => Arc::new(PerspectiveTarget::new(c.clone(), key(&c.api_key_env)?)?),
-        TargetSpec::Azure(c) => Arc::new(AzureTarget::new(c.clone(), key(&c.api_key_env)?)?),
-        TargetSpec::Http(c) => Arc::new(HttpTarget::new((**c).clone(), env)?),
-        TargetSpec::Replay(data) => {
-            let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
-            Arc::new(ReplayTarget::new((**data).clone(), &ids))
-        }
-    })
+    let case_ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    Ok(plan.target.build(&Setup {
+        env,
+        case_ids: &case_ids,
+    })?)
 }
 
 /// Runs (or resumes) the audit a plan describes.
@@ -102,10 +95,111 @@ pub async fn run(
     stop: StopSignal,
 ) -> Result<RunOutcome, Error> {
     // Every value the run will need (the appeal API's too) is checked before the first request.
-    crate::target::env::check_all(&plan.required_env(), &|name| {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    })?;
+    env::check_all(&plan.required_env(), &from_process_env)?;
     let target = build_target(&plan)?;
+    run_target(plan, target, request, observer, stop).await
+}
+
+/// Runs (or resumes) the audit a plan describes against the caller's own
+/// moderation system, `moderator`, which answers in place of the plan's
+/// `[target]` — write `kind = "library"` there, with a `label` saying what the
+/// system is. The run directory, journal, resume and reports are those of any
+/// run; the manifest describes the target as `moderator.info()` does, and a
+/// resumed run must be given a moderator with the same fingerprint.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use modaudit::decision::Action;
+/// use modaudit::moderator::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict};
+/// use modaudit::run::{RunRequest, Silent, run_with_moderator};
+/// use modaudit::scenario::Plan;
+///
+/// /// Removes every post that shouts.
+/// struct ShoutFilter;
+///
+/// impl Moderator for ShoutFilter {
+///     fn info(&self) -> TargetInfo {
+///         TargetInfo {
+///             kind: "library".into(),
+///             description: "shout filter".into(),
+///             fingerprint: "shout-filter-1".into(),
+///             gives_notice: false,
+///             notes: Vec::new(),
+///         }
+///     }
+///
+///     fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+///         Box::pin(async move {
+///             Ok(batch
+///                 .iter()
+///                 .map(|request| {
+///                     let shouts = request.text.chars().any(char::is_alphabetic)
+///                         && !request.text.chars().any(char::is_lowercase);
+///                     Verdict {
+///                         action: Some(if shouts { Action::Remove } else { Action::Allow }),
+///                         ..Verdict::default()
+///                     }
+///                 })
+///                 .collect())
+///         })
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("corpus"))?;
+/// std::fs::write(
+///     dir.path().join("corpus/corpus.toml"),
+///     "name = \"tiny\"\nversion = \"1\"\ndescription = \"two posts\"\nlicense = \"CC0-1.0\"\nlanguages = [\"en\"]\n",
+/// )?;
+/// std::fs::write(
+///     dir.path().join("corpus/cases.csv"),
+///     "id,lang,text,label,category\n\
+///      p1,en,WE ARE HERE AND WE STAY,protected,political_dissent\n\
+///      v1,en,get out or else,violating,threat\n",
+/// )?;
+/// std::fs::write(
+///     dir.path().join("scenario.toml"),
+///     "name = \"shouting\"\ncorpora = [\"corpus\"]\n\n[target]\nkind = \"library\"\nlabel = \"shout filter\"\n",
+/// )?;
+///
+/// let plan = Plan::load(&dir.path().join("scenario.toml"))?;
+/// let request = RunRequest {
+///     out: Some(dir.path().join("run")),
+///     ..RunRequest::default()
+/// };
+/// let outcome = tokio::runtime::Runtime::new()?.block_on(run_with_moderator(
+///     plan,
+///     Arc::new(ShoutFilter),
+///     request,
+///     Arc::new(Silent),
+///     Box::pin(std::future::pending()),
+/// ))?;
+/// assert_eq!(outcome.report.totals.decided, 2);
+/// assert!(outcome.dir.join("report.html").is_file());
+/// # Ok(())
+/// # }
+/// ```
+pub async fn run_with_moderator(
+    plan: Plan,
+    moderator: Arc<dyn Moderator>,
+    request: RunRequest,
+    observer: Arc<dyn RunObserver>,
+    stop: StopSignal,
+) -> Result<RunOutcome, Error> {
+    env::check_all(&plan.appeal_env(), &from_process_env)?;
+    run_target(plan, moderator, request, observer, stop).await
+}
+
+/// Runs (or resumes) a plan against `target`.
+async fn run_target(
+    plan: Plan,
+    target: Arc<dyn Moderator>,
+    request: RunRequest,
+    observer: Arc<dyn RunObserver>,
+    stop: StopSignal,
+) -> Result<RunOutcome, Error> {
     let info = target.info();
     let cache = (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
         let root = request
@@ -189,7 +283,6 @@ pub async fn run(
     if !execution.interrupted && plan.appeal.is_some() {
         let (decisions, appeals) = index_records(&journal_path, &plan)?;
         let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         execution.interrupted = crate::appeal::probe_appeals(
             Arc::clone(&plan),
             Arc::new(decisions),
@@ -199,7 +292,7 @@ pub async fn run(
                 idempotency_secret,
                 retry_failed: request.retry_errors,
             },
-            &env,
+            &from_process_env,
             Box::pin(executor::stopped(stop_rx)),
         )
         .await?;
@@ -236,17 +329,25 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 
 /// The target's description without its secrets: re-reporting needs no key, so
 /// placeholders stand in for missing secrets (they never reach the
-/// fingerprint). `None` when a variable naming the endpoint is not set: the
-/// endpoint, and so the fingerprint, cannot be known then.
+/// fingerprint). `None` when a variable naming the endpoint is not set (the
+/// endpoint, and so the fingerprint, cannot be known then), or when the target
+/// is a system inside the program that ran it.
 fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
     let needed = plan.target.required_env();
-    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if needed.iter().any(|u| !u.secret && from_env(&u.variable).is_none()) {
+    if needed
+        .iter()
+        .any(|u| !u.secret && from_process_env(&u.variable).is_none())
+    {
         return Ok(None);
     }
-    let env =
-        |name: &str| from_env(name).or_else(|| needed.iter().any(|u| u.variable == name).then(|| "unset".to_string()));
-    Ok(Some(build_target_with_env(plan, &env)?.info()))
+    let env = |name: &str| {
+        from_process_env(name).or_else(|| needed.iter().any(|u| u.variable == name).then(|| "unset".to_string()))
+    };
+    match build_target_with_env(plan, &env) {
+        Ok(target) => Ok(Some(target.info())),
+        Err(Error::InProcessTarget(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The decision ids of a finished run's adverse decisions (for joining

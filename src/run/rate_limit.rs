@@ -20,8 +20,9 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
+
+use crate::manifest::RateLimiting;
 
 /// Spacing is widened by this factor so that network jitter never lets the
 /// server see one request too many in any window.
@@ -39,36 +40,6 @@ const UNHINTED_PAUSE: Duration = Duration::from_secs(1);
 const MEASURE_WINDOW: Duration = Duration::from_secs(1);
 /// …from at most this many of its latest requests.
 const MEASURE_MAX: usize = 4096;
-
-/// What rate limiting cost a run: recorded in the manifest, shown in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct RateLimiting {
-    /// Answers saying "too many requests" (HTTP 429).
-    pub responses: u64,
-    /// The lowest rate the run slowed down to, in requests per second.
-    pub lowest_rate: Option<f64>,
-    /// How long the target was paused at the system's request, in seconds.
-    pub waited_secs: f64,
-}
-
-impl RateLimiting {
-    /// Whether the system never asked the run to slow down.
-    pub fn is_empty(&self) -> bool {
-        self.responses == 0 && self.waited_secs == 0.0
-    }
-
-    /// The totals of two parts of a run (a run and its resumption).
-    pub fn merge(self, other: RateLimiting) -> RateLimiting {
-        RateLimiting {
-            responses: self.responses + other.responses,
-            lowest_rate: match (self.lowest_rate, other.lowest_rate) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
-            waited_secs: self.waited_secs + other.waited_secs,
-        }
-    }
-}
 
 /// A turn to send one request.
 #[derive(Debug, Clone, Copy)]
@@ -505,29 +476,6 @@ mod tests {
         assert_ne!(pace.generation, generation, "the stale turn is cancelled");
         let again = pace.reserve(t0);
         assert!(again >= first + Duration::from_secs(1) && again > stale);
-    }
-
-    #[test]
-    fn merged_totals_add_up() {
-        let a = RateLimiting {
-            responses: 3,
-            lowest_rate: Some(2.0),
-            waited_secs: 1.5,
-        };
-        let b = RateLimiting {
-            responses: 1,
-            lowest_rate: None,
-            waited_secs: 1.0,
-        };
-        assert_eq!(
-            a.merge(b),
-            RateLimiting {
-                responses: 4,
-                lowest_rate: Some(2.0),
-                waited_secs: 2.5
-            }
-        );
-        assert!(RateLimiting::default().is_empty());
     }
 
     #[tokio::test]

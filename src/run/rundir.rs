@@ -5,63 +5,17 @@
 //! into a new or empty directory, or, with `--force`, into a non-empty one that
 //! holds no run; a directory that holds a run is only ever continued.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-use super::rate_limit::RateLimiting;
 use crate::error::Error;
-use crate::scenario::CorpusRecord;
-use crate::target::TargetInfo;
+use crate::fsutil::write_atomically;
+use crate::manifest::RunManifest;
 
 /// The manifest's file name inside a run directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
-
-/// Everything a third party needs to reproduce a run, written when the run starts
-/// and completed when it ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunManifest {
-    pub tool: String,
-    pub tool_version: String,
-    pub run_id: String,
-    pub scenario: ScenarioRecord,
-    pub corpora: Vec<CorpusRecord>,
-    pub target: TargetInfo,
-    pub seed: u64,
-    /// A random per-run secret (32 bytes from the OS, hex) from which the
-    /// appeal idempotency keys are derived, so that no two runs share a key. A
-    /// resumed run reuses it. It stays in the manifest: no report file copies it.
-    /// Absent from manifests of runs started before it existed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idempotency_secret: Option<String>,
-    /// Cases in the plan.
-    pub cases: u64,
-    pub started_at: DateTime<Utc>,
-    /// When the run was continued after an interruption.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resumed_at: Vec<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// What the target's rate limiting cost, over every part of the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_limiting: Option<RateLimiting>,
-    /// sha256 of every output file, once the run has finished.
-    #[serde(default)]
-    pub outputs: BTreeMap<String, String>,
-}
-
-/// The scenario a run executed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioRecord {
-    pub name: String,
-    /// Absolute path when the run started.
-    pub path: PathBuf,
-    pub sha256: String,
-}
 
 /// A run directory this process holds.
 #[derive(Debug)]
@@ -210,21 +164,6 @@ pub fn read_manifest(dir: &Path) -> Result<RunManifest, Error> {
             ..crate::diagnostic::Diagnostic::file(&path, format!("not a valid run manifest: {e}"))
         }]))
     })
-}
-
-/// Writes a file so that readers see either the old or the new content, never a
-/// mix: write a temporary file beside it, fsync, rename over.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
-    let mut file = File::create(&tmp).map_err(Error::io(&tmp))?;
-    file.write_all(bytes).map_err(Error::io(&tmp))?;
-    file.sync_all().map_err(Error::io(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(Error::io(path))
 }
 
 #[cfg(test)]

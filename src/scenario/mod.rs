@@ -1,13 +1,16 @@
 //! Scenarios: a TOML file naming corpora, a target, run settings, analysis
 //! settings and gates, turned into one validated, immutable [`Plan`].
 //!
-//! Parsing happens in two stages: [`raw`] mirrors the file and rejects unknown
+//! Parsing happens in two stages: `raw` mirrors the file and rejects unknown
 //! keys (with their line); [`Plan::load`] resolves paths, loads and filters the
-//! corpora, and checks every value, reporting all problems at once.
+//! corpora, and checks every value, reporting all problems at once. The
+//! `[target]` table is the exception: the scenario knows no kind's keys, and
+//! hands the table to [`crate::moderator::registry`], which reads it with the
+//! kind its `kind` names.
 
 mod raw;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,14 +20,11 @@ use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::gates::GateThresholds;
 use crate::hash::sha256_hex;
-use crate::input::{DATA_LIMIT, TOML_LIMIT, read_input};
-use crate::target::azure::{self, AzureConfig};
-use crate::target::env::{self, EnvUse};
-use crate::target::http::{HttpConfig, NoticePointers, ResponseMapping, render_body};
-use crate::target::openai::{self, OpenAiConfig};
-use crate::target::perspective::{self, PerspectiveConfig};
-use crate::target::replay::{ReplayColumns, ReplayConfig, ReplayData, load_replay};
-use crate::target::{CommandSpec, KeywordSpec, LexiconSource};
+use crate::input::{TOML_LIMIT, read_input};
+use crate::moderator::TargetSpec;
+use crate::moderator::check::{Checks, ScenarioFile};
+use crate::moderator::env::{self, EnvUse};
+use crate::moderator::registry::{self, TargetTable};
 
 pub use raw::RawScenario;
 
@@ -126,58 +126,17 @@ pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(600);
 /// `run.max_rate_limit_wait_secs`: from 10 ms to a week.
 pub const MAX_RATE_LIMIT_WAIT_BOUNDS: SecondsBounds = (0.01, 604_800.0);
 
-/// The target, resolved (secrets are read from the environment only when the
-/// target is built).
-#[derive(Debug, Clone)]
-pub enum TargetSpec {
-    Keyword(KeywordSpec),
-    Command(CommandSpec),
-    OpenAi(OpenAiConfig),
-    Perspective(PerspectiveConfig),
-    Azure(AzureConfig),
-    Http(Box<HttpConfig>),
-    Replay(Box<ReplayData>),
-}
-
-impl TargetSpec {
-    /// Local files the target runs or reads (a program and the absolute paths
-    /// among its arguments, a recording), which reports name without their location.
-    pub fn local_files(&self) -> Vec<&Path> {
-        match self {
-            TargetSpec::Command(c) => std::iter::once(c.program.as_path())
-                .chain(c.args.iter().map(Path::new).filter(|p| p.is_absolute()))
-                .collect(),
-            TargetSpec::Replay(r) => vec![r.config.path.as_path()],
-            TargetSpec::Keyword(_)
-            | TargetSpec::OpenAi(_)
-            | TargetSpec::Perspective(_)
-            | TargetSpec::Azure(_)
-            | TargetSpec::Http(_) => Vec::new(),
-        }
-    }
-
-    /// Environment variables the target needs, with the scenario key that names
-    /// each and whether its value is a secret.
-    pub fn required_env(&self) -> Vec<EnvUse> {
-        let key = |variable: &str| EnvUse {
-            variable: variable.to_string(),
-            key: "target.api_key_env".into(),
-            secret: true,
-        };
-        match self {
-            TargetSpec::OpenAi(c) => vec![key(&c.api_key_env)],
-            TargetSpec::Perspective(c) => vec![key(&c.api_key_env)],
-            TargetSpec::Azure(c) => vec![key(&c.api_key_env)],
-            TargetSpec::Http(c) => c.env_uses(),
-            TargetSpec::Keyword(_) | TargetSpec::Command(_) | TargetSpec::Replay(_) => Vec::new(),
-        }
-    }
-}
-
 impl Plan {
     /// Environment variables the run needs: the target's, and the appeal API's.
     pub fn required_env(&self) -> Vec<EnvUse> {
         let mut needed = self.target.required_env();
+        needed.extend(self.appeal_env());
+        needed
+    }
+
+    /// Environment variables the appeal API needs.
+    pub fn appeal_env(&self) -> Vec<EnvUse> {
+        let mut needed = Vec::new();
         if let Some(appeal) = &self.appeal {
             needed.extend(env::url_uses(&appeal.submit_url, "appeal.submit_url"));
             needed.extend(env::url_uses(&appeal.status_url, "appeal.status_url"));
@@ -217,6 +176,7 @@ pub struct Plan {
     pub corpora: Vec<CorpusRecord>,
     /// The cases to run, in corpus order.
     pub cases: Vec<Case>,
+    /// The target, checked (secrets are read from the environment only when it is built).
     pub target: TargetSpec,
     pub run: RunSettings,
     pub analysis: AnalysisSettings,
@@ -289,11 +249,6 @@ impl PlanBuilder<'_> {
         self.problems.push(problem);
     }
 
-    fn warning(&mut self, key_path: &[&str], message: impl Into<String>) {
-        let warning = self.located(key_path, message);
-        self.warnings.push(warning);
-    }
-
     fn build(mut self, raw: RawScenario, scenario: ScenarioSource) -> Result<Plan, Diagnostics> {
         if raw.name.trim().is_empty() {
             self.problem(&["name"], "scenario name is empty");
@@ -318,8 +273,8 @@ impl PlanBuilder<'_> {
         }
         let (corpora, cases) = self.corpora(&raw);
         let target = {
-            let known: std::collections::HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-            self.target(&raw.target, &known)
+            let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+            self.target(&known)
         };
         let cases = self.filter(&raw.filter, cases);
         if self.problems.is_empty() && cases.is_empty() {
@@ -486,228 +441,23 @@ impl PlanBuilder<'_> {
         self.base.join(relative)
     }
 
-    fn target(&mut self, raw: &raw::RawTarget, known_ids: &std::collections::HashSet<&str>) -> Option<TargetSpec> {
-        match raw {
-            raw::RawTarget::OpenAi {
-                base_url,
-                api_key_env,
-                model,
-                threshold,
-                categories,
-                category_thresholds,
-                batch_size,
-            } => {
-                let base_url = self.base_url(base_url.as_deref().unwrap_or(openai::DEFAULT_BASE_URL));
-                self.share("threshold", *threshold);
-                for (category, t) in category_thresholds {
-                    self.share(&format!("category_thresholds.{category}"), Some(*t));
-                }
-                let batch_size = batch_size.unwrap_or(openai::DEFAULT_BATCH_SIZE);
-                if !(1..=1024).contains(&batch_size) {
-                    self.problem(
-                        &["target", "batch_size"],
-                        format!("must be between 1 and 1024, got {batch_size}"),
-                    );
-                }
-                Some(TargetSpec::OpenAi(OpenAiConfig {
-                    base_url,
-                    api_key_env: self.key_env(api_key_env, openai::DEFAULT_KEY_ENV),
-                    model: model.clone().unwrap_or_else(|| openai::DEFAULT_MODEL.to_string()),
-                    threshold: *threshold,
-                    categories: categories.clone(),
-                    category_thresholds: category_thresholds.clone(),
-                    batch_size,
-                }))
-            }
-            raw::RawTarget::Perspective {
-                base_url,
-                api_key_env,
-                attribute,
-                attributes,
-                threshold,
-            } => {
-                let base_url = self.base_url(base_url.as_deref().unwrap_or(perspective::DEFAULT_BASE_URL));
-                self.share("threshold", *threshold);
-                Some(TargetSpec::Perspective(PerspectiveConfig {
-                    base_url,
-                    api_key_env: self.key_env(api_key_env, perspective::DEFAULT_KEY_ENV),
-                    attribute: attribute
-                        .clone()
-                        .unwrap_or_else(|| perspective::DEFAULT_ATTRIBUTE.to_string()),
-                    extra_attributes: attributes.clone(),
-                    threshold: threshold.unwrap_or(perspective::DEFAULT_THRESHOLD),
-                }))
-            }
-            raw::RawTarget::Azure {
-                base_url,
-                api_key_env,
-                api_version,
-                categories,
-                threshold,
-                output_type,
-            } => {
-                let base_url = self.base_url(base_url);
-                let categories: Vec<String> = if categories.is_empty() {
-                    azure::DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect()
-                } else {
-                    categories.clone()
-                };
-                for c in &categories {
-                    if !azure::DEFAULT_CATEGORIES.contains(&c.as_str()) {
-                        self.problem(
-                            &["target", "categories"],
-                            format!("unknown category `{c}` (expected Hate, Sexual, SelfHarm or Violence)"),
-                        );
-                    }
-                }
-                let output_type = output_type.clone().unwrap_or_else(|| "FourSeverityLevels".into());
-                if output_type != "FourSeverityLevels" && output_type != "EightSeverityLevels" {
-                    self.problem(
-                        &["target", "output_type"],
-                        "must be FourSeverityLevels or EightSeverityLevels",
-                    );
-                }
-                let threshold = threshold.unwrap_or(azure::DEFAULT_THRESHOLD);
-                if threshold > 7 {
-                    self.problem(&["target", "threshold"], format!("a severity is 0–7, got {threshold}"));
-                }
-                Some(TargetSpec::Azure(AzureConfig {
-                    base_url,
-                    api_key_env: self.key_env(api_key_env, azure::DEFAULT_KEY_ENV),
-                    api_version: api_version
-                        .clone()
-                        .unwrap_or_else(|| azure::DEFAULT_API_VERSION.to_string()),
-                    categories,
-                    threshold,
-                    output_type,
-                }))
-            }
-            raw::RawTarget::Http {
-                url,
-                headers,
-                body,
-                response,
-            } => {
-                self.endpoint(&["target", "url"], url, &env::with_stand_in(url, "1"));
-                self.headers("target", headers);
-                if let Err(message) = render_body(body, "case-1", "en", "a \"quoted\" text\n") {
-                    self.problem(&["target", "body"], message);
-                }
-                let mapping = self.mapping(response);
-                Some(TargetSpec::Http(Box::new(HttpConfig {
-                    url: url.clone(),
-                    headers: headers.clone(),
-                    body: body.clone(),
-                    mapping,
-                })))
-            }
-            raw::RawTarget::Replay {
-                file,
-                columns,
-                action_map,
-                threshold,
-            } => {
-                self.share("threshold", *threshold);
-                let defaults = ReplayColumns::default();
-                let pick = |v: &Option<String>, d: Option<String>| v.clone().or(d);
-                let config = ReplayConfig {
-                    path: self.resolve(file),
-                    columns: ReplayColumns {
-                        id: columns.id.clone().unwrap_or(defaults.id),
-                        action: pick(&columns.action, defaults.action),
-                        score: pick(&columns.score, defaults.score),
-                        reason: pick(&columns.reason, defaults.reason),
-                        rule: pick(&columns.rule, defaults.rule),
-                        decision_id: pick(&columns.decision_id, defaults.decision_id),
-                        automated: pick(&columns.automated, defaults.automated),
-                        automated_detection: pick(&columns.automated_detection, defaults.automated_detection),
-                        territorial_scope: pick(&columns.territorial_scope, defaults.territorial_scope),
-                        appeal_url: pick(&columns.appeal_url, defaults.appeal_url),
-                    },
-                    action_map: self.action_map(action_map),
-                    threshold: *threshold,
-                };
-                if !self.problems.is_empty() {
-                    return None;
-                }
-                match load_replay(config, known_ids) {
-                    Ok(data) => Some(TargetSpec::Replay(Box::new(data))),
-                    Err(Diagnostics(problems)) => {
-                        self.problems.extend(problems);
-                        None
-                    }
-                }
-            }
-            raw::RawTarget::Keyword { lexicons } => {
-                let mut overrides = BTreeMap::new();
-                for (lang, file) in lexicons {
-                    let path = self.resolve(file);
-                    let text = read_input(&path, DATA_LIMIT)
-                        .map_err(|e| e.to_string())
-                        .and_then(|bytes| String::from_utf8(bytes.content().to_vec()).map_err(|e| e.to_string()));
-                    match text {
-                        Ok(text) => {
-                            overrides.insert(
-                                lang.to_ascii_lowercase(),
-                                LexiconSource {
-                                    origin: path.display().to_string(),
-                                    text,
-                                },
-                            );
-                        }
-                        Err(e) => self.problem(
-                            &["target", "lexicons"],
-                            format!("cannot read the keyword list for `{lang}` at {}: {e}", path.display()),
-                        ),
-                    }
-                }
-                let spec = KeywordSpec::with_overrides(overrides);
-                if let Err(message) = crate::target::KeywordFilter::new(&spec) {
-                    self.problem(&["target", "lexicons"], message);
-                }
-                Some(TargetSpec::Keyword(spec))
-            }
-            raw::RawTarget::Command {
-                command,
-                processes,
-                threshold,
-            } => {
-                let Some((program, args)) = command.split_first() else {
-                    self.problem(
-                        &["target", "command"],
-                        "give the program to run, e.g. [\"python3\", \"model.py\"]",
-                    );
-                    return None;
-                };
-                let processes = processes.unwrap_or(1);
-                if !(1..=256).contains(&processes) {
-                    self.problem(
-                        &["target", "processes"],
-                        format!("must be between 1 and 256, got {processes}"),
-                    );
-                }
-                if threshold.is_some_and(|t| !t.is_finite()) {
-                    self.problem(&["target", "threshold"], "must be a number");
-                }
-                let resolved = match find_program(program, self.base) {
-                    Some(p) => p,
-                    None => {
-                        self.problem(
-                            &["target", "command"],
-                            format!("program `{program}` not found (relative paths resolve against the scenario's directory; bare names are looked up in PATH)"),
-                        );
-                        return None;
-                    }
-                };
-                Some(TargetSpec::Command(CommandSpec {
-                    program: resolved,
-                    args: args.to_vec(),
-                    cwd: self.base.to_path_buf(),
-                    processes,
-                    threshold: *threshold,
-                }))
-            }
-        }
+    /// Checks of one table of the scenario, adding to its problems and warnings.
+    fn checks<'s>(&'s mut self, table: &'s str, case_ids: &'s HashSet<&'s str>) -> Checks<'s> {
+        let file = ScenarioFile {
+            path: self.path,
+            text: self.text,
+            base: self.base,
+        };
+        Checks::new(file, table, case_ids, &mut self.problems, &mut self.warnings)
+    }
+
+    /// Hands `[target]` to the kind it names; `known_ids` are every case id of the corpora.
+    fn target(&mut self, known_ids: &HashSet<&str>) -> Option<TargetSpec> {
+        let Some(table) = TargetTable::find(self.text) else {
+            self.problem(&["target"], "the scenario has no `[target]` table");
+            return None;
+        };
+        registry::configure(table, &mut self.checks("target", known_ids))
     }
 
     fn appeal(&mut self, raw: &raw::RawAppeal) -> AppealPlan {
@@ -724,21 +474,26 @@ impl PlanBuilder<'_> {
             DEADLINE_BOUNDS,
             Duration::from_secs(7 * 24 * 3600),
         );
-        for (key, url) in [("submit_url", &raw.submit_url), ("status_url", &raw.status_url)] {
-            let probe = env::with_stand_in(url, "1")
-                .replace("{appeal_id}", "a")
-                .replace("{decision_id}", "d")
-                .replace("{id}", "i");
-            self.endpoint(&["appeal", key], url, &probe);
+        {
+            // The appeal table names no case.
+            let no_cases = HashSet::new();
+            let mut checks = self.checks("appeal", &no_cases);
+            for (key, url) in [("submit_url", &raw.submit_url), ("status_url", &raw.status_url)] {
+                let probe = env::with_stand_in(url, "1")
+                    .replace("{appeal_id}", "a")
+                    .replace("{decision_id}", "d")
+                    .replace("{id}", "i");
+                checks.endpoint(&[key], url, &probe);
+            }
+            checks.headers(&raw.headers);
         }
-        self.headers("appeal", &raw.headers);
         if raw.max_appeals == Some(0) {
             self.problem(
                 &["appeal", "max_appeals"],
                 "must be at least 1 (leave it out to appeal every selected removal)",
             );
         }
-        let sample_body = crate::target::http::render_template(
+        let sample_body = crate::moderator::http::render_template(
             &raw.submit_body,
             &[
                 ("id", "c1"),
@@ -749,8 +504,8 @@ impl PlanBuilder<'_> {
                 ("idempotency_key", "k"),
             ],
         );
-        if let Err(message) = sample_body {
-            self.problem(&["appeal", "submit_body"], message);
+        if let Err(error) = sample_body {
+            self.problem(&["appeal", "submit_body"], error.to_string());
         }
         for (key, pointer) in [
             ("appeal_id", Some(&raw.appeal_id)),
@@ -828,56 +583,6 @@ impl PlanBuilder<'_> {
         }
     }
 
-    fn share(&mut self, key: &str, value: Option<f64>) {
-        if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
-            self.problem(&["target", key], format!("must be between 0 and 1, got {v}"));
-        }
-    }
-
-    /// Checks a base URL and returns it without a trailing slash.
-    fn base_url(&mut self, url: &str) -> String {
-        self.endpoint(&["target", "base_url"], url, url);
-        url.trim_end_matches('/').to_string()
-    }
-
-    /// Checks an endpoint URL given at `key_path` as `written`; `probe` is the
-    /// same with stand-ins for its references. A placeholder host is a warning.
-    fn endpoint(&mut self, key_path: &[&str], written: &str, probe: &str) {
-        match reqwest::Url::parse(probe) {
-            Ok(u) if !matches!(u.scheme(), "http" | "https") => self.problem(
-                key_path,
-                format!("`{written}`: scheme must be http or https, not {}", u.scheme()),
-            ),
-            Ok(u) => {
-                if u.host_str().is_some_and(placeholder_host) {
-                    self.warning(
-                        key_path,
-                        format!("`{written}` names a placeholder host; set the real endpoint before running"),
-                    );
-                }
-            }
-            Err(e) => self.problem(key_path, format!("`{written}` is not a URL: {e}")),
-        }
-    }
-
-    /// Checks header names, and header values as far as the scenario gives them
-    /// (`${NAME}` values are checked when they are read).
-    fn headers(&mut self, table: &str, headers: &BTreeMap<String, String>) {
-        for (name, template) in headers {
-            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                self.problem(
-                    &[table, "headers", name],
-                    format!("`{name}` is not an HTTP header name"),
-                );
-            } else if reqwest::header::HeaderValue::from_str(&env::with_stand_in(template, "x")).is_err() {
-                self.problem(
-                    &[table, "headers", name],
-                    "the value has a character that cannot be sent in an HTTP header",
-                );
-            }
-        }
-    }
-
     /// Checks a number of seconds against its bounds; out of bounds (or not a
     /// number) is a located problem, and the default stands in.
     fn seconds(&mut self, key_path: &[&str], value: Option<f64>, bounds: SecondsBounds, default: Duration) -> Duration {
@@ -906,86 +611,6 @@ impl PlanBuilder<'_> {
                 format!("must be a number of requests from {min} to {max}, got {rate}"),
             );
             None
-        }
-    }
-
-    fn key_env(&mut self, name: &Option<String>, default: &str) -> String {
-        let name = name.clone().unwrap_or_else(|| default.to_string());
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            self.problem(
-                &["target", "api_key_env"],
-                format!("`{name}` is not an environment variable name (the key itself never goes in the scenario)"),
-            );
-        }
-        name
-    }
-
-    fn action_map(&mut self, raw: &BTreeMap<String, String>) -> BTreeMap<String, Action> {
-        let mut map = BTreeMap::new();
-        for (value, action) in raw {
-            match Action::parse_moderation(action) {
-                Some(a) => {
-                    map.insert(value.clone(), a);
-                }
-                None if action == "unsupported" => {
-                    map.insert(value.clone(), Action::Unsupported);
-                }
-                None => self.problem(
-                    &["target", "action_map"],
-                    format!("`{value}` maps to unknown action `{action}` (expected allow, label, reduce, demonetize, remove, suspend or unsupported)"),
-                ),
-            }
-        }
-        map
-    }
-
-    fn mapping(&mut self, raw: &raw::RawMapping) -> ResponseMapping {
-        let pointers = [
-            ("action", &raw.action),
-            ("score", &raw.score),
-            ("decision_id", &raw.decision_id),
-            ("reason", &raw.reason),
-            ("rule", &raw.rule),
-            ("automated", &raw.automated),
-            ("automated_detection", &raw.automated_detection),
-            ("territorial_scope", &raw.territorial_scope),
-            ("appeal_url", &raw.appeal_url),
-        ];
-        for (key, pointer) in pointers {
-            if let Some(p) = pointer.as_deref().filter(|p| !p.is_empty() && !p.starts_with('/')) {
-                self.problem(
-                    &["target", "response", key],
-                    format!("`{p}` is not a JSON pointer (it must start with `/`, e.g. `/result/action`)"),
-                );
-            }
-        }
-        if raw.action.is_none() && (raw.score.is_none() || raw.threshold.is_none()) {
-            self.problem(
-                &["target", "response"],
-                "give `action`, or `score` with `threshold`, to say where the decision is",
-            );
-        }
-        if let Some(t) = raw.threshold.filter(|t| !t.is_finite()) {
-            self.problem(
-                &["target", "response", "threshold"],
-                format!("must be a number, got {t}"),
-            );
-        }
-        ResponseMapping {
-            action: raw.action.clone(),
-            action_map: self.action_map(&raw.action_map),
-            score: raw.score.clone(),
-            scores: raw.scores.clone(),
-            threshold: raw.threshold,
-            notice: NoticePointers {
-                decision_id: raw.decision_id.clone(),
-                reason: raw.reason.clone(),
-                rule: raw.rule.clone(),
-                automated: raw.automated.clone(),
-                automated_detection: raw.automated_detection.clone(),
-                territorial_scope: raw.territorial_scope.clone(),
-                appeal_url: raw.appeal_url.clone(),
-            },
         }
     }
 
@@ -1080,62 +705,6 @@ impl PlanBuilder<'_> {
                     ),
                 );
             }
-        }
-    }
-}
-
-/// Resolves a program: a path (with a separator) against `base`, a bare name in PATH.
-fn find_program(program: &str, base: &Path) -> Option<PathBuf> {
-    let candidate = Path::new(program);
-    if candidate.components().count() > 1 || candidate.is_absolute() {
-        let path = if candidate.is_absolute() {
-            candidate.to_path_buf()
-        } else {
-            base.join(candidate)
-        };
-        return path.is_file().then_some(path);
-    }
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
-
-/// Whether a host is a documentation placeholder: a label starting `your-` or
-/// `your_` (as in `YOUR-RESOURCE.cognitiveservices.azure.com`), or a name under
-/// the reserved `example` domains (RFC 2606).
-fn placeholder_host(host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
-    let reserved = match labels.as_slice() {
-        [.., "example"] => true,
-        [.., second, "com" | "net" | "org"] => *second == "example",
-        _ => false,
-    };
-    reserved || labels.iter().any(|l| l.starts_with("your-") || l.starts_with("your_"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholder_hosts_are_recognised() {
-        for host in [
-            "your-resource.cognitiveservices.azure.com",
-            "moderation.platform.example",
-            "example.com",
-            "api.example.org",
-            "your_tenant.api.net",
-        ] {
-            assert!(super::placeholder_host(host), "{host}");
-        }
-        for host in [
-            "api.openai.com",
-            "127.0.0.1",
-            "localhost",
-            "examples.com",
-            "yourself.org",
-        ] {
-            assert!(!super::placeholder_host(host), "{host}");
         }
     }
 }

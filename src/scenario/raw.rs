@@ -19,7 +19,9 @@ pub struct RawScenario {
     pub corpora: Vec<String>,
     #[serde(default)]
     pub filter: RawFilter,
-    pub target: RawTarget,
+    /// `[target]`: read by the kind its `kind` names (see
+    /// [`crate::moderator::registry`]), which alone knows the other keys.
+    pub target: toml::Table,
     #[serde(default)]
     pub run: RawRun,
     #[serde(default)]
@@ -93,113 +95,6 @@ pub struct RawFilter {
     /// `disagreement_in_case = "False"`.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", deny_unknown_fields)]
-pub enum RawTarget {
-    #[serde(rename = "builtin:keyword")]
-    Keyword {
-        /// Keyword lists replacing or adding to the built-in ones: language → file.
-        #[serde(default)]
-        lexicons: BTreeMap<String, String>,
-    },
-    #[serde(rename = "openai")]
-    OpenAi {
-        base_url: Option<String>,
-        api_key_env: Option<String>,
-        model: Option<String>,
-        threshold: Option<f64>,
-        #[serde(default)]
-        categories: Vec<String>,
-        #[serde(default)]
-        category_thresholds: BTreeMap<String, f64>,
-        batch_size: Option<usize>,
-    },
-    #[serde(rename = "perspective")]
-    Perspective {
-        base_url: Option<String>,
-        api_key_env: Option<String>,
-        attribute: Option<String>,
-        /// Further attributes to request and record.
-        #[serde(default)]
-        attributes: Vec<String>,
-        threshold: Option<f64>,
-    },
-    #[serde(rename = "azure")]
-    Azure {
-        base_url: String,
-        api_key_env: Option<String>,
-        api_version: Option<String>,
-        #[serde(default)]
-        categories: Vec<String>,
-        threshold: Option<u32>,
-        output_type: Option<String>,
-    },
-    #[serde(rename = "http")]
-    Http {
-        url: String,
-        #[serde(default)]
-        headers: BTreeMap<String, String>,
-        body: String,
-        response: RawMapping,
-    },
-    #[serde(rename = "replay")]
-    Replay {
-        file: String,
-        #[serde(default)]
-        columns: RawColumns,
-        #[serde(default)]
-        action_map: BTreeMap<String, String>,
-        threshold: Option<f64>,
-    },
-    #[serde(rename = "command")]
-    Command {
-        /// Program and arguments, e.g. `["python3", "model.py"]`.
-        command: Vec<String>,
-        /// Copies of the program to run side by side (default 1).
-        #[serde(default)]
-        processes: Option<usize>,
-        /// For programs answering a score only: score ≥ threshold → remove.
-        #[serde(default)]
-        threshold: Option<f64>,
-    },
-}
-
-/// `[target.response]`: JSON pointers into an API's answer.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMapping {
-    pub action: Option<String>,
-    #[serde(default)]
-    pub action_map: BTreeMap<String, String>,
-    pub score: Option<String>,
-    #[serde(default)]
-    pub scores: BTreeMap<String, String>,
-    pub threshold: Option<f64>,
-    pub decision_id: Option<String>,
-    pub reason: Option<String>,
-    pub rule: Option<String>,
-    pub automated: Option<String>,
-    pub automated_detection: Option<String>,
-    pub territorial_scope: Option<String>,
-    pub appeal_url: Option<String>,
-}
-
-/// `[target.columns]`: column or field names of a recording.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawColumns {
-    pub id: Option<String>,
-    pub action: Option<String>,
-    pub score: Option<String>,
-    pub reason: Option<String>,
-    pub rule: Option<String>,
-    pub decision_id: Option<String>,
-    pub automated: Option<String>,
-    pub automated_detection: Option<String>,
-    pub territorial_scope: Option<String>,
-    pub appeal_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -98,8 +98,8 @@ pub(crate) fn write_corpus(
         .into_inner()
         .map_err(|e| Error::io(out.join("cases.csv"))(e.into_error()))?;
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
-    crate::run::write_atomically(&out.join("cases.csv"), &bytes)?;
-    crate::run::write_atomically(&out.join(MANIFEST_FILE), toml.as_bytes())?;
+    crate::fsutil::write_atomically(&out.join("cases.csv"), &bytes)?;
+    crate::fsutil::write_atomically(&out.join(MANIFEST_FILE), toml.as_bytes())?;
     let corpus = load_corpus(out)?;
     let count = |label| corpus.cases.iter().filter(|c| c.label == label).count();
     Ok(ImportSummary {

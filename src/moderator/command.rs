@@ -23,16 +23,19 @@
 //! modaudit is killed with SIGKILL.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
+use super::check::Checks;
+use super::env::EnvUse;
+use super::kind::{Setup, TargetConfig, TargetKind};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint, one_by_one,
@@ -47,6 +50,18 @@ const STDERR_TAIL_LINES: usize = 5;
 /// How long an answer written just before the program exited may take to arrive.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// `[target]` with `kind = "command"`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommand {
+    /// Program and arguments, e.g. `["python3", "model.py"]`.
+    command: Vec<String>,
+    /// Copies of the program to run side by side (default 1).
+    processes: Option<usize>,
+    /// For programs answering a score only: score ≥ threshold → remove.
+    threshold: Option<f64>,
+}
+
 /// How to start the program, from the scenario's `[target]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandSpec {
@@ -59,6 +74,74 @@ pub struct CommandSpec {
     pub processes: usize,
     /// For programs that answer with a score only: score ≥ threshold → remove.
     pub threshold: Option<f64>,
+}
+
+impl TargetKind for CommandSpec {
+    const NAME: &'static str = "command";
+    type Raw = RawCommand;
+
+    fn check(raw: RawCommand, checks: &mut Checks<'_>) -> Option<Self> {
+        let Some((program, args)) = raw.command.split_first() else {
+            checks.problem(
+                &["command"],
+                "give the program to run, e.g. [\"python3\", \"model.py\"]",
+            );
+            return None;
+        };
+        let processes = raw.processes.unwrap_or(1);
+        checks.count_within(&["processes"], processes, 1..=256);
+        if raw.threshold.is_some_and(|t| !t.is_finite()) {
+            checks.problem(&["threshold"], "must be a number");
+        }
+        let Some(resolved) = find_program(program, checks.base_dir()) else {
+            checks.problem(
+                &["command"],
+                format!("program `{program}` not found (relative paths resolve against the scenario's directory; bare names are looked up in PATH)"),
+            );
+            return None;
+        };
+        Some(CommandSpec {
+            program: resolved,
+            args: args.to_vec(),
+            cwd: checks.base_dir().to_path_buf(),
+            processes,
+            threshold: raw.threshold,
+        })
+    }
+}
+
+impl TargetConfig for CommandSpec {
+    fn required_env(&self) -> Vec<EnvUse> {
+        Vec::new()
+    }
+
+    /// The program, and the absolute paths among its arguments.
+    fn local_files(&self) -> Vec<&Path> {
+        std::iter::once(self.program.as_path())
+            .chain(self.args.iter().map(Path::new).filter(|p| p.is_absolute()))
+            .collect()
+    }
+
+    fn build(&self, _: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
+        Ok(Arc::new(CommandTarget::new(self.clone())?))
+    }
+}
+
+/// Resolves a program: a path (with a separator) against `base`, a bare name in PATH.
+fn find_program(program: &str, base: &Path) -> Option<PathBuf> {
+    let candidate = Path::new(program);
+    if candidate.components().count() > 1 || candidate.is_absolute() {
+        let path = if candidate.is_absolute() {
+            candidate.to_path_buf()
+        } else {
+            base.join(candidate)
+        };
+        return path.is_file().then_some(path);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// What the fingerprint of a `command` target covers: the program's content
@@ -121,7 +204,7 @@ impl CommandTarget {
             args.push(ArgFingerprint { arg, file_sha256 });
         }
         let fingerprint = fingerprint(
-            "command",
+            CommandSpec::NAME,
             &CommandFingerprint {
                 program_sha256: sha256_hex(&read(&spec.program)?),
                 args,
@@ -131,7 +214,7 @@ impl CommandTarget {
         let mut words = vec![spec.program.display().to_string()];
         words.extend(spec.args.iter().cloned());
         let info = TargetInfo {
-            kind: "command".into(),
+            kind: CommandSpec::NAME.into(),
             description: format!("local program `{}`", words.join(" ")),
             fingerprint,
             gives_notice: true,

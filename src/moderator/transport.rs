@@ -531,7 +531,10 @@ mod tests {
                 r#"{"error":{"message":"slow down"}}"#,
             ))
             .unwrap_err();
-        assert_eq!(e.retry, crate::target::Retry::RateLimited(Some(Duration::from_secs(2))));
+        assert_eq!(
+            e.retry,
+            crate::moderator::Retry::RateLimited(Some(Duration::from_secs(2)))
+        );
         assert_eq!(e.message, "HTTP 429 Too Many Requests: slow down");
         assert!(
             t.json_body(&response(503, "text/plain", "busy"))

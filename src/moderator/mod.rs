@@ -1,17 +1,30 @@
-//! Targets: the moderation systems under audit, behind one trait.
+//! Moderators: the moderation systems under audit (a scenario's `[target]`),
+//! behind one trait, [`Moderator`].
 //!
 //! An adapter turns a batch of cases into the system's wire format, calls it once,
 //! and turns the answer into one [`Verdict`] per case. It neither retries nor
 //! times out: the runner does both, the same way for every adapter, and turns a
 //! failure that outlasts the retries into an `error` decision.
+//!
+//! Each kind of target is one module here — its raw table, checks, required
+//! environment, fingerprint, description and construction ([`kind`]) — listed
+//! once in [`registry`]. Shared plumbing lives once: the HTTP transport with its
+//! redaction ([`transport`]), keys and `${NAME}` references ([`mod@env`]), one
+//! moderator for every HTTP API ([`remote`]), the checks of a table ([`check`]).
+//! A caller's own system is any `Arc<dyn Moderator>` (see [`library`]).
 
 pub mod azure;
+pub mod check;
 mod command;
 pub mod env;
 pub mod http;
 mod keyword;
+pub mod kind;
+pub mod library;
 pub mod openai;
 pub mod perspective;
+pub mod registry;
+pub mod remote;
 pub mod replay;
 pub mod transport;
 
@@ -26,7 +39,8 @@ use crate::decision::{Action, Notice};
 use crate::hash::{canonical_json, sha256_hex};
 
 pub use command::{CommandSpec, CommandTarget};
-pub use keyword::{KeywordFilter, KeywordSpec, LexiconSource, builtin_lexicon_languages};
+pub use keyword::{KeywordFilter, KeywordSpec, LexiconError, LexiconSource, builtin_lexicon_languages};
+pub use kind::{Setup, TargetConfig, TargetKind, TargetSpec};
 
 /// A boxed future, so that [`Moderator`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -84,16 +98,16 @@ pub enum Retry {
 }
 
 impl AttemptError {
-    pub fn permanent(message: impl Into<String>) -> Self {
+    pub fn permanent(message: impl std::fmt::Display) -> Self {
         AttemptError {
-            message: message.into(),
+            message: message.to_string(),
             retry: Retry::Never,
         }
     }
 
-    pub fn transient(message: impl Into<String>) -> Self {
+    pub fn transient(message: impl std::fmt::Display) -> Self {
         AttemptError {
-            message: message.into(),
+            message: message.to_string(),
             retry: Retry::After(None),
         }
     }
@@ -116,9 +130,16 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    /// A keyword list cannot be used.
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
     /// The HTTP client or another part of the adapter could not be built.
     #[error("{0}")]
     Build(String),
+    /// The target is a system inside the calling program: only the library
+    /// can run it, given the system.
+    #[error(transparent)]
+    InProcess(#[from] library::InProcessTarget),
 }
 
 /// Version of the fingerprints' form. Bump it when what a fingerprint covers,
@@ -137,7 +158,7 @@ struct Fingerprinted<'a, T: Serialize> {
 /// The fingerprint of a target: sha256 of the canonical JSON of
 /// `{"fingerprint_version", "kind", "target"}`, where `target` is a
 /// serializable description of everything that determines its answers and
-/// nothing secret (see [`env`] for what counts as a secret).
+/// nothing secret (see [`mod@env`] for what counts as a secret).
 pub fn fingerprint<T: Serialize>(kind: &str, target: &T) -> String {
     let envelope = Fingerprinted {
         fingerprint_version: FINGERPRINT_VERSION,

@@ -19,6 +19,9 @@ use super::transport::Secret;
 /// What stands for a secret wherever a resolved template is shown or hashed.
 pub const SECRET_MARKER: &str = "[REDACTED]";
 
+/// The scenario key that names the environment variable holding an API's key.
+pub const API_KEY_ENV: &str = "target.api_key_env";
+
 /// A value the environment should hold but does not, or holds in a form that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
@@ -52,6 +55,15 @@ pub struct Resolved {
     pub public: String,
     /// The secret values used.
     pub secrets: Vec<Secret>,
+}
+
+/// The key an API's adapter reads from the variable `api_key_env` names.
+pub fn api_key_use(variable: &str) -> EnvUse {
+    EnvUse {
+        variable: variable.to_string(),
+        key: API_KEY_ENV.to_string(),
+        secret: true,
+    }
 }
 
 /// Reads a key named by `api_key_env` (scenario key `key`).

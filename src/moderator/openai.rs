@@ -8,10 +8,16 @@
 //! answers carry no notice.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::check::Checks;
+use super::env::{self, EnvUse};
+use super::kind::{Setup, TargetConfig, TargetKind};
+use super::remote::{HttpApi, HttpModerator};
 use super::transport::{Secret, Transport, excerpt};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
@@ -23,6 +29,21 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com";
 pub const DEFAULT_MODEL: &str = "omni-moderation-latest";
 pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
 pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+/// `[target]` with `kind = "openai"`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOpenAi {
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    model: Option<String>,
+    threshold: Option<f64>,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    category_thresholds: BTreeMap<String, f64>,
+    batch_size: Option<usize>,
+}
 
 /// The scenario's settings for the OpenAI target (no secrets).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +60,45 @@ pub struct OpenAiConfig {
     pub batch_size: usize,
 }
 
+impl TargetKind for OpenAiConfig {
+    const NAME: &'static str = "openai";
+    type Raw = RawOpenAi;
+
+    fn check(raw: RawOpenAi, checks: &mut Checks<'_>) -> Option<Self> {
+        let base_url = checks.base_url(raw.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL));
+        checks.share(&["threshold"], raw.threshold);
+        for (category, t) in &raw.category_thresholds {
+            checks.share(&["category_thresholds", category], Some(*t));
+        }
+        let batch_size = raw.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+        checks.count_within(&["batch_size"], batch_size, 1..=1024);
+        Some(OpenAiConfig {
+            base_url,
+            api_key_env: checks.api_key_env(raw.api_key_env, DEFAULT_KEY_ENV),
+            model: raw.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            threshold: raw.threshold,
+            categories: raw.categories,
+            category_thresholds: raw.category_thresholds,
+            batch_size,
+        })
+    }
+}
+
+impl TargetConfig for OpenAiConfig {
+    fn required_env(&self) -> Vec<EnvUse> {
+        vec![env::api_key_use(&self.api_key_env)]
+    }
+
+    fn local_files(&self) -> Vec<&Path> {
+        Vec::new()
+    }
+
+    fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
+        let key = setup.api_key(&self.api_key_env)?;
+        Ok(Arc::new(OpenAiTarget::new(self.clone(), key)?))
+    }
+}
+
 /// What the fingerprint of an `openai` target covers (not the batch size,
 /// which does not change the answers, and never the key).
 #[derive(Serialize)]
@@ -50,13 +110,8 @@ struct OpenAiFingerprint<'a> {
     category_thresholds: &'a BTreeMap<String, f64>,
 }
 
-pub struct OpenAiTarget {
-    config: OpenAiConfig,
-    key: Secret,
-    transport: Transport,
-    url: String,
-    info: TargetInfo,
-}
+/// The OpenAI moderation endpoint as a target.
+pub type OpenAiTarget = HttpModerator<OpenAiApi>;
 
 impl OpenAiTarget {
     pub fn new(config: OpenAiConfig, key: Secret) -> Result<Self, SetupError> {
@@ -75,7 +130,7 @@ impl OpenAiTarget {
             "remove when flagged".to_string()
         };
         let fingerprint = fingerprint(
-            "openai",
+            OpenAiConfig::NAME,
             &OpenAiFingerprint {
                 url: &url,
                 model: &config.model,
@@ -85,21 +140,33 @@ impl OpenAiTarget {
             },
         );
         let info = TargetInfo {
-            kind: "openai".into(),
+            kind: OpenAiConfig::NAME.into(),
             description: format!("OpenAI moderation `{}` at {} ({rule})", config.model, config.base_url),
             fingerprint,
             gives_notice: false,
             notes: Vec::new(),
         };
-        Ok(OpenAiTarget {
-            config,
-            key,
-            transport,
-            url,
+        Ok(HttpModerator::from_parts(
+            OpenAiApi {
+                config,
+                key,
+                transport,
+                url,
+            },
             info,
-        })
+        ))
     }
+}
 
+/// How the OpenAI endpoint is asked: a batch per call.
+pub struct OpenAiApi {
+    config: OpenAiConfig,
+    key: Secret,
+    transport: Transport,
+    url: String,
+}
+
+impl OpenAiApi {
     fn verdict(&self, result: &Value, envelope: &Value) -> Result<Verdict, AttemptError> {
         let Some(category_scores) = result.get("category_scores").and_then(Value::as_object) else {
             return Err(AttemptError::permanent("a result has no `category_scores`"));
@@ -151,7 +218,7 @@ impl OpenAiTarget {
         })
     }
 
-    async fn call(&self, batch: &[ModerationRequest<'_>]) -> Result<Vec<Verdict>, AttemptError> {
+    async fn ask(&self, batch: &[ModerationRequest<'_>]) -> Result<Vec<Verdict>, AttemptError> {
         let input = if batch.len() == 1 {
             json!(batch[0].text)
         } else {
@@ -191,21 +258,13 @@ impl OpenAiTarget {
     }
 }
 
-impl Moderator for OpenAiTarget {
-    fn info(&self) -> TargetInfo {
-        self.info.clone()
-    }
-
+impl HttpApi for OpenAiApi {
     fn batch_size(&self) -> usize {
-        self.config.batch_size.max(1)
+        self.config.batch_size
     }
 
-    fn cacheable(&self) -> bool {
-        true
-    }
-
-    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        Box::pin(self.call(batch))
+    fn call<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        Box::pin(self.ask(batch))
     }
 }
 
@@ -248,14 +307,14 @@ mod tests {
     #[test]
     fn rules_decide_the_action() {
         let envelope = json!({"id": "modr-1", "model": "m"});
-        let act = |t: &OpenAiTarget| t.verdict(&result(), &envelope).unwrap().action;
+        let act = |t: &OpenAiTarget| t.api().verdict(&result(), &envelope).unwrap().action;
         assert_eq!(act(&target(None, &[], &[])), Some(Action::Remove));
         assert_eq!(act(&target(None, &["hate"], &[])), Some(Action::Allow));
         assert_eq!(act(&target(Some(0.5), &["hate"], &[])), Some(Action::Allow));
         assert_eq!(act(&target(Some(0.4), &["hate"], &[])), Some(Action::Remove));
         assert_eq!(act(&target(None, &[], &[("hate", 0.4)])), Some(Action::Remove));
         assert_eq!(act(&target(None, &[], &[("hate", 0.5)])), Some(Action::Allow));
-        let v = target(None, &[], &[]).verdict(&result(), &envelope).unwrap();
+        let v = target(None, &[], &[]).api().verdict(&result(), &envelope).unwrap();
         assert_eq!(v.score, Some(0.91));
         assert_eq!(v.scores.len(), 2);
     }

@@ -9,12 +9,18 @@
 //! reclaimed terms and news reporting.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, fingerprint};
+use super::check::Checks;
+use super::env::EnvUse;
+use super::kind::{Setup, TargetConfig, TargetKind};
+use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, fingerprint};
 use crate::decision::{Action, Notice};
+use crate::input::{DATA_LIMIT, read_input};
 
 /// The lists shipped with modaudit, by language.
 const BUILTIN_LEXICONS: &[(&str, &str)] = &[
@@ -46,11 +52,83 @@ pub struct LexiconSource {
     pub text: String,
 }
 
+/// `[target]` with `kind = "builtin:keyword"`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyword {
+    /// Keyword lists replacing or adding to the built-in ones: language → file.
+    #[serde(default)]
+    lexicons: BTreeMap<String, String>,
+}
+
 /// What the scenario says about the keyword filter: the lists to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeywordSpec {
     /// Keyword lists by primary language subtag.
     pub lexicons: BTreeMap<String, LexiconSource>,
+}
+
+impl TargetKind for KeywordSpec {
+    const NAME: &'static str = "builtin:keyword";
+    type Raw = RawKeyword;
+
+    /// Reads the lists the scenario names and checks that every list has terms.
+    fn check(raw: RawKeyword, checks: &mut Checks<'_>) -> Option<Self> {
+        let mut overrides = BTreeMap::new();
+        for (lang, file) in &raw.lexicons {
+            let path = checks.resolve(file);
+            let text = read_input(&path, DATA_LIMIT)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| String::from_utf8(bytes.content().to_vec()).map_err(|e| e.to_string()));
+            match text {
+                Ok(text) => {
+                    overrides.insert(
+                        lang.to_ascii_lowercase(),
+                        LexiconSource {
+                            origin: path.display().to_string(),
+                            text,
+                        },
+                    );
+                }
+                Err(e) => checks.problem(
+                    &["lexicons"],
+                    format!("cannot read the keyword list for `{lang}` at {}: {e}", path.display()),
+                ),
+            }
+        }
+        let spec = KeywordSpec::with_overrides(overrides);
+        if let Err(error) = KeywordFilter::new(&spec) {
+            checks.problem(&["lexicons"], error.to_string());
+        }
+        Some(spec)
+    }
+}
+
+impl TargetConfig for KeywordSpec {
+    fn required_env(&self) -> Vec<EnvUse> {
+        Vec::new()
+    }
+
+    fn local_files(&self) -> Vec<&Path> {
+        Vec::new()
+    }
+
+    fn build(&self, _: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
+        Ok(Arc::new(KeywordFilter::new(self)?))
+    }
+}
+
+/// A keyword list that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LexiconError {
+    #[error("the keyword list for `{lang}` ({origin}) has no terms")]
+    NoTerms { lang: String, origin: String },
+    #[error("cannot build the keyword matcher for `{lang}`: {source}")]
+    Matcher {
+        lang: String,
+        #[source]
+        source: aho_corasick::BuildError,
+    },
 }
 
 impl KeywordSpec {
@@ -123,7 +201,7 @@ const SUBSTRING_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb", "zh", "ja"
 const ARABIC_SCRIPT_LANGUAGES: &[&str] = &["ar", "fa", "ur", "ps", "ckb"];
 
 impl KeywordFilter {
-    pub fn new(spec: &KeywordSpec) -> Result<Self, String> {
+    pub fn new(spec: &KeywordSpec) -> Result<Self, LexiconError> {
         let mut lexicons = BTreeMap::new();
         let mut total_terms = 0;
         for (lang, source) in &spec.lexicons {
@@ -138,15 +216,18 @@ impl KeywordFilter {
             terms.sort();
             terms.dedup();
             if terms.is_empty() {
-                return Err(format!(
-                    "the keyword list for `{lang}` ({}) has no terms",
-                    source.origin
-                ));
+                return Err(LexiconError::NoTerms {
+                    lang: lang.clone(),
+                    origin: source.origin.clone(),
+                });
             }
             let matcher = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .build(&terms)
-                .map_err(|e| format!("cannot build the keyword matcher for `{lang}`: {e}"))?;
+                .map_err(|source| LexiconError::Matcher {
+                    lang: lang.clone(),
+                    source,
+                })?;
             let mode = if SUBSTRING_LANGUAGES.contains(&lang.as_str()) {
                 MatchMode::Substring
             } else {
@@ -157,7 +238,7 @@ impl KeywordFilter {
         }
         let language_count = lexicons.len();
         let fingerprint = fingerprint(
-            "builtin:keyword",
+            KeywordSpec::NAME,
             &KeywordFingerprint {
                 lexicons: lexicons
                     .iter()
@@ -176,10 +257,10 @@ impl KeywordFilter {
         Ok(KeywordFilter {
             lexicons,
             info: TargetInfo {
-                kind: "builtin:keyword".into(),
+                kind: KeywordSpec::NAME.into(),
                 description: format!(
                     "built-in keyword filter ({}, {total_terms} terms)",
-                    crate::report::count_of(language_count as u64, "language", "languages")
+                    crate::plural::count_of(language_count as u64, "language", "languages")
                 ),
                 fingerprint,
                 gives_notice: true,

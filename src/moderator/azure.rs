@@ -5,10 +5,16 @@
 //! threshold severity.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::check::Checks;
+use super::env::{self, EnvUse};
+use super::kind::{Setup, TargetConfig, TargetKind};
+use super::remote::{HttpApi, HttpModerator};
 use super::transport::{Secret, Transport, excerpt};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, fingerprint, one_by_one,
@@ -21,6 +27,21 @@ pub const DEFAULT_THRESHOLD: u32 = 4;
 pub const DEFAULT_CATEGORIES: [&str; 4] = ["Hate", "Sexual", "SelfHarm", "Violence"];
 /// The service's limit on one text.
 pub const MAX_TEXT_CHARS: usize = 10_000;
+/// The answer's severity scales.
+const OUTPUT_TYPES: [&str; 2] = ["FourSeverityLevels", "EightSeverityLevels"];
+
+/// `[target]` with `kind = "azure"`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAzure {
+    base_url: String,
+    api_key_env: Option<String>,
+    api_version: Option<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    threshold: Option<u32>,
+    output_type: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AzureConfig {
@@ -35,6 +56,59 @@ pub struct AzureConfig {
     pub output_type: String,
 }
 
+impl TargetKind for AzureConfig {
+    const NAME: &'static str = "azure";
+    type Raw = RawAzure;
+
+    fn check(raw: RawAzure, checks: &mut Checks<'_>) -> Option<Self> {
+        let base_url = checks.base_url(&raw.base_url);
+        let categories: Vec<String> = if raw.categories.is_empty() {
+            DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect()
+        } else {
+            raw.categories
+        };
+        for c in &categories {
+            if !DEFAULT_CATEGORIES.contains(&c.as_str()) {
+                checks.problem(
+                    &["categories"],
+                    format!("unknown category `{c}` (expected Hate, Sexual, SelfHarm or Violence)"),
+                );
+            }
+        }
+        let output_type = raw.output_type.unwrap_or_else(|| OUTPUT_TYPES[0].into());
+        if !OUTPUT_TYPES.contains(&output_type.as_str()) {
+            checks.problem(&["output_type"], "must be FourSeverityLevels or EightSeverityLevels");
+        }
+        let threshold = raw.threshold.unwrap_or(DEFAULT_THRESHOLD);
+        if threshold > 7 {
+            checks.problem(&["threshold"], format!("a severity is 0–7, got {threshold}"));
+        }
+        Some(AzureConfig {
+            base_url,
+            api_key_env: checks.api_key_env(raw.api_key_env, DEFAULT_KEY_ENV),
+            api_version: raw.api_version.unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
+            categories,
+            threshold,
+            output_type,
+        })
+    }
+}
+
+impl TargetConfig for AzureConfig {
+    fn required_env(&self) -> Vec<EnvUse> {
+        vec![env::api_key_use(&self.api_key_env)]
+    }
+
+    fn local_files(&self) -> Vec<&Path> {
+        Vec::new()
+    }
+
+    fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
+        let key = setup.api_key(&self.api_key_env)?;
+        Ok(Arc::new(AzureTarget::new(self.clone(), key)?))
+    }
+}
+
 /// What the fingerprint of an `azure` target covers (never the key).
 #[derive(Serialize)]
 struct AzureFingerprint<'a> {
@@ -44,13 +118,8 @@ struct AzureFingerprint<'a> {
     output_type: &'a str,
 }
 
-pub struct AzureTarget {
-    config: AzureConfig,
-    key: Secret,
-    transport: Transport,
-    url: String,
-    info: TargetInfo,
-}
+/// Azure AI Content Safety as a target.
+pub type AzureTarget = HttpModerator<AzureApi>;
 
 impl AzureTarget {
     pub fn new(config: AzureConfig, key: Secret) -> Result<Self, SetupError> {
@@ -61,7 +130,7 @@ impl AzureTarget {
             config.api_version
         );
         let fingerprint = fingerprint(
-            "azure",
+            AzureConfig::NAME,
             &AzureFingerprint {
                 url: &url,
                 categories: &config.categories,
@@ -70,7 +139,7 @@ impl AzureTarget {
             },
         );
         let info = TargetInfo {
-            kind: "azure".into(),
+            kind: AzureConfig::NAME.into(),
             description: format!(
                 "Azure AI Content Safety at {} (severity ≥ {} in {})",
                 config.base_url,
@@ -81,16 +150,28 @@ impl AzureTarget {
             gives_notice: false,
             notes: Vec::new(),
         };
-        Ok(AzureTarget {
-            config,
-            key,
-            transport,
-            url,
+        Ok(HttpModerator::from_parts(
+            AzureApi {
+                config,
+                key,
+                transport,
+                url,
+            },
             info,
-        })
+        ))
     }
+}
 
-    async fn call(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
+/// How Azure AI Content Safety is asked: one text per call.
+pub struct AzureApi {
+    config: AzureConfig,
+    key: Secret,
+    transport: Transport,
+    url: String,
+}
+
+impl AzureApi {
+    async fn ask(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
         let length = request.text.chars().count();
         if length > MAX_TEXT_CHARS {
             return Err(AttemptError::permanent(format!(
@@ -142,17 +223,9 @@ impl AzureTarget {
     }
 }
 
-impl Moderator for AzureTarget {
-    fn info(&self) -> TargetInfo {
-        self.info.clone()
-    }
-
-    fn cacheable(&self) -> bool {
-        true
-    }
-
-    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        one_by_one(batch, |request| self.call(request))
+impl HttpApi for AzureApi {
+    fn call<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        one_by_one(batch, |request| self.ask(request))
     }
 }
 

@@ -9,17 +9,53 @@
 //! response keeps the action, the score(s) and each notice element.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::check::Checks;
 use super::env::{self, EnvUse};
+use super::kind::{Setup, TargetConfig, TargetKind};
+use super::remote::{HttpApi, HttpModerator};
 use super::transport::{Transport, excerpt};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint, one_by_one,
 };
 use crate::decision::{Action, Notice};
+
+/// `[target]` with `kind = "http"`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: String,
+    response: RawMapping,
+}
+
+/// `[target.response]`: JSON pointers into the API's answer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMapping {
+    action: Option<String>,
+    #[serde(default)]
+    action_map: BTreeMap<String, String>,
+    score: Option<String>,
+    #[serde(default)]
+    scores: BTreeMap<String, String>,
+    threshold: Option<f64>,
+    decision_id: Option<String>,
+    reason: Option<String>,
+    rule: Option<String>,
+    automated: Option<String>,
+    automated_detection: Option<String>,
+    territorial_scope: Option<String>,
+    appeal_url: Option<String>,
+}
 
 /// Where a response keeps what modaudit needs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -59,23 +95,25 @@ pub struct HttpConfig {
     pub mapping: ResponseMapping,
 }
 
-pub struct HttpTarget {
-    config: HttpConfig,
-    url: String,
-    headers: Vec<(String, String)>,
-    transport: Transport,
-    info: TargetInfo,
+/// A body template that does not give JSON.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the body template does not give valid JSON ({message}): {rendered}")]
+pub struct TemplateError {
+    /// What the JSON parser found wrong.
+    pub message: String,
+    /// The rendered body.
+    pub rendered: String,
 }
 
 /// Renders the body template for one case; the result must be JSON.
-pub fn render_body(template: &str, id: &str, lang: &str, text: &str) -> Result<Value, String> {
+pub fn render_body(template: &str, id: &str, lang: &str, text: &str) -> Result<Value, TemplateError> {
     render_template(template, &[("text", text), ("lang", lang), ("id", id)])
 }
 
 /// Replaces each `{name}` with the JSON-escaped value (for use inside JSON
 /// strings) in one pass, so a value containing `{…}` is never expanded again;
 /// the result must be JSON.
-pub fn render_template(template: &str, values: &[(&str, &str)]) -> Result<Value, String> {
+pub fn render_template(template: &str, values: &[(&str, &str)]) -> Result<Value, TemplateError> {
     let escape = |s: &str| {
         let quoted = serde_json::to_string(s).unwrap_or_default();
         quoted[1..quoted.len() - 1].to_string()
@@ -97,17 +135,96 @@ pub fn render_template(template: &str, values: &[(&str, &str)]) -> Result<Value,
         rest = &after[1..];
     }
     rendered.push_str(rest);
-    serde_json::from_str(&rendered).map_err(|e| format!("the body template does not give valid JSON ({e}): {rendered}"))
+    serde_json::from_str(&rendered).map_err(|e| TemplateError {
+        message: e.to_string(),
+        rendered,
+    })
 }
 
-impl HttpConfig {
+impl TargetKind for HttpConfig {
+    const NAME: &'static str = "http";
+    type Raw = RawHttp;
+
+    fn check(raw: RawHttp, checks: &mut Checks<'_>) -> Option<Self> {
+        checks.endpoint(&["url"], &raw.url, &env::with_stand_in(&raw.url, "1"));
+        checks.headers(&raw.headers);
+        if let Err(error) = render_body(&raw.body, "case-1", "en", "a \"quoted\" text\n") {
+            checks.problem(&["body"], error.to_string());
+        }
+        let mapping = check_mapping(&raw.response, checks);
+        Some(HttpConfig {
+            url: raw.url,
+            headers: raw.headers,
+            body: raw.body,
+            mapping,
+        })
+    }
+}
+
+/// Checks `[target.response]`: JSON pointers, and where the decision is.
+fn check_mapping(raw: &RawMapping, checks: &mut Checks<'_>) -> ResponseMapping {
+    let pointers = [
+        ("action", &raw.action),
+        ("score", &raw.score),
+        ("decision_id", &raw.decision_id),
+        ("reason", &raw.reason),
+        ("rule", &raw.rule),
+        ("automated", &raw.automated),
+        ("automated_detection", &raw.automated_detection),
+        ("territorial_scope", &raw.territorial_scope),
+        ("appeal_url", &raw.appeal_url),
+    ];
+    for (key, pointer) in pointers {
+        if let Some(p) = pointer.as_deref().filter(|p| !p.is_empty() && !p.starts_with('/')) {
+            checks.problem(
+                &["response", key],
+                format!("`{p}` is not a JSON pointer (it must start with `/`, e.g. `/result/action`)"),
+            );
+        }
+    }
+    if raw.action.is_none() && (raw.score.is_none() || raw.threshold.is_none()) {
+        checks.problem(
+            &["response"],
+            "give `action`, or `score` with `threshold`, to say where the decision is",
+        );
+    }
+    if let Some(t) = raw.threshold.filter(|t| !t.is_finite()) {
+        checks.problem(&["response", "threshold"], format!("must be a number, got {t}"));
+    }
+    ResponseMapping {
+        action: raw.action.clone(),
+        action_map: checks.action_map(&["response", "action_map"], &raw.action_map),
+        score: raw.score.clone(),
+        scores: raw.scores.clone(),
+        threshold: raw.threshold,
+        notice: NoticePointers {
+            decision_id: raw.decision_id.clone(),
+            reason: raw.reason.clone(),
+            rule: raw.rule.clone(),
+            automated: raw.automated.clone(),
+            automated_detection: raw.automated_detection.clone(),
+            territorial_scope: raw.territorial_scope.clone(),
+            appeal_url: raw.appeal_url.clone(),
+        },
+    }
+}
+
+impl TargetConfig for HttpConfig {
     /// The environment variables the URL and the headers name.
-    pub fn env_uses(&self) -> Vec<EnvUse> {
+    fn required_env(&self) -> Vec<EnvUse> {
         let mut uses = env::url_uses(&self.url, "target.url");
         for (name, template) in &self.headers {
             uses.extend(env::header_uses(template, &format!("target.headers.{name}")));
         }
         uses
+    }
+
+    fn local_files(&self) -> Vec<&Path> {
+        Vec::new()
+    }
+
+    fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
+        Ok(Arc::new(HttpTarget::new(self.clone(), setup.env)?))
     }
 }
 
@@ -121,6 +238,9 @@ struct HttpFingerprint<'a> {
     body: &'a str,
     response: &'a ResponseMapping,
 }
+
+/// A JSON API, by mapping, as a target.
+pub type HttpTarget = HttpModerator<MappedApi>;
 
 impl HttpTarget {
     pub fn new(config: HttpConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, SetupError> {
@@ -136,7 +256,7 @@ impl HttpTarget {
         }
         let transport = Transport::new(secrets).map_err(SetupError::Build)?;
         let fingerprint = fingerprint(
-            "http",
+            HttpConfig::NAME,
             &HttpFingerprint {
                 url: &url.public,
                 headers: &public_headers,
@@ -145,22 +265,35 @@ impl HttpTarget {
             },
         );
         let info = TargetInfo {
-            kind: "http".into(),
+            kind: HttpConfig::NAME.into(),
             description: format!("JSON API at {}", url.public),
             fingerprint,
             gives_notice: true,
             notes: Vec::new(),
         };
-        Ok(HttpTarget {
-            config,
-            url: url.value,
-            headers,
-            transport,
+        Ok(HttpModerator::from_parts(
+            MappedApi {
+                config,
+                url: url.value,
+                headers,
+                transport,
+            },
             info,
-        })
+        ))
     }
+}
 
-    async fn call(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
+/// How a JSON API is asked: one case per call, the body from the template,
+/// the verdict by the mapping.
+pub struct MappedApi {
+    config: HttpConfig,
+    url: String,
+    headers: Vec<(String, String)>,
+    transport: Transport,
+}
+
+impl MappedApi {
+    async fn ask(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
         let body =
             render_body(&self.config.body, request.id, request.lang, request.text).map_err(AttemptError::permanent)?;
         let response = self.transport.post_json(&self.url, &self.headers, &body).await?;
@@ -290,17 +423,9 @@ pub fn automated_flag(value: &Value) -> Option<bool> {
     }
 }
 
-impl Moderator for HttpTarget {
-    fn info(&self) -> TargetInfo {
-        self.info.clone()
-    }
-
-    fn cacheable(&self) -> bool {
-        true
-    }
-
-    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        one_by_one(batch, |request| self.call(request))
+impl HttpApi for MappedApi {
+    fn call<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        one_by_one(batch, |request| self.ask(request))
     }
 }
 

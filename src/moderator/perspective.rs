@@ -7,10 +7,16 @@
 //! redacted from everything the adapter says.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::check::Checks;
+use super::env::{self, EnvUse};
+use super::kind::{Setup, TargetConfig, TargetKind};
+use super::remote::{HttpApi, HttpModerator};
 use super::transport::{Secret, Transport, excerpt};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
@@ -23,6 +29,19 @@ pub const DEFAULT_KEY_ENV: &str = "PERSPECTIVE_API_KEY";
 pub const DEFAULT_ATTRIBUTE: &str = "TOXICITY";
 pub const DEFAULT_THRESHOLD: f64 = 0.7;
 
+/// `[target]` with `kind = "perspective"`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerspective {
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    attribute: Option<String>,
+    /// Further attributes to request and record.
+    #[serde(default)]
+    attributes: Vec<String>,
+    threshold: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PerspectiveConfig {
     pub base_url: String,
@@ -32,6 +51,38 @@ pub struct PerspectiveConfig {
     /// Further attributes to request and record.
     pub extra_attributes: Vec<String>,
     pub threshold: f64,
+}
+
+impl TargetKind for PerspectiveConfig {
+    const NAME: &'static str = "perspective";
+    type Raw = RawPerspective;
+
+    fn check(raw: RawPerspective, checks: &mut Checks<'_>) -> Option<Self> {
+        let base_url = checks.base_url(raw.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL));
+        checks.share(&["threshold"], raw.threshold);
+        Some(PerspectiveConfig {
+            base_url,
+            api_key_env: checks.api_key_env(raw.api_key_env, DEFAULT_KEY_ENV),
+            attribute: raw.attribute.unwrap_or_else(|| DEFAULT_ATTRIBUTE.to_string()),
+            extra_attributes: raw.attributes,
+            threshold: raw.threshold.unwrap_or(DEFAULT_THRESHOLD),
+        })
+    }
+}
+
+impl TargetConfig for PerspectiveConfig {
+    fn required_env(&self) -> Vec<EnvUse> {
+        vec![env::api_key_use(&self.api_key_env)]
+    }
+
+    fn local_files(&self) -> Vec<&Path> {
+        Vec::new()
+    }
+
+    fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
+        let key = setup.api_key(&self.api_key_env)?;
+        Ok(Arc::new(PerspectiveTarget::new(self.clone(), key)?))
+    }
 }
 
 /// What the fingerprint of a `perspective` target covers (the URL without its
@@ -44,12 +95,8 @@ struct PerspectiveFingerprint<'a> {
     threshold: f64,
 }
 
-pub struct PerspectiveTarget {
-    config: PerspectiveConfig,
-    transport: Transport,
-    url: String,
-    info: TargetInfo,
-}
+/// The Perspective API as a target.
+pub type PerspectiveTarget = HttpModerator<PerspectiveApi>;
 
 impl PerspectiveTarget {
     pub fn new(config: PerspectiveConfig, key: Secret) -> Result<Self, SetupError> {
@@ -60,7 +107,7 @@ impl PerspectiveTarget {
         url.query_pairs_mut().append_pair("key", key.expose());
         let transport = Transport::new(vec![key]).map_err(SetupError::Build)?;
         let fingerprint = fingerprint(
-            "perspective",
+            PerspectiveConfig::NAME,
             &PerspectiveFingerprint {
                 url: &endpoint,
                 attribute: &config.attribute,
@@ -69,7 +116,7 @@ impl PerspectiveTarget {
             },
         );
         let info = TargetInfo {
-            kind: "perspective".into(),
+            kind: PerspectiveConfig::NAME.into(),
             description: format!(
                 "Perspective API at {base} ({} ≥ {})",
                 config.attribute, config.threshold
@@ -78,15 +125,26 @@ impl PerspectiveTarget {
             gives_notice: false,
             notes: Vec::new(),
         };
-        Ok(PerspectiveTarget {
-            config,
-            transport,
-            url: url.into(),
+        Ok(HttpModerator::from_parts(
+            PerspectiveApi {
+                config,
+                transport,
+                url: url.into(),
+            },
             info,
-        })
+        ))
     }
+}
 
-    async fn call(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
+/// How Perspective is asked: one text per call, the key in the URL.
+pub struct PerspectiveApi {
+    config: PerspectiveConfig,
+    transport: Transport,
+    url: String,
+}
+
+impl PerspectiveApi {
+    async fn ask(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
         let mut attributes = serde_json::Map::new();
         attributes.insert(self.config.attribute.clone(), json!({}));
         for a in &self.config.extra_attributes {
@@ -167,17 +225,9 @@ fn unsupported_language(body: &[u8]) -> Option<String> {
     (by_type || message.contains("does not support request languages")).then(|| message.to_string())
 }
 
-impl Moderator for PerspectiveTarget {
-    fn info(&self) -> TargetInfo {
-        self.info.clone()
-    }
-
-    fn cacheable(&self) -> bool {
-        true
-    }
-
-    fn moderate<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
-        one_by_one(batch, |request| self.call(request))
+impl HttpApi for PerspectiveApi {
+    fn call<'a>(&'a self, batch: &'a [ModerationRequest<'a>]) -> BoxFuture<'a, Result<Vec<Verdict>, AttemptError>> {
+        one_by_one(batch, |request| self.ask(request))
     }
 }
 
@@ -222,7 +272,7 @@ mod tests {
         .unwrap();
         let info = t.info();
         assert!(!format!("{info:?}").contains("AIzaSECRET"));
-        assert!(t.url.ends_with("/v1alpha1/comments:analyze?key=AIzaSECRET"));
+        assert!(t.api().url.ends_with("/v1alpha1/comments:analyze?key=AIzaSECRET"));
         assert_eq!(
             info.fingerprint,
             "d863578bfccf40edcff037f4c50b4b63b99c8f48be692e34e7af9375f0897192"

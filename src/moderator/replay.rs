@@ -7,18 +7,51 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::check::Checks;
+use super::env::EnvUse;
 use super::http::{automated_flag, map_action, scope_text, value_text};
+use super::kind::{Setup, TargetConfig, TargetKind};
 use super::{
-    AttemptError, BoxFuture, ModerationRequest, Moderator, TargetInfo, Verdict, action_from_score, fingerprint,
+    AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
+    fingerprint,
 };
 use crate::decision::{Action, Notice};
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
 use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, read_input};
+
+/// `[target]` with `kind = "replay"`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplay {
+    file: String,
+    #[serde(default)]
+    columns: RawColumns,
+    #[serde(default)]
+    action_map: BTreeMap<String, String>,
+    threshold: Option<f64>,
+}
+
+/// `[target.columns]`: column or field names of a recording.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumns {
+    id: Option<String>,
+    action: Option<String>,
+    score: Option<String>,
+    reason: Option<String>,
+    rule: Option<String>,
+    decision_id: Option<String>,
+    automated: Option<String>,
+    automated_detection: Option<String>,
+    territorial_scope: Option<String>,
+    appeal_url: Option<String>,
+}
 
 /// Column (CSV) or field (JSONL; a leading `/` makes it a JSON pointer) names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +111,60 @@ pub struct ReplayData {
     pub sha256: String,
     /// Recorded ids that are in none of the corpora.
     pub unknown_ids: Vec<String>,
+}
+
+impl TargetKind for ReplayData {
+    const NAME: &'static str = "replay";
+    type Raw = RawReplay;
+
+    /// Reads the recording (when the rest of the scenario is sound): a problem
+    /// in it is located in the recording.
+    fn check(raw: RawReplay, checks: &mut Checks<'_>) -> Option<Self> {
+        checks.share(&["threshold"], raw.threshold);
+        let defaults = ReplayColumns::default();
+        let columns = raw.columns;
+        let config = ReplayConfig {
+            path: checks.resolve(&raw.file),
+            columns: ReplayColumns {
+                id: columns.id.unwrap_or(defaults.id),
+                action: columns.action.or(defaults.action),
+                score: columns.score.or(defaults.score),
+                reason: columns.reason.or(defaults.reason),
+                rule: columns.rule.or(defaults.rule),
+                decision_id: columns.decision_id.or(defaults.decision_id),
+                automated: columns.automated.or(defaults.automated),
+                automated_detection: columns.automated_detection.or(defaults.automated_detection),
+                territorial_scope: columns.territorial_scope.or(defaults.territorial_scope),
+                appeal_url: columns.appeal_url.or(defaults.appeal_url),
+            },
+            action_map: checks.action_map(&["action_map"], &raw.action_map),
+            threshold: raw.threshold,
+        };
+        if checks.has_problems() {
+            return None;
+        }
+        match load_replay(config, checks.case_ids()) {
+            Ok(data) => Some(data),
+            Err(problems) => {
+                checks.extend(problems);
+                None
+            }
+        }
+    }
+}
+
+impl TargetConfig for ReplayData {
+    fn required_env(&self) -> Vec<EnvUse> {
+        Vec::new()
+    }
+
+    fn local_files(&self) -> Vec<&Path> {
+        vec![self.config.path.as_path()]
+    }
+
+    fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
+        Ok(Arc::new(ReplayTarget::new(self.clone(), setup.case_ids)))
+    }
 }
 
 /// Loads and validates a recording; `known_ids` are every case id of the corpora.
@@ -299,7 +386,7 @@ impl ReplayTarget {
             ));
         }
         let fingerprint = fingerprint(
-            "replay",
+            ReplayData::NAME,
             &ReplayFingerprint {
                 file_sha256: &data.sha256,
                 columns: &data.config.columns,
@@ -308,7 +395,7 @@ impl ReplayTarget {
             },
         );
         let info = TargetInfo {
-            kind: "replay".into(),
+            kind: ReplayData::NAME.into(),
             description: format!("decisions recorded in {file}"),
             fingerprint,
             gives_notice: true,

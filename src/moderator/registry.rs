@@ -1,0 +1,198 @@
+//! The registry of target kinds: the one place that maps a scenario's
+//! `kind = "…"` to the module that reads, checks and builds it.
+//!
+//! The scenario knows no kind's keys: it hands the `[target]` table to
+//! [`configure`], which reads `kind`, and the kind deserializes the rest into
+//! its own raw struct (unknown keys are refused with their line) and checks it.
+//!
+//! Adding a kind:
+//! 1. `src/moderator/<kind>.rs`: a raw struct, and a configuration that
+//!    implements [`TargetKind`] and [`super::kind::TargetConfig`] (an HTTP API
+//!    implements [`super::remote::HttpApi`] and is served by
+//!    [`super::remote::HttpModerator`]); declare the module in `moderator/mod.rs`;
+//! 2. one line in `KINDS` below (and the module in the `use` above it);
+//! 3. a row in README's "Targets" table, and a scenario in `scenarios/` (or an
+//!    integration test that uses the kind): a test holds the three together.
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::check::Checks;
+use super::kind::{TargetKind, TargetSpec};
+use super::{azure, command, http, keyword, library, openai, perspective, replay};
+
+/// Every kind, in the order they are listed to the user.
+const KINDS: &[Kind] = &[
+    kind::<keyword::KeywordSpec>(),
+    kind::<command::CommandSpec>(),
+    kind::<openai::OpenAiConfig>(),
+    kind::<perspective::PerspectiveConfig>(),
+    kind::<azure::AzureConfig>(),
+    kind::<http::HttpConfig>(),
+    kind::<replay::ReplayData>(),
+    kind::<library::LibraryConfig>(),
+];
+
+/// The names of every kind, as a scenario writes them.
+pub fn kind_names() -> impl Iterator<Item = &'static str> {
+    KINDS.iter().map(|k| k.name)
+}
+
+/// The `[target]` table as written, with the position of every key and value
+/// in the scenario file.
+pub struct TargetTable<'a> {
+    value: Spanned<DeValue<'a>>,
+}
+
+impl<'a> TargetTable<'a> {
+    /// The `[target]` table of a scenario file's text, if it has one.
+    pub fn find(text: &'a str) -> Option<Self> {
+        let mut document = DeTable::parse(text).ok()?.into_inner();
+        let value = document.remove("target")?;
+        Some(TargetTable { value })
+    }
+}
+
+/// Reads and checks the `[target]` table with the kind it names; `None` when it
+/// cannot be used (every problem is in `checks`).
+pub fn configure(table: TargetTable<'_>, checks: &mut Checks<'_>) -> Option<TargetSpec> {
+    let mut value = table.value;
+    let DeValue::Table(entries) = value.get_mut() else {
+        checks.problem(&[], "must be a table");
+        return None;
+    };
+    let Some(kind) = entries.remove("kind") else {
+        checks.problem(&[], format!("missing field `kind` (one of {})", listed()));
+        return None;
+    };
+    let Some(name) = kind.get_ref().as_str() else {
+        checks.problem(&["kind"], format!("must be a string, one of {}", listed()));
+        return None;
+    };
+    match KINDS.iter().find(|k| k.name == name) {
+        Some(kind) => (kind.configure)(value, checks),
+        None => {
+            checks.problem(
+                &["kind"],
+                format!("unknown kind `{name}` (expected one of {})", listed()),
+            );
+            None
+        }
+    }
+}
+
+/// One entry of the registry.
+struct Kind {
+    name: &'static str,
+    configure: fn(Spanned<DeValue<'_>>, &mut Checks<'_>) -> Option<TargetSpec>,
+}
+
+const fn kind<K: TargetKind>() -> Kind {
+    Kind {
+        name: K::NAME,
+        configure: configure_kind::<K>,
+    }
+}
+
+/// Deserializes the table (without `kind`) into the kind's raw struct — an
+/// unknown key or a wrong type is a problem at its position — and checks it.
+fn configure_kind<K: TargetKind>(table: Spanned<DeValue<'_>>, checks: &mut Checks<'_>) -> Option<TargetSpec> {
+    match K::Raw::deserialize(ValueDeserializer::from(table)) {
+        Ok(raw) => K::check(raw, checks).map(TargetSpec::new),
+        Err(error) => {
+            checks.toml_error(&error);
+            None
+        }
+    }
+}
+
+/// "`builtin:keyword`, `command`, …".
+fn listed() -> String {
+    kind_names()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, HashSet};
+    use std::path::Path;
+
+    use super::*;
+    use crate::diagnostic::Diagnostic;
+    use crate::moderator::check::ScenarioFile;
+
+    /// The problems of a scenario's `[target]` table, as shown.
+    fn problems_of(text: &str) -> (Option<TargetSpec>, Vec<String>) {
+        let (mut problems, mut warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = (Vec::new(), Vec::new());
+        let ids = HashSet::new();
+        let file = ScenarioFile {
+            path: Path::new("s.toml"),
+            text,
+            base: Path::new("."),
+        };
+        let mut checks = Checks::new(file, "target", &ids, &mut problems, &mut warnings);
+        let spec = configure(TargetTable::find(text).expect("a [target] table"), &mut checks);
+        (spec, problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let names: BTreeSet<&str> = kind_names().collect();
+        assert_eq!(names.len(), KINDS.len());
+    }
+
+    #[test]
+    fn the_kind_selects_the_module_that_reads_the_table() {
+        let (spec, problems) = problems_of("[target]\nkind = 'openai'\nmodel = 'm'\n");
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(spec.map(|s| s.kind()), Some("openai"));
+    }
+
+    #[test]
+    fn an_unknown_kind_lists_the_known_ones() {
+        let (spec, problems) = problems_of("[target]\nkind = 'openia'\n");
+        assert!(spec.is_none());
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("s.toml:2: `target.kind`: unknown kind `openia` (expected one of `builtin:keyword`, `command`, `openai`,"),
+            "{problems:?}"
+        );
+        for name in kind_names() {
+            assert!(problems[0].contains(&format!("`{name}`")), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_misspelt_kind_is_located() {
+        let (_, problems) = problems_of("name = 'x'\n[target]\nmodel = 'm'\n");
+        assert!(problems[0].starts_with("s.toml:2: `target`: missing field `kind` (one of `builtin:keyword`"));
+        let (_, problems) = problems_of("[target]\nkind = 3\n");
+        assert!(problems[0].starts_with("s.toml:2: `target.kind`: must be a string"));
+    }
+
+    #[test]
+    fn keys_of_another_kind_are_unknown_keys_at_their_line_and_column() {
+        let (_, problems) = problems_of("[target]\nkind = 'builtin:keyword'\n\nthreshold = 0.5\n");
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("s.toml:4:1: `threshold`: unknown field `threshold`, expected `lexicons`"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_of_nested_tables_and_wrong_types_are_located() {
+        let (_, problems) = problems_of(
+            "[target]\nkind = 'http'\nurl = 'http://127.0.0.1:9/'\nbody = '{}'\n[target.response]\naction = '/a'\nacton_map = {}\n",
+        );
+        assert!(
+            problems[0].starts_with("s.toml:7:1: `acton_map`: unknown field `acton_map`"),
+            "{problems:?}"
+        );
+        let (_, problems) = problems_of("[target]\nkind = 'perspective'\nthreshold = 'high'\n");
+        assert_eq!(problems, ["s.toml:3:13: invalid type: string \"high\", expected f64"]);
+    }
+}
