@@ -181,7 +181,7 @@ pub struct GenericArgs {
 pub struct RunArgs {
     /// The scenario to run. With --resume, defaults to the run's own scenario.
     pub scenario: Option<PathBuf>,
-    /// Write the run's files into this directory (default: reports/<run-id>/).
+    /// Write the run's files into this directory (default: reports/RUN-ID/).
     /// It must be new or empty, unless --force.
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
@@ -394,7 +394,7 @@ fn print_warnings(plan: &Plan) {
 }
 
 fn statements_command(file: &Path, run: Option<&Path>, json: bool) -> Result<u8, Error> {
-    use crate::appeal::statements::{check_statements, render_statements};
+    use crate::statements::{check_statements, render_statements};
     let ids = run.map(run::adverse_decision_ids).transpose()?;
     let report = check_statements(file, ids.as_deref())?;
     if json {

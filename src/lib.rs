@@ -35,3 +35,4 @@ pub mod plural;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod statements;

@@ -9,17 +9,16 @@
 //! all pending stays in the comparison. Reversal is reported two ways: among
 //! decided appeals (conditional on a decision by the deadline) and by the
 //! deadline among all appeals followed to it (pending = not reversed by then).
-//! All comparisons form one family for the multiple-comparison correction.
+//! Comparisons with at least the minimum n on both sides are tested and
+//! corrected within the family of one measure and one dimension.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::notice::NoticeCoverage;
-use super::principles::{ChecklistItem, checklist};
-use super::records::{AppealIndex, AppealResult, AppealState};
 use super::sampling::{Sampling, selected, wrongful_removals};
-use super::statements::StatementsReport;
+use crate::journal::appeal::{AppealIndex, AppealResult, AppealState};
+
 use crate::analysis::fisher::fisher_exact_two_sided;
 use crate::analysis::interval::z_critical;
 use crate::analysis::ratio::{RatioInterval, mover_wilson_rate_ratio};
@@ -27,28 +26,7 @@ use crate::analysis::survival::{FollowUp, KaplanMeier, Timing, log_rank};
 use crate::analysis::{ALL_OTHERS, AnalysisSettings, Dimension, rate_with_interval};
 use crate::corpus::{Case, Label};
 use crate::decision::{Decision, DecisionIndex};
-use crate::scenario::{DeclaredFacts, Plan};
-
-/// Everything `results.json` says about notice and appeal (under `appeal`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AppealReport {
-    pub availability: Availability,
-    /// Coverage of each notice element among adverse decisions.
-    pub notice: NoticeCoverage,
-    /// What the appeal phase found; `None` when the scenario probes no appeal API.
-    pub probe: Option<ProbeReport>,
-    pub statements: Option<StatementsReport>,
-    pub declared: DeclaredFacts,
-    pub checklist: Vec<ChecklistItem>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Availability {
-    pub adverse: u64,
-    /// Adverse decisions that offered a route to appeal.
-    pub with_appeal_route: u64,
-    pub share: Option<f64>,
-}
+use crate::scenario::Plan;
 
 /// Time from filing to decision, estimated by Kaplan–Meier: an appeal still
 /// undecided at the deadline (or lost after filing) is censored when last seen
@@ -243,37 +221,6 @@ pub(super) const APPEAL_DIMENSIONS: [Dimension; 4] = [
     Dimension::Category,
 ];
 
-/// Builds the notice-and-appeal part of the report.
-pub fn appeal_report(
-    plan: &Plan,
-    decisions: &DecisionIndex,
-    appeals: &AppealIndex,
-    notice: &NoticeCoverage,
-    statements: Option<StatementsReport>,
-) -> AppealReport {
-    let availability = Availability {
-        adverse: notice.adverse,
-        with_appeal_route: notice.with_appeal_route,
-        share: notice.share("with_appeal_route"),
-    };
-    let probe = plan.appeal.as_ref().map(|_| probe_report(plan, decisions, appeals));
-    let checklist = checklist(
-        notice,
-        probe.as_ref(),
-        statements.as_ref(),
-        &plan.declared,
-        &plan.analysis,
-    );
-    AppealReport {
-        availability,
-        notice: notice.clone(),
-        probe,
-        statements,
-        declared: plan.declared.clone(),
-        checklist,
-    }
-}
-
 /// One selected appeal: its case and how far it got.
 struct Appealed<'a> {
     case: &'a Case,
@@ -381,7 +328,7 @@ impl AppealCounts {
     }
 }
 
-fn probe_report(plan: &Plan, decisions: &DecisionIndex, appeals: &AppealIndex) -> ProbeReport {
+pub(super) fn probe_report(plan: &Plan, decisions: &DecisionIndex, appeals: &AppealIndex) -> ProbeReport {
     let appeal = plan.appeal.as_ref().expect("probing is configured");
     let wrongful = wrongful_removals(plan, decisions);
     let selection = selected(plan, decisions, appeals);

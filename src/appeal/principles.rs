@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::{AppealDisparity, AppealMeasure, AppealSlice, Direction, ProbeReport, TimeToDecision};
 use super::notice::NoticeCoverage;
-use super::statements::StatementsReport;
 use crate::analysis::{AnalysisSettings, Dimension};
 use crate::scenario::DeclaredFacts;
+use crate::statements::StatementsReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -21,11 +21,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::records::AppealIndex;
 use crate::corpus::{Case, Label};
 use crate::decision::Decision;
 use crate::decision::DecisionIndex;
 use crate::hash::sha256_hex;
+use crate::journal::appeal::AppealIndex;
 use crate::scenario::{AppealPlan, Plan};
 
 /// How the appeals were chosen (`results.json` → `appeal.probe.sampling`).

@@ -27,7 +27,6 @@ use crate::analysis::{
     self, Counterfactual, Dimension, DimensionComparison, Disparity, Family, FamilyMode, Observation, ReferenceMode,
     Slice, Totals,
 };
-use crate::appeal::statements::StatementsReport;
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
 use crate::decision::{Action, DecisionIndex};
 use crate::error::Error;
@@ -37,6 +36,7 @@ use crate::gates::{self, GateResult};
 use crate::hash::sha256_hex;
 use crate::manifest::{RateLimiting, RunManifest};
 use crate::scenario::Plan;
+use crate::statements::StatementsReport;
 use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;

@@ -9,6 +9,7 @@
 //! [`run`] asks the target the scenario describes; [`run_with_moderator`] asks
 //! a moderation system the calling program supplies.
 
+mod appeal_probe;
 mod events;
 mod executor;
 mod progress;
@@ -283,12 +284,12 @@ async fn run_target(
     if !execution.interrupted && plan.appeal.is_some() {
         let (decisions, appeals) = index_records(&journal_path, &plan)?;
         let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
-        execution.interrupted = crate::appeal::probe_appeals(
+        execution.interrupted = appeal_probe::probe_appeals(
             Arc::clone(&plan),
             Arc::new(decisions),
             appeals,
             journal,
-            crate::appeal::ProbeSettings {
+            appeal_probe::ProbeSettings {
                 idempotency_secret,
                 retry_failed: request.retry_errors,
             },
@@ -386,7 +387,7 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
                 .filter(|d| plan.is_adverse(d.action))
                 .filter_map(|d| d.notice.decision_id.clone())
                 .collect();
-            Some(crate::appeal::statements::check_statements(path, Some(&ids))?)
+            Some(crate::statements::check_statements(path, Some(&ids))?)
         }
         None => None,
     };

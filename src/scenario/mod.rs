@@ -9,6 +9,7 @@
 //! kind its `kind` names.
 
 mod raw;
+mod thresholds;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,6 @@ use crate::analysis::{AnalysisSettings, Dimension, ReferenceMode};
 use crate::corpus::{Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
-use crate::gates::GateThresholds;
 use crate::hash::sha256_hex;
 use crate::input::{TOML_LIMIT, read_input};
 use crate::moderator::TargetSpec;
@@ -27,6 +27,7 @@ use crate::moderator::env::{self, EnvUse};
 use crate::moderator::registry::{self, TargetTable};
 
 pub use raw::RawScenario;
+pub use thresholds::GateThresholds;
 
 /// Default number of requests in flight.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -89,7 +90,7 @@ pub struct AppealPlan {
     pub appeal_id: String,
     pub status_url: String,
     pub status: String,
-    pub status_map: BTreeMap<String, crate::appeal::AppealResult>,
+    pub status_map: BTreeMap<String, crate::journal::appeal::AppealResult>,
     pub decided_at: Option<String>,
     pub outcome_reason: Option<String>,
     pub poll_interval: Duration,
@@ -265,7 +266,7 @@ impl PlanBuilder<'_> {
                 self.problem(&["statements", "file"], format!("{} does not exist", path.display()))
             }
             Some(path) => {
-                if let Err(Diagnostics(problems)) = crate::appeal::statements::check_statements(path, None) {
+                if let Err(Diagnostics(problems)) = crate::statements::check_statements(path, None) {
                     self.problems.extend(problems);
                 }
             }
@@ -461,7 +462,7 @@ impl PlanBuilder<'_> {
     }
 
     fn appeal(&mut self, raw: &raw::RawAppeal) -> AppealPlan {
-        use crate::appeal::AppealResult;
+        use crate::journal::appeal::AppealResult;
         let poll_interval = self.seconds(
             &["appeal", "poll_interval_secs"],
             raw.poll_interval_secs,

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::thresholds::GateThresholds;
 use crate::analysis::{Correction, Dimension, FamilyMode, ReferenceMode};
 use crate::corpus::Label;
-use crate::gates::GateThresholds;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,6 +14,7 @@ mod http_politeness;
 mod http_targets;
 mod input_files;
 mod interrupt;
+mod layers;
 mod library;
 mod quickstart;
 mod registry;

@@ -6,6 +6,8 @@
 //! [`Journal::open`] cuts off before appending again. The journal is the run's
 //! evidence log: reports are always rebuilt from it.
 
+pub mod appeal;
+
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -13,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::appeal::{AppealFiled, AppealIntent, AppealOutcome};
 use crate::decision::Decision;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use appeal::{AppealFiled, AppealIntent, AppealOutcome};
 
 /// The journal's file name inside a run directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";

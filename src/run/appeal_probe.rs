@@ -1,5 +1,5 @@
 //! The appeal phase: for each wrongful removal (adverse action on a protected
-//! case) — or a seeded sample of them ([`super::sampling`]) — file an appeal
+//! case) — or a seeded sample of them ([`crate::appeal::selected`]) — file an appeal
 //! with the platform and follow it until it is decided or the deadline passes.
 //!
 //! Appeals are not idempotent. Each step is journaled and fsynced before the
@@ -25,13 +25,13 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::records::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, AppealResult, AppealState};
-use super::sampling::selected;
+use crate::appeal::selected;
 use crate::corpus::Case;
 use crate::decision::Decision;
 use crate::decision::DecisionIndex;
 use crate::error::Error;
 use crate::hash::sha256_hex;
+use crate::journal::appeal::{AppealFiled, AppealIndex, AppealIntent, AppealOutcome, AppealResult, AppealState};
 use crate::journal::{Journal, Record};
 use crate::moderator::AttemptError;
 use crate::moderator::env;
