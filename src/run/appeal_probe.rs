@@ -17,14 +17,13 @@
 //! shared between two runs, whatever their directories are called.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use super::executor::retrying;
 use crate::appeal::selected;
 use crate::corpus::Case;
 use crate::decision::Decision;
@@ -38,7 +37,7 @@ use crate::moderator::env;
 use crate::moderator::http::{render_template, value_text};
 use crate::moderator::transport::Transport;
 use crate::run::{StopSignal, Throttle};
-use crate::scenario::{AppealPlan, Plan};
+use crate::scenario::{AppealPlan, Plan, RunSettings};
 
 /// How the appeal phase of one run files and retries.
 #[derive(Debug, Clone)]
@@ -63,8 +62,8 @@ struct Prober {
     journal: Arc<Mutex<Journal>>,
     throttle: Throttle,
     idempotency_secret: String,
-    max_attempts: u32,
-    timeout: Duration,
+    /// Timeout, attempts and rate-limit bounds, as for the moderation phase.
+    settings: RunSettings,
 }
 
 /// Files and follows the appeals of a run; returns whether it was interrupted.
@@ -102,8 +101,7 @@ pub async fn probe_appeals(
             plan.run.max_retry_after,
         ),
         idempotency_secret: settings.idempotency_secret,
-        max_attempts: plan.run.max_attempts,
-        timeout: plan.run.timeout,
+        settings: plan.run.clone(),
         appeal,
     });
     let todo: Vec<(String, AppealState)> = selected(&plan, &decisions, &prior)
@@ -224,7 +222,8 @@ impl Prober {
         journal.sync().map_err(Error::io(&path))
     }
 
-    /// One request with the rate limit, the timeout and retries of transient failures.
+    /// One request with the rate limit, the timeout and retries of transient
+    /// failures; a 429 uses up no attempt (see [`retrying`]).
     async fn request(
         &self,
         post: Option<&Value>,
@@ -235,29 +234,14 @@ impl Prober {
         if let Some((k, v)) = extra {
             headers.push((k.to_string(), v.to_string()));
         }
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(250))
-            .with_max_delay(Duration::from_secs(30))
-            .with_jitter()
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize);
-        let attempt = || async {
-            self.throttle.acquire().await;
-            let call = async {
-                let response = match post {
-                    Some(body) => self.transport.post_json(url, &headers, body).await?,
-                    None => self.transport.get(url, &headers).await?,
-                };
-                self.transport.json_body(&response)
+        let call = || async {
+            let response = match post {
+                Some(body) => self.transport.post_json(url, &headers, body).await?,
+                None => self.transport.get(url, &headers).await?,
             };
-            match tokio::time::timeout(self.timeout, call).await {
-                Ok(result) => result,
-                Err(_) => Err(AttemptError::transient(format!(
-                    "no answer within {:.1} s (timeout)",
-                    self.timeout.as_secs_f64()
-                ))),
-            }
+            self.transport.json_body(&response)
         };
-        attempt.retry(backoff).when(AttemptError::is_retryable).await
+        retrying(&self.throttle, &self.settings, |_| {}, call).await.result
     }
 
     async fn submit(&self, case: &Case, decision: &Decision, key: &str) -> Result<AppealFiled, AttemptError> {

@@ -208,20 +208,42 @@ fn request_of(case: &Case) -> ModerationRequest<'_> {
     }
 }
 
-/// Asks until the target answers, a failure is permanent, transient failures
-/// outlast `max_attempts`, or rate limiting outlasts `max_rate_limit_wait`.
-/// A rate-limited answer (429) uses up no attempt: it slows the whole target
-/// down instead (see [`Throttle`]).
-async fn ask(
-    target: &dyn Moderator,
-    cases: &[&Case],
+/// What a request waits for between attempts, for progress events.
+pub(super) enum Wait<'a> {
+    /// The target answered 429: the whole target slows down; no attempt is used up.
+    RateLimited { wait: Duration, rate: Option<f64> },
+    /// A transient failure; the request is sent again after `wait`.
+    Retrying {
+        attempt: u32,
+        wait: Duration,
+        reason: &'a str,
+    },
+}
+
+/// The outcome of [`retrying`]: the answer, or the last failure's message, and
+/// how many attempts were made.
+pub(super) struct Attempted<T> {
+    pub result: Result<T, AttemptError>,
+    pub attempts: u32,
+}
+
+/// Sends a request until it is answered, a failure is permanent, transient
+/// failures outlast `max_attempts`, or rate limiting outlasts
+/// `max_rate_limit_wait`. Every attempt waits for its turn with the target's
+/// [`Throttle`] and is bounded by the timeout. A rate-limited answer (429) uses
+/// up no attempt: it slows the whole target down instead; a `Retry-After` on a
+/// transient failure pauses the whole target. Shared by the moderation phase
+/// and the appeal prober, so both treat a target alike.
+pub(super) async fn retrying<T, F, Fut>(
+    throttle: &Throttle,
     settings: &RunSettings,
-    context: &Context,
-    observer: &dyn RunObserver,
-) -> Vec<Decision> {
-    let requests: Vec<ModerationRequest<'_>> = cases.iter().map(|c| request_of(c)).collect();
-    let throttle = &context.throttle;
-    let started = Instant::now();
+    on_wait: impl Fn(Wait<'_>),
+    mut call: F,
+) -> Attempted<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AttemptError>>,
+{
     let timeout = settings.timeout;
     let mut backoff = ExponentialBuilder::default()
         .with_min_delay(MIN_BACKOFF)
@@ -240,30 +262,32 @@ async fn ask(
             rate_limited_wait += since.elapsed();
         }
         attempts += 1;
-        let error = match tokio::time::timeout(timeout, target.moderate(&requests)).await {
-            Ok(Ok(verdicts)) => {
+        let error = match tokio::time::timeout(timeout, call()).await {
+            Ok(Ok(answer)) => {
                 throttle.succeeded();
-                break Ok(verdicts);
+                break Ok(answer);
             }
             Ok(Err(error)) => error,
             Err(_) => AttemptError::transient(format!("no answer within {:.1} s (timeout)", timeout.as_secs_f64())),
         };
         match error.retry {
-            Retry::Never => break Err(with_attempts(error.message, attempts)),
+            Retry::Never => break Err(error),
             Retry::RateLimited(retry_after) => {
                 rate_limited += 1;
                 let wait = throttle.rate_limited(permit, retry_after);
                 let bound = settings.max_rate_limit_wait;
                 if rate_limited_wait + wait > bound {
-                    break Err(format!(
-                        "{} (rate-limited {rate_limited} times; waiting {} more would pass the {} a case may wait, run.max_rate_limit_wait_secs)",
-                        error.message,
-                        seconds(wait),
-                        seconds(bound)
-                    ));
+                    break Err(AttemptError {
+                        message: format!(
+                            "{} (rate-limited {rate_limited} times; waiting {} more would pass the {} a case may wait, run.max_rate_limit_wait_secs)",
+                            error.message,
+                            seconds(wait),
+                            seconds(bound)
+                        ),
+                        retry: error.retry,
+                    });
                 }
-                observer.on_event(&RunEvent::RateLimited {
-                    cases: cases.len(),
+                on_wait(Wait::RateLimited {
                     wait,
                     rate: throttle.rate(),
                 });
@@ -271,7 +295,7 @@ async fn ask(
             }
             Retry::After(retry_after) => {
                 let Some(delay) = backoff.next() else {
-                    break Err(with_attempts(error.message, attempts));
+                    break Err(error);
                 };
                 let wait = match retry_after {
                     Some(hint) => {
@@ -280,8 +304,7 @@ async fn ask(
                     }
                     None => delay,
                 };
-                observer.on_event(&RunEvent::Retrying {
-                    cases: cases.len(),
+                on_wait(Wait::Retrying {
                     attempt: attempts,
                     wait,
                     reason: &error.message,
@@ -290,6 +313,39 @@ async fn ask(
             }
         }
     };
+    Attempted { result, attempts }
+}
+
+/// Asks the target about a batch of cases (see [`retrying`]) and turns the
+/// outcome into one decision per case.
+async fn ask(
+    target: &dyn Moderator,
+    cases: &[&Case],
+    settings: &RunSettings,
+    context: &Context,
+    observer: &dyn RunObserver,
+) -> Vec<Decision> {
+    let requests: Vec<ModerationRequest<'_>> = cases.iter().map(|c| request_of(c)).collect();
+    let started = Instant::now();
+    let on_wait = |wait: Wait<'_>| match wait {
+        Wait::RateLimited { wait, rate } => observer.on_event(&RunEvent::RateLimited {
+            cases: cases.len(),
+            wait,
+            rate,
+        }),
+        Wait::Retrying { attempt, wait, reason } => observer.on_event(&RunEvent::Retrying {
+            cases: cases.len(),
+            attempt,
+            wait,
+            reason,
+        }),
+    };
+    let Attempted { result, attempts } =
+        retrying(&context.throttle, settings, on_wait, || target.moderate(&requests)).await;
+    let result = result.map_err(|error| match error.retry {
+        Retry::RateLimited(_) => error.message,
+        _ => with_attempts(error.message, attempts),
+    });
     let latency_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok(verdicts) if verdicts.len() == cases.len() => {

@@ -212,6 +212,41 @@ fn no_appeal_route_is_reported_as_not_met_in_plain_words() {
 }
 
 #[test]
+fn a_throttled_appeal_api_uses_up_no_attempt() {
+    // every 4th request to the appeal API is answered 429; one attempt per request
+    let standin = StandIn::start(Behaviour {
+        appeal_429_every: 4,
+        decide_after: Duration::from_millis(100),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_with(
+        tmp.path(),
+        &standin,
+        corpus_with(&tmp.path().join("corpus"), &[("en", 6)]),
+        (true, 5.0, ""),
+        "",
+    );
+    let text = std::fs::read_to_string(&scenario)
+        .unwrap()
+        .replace("[run]\n", "[run]\nmax_attempts = 1\n");
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(
+        standin.rate_limited() >= 2,
+        "{} answers were 429",
+        standin.rate_limited()
+    );
+    let probe = read_json(&out.join("results.json"))["appeal"]["probe"].clone();
+    assert_eq!(probe["selected"], 6, "{probe}");
+    assert_eq!(probe["failed"], 0, "{probe}");
+    assert_eq!(probe["filed"], 6, "{probe}");
+    assert_eq!(probe["decided"], 6, "{probe}");
+}
+
+#[test]
 fn appeals_that_never_resolve_are_pending_at_the_deadline() {
     let standin = StandIn::start(Behaviour {
         never_resolve: true,

@@ -31,6 +31,9 @@ pub struct Behaviour {
     /// Decisions for this language take this many times longer.
     pub slow_language: Option<(&'static str, u32)>,
     pub never_resolve: bool,
+    /// Answer every n-th request to the appeal API with 429 and `Retry-After: 0`
+    /// (0: never).
+    pub appeal_429_every: usize,
 }
 
 impl Default for Behaviour {
@@ -41,6 +44,7 @@ impl Default for Behaviour {
             decide_after: Duration::from_millis(300),
             slow_language: None,
             never_resolve: false,
+            appeal_429_every: 0,
         }
     }
 }
@@ -61,6 +65,10 @@ struct State {
     appeals: Vec<Appeal>,
     by_key: HashMap<String, usize>,
     submissions: HashMap<String, usize>,
+    /// Requests to the appeal API so far.
+    appeal_requests: usize,
+    /// Of those, how many were answered 429.
+    rate_limited: usize,
 }
 
 pub struct StandIn {
@@ -90,6 +98,11 @@ impl StandIn {
         out
     }
 
+    /// Requests to the appeal API answered 429.
+    pub fn rate_limited(&self) -> usize {
+        self.state.lock().unwrap().rate_limited
+    }
+
     /// Appeal submissions received per decision id (retries included).
     pub fn submissions_per_decision(&self) -> HashMap<String, usize> {
         self.state.lock().unwrap().submissions.clone()
@@ -99,6 +112,19 @@ impl StandIn {
 fn handle(behaviour: &Behaviour, state: &Mutex<State>, request: &Request) -> Reply {
     let body = request.json();
     let path = request.target.split('?').next().unwrap_or_default();
+    if path.starts_with("/appeals") && behaviour.appeal_429_every > 0 {
+        let mut state = state.lock().unwrap();
+        state.appeal_requests += 1;
+        if state.appeal_requests.is_multiple_of(behaviour.appeal_429_every) {
+            state.rate_limited += 1;
+            return Reply::status(
+                429,
+                "application/json",
+                r#"{"error":{"message":"slow down"}}"#,
+                &[("Retry-After", "0")],
+            );
+        }
+    }
     match (request.method.as_str(), path) {
         ("POST", "/moderate") => {
             let text = body["content"]["text"].as_str().unwrap_or_default().to_lowercase();
