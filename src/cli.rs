@@ -12,9 +12,9 @@ use crate::corpus::load_corpus;
 use crate::error::Error;
 use crate::exit;
 use crate::report::render_terminal;
-use crate::report::visible::{for_terminal, json_escaped};
 use crate::run::{self, Progress, RunObserver, RunRequest, Silent};
 use crate::scenario::Plan;
+use crate::visible::{for_terminal, json_escaped};
 
 /// The scenario run when `modaudit run` is given none.
 pub const DEFAULT_SCENARIO: &str = "scenarios/quickstart.toml";

@@ -36,3 +36,4 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod statements;
+pub mod visible;

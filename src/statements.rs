@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::input::{DATA_LIMIT, read_input};
+use crate::visible::for_terminal_line;
 
 const VISIBILITY: &[&str] = &[
     "DECISION_VISIBILITY_CONTENT_REMOVED",
@@ -591,23 +592,32 @@ fn read_rows(path: &Path) -> Result<Vec<(String, Value)>, Diagnostics> {
 
 /// A human-readable rendering of the report.
 pub fn render_statements(report: &StatementsReport) -> String {
+    // field names, examples and values come from the file: one line each, nothing that acts on a terminal
+    let v = |text: &str| for_terminal_line(text).into_owned();
     let mut out = format!(
         "{}: {} of {} statements of reasons are complete and valid\n",
-        report.file, report.valid, report.statements
+        v(&report.file),
+        report.valid,
+        report.statements
     );
     if !report.fields.is_empty() {
         out.push_str("problems by field:\n");
         for f in &report.fields {
             out.push_str(&format!(
                 "  {:<36} {:>5} missing {:>5} invalid   e.g. {}\n",
-                f.field,
+                v(&f.field),
                 f.missing,
                 f.invalid,
-                f.examples.join("; ")
+                v(&f.examples.join("; "))
             ));
         }
     }
-    let values = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+    let values = |m: &BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, n)| format!("{} {n}", v(k)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     out.push_str(&format!(
         "automated_detection: {}\n",
         values(&report.automated_detection)

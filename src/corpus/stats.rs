@@ -3,6 +3,7 @@
 //! of one, near-duplicate texts, and texts whose script does not match their
 //! declared language.
 
+use crate::visible::for_terminal_line;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 
@@ -287,10 +288,12 @@ fn script_mismatch(case: &Case) -> Option<(&'static str, &'static str)> {
 
 /// A human-readable rendering of the stats.
 pub fn render_stats(stats: &CorpusStats) -> String {
+    // every value comes from the corpus: one line each, nothing that acts on a terminal
+    let v = |text: &str| for_terminal_line(text).into_owned();
     let mut out = format!(
         "corpus `{}` {} — {} cases in {}\n\n",
-        stats.name,
-        stats.version,
+        v(&stats.name),
+        v(&stats.version),
         stats.cases,
         crate::plural::count_of(stats.languages.len() as u64, "language", "languages")
     );
@@ -299,10 +302,10 @@ pub fn render_stats(stats: &CorpusStats) -> String {
         "language", "protected", "violating", "prot. cats", "target groups", "tags"
     ));
     for l in &stats.languages {
-        let tags: Vec<String> = l.variants.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let tags: Vec<String> = l.variants.iter().map(|(t, n)| format!("{} {n}", v(t))).collect();
         out.push_str(&format!(
             "{:<10} {:>9} {:>9} {:>12} {:>13}  {}\n",
-            l.lang,
+            v(&l.lang),
             l.protected,
             l.violating,
             l.protected_categories,
@@ -317,14 +320,14 @@ pub fn render_stats(stats: &CorpusStats) -> String {
     out.push_str("language × label × category\n");
     for l in &stats.languages {
         for (label, cells) in &l.categories {
-            let cells: Vec<String> = cells.iter().map(|(c, n)| format!("{c} {n}")).collect();
-            out.push_str(&format!("  {:<8} {:<9} {}\n", l.lang, label, cells.join(", ")));
+            let cells: Vec<String> = cells.iter().map(|(c, n)| format!("{} {n}", v(c))).collect();
+            out.push_str(&format!("  {:<8} {:<9} {}\n", v(&l.lang), label, cells.join(", ")));
         }
     }
     out.push_str("\ntarget groups\n");
     for l in &stats.languages {
-        let groups: Vec<String> = l.target_groups.iter().map(|(g, n)| format!("{g} {n}")).collect();
-        out.push_str(&format!("  {:<8} {}\n", l.lang, groups.join(", ")));
+        let groups: Vec<String> = l.target_groups.iter().map(|(g, n)| format!("{} {n}", v(g))).collect();
+        out.push_str(&format!("  {:<8} {}\n", v(&l.lang), groups.join(", ")));
     }
     out.push_str(&format!("\nflags ({})\n", stats.flags.len()));
     for f in &stats.flags {
@@ -334,7 +337,7 @@ pub fn render_stats(stats: &CorpusStats) -> String {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            f.message
+            v(&f.message)
         ));
     }
     out

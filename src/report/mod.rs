@@ -14,7 +14,7 @@ mod summary;
 mod svg;
 mod terminal;
 mod view;
-pub mod visible;
+pub use crate::visible;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -400,6 +400,45 @@ fn data_csv_files_keep_formula_like_text_exactly() {
 }
 
 #[test]
+fn values_with_line_breaks_cannot_make_up_lines_of_their_own() {
+    // a category and a statement value that try to print a line of their own
+    let tmp = tempfile::tempdir().unwrap();
+    let forged = "news\nflags (0)";
+    let rows = csv_rows(&[
+        ["b1", "en", "a post", "protected", forged, "women", "", "", ""],
+        ["b2", "en", "a post", "violating", "threat", "women", "", "", ""],
+    ]);
+    let corpus = write_corpus(&tmp.path().join("c"), &["en"], &rows);
+    let output = modaudit().args(["corpus", "stats"]).arg(&corpus).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !stdout.lines().any(|l| l == "flags (0)"),
+        "a corpus value printed a line of its own: {stdout}"
+    );
+    assert!(stdout.contains("news\\nflags (0)"), "{stdout}");
+
+    let statements = tmp.path().join("statements.jsonl");
+    std::fs::write(
+        &statements,
+        format!(
+            "{}\n",
+            json!({"puid": "D-1", "automated_detection": "Yes\njoined to the run: 9 of 9"})
+        ),
+    )
+    .unwrap();
+    let output = modaudit()
+        .args(["statements", "check"])
+        .arg(&statements)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("joined to the run")),
+        "a statement's value printed a line of its own: {stdout}"
+    );
+}
+
+#[test]
 fn terminal_output_of_every_command_escapes_control_characters() {
     let tmp = tempfile::tempdir().unwrap();
     let hostile = format!("{ESCAPES} {BIDI}");
