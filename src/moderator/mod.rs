@@ -17,6 +17,7 @@ pub mod azure;
 pub mod check;
 mod command;
 pub mod env;
+pub mod guard;
 pub mod http;
 mod keyword;
 pub mod kind;

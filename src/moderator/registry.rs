@@ -20,7 +20,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::check::Checks;
 use super::kind::{TargetKind, TargetSpec};
-use super::{azure, command, http, keyword, library, openai, perspective, replay};
+use super::{azure, command, guard, http, keyword, library, openai, perspective, replay};
 
 /// Every kind, in the order they are listed to the user.
 const KINDS: &[Kind] = &[
@@ -30,6 +30,7 @@ const KINDS: &[Kind] = &[
     kind::<perspective::PerspectiveConfig>(),
     kind::<azure::AzureConfig>(),
     kind::<http::HttpConfig>(),
+    kind::<guard::GuardConfig>(),
     kind::<replay::ReplayData>(),
     kind::<library::LibraryConfig>(),
 ];
