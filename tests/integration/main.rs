@@ -16,6 +16,7 @@ mod input_files;
 mod interrupt;
 mod library;
 mod quickstart;
+mod recompute;
 mod registry;
 mod replay;
 mod resume;
