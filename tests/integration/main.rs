@@ -18,6 +18,7 @@ mod interrupt;
 mod layers;
 mod library;
 mod quickstart;
+mod recompute;
 mod registry;
 mod replay;
 mod resume;
