@@ -13,11 +13,14 @@
 //! moderator for every HTTP API ([`remote`]), the checks of a table ([`check`]).
 //! A caller's own system is any `Arc<dyn Moderator>` (see [`library`]).
 
+pub mod aws;
 pub mod azure;
 pub mod check;
 mod command;
 pub mod env;
+pub mod google;
 pub mod guard;
+pub mod hive;
 pub mod http;
 mod keyword;
 pub mod kind;

@@ -20,7 +20,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::check::Checks;
 use super::kind::{TargetKind, TargetSpec};
-use super::{azure, command, guard, http, keyword, library, openai, perspective, replay};
+use super::{aws, azure, command, google, guard, hive, http, keyword, library, openai, perspective, replay};
 
 /// Every kind, in the order they are listed to the user.
 const KINDS: &[Kind] = &[
@@ -29,6 +29,9 @@ const KINDS: &[Kind] = &[
     kind::<openai::OpenAiConfig>(),
     kind::<perspective::PerspectiveConfig>(),
     kind::<azure::AzureConfig>(),
+    kind::<google::GoogleConfig>(),
+    kind::<aws::AwsConfig>(),
+    kind::<hive::HiveConfig>(),
     kind::<http::HttpConfig>(),
     kind::<guard::GuardConfig>(),
     kind::<replay::ReplayData>(),
@@ -114,6 +117,35 @@ fn listed() -> String {
         .map(|name| format!("`{name}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Reads the `[target]` table of a scenario's `text` as kind `K` (its `kind`
+/// aside), for a kind's unit tests: the checked configuration, and the
+/// problems and warnings as shown.
+#[cfg(test)]
+pub(crate) fn check_as<K: TargetKind>(text: &str) -> (Option<K>, Vec<String>, Vec<String>) {
+    use crate::moderator::check::ScenarioFile;
+    let (mut problems, mut warnings) = (Vec::new(), Vec::new());
+    let ids = std::collections::HashSet::new();
+    let file = ScenarioFile {
+        path: std::path::Path::new("s.toml"),
+        text,
+        base: std::path::Path::new("."),
+    };
+    let mut checks = Checks::new(file, "target", &ids, &mut problems, &mut warnings);
+    let mut value = TargetTable::find(text).expect("a [target] table").value;
+    if let DeValue::Table(entries) = value.get_mut() {
+        entries.remove("kind");
+    }
+    let config = match K::Raw::deserialize(ValueDeserializer::from(value)) {
+        Ok(raw) => K::check(raw, &mut checks),
+        Err(error) => {
+            checks.toml_error(&error);
+            None
+        }
+    };
+    let shown = |d: &Vec<crate::diagnostic::Diagnostic>| d.iter().map(ToString::to_string).collect();
+    (config, shown(&problems), shown(&warnings))
 }
 
 #[cfg(test)]

@@ -242,6 +242,23 @@ impl Transport {
         self.send(self.client.post(url).json(body), headers).await
     }
 
+    /// POSTs `body` exactly as given, as `content_type` (for a body that is
+    /// signed, such as AWS's), and reads the whole response.
+    pub async fn post_bytes(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Response, AttemptError> {
+        let request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        self.send(request, headers).await
+    }
+
     /// GETs a resource and reads the whole response.
     pub async fn get(&self, url: &str, headers: &[(String, String)]) -> Result<Response, AttemptError> {
         self.send(self.client.get(url), headers).await
@@ -355,6 +372,7 @@ impl Transport {
     /// Checks a response for success and parses its JSON body, classifying every
     /// failure: 429 is rate limiting, 408 and 5xx are transient (each with the
     /// server's `Retry-After`), other 4xx permanent; a wrong content type or an unreadable body transient.
+    /// JSON is `application/json`, `…+json`, or AWS's `application/x-amz-json-1.0`/`-1.1`.
     pub fn json_body(&self, response: &Response) -> Result<Value, AttemptError> {
         if !(200..300).contains(&response.status) {
             return Err(self.status_error(response));
@@ -363,7 +381,9 @@ impl Transport {
             .content_type
             .as_deref()
             .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-            .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
+            .is_some_and(|ct| {
+                ct == "application/json" || ct.ends_with("+json") || ct.starts_with("application/x-amz-json-")
+            });
         if !is_json {
             return Err(AttemptError::transient(format!(
                 "expected a JSON response but got content type {} ({})",
@@ -434,7 +454,7 @@ pub fn excerpt(body: &[u8]) -> String {
 }
 
 /// The `message` of the common JSON error shapes (`{"error": {"message": …}}`,
-/// `{"error": "…"}`, `{"message": …}`).
+/// `{"error": "…"}`, `{"message": …}`, AWS's `{"Message": …}`).
 pub fn api_error_message(value: &Value) -> Option<String> {
     let error = value.get("error");
     error
@@ -442,6 +462,7 @@ pub fn api_error_message(value: &Value) -> Option<String> {
         .and_then(Value::as_str)
         .or_else(|| error.and_then(Value::as_str))
         .or_else(|| value.get("message").and_then(Value::as_str))
+        .or_else(|| value.get("Message").and_then(Value::as_str))
         .map(str::to_string)
 }
 
@@ -556,6 +577,19 @@ mod tests {
             t.json_body(&response(200, "application/json", r#"{"a":1}"#)).unwrap()["a"],
             1
         );
+        assert_eq!(
+            t.json_body(&response(200, "application/x-amz-json-1.1", r#"{"a":2}"#))
+                .unwrap()["a"],
+            2
+        );
+        let e = t
+            .json_body(&response(
+                400,
+                "application/x-amz-json-1.1",
+                r#"{"__type":"InvalidRequestException","Message":"bad segment"}"#,
+            ))
+            .unwrap_err();
+        assert_eq!(e.message, "HTTP 400 Bad Request: bad segment");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Adapter {
     Perspective,
     Azure,
     Http,
+    Google,
+    Aws,
+    Hive,
 }
 
 fn violating(text: &str) -> bool {
@@ -37,7 +40,19 @@ impl Adapter {
             Adapter::Perspective => ("PERSPECTIVE_API_KEY", "test-perspective-key"),
             Adapter::Azure => ("AZURE_CONTENT_SAFETY_KEY", "test-azure-key"),
             Adapter::Http => ("PLATFORM_TOKEN", "test-platform-token"),
+            Adapter::Google => ("GOOGLE_API_KEY", "test-google-key"),
+            Adapter::Aws => ("AWS_SECRET_ACCESS_KEY", "test-aws-secret"),
+            Adapter::Hive => ("HIVE_API_KEY", "test-hive-key"),
         }
+    }
+
+    /// Every environment variable a run needs: the key, and AWS's other credentials.
+    pub fn env(self) -> Vec<(&'static str, &'static str)> {
+        let mut env = vec![self.key_env()];
+        if let Adapter::Aws = self {
+            env.extend([("AWS_ACCESS_KEY_ID", AWS_ACCESS_KEY_ID), ("AWS_REGION", "eu-west-1")]);
+        }
+        env
     }
 
     /// The `[target]` table pointing at `url`.
@@ -53,6 +68,9 @@ impl Adapter {
                  score = \"/result/confidence\"\ndecision_id = \"/notice/id\"\nreason = \"/notice/statement\"\nrule = \"/notice/policy\"\n\
                  automated = \"/notice/automated\"\nappeal_url = \"/notice/appeal\"\n"
             ),
+            Adapter::Google => format!("kind = \"google\"\nbase_url = \"{url}\"\n"),
+            Adapter::Aws => format!("kind = \"aws\"\nbase_url = \"{url}\"\n"),
+            Adapter::Hive => format!("kind = \"hive\"\nbase_url = \"{url}\"\n"),
         }
     }
 
@@ -135,6 +153,9 @@ impl Adapter {
                 }
                 Reply::Json(200, answer)
             }
+            Adapter::Google => google_answer(&body),
+            Adapter::Aws => aws_answer(request),
+            Adapter::Hive => hive_answer(&body),
         }
     }
 
@@ -146,6 +167,9 @@ impl Adapter {
             Adapter::Perspective => request.target.ends_with(&format!("key={key}")),
             Adapter::Azure => request.header("ocp-apim-subscription-key") == Some(key),
             Adapter::Http => request.header("authorization") == Some(&format!("Bearer {key}")),
+            Adapter::Google => request.header("x-goog-api-key") == Some(key),
+            Adapter::Aws => aws_signed(request, None),
+            Adapter::Hive => request.header("authorization") == Some(&format!("token {key}")),
         }
     }
 
@@ -155,8 +179,182 @@ impl Adapter {
             Adapter::Perspective => "/v1alpha1/comments:analyze?key=",
             Adapter::Azure => "/contentsafety/text:analyze?api-version=2024-09-01",
             Adapter::Http => "/v2/moderate",
+            Adapter::Google => "/v2/documents:moderateText",
+            Adapter::Aws => "/",
+            Adapter::Hive => "/api/v2/task/sync",
         }
     }
+
+    /// Whether the adapter sends several cases in one call.
+    fn batches(self) -> bool {
+        matches!(self, Adapter::OpenAi | Adapter::Aws)
+    }
+}
+
+/// The AWS access key id the tests use (not a secret, but redacted all the same).
+pub const AWS_ACCESS_KEY_ID: &str = "AKIDMODAUDITTEST";
+
+/// The Natural Language API's answer: every category's confidence, and
+/// `languageSupported: false` (with a best-effort answer) for Swahili.
+fn google_answer(body: &Value) -> Reply {
+    let text = body["document"]["content"].as_str().unwrap_or_default();
+    let lang = body["document"]["languageCode"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if body["document"]["type"] != "PLAIN_TEXT" {
+        return Reply::Json(
+            400,
+            json!({"error": {"code": 400, "message": "Invalid document type", "status": "INVALID_ARGUMENT"}}),
+        );
+    }
+    let bad = violating(text);
+    let categories: Vec<Value> = [
+        ("Toxic", if bad { 0.92 } else { 0.04 }),
+        ("Insult", 0.03),
+        ("Profanity", 0.02),
+        ("Derogatory", if bad { 0.41 } else { 0.01 }),
+        ("Sexual", 0.01),
+        ("Death, Harm & Tragedy", 0.05),
+        ("Violent", if bad { 0.88 } else { 0.02 }),
+        ("Firearms & Weapons", 0.01),
+        ("Public Safety", 0.02),
+        ("Health", 0.01),
+        ("Religion & Belief", 0.01),
+        ("Illicit Drugs", 0.0),
+        ("War & Conflict", 0.03),
+        ("Politics", 0.02),
+        ("Finance", 0.0),
+        ("Legal", 0.01),
+    ]
+    .into_iter()
+    .map(|(name, confidence)| json!({"name": name, "confidence": confidence, "severity": 0.0}))
+    .collect();
+    Reply::Json(
+        200,
+        json!({"moderationCategories": categories, "languageCode": lang, "languageSupported": lang != "sw"}),
+    )
+}
+
+/// Comprehend's answer to `DetectToxicContent`: one result per segment, in order.
+fn aws_answer(request: &Request) -> Reply {
+    let body = request.json();
+    if request.header("x-amz-target") != Some("Comprehend_20171127.DetectToxicContent")
+        || request.header("content-type") != Some("application/x-amz-json-1.1")
+    {
+        return Reply::status(
+            400,
+            "application/x-amz-json-1.1",
+            r#"{"__type":"UnknownOperationException"}"#,
+            &[],
+        );
+    }
+    if body["LanguageCode"] != "en" {
+        return Reply::status(
+            400,
+            "application/x-amz-json-1.1",
+            &json!({"__type": "com.amazonaws.comprehend#UnsupportedLanguageException",
+                    "Message": format!("Unsupported language: {}", body["LanguageCode"].as_str().unwrap_or_default())})
+            .to_string(),
+            &[],
+        );
+    }
+    let segments = body["TextSegments"].as_array().cloned().unwrap_or_default();
+    if segments.is_empty() || segments.len() > 10 {
+        return Reply::status(
+            400,
+            "application/x-amz-json-1.1",
+            r#"{"__type":"com.amazonaws.comprehend#InvalidRequestException","Message":"1 to 10 segments"}"#,
+            &[],
+        );
+    }
+    let results: Vec<Value> = segments
+        .iter()
+        .map(|segment| {
+            let bad = violating(segment["Text"].as_str().unwrap_or_default());
+            json!({
+                "Labels": [
+                    {"Name": "PROFANITY", "Score": 0.02}, {"Name": "HATE_SPEECH", "Score": if bad {0.31} else {0.01}},
+                    {"Name": "INSULT", "Score": 0.05}, {"Name": "GRAPHIC", "Score": 0.01},
+                    {"Name": "HARASSMENT_OR_ABUSE", "Score": 0.04}, {"Name": "SEXUAL", "Score": 0.01},
+                    {"Name": "VIOLENCE_OR_THREAT", "Score": if bad {0.93} else {0.02}}
+                ],
+                "Toxicity": if bad {0.91} else {0.03}
+            })
+        })
+        .collect();
+    Reply::status(
+        200,
+        "application/x-amz-json-1.1",
+        &json!({"ResultList": results}).to_string(),
+        &[],
+    )
+}
+
+/// Whether a request is signed with SigV4 for Comprehend by the test's access key
+/// (and carries `session_token`, when given): the shape of the headers, since
+/// the signature itself is checked against AWS's published vectors in the unit tests.
+pub fn aws_signed(request: &Request, session_token: Option<&str>) -> bool {
+    let Some(authorization) = request.header("authorization") else {
+        return false;
+    };
+    let Some(date) = request.header("x-amz-date") else {
+        return false;
+    };
+    let day = date.get(..8).unwrap_or_default();
+    let mut signed_headers = "content-type;host;x-amz-date;x-amz-target".to_string();
+    if session_token.is_some() {
+        signed_headers = "content-type;host;x-amz-date;x-amz-security-token;x-amz-target".into();
+    }
+    let prefix = format!(
+        "AWS4-HMAC-SHA256 Credential={AWS_ACCESS_KEY_ID}/{day}/eu-west-1/comprehend/aws4_request, SignedHeaders={signed_headers}, Signature="
+    );
+    let signature = authorization.strip_prefix(&prefix).unwrap_or_default();
+    date.len() == 16
+        && date.ends_with('Z')
+        && signature.len() == 64
+        && signature
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && request.header("x-amz-security-token") == session_token
+}
+
+/// Hive's synchronous answer: severities 0–3 per class; Swahili is `UNSUPPORTED`
+/// (no class moderated).
+fn hive_answer(body: &Value) -> Reply {
+    let text = body["text_data"].as_str().unwrap_or_default();
+    let bad = violating(text);
+    let unsupported = text.contains("habari");
+    let (language, moderated, classes) = if unsupported {
+        ("UNSUPPORTED", json!([]), json!([]))
+    } else {
+        (
+            if text.contains("texto") { "ES" } else { "EN" },
+            json!(["sexual", "hate", "violence", "bullying", "spam"]),
+            json!([
+                {"class": "spam", "score": 0}, {"class": "sexual", "score": 0},
+                {"class": "hate", "score": if bad {2} else {0}}, {"class": "violence", "score": if bad {3} else {0}},
+                {"class": "bullying", "score": if bad {1} else {0}}
+            ]),
+        )
+    };
+    Reply::Json(
+        200,
+        json!({
+            "id": "19fa9f60-5b06-11ed-8fc4-659b38d4c6a6", "code": 200, "project_id": 41392, "user_id": 3121654,
+            "created_on": "2026-11-02T23:28:48.546Z",
+            "status": [{
+                "status": {"code": "0", "message": "SUCCESS"},
+                "response": {
+                    "input": {"model_type": "TEXT_CLASSIFICATION", "model_version": 1, "text": text, "charge": 0.0005},
+                    "custom_classes": [], "text_filters": [], "pii_entities": [], "urls": [],
+                    "language": language, "moderated_classes": moderated,
+                    "output": [{"time": 0, "start_char_index": 0, "end_char_index": text.chars().count(), "classes": classes}]
+                }
+            }],
+            "from_cache": false
+        }),
+    )
 }
 
 /// A finished run against a server.
@@ -176,6 +374,18 @@ pub fn run_against(adapter: Adapter, server: &Server, rows: &str, run: &str) -> 
 
 /// As [`run_against`], with extra `[target]` keys too.
 pub fn run_against_with(adapter: Adapter, server: &Server, rows: &str, target: &str, run: &str) -> HttpRun {
+    run_against_in_env(adapter, server, rows, target, run, &adapter.env())
+}
+
+/// As [`run_against_with`], in the environment `env` instead of the adapter's own.
+pub fn run_against_in_env(
+    adapter: Adapter,
+    server: &Server,
+    rows: &str,
+    target: &str,
+    run: &str,
+    env: &[(&str, &str)],
+) -> HttpRun {
     let tmp = tempfile::tempdir().unwrap();
     let corpus = write_corpus(&tmp.path().join("corpus"), &["en", "es", "sw"], rows);
     let cache = tmp.path().join("cache");
@@ -198,15 +408,13 @@ pub fn run_against_with(adapter: Adapter, server: &Server, rows: &str, target: &
         ),
     );
     let dir = tmp.path().join("run");
-    let (key, value) = adapter.key_env();
-    let output = modaudit()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&dir)
-        .env(key, value)
-        .output()
-        .unwrap();
+    let mut command = modaudit();
+    command.arg("run").arg(&scenario).arg("--out").arg(&dir);
+    if !env.iter().any(|(name, _)| *name == "AWS_SESSION_TOKEN") {
+        // a developer's own temporary credentials would change what is signed
+        command.env_remove("AWS_SESSION_TOKEN");
+    }
+    let output = command.envs(env.iter().copied()).output().unwrap();
     HttpRun {
         dir,
         code: output.status.code(),
@@ -232,16 +440,26 @@ fn assert_all_decided(adapter: Adapter, run: &HttpRun) {
     let rows = rows_by_case(&run.dir);
     assert_eq!(rows["k1"]["action"], "remove", "{:?}", rows["k1"]);
     assert_eq!(rows["b1"]["action"], "allow", "{:?}", rows["b1"]);
-    assert_eq!(rows["b2"]["action"], "allow");
+    let unsupported = |id: &str, why: &str| {
+        assert_eq!(
+            rows[id]["action"], "unsupported",
+            "an unsupported language is its own outcome: {:?}",
+            rows[id]
+        );
+        assert!(rows[id]["error"].contains(why), "{:?}", rows[id]);
+    };
     match adapter {
-        Adapter::Perspective => {
-            assert_eq!(
-                rows["b3"]["action"], "unsupported",
-                "an unsupported language is its own outcome"
-            );
-            assert!(rows["b3"]["error"].contains("does not support request languages: sw"));
+        Adapter::Perspective => unsupported("b3", "does not support request languages: sw"),
+        Adapter::Google => unsupported("b3", "does not officially support `sw`"),
+        Adapter::Hive => unsupported("b3", "classified the language as UNSUPPORTED"),
+        Adapter::Aws => {
+            unsupported("b3", "toxicity detection takes English only");
+            unsupported("b2", "toxicity detection takes English only");
         }
         _ => assert_eq!(rows["b3"]["action"], "allow"),
+    }
+    if !matches!(adapter, Adapter::Aws) {
+        assert_eq!(rows["b2"]["action"], "allow");
     }
 }
 
@@ -322,8 +540,8 @@ fn check(adapter: Adapter, fault: Fault) {
         Fault::ServerErrors => assert_eq!(k1_attempts, 3),
         _ => assert_eq!(k1_attempts, 2, "{fault:?}"),
     }
-    if !matches!(adapter, Adapter::OpenAi) {
-        // unbatched: the other cases were not disturbed (OpenAI sends them in k1's batch)
+    if !adapter.batches() {
+        // unbatched: the other cases were not disturbed (a batch carries them with k1)
         for id in ["b1", "b2", "b3"] {
             assert_eq!(rows[id]["attempts"], "1", "{fault:?}");
         }
@@ -357,6 +575,9 @@ fault_matrix! {
     perspective => Adapter::Perspective,
     azure => Adapter::Azure,
     http => Adapter::Http,
+    google => Adapter::Google,
+    aws => Adapter::Aws,
+    hive => Adapter::Hive,
 }
 
 #[test]
