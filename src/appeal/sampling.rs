@@ -229,6 +229,7 @@ mod tests {
             status: String::new(),
             status_map: BTreeMap::new(),
             decided_at: None,
+            filed_at: None,
             outcome_reason: None,
             poll_interval: Duration::from_secs(1),
             deadline: Duration::from_secs(10),

@@ -275,10 +275,18 @@ impl Prober {
                     self.appeal.appeal_id
                 ))
             })?;
+        let filed_at = self
+            .appeal
+            .filed_at
+            .as_deref()
+            .and_then(|p| answer.pointer(p))
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
         Ok(AppealFiled {
             case_id: case.id.clone(),
             appeal_id,
-            filed_at: Utc::now(),
+            filed_at,
             response: Some(answer),
         })
     }

@@ -92,6 +92,10 @@ pub struct AppealPlan {
     pub status: String,
     pub status_map: BTreeMap<String, crate::journal::appeal::AppealResult>,
     pub decided_at: Option<String>,
+    /// Where the filing's answer says when the platform registered the appeal:
+    /// with `decided_at`, time to decision is measured on the platform's clock
+    /// alone, free of the network and of this machine's load.
+    pub filed_at: Option<String>,
     pub outcome_reason: Option<String>,
     pub poll_interval: Duration,
     pub deadline: Duration,
@@ -512,6 +516,7 @@ impl PlanBuilder<'_> {
             ("appeal_id", Some(&raw.appeal_id)),
             ("status", Some(&raw.status)),
             ("decided_at", raw.decided_at.as_ref()),
+            ("filed_at", raw.filed_at.as_ref()),
             ("outcome_reason", raw.outcome_reason.as_ref()),
         ] {
             if let Some(p) = pointer.filter(|p| !p.starts_with('/')) {
@@ -571,6 +576,7 @@ impl PlanBuilder<'_> {
             status: raw.status.clone(),
             status_map,
             decided_at: raw.decided_at.clone(),
+            filed_at: raw.filed_at.clone(),
             outcome_reason: raw.outcome_reason.clone(),
             poll_interval,
             deadline,

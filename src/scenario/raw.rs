@@ -60,8 +60,11 @@ pub struct RawAppeal {
     /// Platform status values → `reversed`, `upheld` or `pending`.
     #[serde(default)]
     pub status_map: BTreeMap<String, String>,
-    /// JSON pointer to when the platform decided (RFC 3339).
+    /// JSON pointer to when the platform decided (RFC 3339), in the status answer.
     pub decided_at: Option<String>,
+    /// JSON pointer to when the platform registered the appeal (RFC 3339), in
+    /// the filing's answer.
+    pub filed_at: Option<String>,
     /// JSON pointer to the platform's reasoning for its appeal decision.
     pub outcome_reason: Option<String>,
     pub poll_interval_secs: Option<f64>,

@@ -186,7 +186,11 @@ fn handle(behaviour: &Behaviour, state: &Mutex<State>, request: &Request) -> Rep
             let id = appeal.id.clone();
             state.appeals.push(appeal);
             state.by_key.insert(key, n);
-            Reply::Json(201, json!({"appeal_id": id, "status": "in_review"}))
+            let filed_at = state.appeals[n].filed_at.to_rfc3339();
+            Reply::Json(
+                201,
+                json!({"appeal_id": id, "status": "in_review", "filed_at": filed_at}),
+            )
         }
         ("GET", p) if p.starts_with("/appeals/") => {
             let id = &p["/appeals/".len()..];
@@ -232,7 +236,7 @@ pub fn scenario_tables_with(url: &str, with_appeal: bool, deadline_secs: f64, ap
         text.push_str(&format!(
             "[appeal]\nsubmit_url = \"{url}/appeals\"\nsubmit_body = '{{\"decision_id\": \"{{decision_id}}\", \"statement\": \"{{appeal_text}}\"}}'\n\
              appeal_id = \"/appeal_id\"\nstatus_url = \"{url}/appeals/{{appeal_id}}\"\nstatus = \"/status\"\n\
-             status_map = {{ reinstated = \"reversed\", in_review = \"pending\" }}\ndecided_at = \"/decided_at\"\noutcome_reason = \"/reason\"\n\
+             status_map = {{ reinstated = \"reversed\", in_review = \"pending\" }}\ndecided_at = \"/decided_at\"\nfiled_at = \"/filed_at\"\noutcome_reason = \"/reason\"\n\
              poll_interval_secs = 0.05\ndeadline_secs = {deadline_secs}\nconcurrency = 16\n{appeal_keys}\n"
         ));
     }
