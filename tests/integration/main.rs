@@ -9,6 +9,7 @@ mod config_limits;
 mod consistency;
 mod corpus_tools;
 mod gates_and_exit_codes;
+mod hosted_extras;
 mod hostile_output;
 mod http_politeness;
 mod http_targets;
