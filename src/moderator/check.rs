@@ -171,10 +171,16 @@ impl<'a> Checks<'a> {
     /// Checks the name of the environment variable holding the key
     /// (`api_key_env`, else `default`) and returns it.
     pub fn api_key_env(&mut self, name: Option<String>, default: &str) -> String {
+        self.secret_env(&["api_key_env"], name, default)
+    }
+
+    /// Checks the name, given at `key` (else `default`), of an environment
+    /// variable holding a secret, and returns it.
+    pub fn secret_env(&mut self, key: &[&str], name: Option<String>, default: &str) -> String {
         let name = name.unwrap_or_else(|| default.to_string());
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             self.problem(
-                &["api_key_env"],
+                key,
                 format!("`{name}` is not an environment variable name (the key itself never goes in the scenario)"),
             );
         }
