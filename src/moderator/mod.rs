@@ -15,6 +15,7 @@
 
 pub mod azure;
 pub mod check;
+pub mod classify;
 mod command;
 pub mod env;
 pub mod http;
@@ -26,6 +27,7 @@ pub mod perspective;
 pub mod registry;
 pub mod remote;
 pub mod replay;
+pub mod tei;
 pub mod transport;
 
 use std::collections::BTreeMap;

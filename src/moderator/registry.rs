@@ -20,7 +20,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::check::Checks;
 use super::kind::{TargetKind, TargetSpec};
-use super::{azure, command, http, keyword, library, openai, perspective, replay};
+use super::{azure, classify, command, http, keyword, library, openai, perspective, replay, tei};
 
 /// Every kind, in the order they are listed to the user.
 const KINDS: &[Kind] = &[
@@ -29,6 +29,8 @@ const KINDS: &[Kind] = &[
     kind::<openai::OpenAiConfig>(),
     kind::<perspective::PerspectiveConfig>(),
     kind::<azure::AzureConfig>(),
+    kind::<tei::TeiConfig>(),
+    kind::<classify::ClassifyConfig>(),
     kind::<http::HttpConfig>(),
     kind::<replay::ReplayData>(),
     kind::<library::LibraryConfig>(),

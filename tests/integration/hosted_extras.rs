@@ -1,14 +1,16 @@
 //! What hosted classifiers say besides their scores reaches the outputs: the
-//! OpenAI model snapshot that answered each case (so that a silent model
-//! update shows), Azure custom blocklist matches, and Azure Entra ID tokens in
-//! place of the key.
+//! OpenAI model snapshot that answered each case (so a silent model update
+//! shows), Azure custom blocklist matches, and Azure Entra ID tokens in place
+//! of the key. Classifier servers (text-embeddings-inference, vLLM, SGLang) are
+//! read with the labels the scenario names, and a mismatch is said, never
+//! guessed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::http_targets::{Adapter, ROWS, rows_by_case, run_against, run_against_with};
+use crate::http_targets::{Adapter, ROWS, classify_answer, rows_by_case, run_against, run_against_with, tei_answer};
 use crate::server::{Reply, Request, Server};
 use crate::support::*;
 
@@ -268,4 +270,143 @@ fn azure_credentials_of_the_other_method_are_refused_at_their_line() {
         "{err}"
     );
     assert!(err.contains("`target.halt_on_blocklist_hit`"), "{err}");
+}
+
+#[test]
+fn tei_is_asked_with_single_text_inputs_and_raw_scores_and_every_label_is_recorded() {
+    let server = Server::start(|request, _| tei_answer(&request.json()));
+    let run = run_against(Adapter::Tei, &server, ROWS, "");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "one batch");
+    let body = requests[0].json();
+    assert_eq!(body["raw_scores"], json!(true));
+    assert_eq!(body["truncate"], json!(true));
+    assert_eq!(body["inputs"].as_array().unwrap().len(), 4);
+    assert!(
+        body["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i.as_array().is_some_and(|a| a.len() == 1))
+    );
+    let journal = std::fs::read_to_string(run.dir.join("journal.jsonl")).unwrap();
+    let k1: Value = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["case_id"] == "k1")
+        .unwrap();
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    for (label, logit) in [("toxic", 2.5), ("threat", 1.0), ("neutral", -2.5)] {
+        let got = k1["scores"][label].as_f64().unwrap();
+        assert!((got - sigmoid(logit)).abs() < 1e-12, "{label}: {got}");
+    }
+    assert!((k1["score"].as_f64().unwrap() - sigmoid(2.5)).abs() < 1e-12);
+}
+
+#[test]
+fn a_label_the_model_lacks_is_an_error_listing_its_labels() {
+    let server = Server::start(|request, _| tei_answer(&request.json()));
+    let target = format!(
+        "kind = \"tei\"\nbase_url = \"{}\"\nlabels = [\"hate\"]\nactivation = \"softmax\"\n",
+        server.url
+    );
+    let (output, tmp) = run_with_env(&target, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let rows = rows_by_case(&tmp.path().join("run"));
+    assert_eq!(
+        rows["k1"]["error"],
+        "the model has no label `hate` (its labels: neutral, threat, toxic); check `labels`"
+    );
+    assert_eq!(server.count(), 1, "not retried");
+}
+
+#[test]
+fn sglang_is_asked_at_its_own_path() {
+    let server = Server::start(|request, _| {
+        if request.target != "/v1/classify" {
+            return Reply::Json(404, json!({"detail": "Not Found"}));
+        }
+        classify_answer(&request.json())
+    });
+    let target = format!(
+        "kind = \"classify\"\nserver = \"sglang\"\nbase_url = \"{}\"\nmodel = \"m\"\nclass_names = [\"neutral\", \"toxic\"]\nlabels = [\"toxic\"]\nthreshold = 0.9\n",
+        server.url
+    );
+    let (output, tmp) = run_with_env(&target, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let rows = rows_by_case(&tmp.path().join("run"));
+    assert_eq!(rows["k1"]["action"], "remove");
+    assert_eq!(rows["k1"]["score"], "0.97");
+    assert_eq!(rows["b1"]["action"], "allow");
+    assert_eq!(rows["k1"]["model"], "m", "the served model is recorded");
+    assert!(
+        server.requests()[0].header("authorization").is_none(),
+        "no key configured, none sent"
+    );
+}
+
+#[test]
+fn class_names_that_contradict_the_server_are_an_error() {
+    let server = Server::start(|request, _| classify_answer(&request.json()));
+    let target = format!(
+        "kind = \"classify\"\nbase_url = \"{}\"\nmodel = \"m\"\nclass_names = [\"toxic\", \"neutral\"]\nlabels = [\"toxic\"]\n",
+        server.url
+    );
+    let (output, tmp) = run_with_env(&target, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let rows = rows_by_case(&tmp.path().join("run"));
+    assert_eq!(
+        rows["k1"]["error"],
+        "the server names class 1 `toxic` but `class_names` names it `neutral`; list the classes in the model's order"
+    );
+
+    let target = format!(
+        "kind = \"classify\"\nbase_url = \"{}\"\nmodel = \"m\"\nclass_names = [\"neutral\", \"toxic\", \"hate\"]\nlabels = [\"toxic\", \"hate\"]\n",
+        server.url
+    );
+    let (_, tmp) = run_with_env(&target, &[]);
+    let rows = rows_by_case(&tmp.path().join("run"));
+    assert_eq!(
+        rows["b1"]["error"],
+        "the server answered 2 class probabilities but `class_names` names 3 classes"
+    );
+}
+
+#[test]
+fn class_names_can_come_from_the_models_config() {
+    let server = Server::start(|request, _| classify_answer(&request.json()));
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("config.json"),
+        r#"{"architectures": ["XLMRobertaForSequenceClassification"], "id2label": {"1": "toxic", "0": "neutral"}}"#,
+    )
+    .unwrap();
+    let corpus = write_corpus(&tmp.path().join("c"), &["en", "es", "sw"], ROWS);
+    let scenario = write_scenario(
+        tmp.path(),
+        &corpus,
+        &format!(
+            "name = \"x\"\ncorpora = [{{corpus}}]\n[target]\nkind = \"classify\"\nbase_url = \"{}\"\nmodel = \"m\"\nmodel_config = \"config.json\"\nlabels = [\"toxic\"]\n[run]\ncache = false\n",
+            server.url
+        ),
+    );
+    let output = run_scenario(&scenario, &tmp.path().join("run"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let rows = rows_by_case(&tmp.path().join("run"));
+    assert_eq!(rows["k1"]["action"], "remove");
+    assert_eq!(rows["b1"]["action"], "allow");
+
+    std::fs::write(
+        tmp.path().join("config.json"),
+        r#"{"id2label": {"0": "neutral", "2": "toxic"}}"#,
+    )
+    .unwrap();
+    let output = modaudit().arg("validate").arg(&scenario).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_of(&output).contains("`target.model_config`: config.json: `id2label` has no class 1"),
+        "{}",
+        stderr_of(&output)
+    );
 }

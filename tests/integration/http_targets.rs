@@ -24,6 +24,8 @@ pub enum Adapter {
     Perspective,
     Azure,
     Http,
+    Tei,
+    Classify,
 }
 
 fn violating(text: &str) -> bool {
@@ -37,7 +39,14 @@ impl Adapter {
             Adapter::Perspective => ("PERSPECTIVE_API_KEY", "test-perspective-key"),
             Adapter::Azure => ("AZURE_CONTENT_SAFETY_KEY", "test-azure-key"),
             Adapter::Http => ("PLATFORM_TOKEN", "test-platform-token"),
+            Adapter::Tei => ("TEI_API_KEY", "test-tei-token"),
+            Adapter::Classify => ("VLLM_API_KEY", "test-vllm-token"),
         }
+    }
+
+    /// Whether the adapter sends several cases in one request.
+    pub fn batches(self) -> bool {
+        matches!(self, Adapter::OpenAi | Adapter::Tei | Adapter::Classify)
     }
 
     /// The `[target]` table pointing at `url`.
@@ -52,6 +61,13 @@ impl Adapter {
                  [target.response]\naction = \"/result/decision\"\naction_map = {{ removed = \"remove\", kept = \"allow\" }}\n\
                  score = \"/result/confidence\"\ndecision_id = \"/notice/id\"\nreason = \"/notice/statement\"\nrule = \"/notice/policy\"\n\
                  automated = \"/notice/automated\"\nappeal_url = \"/notice/appeal\"\n"
+            ),
+            Adapter::Tei => format!(
+                "kind = \"tei\"\nbase_url = \"{url}\"\napi_key_env = \"TEI_API_KEY\"\nlabels = [\"toxic\", \"threat\"]\nthreshold = 0.5\n"
+            ),
+            Adapter::Classify => format!(
+                "kind = \"classify\"\nbase_url = \"{url}\"\napi_key_env = \"VLLM_API_KEY\"\nmodel = \"unitary/toxic-classifier\"\n\
+                 class_names = [\"neutral\", \"toxic\"]\nlabels = [\"toxic\"]\n"
             ),
         }
     }
@@ -135,6 +151,8 @@ impl Adapter {
                 }
                 Reply::Json(200, answer)
             }
+            Adapter::Tei => tei_answer(&body),
+            Adapter::Classify => classify_answer(&body),
         }
     }
 
@@ -145,7 +163,9 @@ impl Adapter {
             Adapter::OpenAi => request.header("authorization") == Some(&format!("Bearer {key}")),
             Adapter::Perspective => request.target.ends_with(&format!("key={key}")),
             Adapter::Azure => request.header("ocp-apim-subscription-key") == Some(key),
-            Adapter::Http => request.header("authorization") == Some(&format!("Bearer {key}")),
+            Adapter::Http | Adapter::Tei | Adapter::Classify => {
+                request.header("authorization") == Some(&format!("Bearer {key}"))
+            }
         }
     }
 
@@ -155,8 +175,72 @@ impl Adapter {
             Adapter::Perspective => "/v1alpha1/comments:analyze?key=",
             Adapter::Azure => "/contentsafety/text:analyze?api-version=2024-09-01",
             Adapter::Http => "/v2/moderate",
+            Adapter::Tei => "/predict",
+            Adapter::Classify => "/classify",
         }
     }
+}
+
+/// text-embeddings-inference `/predict`: a batch is a list of one-text lists
+/// (a bare list of two strings would be one sentence pair); with `raw_scores`
+/// each input gets every label's logit, highest first.
+pub fn tei_answer(body: &Value) -> Reply {
+    let Some(inputs) = body["inputs"].as_array() else {
+        return Reply::Json(
+            422,
+            json!({"error": "Input validation error: `inputs` cannot be empty", "error_type": "validation"}),
+        );
+    };
+    let mut predictions = Vec::new();
+    for input in inputs {
+        let Some([Value::String(text)]) = input.as_array().map(Vec::as_slice) else {
+            return Reply::Json(
+                422,
+                json!({"error": "expected a batch of single texts", "error_type": "validation"}),
+            );
+        };
+        if body["raw_scores"] != json!(true) {
+            return Reply::Json(
+                422,
+                json!({"error": "this test server only answers raw scores", "error_type": "validation"}),
+            );
+        }
+        let (toxic, threat) = if violating(text) { (2.5, 1.0) } else { (-3.0, -4.0) };
+        predictions.push(json!([
+            {"label": "neutral", "score": -toxic},
+            {"label": "toxic", "score": toxic},
+            {"label": "threat", "score": threat},
+        ]));
+    }
+    Reply::Json(200, Value::Array(predictions))
+}
+
+/// vLLM `/classify`: one `data` item per input, softmax probabilities in the
+/// model's class order, and the predicted class's label.
+pub fn classify_answer(body: &Value) -> Reply {
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect(),
+        _ => {
+            return Reply::Json(
+                400,
+                json!({"object": "error", "message": "input is required", "type": "BadRequestError", "code": 400}),
+            );
+        }
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let toxic = if violating(text) { 0.97 } else { 0.02 };
+            json!({"index": index, "label": if toxic > 0.5 {"toxic"} else {"neutral"}, "probs": [1.0 - toxic, toxic], "num_classes": 2})
+        })
+        .collect();
+    Reply::Json(
+        200,
+        json!({"id": "classify-test", "object": "list", "created": 1_745_383_213, "model": body["model"], "data": data,
+               "usage": {"prompt_tokens": 10, "total_tokens": 10, "completion_tokens": 0, "prompt_tokens_details": null}}),
+    )
 }
 
 /// A finished run against a server.
@@ -322,8 +406,8 @@ fn check(adapter: Adapter, fault: Fault) {
         Fault::ServerErrors => assert_eq!(k1_attempts, 3),
         _ => assert_eq!(k1_attempts, 2, "{fault:?}"),
     }
-    if !matches!(adapter, Adapter::OpenAi) {
-        // unbatched: the other cases were not disturbed (OpenAI sends them in k1's batch)
+    if !adapter.batches() {
+        // unbatched: the other cases were not disturbed (a batching adapter sends them in k1's batch)
         for id in ["b1", "b2", "b3"] {
             assert_eq!(rows[id]["attempts"], "1", "{fault:?}");
         }
@@ -357,6 +441,8 @@ fault_matrix! {
     perspective => Adapter::Perspective,
     azure => Adapter::Azure,
     http => Adapter::Http,
+    tei => Adapter::Tei,
+    classify => Adapter::Classify,
 }
 
 #[test]

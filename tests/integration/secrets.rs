@@ -39,7 +39,14 @@ fn assert_redirect_refused(run_dir: &Path, status: u16, elsewhere: &Server, what
 
 #[test]
 fn no_adapter_follows_a_redirect_to_another_origin() {
-    for adapter in [Adapter::OpenAi, Adapter::Perspective, Adapter::Azure, Adapter::Http] {
+    for adapter in [
+        Adapter::OpenAi,
+        Adapter::Perspective,
+        Adapter::Azure,
+        Adapter::Http,
+        Adapter::Tei,
+        Adapter::Classify,
+    ] {
         let elsewhere = Server::start(move |request, _| adapter.answer(request));
         let redirecting = redirecting_to(&elsewhere, 307);
         let run = run_against(adapter, &redirecting, ROWS, "error_budget = 1.0\n");
@@ -216,7 +223,9 @@ fn carries_key(adapter: Adapter, request: &Request) -> bool {
             .split_once("key=")
             .is_some_and(|(_, v)| form_decode(v.split('&').next().unwrap_or_default()) == ECHOED_KEY),
         Adapter::Azure => request.header("ocp-apim-subscription-key") == Some(ECHOED_KEY),
-        Adapter::OpenAi | Adapter::Http => request.header("authorization") == Some(&format!("Bearer {ECHOED_KEY}")),
+        Adapter::OpenAi | Adapter::Http | Adapter::Tei | Adapter::Classify => {
+            request.header("authorization") == Some(&format!("Bearer {ECHOED_KEY}"))
+        }
     }
 }
 
@@ -228,6 +237,8 @@ fn case_text(request: &Request) -> String {
         &body["comment"]["text"],
         &body["text"],
         &body["content"]["text"],
+        &body["inputs"][0][0],
+        &body["input"][0],
     ]
     .into_iter()
     .find_map(|v| v.as_str().map(str::to_string))
@@ -282,6 +293,11 @@ fn echo_server(adapter: Adapter) -> Server {
                         "details": [{"errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"}]}}),
                 ),
                 Adapter::Azure => json_reply(200, json!({"categoriesAnalysis": key})),
+                Adapter::Tei => json_reply(200, json!([[{"label": key, "score": key}]])),
+                Adapter::Classify => json_reply(
+                    200,
+                    json!({"model": key, "data": [{"index": 0, "label": key, "probs": key}]}),
+                ),
             },
             "three" => json_reply(
                 200,
@@ -334,6 +350,13 @@ fn echo_answer(adapter: Adapter) -> Value {
             "blocklistsMatch": [{"blocklistName": key}],
             "categoriesAnalysis": [{"category": "Hate", "severity": 6}, {"category": key, "severity": 4}],
         }),
+        Adapter::Tei => {
+            json!([[{"label": "toxic", "score": 2.0}, {"label": key, "score": 1.0}, {"label": "threat", "score": -1.0}]])
+        }
+        Adapter::Classify => json!({
+            "id": key, "object": "list", "model": key,
+            "data": [{"index": 0, "label": "toxic", "probs": [0.1, 0.9], "num_classes": 2}],
+        }),
     }
 }
 
@@ -373,7 +396,14 @@ fn files_with_key(dir: &Path) -> Vec<(PathBuf, String)> {
 
 #[test]
 fn a_key_echoed_into_every_field_reaches_no_file_and_no_output() {
-    for adapter in [Adapter::Http, Adapter::OpenAi, Adapter::Perspective, Adapter::Azure] {
+    for adapter in [
+        Adapter::Http,
+        Adapter::OpenAi,
+        Adapter::Perspective,
+        Adapter::Azure,
+        Adapter::Tei,
+        Adapter::Classify,
+    ] {
         let server = echo_server(adapter);
         let tmp = tempfile::tempdir().unwrap();
         let corpus = write_corpus(&tmp.path().join("corpus"), &["en"], ECHO_ROWS);
@@ -383,7 +413,9 @@ fn a_key_echoed_into_every_field_reaches_no_file_and_no_output() {
             Adapter::Http => {
                 target.push_str("territorial_scope = \"/notice/scope\"\nscores = { echoed = \"/result/confidence\" }\n")
             }
-            Adapter::OpenAi => target = target.replacen('\n', "\nbatch_size = 1\n", 1),
+            Adapter::OpenAi | Adapter::Tei | Adapter::Classify => {
+                target = target.replacen('\n', "\nbatch_size = 1\n", 1)
+            }
             _ => {}
         }
         let appeal = match adapter {
@@ -446,6 +478,8 @@ fn a_key_that_cannot_be_sent_is_bad_input_naming_the_variable() {
         (Adapter::Azure, "zq-secret-zq\r\n"),
         (Adapter::Perspective, "zq-secret-zq\n"),
         (Adapter::OpenAi, "zq-secret-zq\n"),
+        (Adapter::Tei, "zq-secret-zq\n"),
+        (Adapter::Classify, "zq-secret-zq\n"),
     ] {
         let server = Server::start(move |request, _| adapter.answer(request));
         let tmp = tempfile::tempdir().unwrap();
