@@ -107,6 +107,13 @@ pub struct Decision {
     /// Why the case ended as `error` or `unsupported`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the system said about a decided case besides its action (e.g. the
+    /// custom blocklist entries it matched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The model (or model snapshot) that answered, when the system names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     pub latency_ms: u64,
     pub attempts: u32,
     pub decided_at: DateTime<Utc>,

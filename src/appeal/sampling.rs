@@ -257,6 +257,8 @@ mod tests {
             scores: BTreeMap::new(),
             notice: Default::default(),
             error: None,
+            detail: None,
+            model: None,
             latency_ms: 0,
             attempts: 1,
             decided_at: chrono::Utc::now(),

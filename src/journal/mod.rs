@@ -185,6 +185,8 @@ mod tests {
             scores: Default::default(),
             notice: Notice::default(),
             error: None,
+            detail: None,
+            model: None,
             latency_ms: 1,
             attempts: 1,
             decided_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),

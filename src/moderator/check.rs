@@ -174,6 +174,12 @@ impl<'a> Checks<'a> {
         self.env_variable(&["api_key_env"], name.unwrap_or_else(|| default.to_string()))
     }
 
+    /// Checks the name, given at `key` (else `default`), of an environment
+    /// variable holding a secret, and returns it.
+    pub fn secret_env(&mut self, key: &[&str], name: Option<String>, default: &str) -> String {
+        self.env_variable(key, name.unwrap_or_else(|| default.to_string()))
+    }
+
     /// Checks the name, given at `key`, of an environment variable holding a
     /// secret, and returns it.
     pub fn env_variable(&mut self, key: &[&str], name: String) -> String {

@@ -486,6 +486,7 @@ fn verdict_from_answer(value: Value, threshold: Option<f64>) -> Result<Verdict, 
         detail: (action == Action::Unsupported)
             .then(|| string("reason").unwrap_or_else(|| "the program declined the case".into())),
         response: Some(value),
+        ..Verdict::default()
     })
 }
 

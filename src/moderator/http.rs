@@ -364,8 +364,7 @@ pub fn map_response(value: &Value, mapping: &ResponseMapping) -> Result<Verdict,
             territorial_scope: at(&mapping.notice.territorial_scope).map(scope_text),
             appeal_url: text(&mapping.notice.appeal_url),
         },
-        detail: None,
-        response: None,
+        ..Verdict::default()
     })
 }
 

@@ -16,6 +16,7 @@
 pub mod aws;
 pub mod azure;
 pub mod check;
+pub mod classify;
 mod command;
 pub mod env;
 pub mod google;
@@ -30,6 +31,7 @@ pub mod perspective;
 pub mod registry;
 pub mod remote;
 pub mod replay;
+pub mod tei;
 pub mod transport;
 
 use std::collections::BTreeMap;
@@ -65,8 +67,14 @@ pub struct Verdict {
     pub score: Option<f64>,
     pub scores: BTreeMap<String, f64>,
     pub notice: Notice,
-    /// Why the outcome is `unsupported` (or other detail worth keeping).
+    /// Why the outcome is `error` or `unsupported`; for a decided case, what
+    /// the system said about it besides its action (e.g. the custom blocklist
+    /// entries it matched).
     pub detail: Option<String>,
+    /// The model (or model snapshot) that answered, when the system names it,
+    /// so that a model changing under an audit shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// The raw answer, kept as evidence (never containing secrets).
     pub response: Option<serde_json::Value>,
 }

@@ -6,6 +6,13 @@
 //! `flagged` (restricted to the chosen categories when they are given). Every
 //! category score is kept. The endpoint is a classifier, not a platform: its
 //! answers carry no notice.
+//!
+//! A model alias such as `omni-moderation-latest` resolves to a dated snapshot,
+//! which the answer names in `model` (e.g. `omni-moderation-2024-09-26`); each
+//! decision records it, so a model updated under a running audit shows in the
+//! report. The recorded answer keeps each result whole, its
+//! `category_applied_input_types` included.
+//! See <https://platform.openai.com/docs/api-reference/moderations/object>.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -209,6 +216,7 @@ impl OpenAiApi {
             action: Some(action),
             score: top,
             scores,
+            model: envelope.get("model").and_then(Value::as_str).map(str::to_string),
             response: Some(json!({
                 "id": envelope.get("id"),
                 "model": envelope.get("model"),
@@ -317,5 +325,6 @@ mod tests {
         let v = target(None, &[], &[]).api().verdict(&result(), &envelope).unwrap();
         assert_eq!(v.score, Some(0.91));
         assert_eq!(v.scores.len(), 2);
+        assert_eq!(v.model.as_deref(), Some("m"), "the snapshot that answered");
     }
 }

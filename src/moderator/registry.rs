@@ -20,7 +20,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::check::Checks;
 use super::kind::{TargetKind, TargetSpec};
-use super::{aws, azure, command, google, guard, hive, http, keyword, library, openai, perspective, replay};
+use super::{
+    aws, azure, classify, command, google, guard, hive, http, keyword, library, openai, perspective, replay, tei,
+};
 
 /// Every kind, in the order they are listed to the user.
 const KINDS: &[Kind] = &[
@@ -32,6 +34,8 @@ const KINDS: &[Kind] = &[
     kind::<google::GoogleConfig>(),
     kind::<aws::AwsConfig>(),
     kind::<hive::HiveConfig>(),
+    kind::<tei::TeiConfig>(),
+    kind::<classify::ClassifyConfig>(),
     kind::<http::HttpConfig>(),
     kind::<guard::GuardConfig>(),
     kind::<replay::ReplayData>(),

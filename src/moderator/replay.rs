@@ -259,6 +259,7 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
             detail: (action == Action::Unsupported)
                 .then(|| text(&config.columns.reason).unwrap_or_else(|| "recorded as unsupported".into())),
             response: Some(row.clone()),
+            ..Verdict::default()
         };
         verdicts.insert(id, verdict);
     }

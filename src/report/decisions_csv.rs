@@ -16,7 +16,7 @@ use crate::decision::DecisionIndex;
 use crate::scenario::Plan;
 
 /// Column names of `decisions.csv`.
-pub const COLUMNS: [&str; 23] = [
+pub const COLUMNS: [&str; 25] = [
     "case_id",
     "lang",
     "label",
@@ -37,6 +37,8 @@ pub const COLUMNS: [&str; 23] = [
     "automated_detection",
     "territorial_scope",
     "appeal_url",
+    "model",
+    "detail",
     "cache_hit",
     "response_sha256",
     "text",
@@ -80,6 +82,8 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
                 .unwrap_or_default(),
             opt(d.and_then(|d| d.notice.territorial_scope.as_ref())),
             opt(d.and_then(|d| d.notice.appeal_url.as_ref())),
+            words(d.and_then(|d| d.model.as_ref())),
+            words(d.and_then(|d| d.detail.as_ref())),
             d.map(|d| d.cache_hit.to_string()).unwrap_or_default(),
             opt(d.and_then(|d| d.response_sha256.as_ref())),
             case.text.clone(),

@@ -109,6 +109,29 @@ pub struct RunSection {
     /// What the system's rate limiting cost the run (absent when it never objected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limiting: Option<RateLimiting>,
+    /// The models that answered, as the system named them in its answers, with
+    /// how many cases each decided (absent when it names none); more than one
+    /// means the model changed during the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_snapshots: Vec<ModelSnapshot>,
+}
+
+/// A model the system named in its answers, and how many cases it answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSnapshot {
+    pub model: String,
+    pub cases: u64,
+}
+
+impl RunSection {
+    /// "omni-moderation-2024-09-26 (378 cases)", each model the system named.
+    pub fn model_snapshots_text(&self) -> String {
+        self.model_snapshots
+            .iter()
+            .map(|m| format!("{} ({})", m.model, count_of(m.cases, "case", "cases")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,6 +279,7 @@ pub fn build_report(
             tool_version: manifest.tool_version.clone(),
             seed: manifest.seed,
             rate_limiting: manifest.rate_limiting,
+            model_snapshots: model_snapshots(plan, decisions, &local),
         },
         corpora: plan
             .corpora
@@ -322,6 +346,25 @@ fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
         })
         .collect();
     (!scored.is_empty()).then(|| score_bias(&scored, plan.analysis.min_n, plan.analysis.confidence))
+}
+
+/// The models the system named in its answers, by name, with their case
+/// counts (a model served from a local directory is named by its path, which
+/// is shortened as every published local path is).
+fn model_snapshots(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<ModelSnapshot> {
+    let mut cases: BTreeMap<&str, u64> = BTreeMap::new();
+    for case in &plan.cases {
+        if let Some(model) = decisions.get(&case.id).and_then(|d| d.model.as_deref()) {
+            *cases.entry(model).or_default() += 1;
+        }
+    }
+    cases
+        .into_iter()
+        .map(|(model, cases)| ModelSnapshot {
+            model: local.shorten(model).into_owned(),
+            cases,
+        })
+        .collect()
 }
 
 fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<UnsupportedLanguage> {

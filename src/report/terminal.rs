@@ -19,6 +19,12 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
     for note in &report.run.target_notes {
         out.push_str(&format!("  note          {}\n", for_terminal_line(note)));
     }
+    if report.run.model_snapshots.len() > 1 {
+        out.push_str(&format!(
+            "  models        {} — the model changed during the run\n",
+            for_terminal_line(&report.run.model_snapshots_text())
+        ));
+    }
     if let Some(o) = report.slices.iter().find(|s| s.dimension == Dimension::Overall) {
         out.push_str(&format!(
             "  over-removal  {} of {} protected cases ({}, CI {})\n",

@@ -232,6 +232,17 @@ fn facts(report: &Report) -> Vec<(String, String)> {
     for note in &report.run.target_notes {
         facts.push(("Note on the system".into(), note.clone()));
     }
+    match report.run.model_snapshots.len() {
+        0 => {}
+        1 => facts.push(("Model that answered".into(), report.run.model_snapshots_text())),
+        _ => facts.push((
+            "Models that answered".into(),
+            format!(
+                "{} — the system's model changed during the run: compare the cases by the model column of decisions.csv",
+                report.run.model_snapshots_text()
+            ),
+        )),
+    }
     facts.extend([("Run".into(), report.run.id.clone())]);
     for c in &report.corpora {
         let mut value = format!("{} {} ({})", c.name, c.version, c.license);

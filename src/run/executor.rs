@@ -406,10 +406,10 @@ fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attem
         .as_ref()
         .and_then(|r| serde_json::to_vec(r).ok())
         .map(|bytes| sha256_hex(&bytes));
-    let (action, error) = match verdict.action {
-        Some(action @ (Action::Unsupported | Action::Error)) => (action, verdict.detail),
-        Some(action) => (action, None),
-        None => (Action::Error, Some("the target gave no action".to_string())),
+    let (action, error, detail) = match verdict.action {
+        Some(action @ (Action::Unsupported | Action::Error)) => (action, verdict.detail, None),
+        Some(action) => (action, None, verdict.detail),
+        None => (Action::Error, Some("the target gave no action".to_string()), None),
     };
     Decision {
         case_id: case_id.to_string(),
@@ -418,6 +418,8 @@ fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attem
         scores: verdict.scores,
         notice: verdict.notice,
         error,
+        detail,
+        model: verdict.model,
         latency_ms,
         attempts,
         decided_at: chrono::Utc::now(),
@@ -435,6 +437,8 @@ fn error_decision(case_id: &str, message: &str, latency_ms: u64, attempts: u32) 
         scores: Default::default(),
         notice: Default::default(),
         error: Some(message.to_string()),
+        detail: None,
+        model: None,
         latency_ms,
         attempts,
         decided_at: chrono::Utc::now(),

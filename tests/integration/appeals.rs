@@ -850,6 +850,8 @@ mod snapshot {
                         ..Notice::default()
                     },
                     error: None,
+                    detail: None,
+                    model: None,
                     latency_ms: 5,
                     attempts: 1,
                     decided_at: at(i as i64),

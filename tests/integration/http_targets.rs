@@ -27,6 +27,8 @@ pub enum Adapter {
     Google,
     Aws,
     Hive,
+    Tei,
+    Classify,
 }
 
 fn violating(text: &str) -> bool {
@@ -40,6 +42,8 @@ impl Adapter {
             Adapter::Perspective => ("PERSPECTIVE_API_KEY", "test-perspective-key"),
             Adapter::Azure => ("AZURE_CONTENT_SAFETY_KEY", "test-azure-key"),
             Adapter::Http => ("PLATFORM_TOKEN", "test-platform-token"),
+            Adapter::Tei => ("TEI_API_KEY", "test-tei-token"),
+            Adapter::Classify => ("VLLM_API_KEY", "test-vllm-token"),
             Adapter::Google => ("GOOGLE_API_KEY", "test-google-key"),
             Adapter::Aws => ("AWS_SECRET_ACCESS_KEY", "test-aws-secret"),
             Adapter::Hive => ("HIVE_API_KEY", "test-hive-key"),
@@ -71,6 +75,13 @@ impl Adapter {
             Adapter::Google => format!("kind = \"google\"\nbase_url = \"{url}\"\n"),
             Adapter::Aws => format!("kind = \"aws\"\nbase_url = \"{url}\"\n"),
             Adapter::Hive => format!("kind = \"hive\"\nbase_url = \"{url}\"\n"),
+            Adapter::Tei => format!(
+                "kind = \"tei\"\nbase_url = \"{url}\"\napi_key_env = \"TEI_API_KEY\"\nlabels = [\"toxic\", \"threat\"]\nthreshold = 0.5\n"
+            ),
+            Adapter::Classify => format!(
+                "kind = \"classify\"\nbase_url = \"{url}\"\napi_key_env = \"VLLM_API_KEY\"\nmodel = \"unitary/toxic-classifier\"\n\
+                 class_names = [\"neutral\", \"toxic\"]\nlabels = [\"toxic\"]\n"
+            ),
         }
     }
 
@@ -156,6 +167,8 @@ impl Adapter {
             Adapter::Google => google_answer(&body),
             Adapter::Aws => aws_answer(request),
             Adapter::Hive => hive_answer(&body),
+            Adapter::Tei => tei_answer(&body),
+            Adapter::Classify => classify_answer(&body),
         }
     }
 
@@ -166,7 +179,9 @@ impl Adapter {
             Adapter::OpenAi => request.header("authorization") == Some(&format!("Bearer {key}")),
             Adapter::Perspective => request.target.ends_with(&format!("key={key}")),
             Adapter::Azure => request.header("ocp-apim-subscription-key") == Some(key),
-            Adapter::Http => request.header("authorization") == Some(&format!("Bearer {key}")),
+            Adapter::Http | Adapter::Tei | Adapter::Classify => {
+                request.header("authorization") == Some(&format!("Bearer {key}"))
+            }
             Adapter::Google => request.header("x-goog-api-key") == Some(key),
             Adapter::Aws => aws_signed(request, None),
             Adapter::Hive => request.header("authorization") == Some(&format!("token {key}")),
@@ -182,12 +197,14 @@ impl Adapter {
             Adapter::Google => "/v2/documents:moderateText",
             Adapter::Aws => "/",
             Adapter::Hive => "/api/v2/task/sync",
+            Adapter::Tei => "/predict",
+            Adapter::Classify => "/classify",
         }
     }
 
     /// Whether the adapter sends several cases in one call.
     fn batches(self) -> bool {
-        matches!(self, Adapter::OpenAi | Adapter::Aws)
+        matches!(self, Adapter::OpenAi | Adapter::Aws | Adapter::Tei | Adapter::Classify)
     }
 }
 
@@ -354,6 +371,68 @@ fn hive_answer(body: &Value) -> Reply {
             }],
             "from_cache": false
         }),
+    )
+}
+
+/// text-embeddings-inference `/predict`: a batch is a list of one-text lists
+/// (a bare list of two strings would be one sentence pair); with `raw_scores`
+/// each input gets every label's logit, highest first.
+pub fn tei_answer(body: &Value) -> Reply {
+    let Some(inputs) = body["inputs"].as_array() else {
+        return Reply::Json(
+            422,
+            json!({"error": "Input validation error: `inputs` cannot be empty", "error_type": "validation"}),
+        );
+    };
+    let mut predictions = Vec::new();
+    for input in inputs {
+        let Some([Value::String(text)]) = input.as_array().map(Vec::as_slice) else {
+            return Reply::Json(
+                422,
+                json!({"error": "expected a batch of single texts", "error_type": "validation"}),
+            );
+        };
+        if body["raw_scores"] != json!(true) {
+            return Reply::Json(
+                422,
+                json!({"error": "this test server only answers raw scores", "error_type": "validation"}),
+            );
+        }
+        let (toxic, threat) = if violating(text) { (2.5, 1.0) } else { (-3.0, -4.0) };
+        predictions.push(json!([
+            {"label": "neutral", "score": -toxic},
+            {"label": "toxic", "score": toxic},
+            {"label": "threat", "score": threat},
+        ]));
+    }
+    Reply::Json(200, Value::Array(predictions))
+}
+
+/// vLLM `/classify`: one `data` item per input, softmax probabilities in the
+/// model's class order, and the predicted class's label.
+pub fn classify_answer(body: &Value) -> Reply {
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect(),
+        _ => {
+            return Reply::Json(
+                400,
+                json!({"object": "error", "message": "input is required", "type": "BadRequestError", "code": 400}),
+            );
+        }
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let toxic = if violating(text) { 0.97 } else { 0.02 };
+            json!({"index": index, "label": if toxic > 0.5 {"toxic"} else {"neutral"}, "probs": [1.0 - toxic, toxic], "num_classes": 2})
+        })
+        .collect();
+    Reply::Json(
+        200,
+        json!({"id": "classify-test", "object": "list", "created": 1_745_383_213, "model": body["model"], "data": data,
+               "usage": {"prompt_tokens": 10, "total_tokens": 10, "completion_tokens": 0, "prompt_tokens_details": null}}),
     )
 }
 
@@ -541,7 +620,7 @@ fn check(adapter: Adapter, fault: Fault) {
         _ => assert_eq!(k1_attempts, 2, "{fault:?}"),
     }
     if !adapter.batches() {
-        // unbatched: the other cases were not disturbed (a batch carries them with k1)
+        // unbatched: the other cases were not disturbed (a batching adapter sends them in k1's batch)
         for id in ["b1", "b2", "b3"] {
             assert_eq!(rows[id]["attempts"], "1", "{fault:?}");
         }
@@ -578,6 +657,8 @@ fault_matrix! {
     google => Adapter::Google,
     aws => Adapter::Aws,
     hive => Adapter::Hive,
+    tei => Adapter::Tei,
+    classify => Adapter::Classify,
 }
 
 #[test]

@@ -58,7 +58,7 @@ impl Moderator for InProcess {
                             ..Notice::default()
                         },
                         detail: (action == Action::Unsupported).then(|| reason.unwrap_or_default()),
-                        response: None,
+                        ..Verdict::default()
                     }
                 })
                 .collect())

@@ -10,6 +10,7 @@ mod consistency;
 mod corpus_tools;
 mod gates_and_exit_codes;
 mod guard_target;
+mod hosted_extras;
 mod hosted_targets;
 mod hostile_output;
 mod http_politeness;

@@ -50,6 +50,8 @@ fn no_adapter_follows_a_redirect_to_another_origin() {
         Adapter::Google,
         Adapter::Aws,
         Adapter::Hive,
+        Adapter::Tei,
+        Adapter::Classify,
     ] {
         let elsewhere = Server::start(move |request, _| adapter.answer(request));
         let redirecting = redirecting_to(&elsewhere, 307);
@@ -227,7 +229,9 @@ fn carries_key(adapter: Adapter, request: &Request) -> bool {
             .split_once("key=")
             .is_some_and(|(_, v)| form_decode(v.split('&').next().unwrap_or_default()) == ECHOED_KEY),
         Adapter::Azure => request.header("ocp-apim-subscription-key") == Some(ECHOED_KEY),
-        Adapter::OpenAi | Adapter::Http => request.header("authorization") == Some(&format!("Bearer {ECHOED_KEY}")),
+        Adapter::OpenAi | Adapter::Http | Adapter::Tei | Adapter::Classify => {
+            request.header("authorization") == Some(&format!("Bearer {ECHOED_KEY}"))
+        }
         Adapter::Google => request.header("x-goog-api-key") == Some(ECHOED_KEY),
         Adapter::Aws => aws_signed(request, Some(ECHOED_KEY)),
         Adapter::Hive => request.header("authorization") == Some(&format!("token {ECHOED_KEY}")),
@@ -259,6 +263,8 @@ fn case_text(request: &Request) -> String {
         &body["document"]["content"],
         &body["TextSegments"][0]["Text"],
         &body["text_data"],
+        &body["inputs"][0][0],
+        &body["input"][0],
     ]
     .into_iter()
     .find_map(|v| v.as_str().map(str::to_string))
@@ -326,6 +332,11 @@ fn echo_server(adapter: Adapter) -> Server {
                     json!({"status": [{"status": {"code": "0", "message": "SUCCESS"},
                         "response": {"language": key, "moderated_classes": [], "output": []}}]}),
                 ),
+                Adapter::Tei => json_reply(200, json!([[{"label": key, "score": key}]])),
+                Adapter::Classify => json_reply(
+                    200,
+                    json!({"model": key, "data": [{"index": 0, "label": key, "probs": key}]}),
+                ),
             },
             "three" => json_reply(
                 200,
@@ -392,6 +403,13 @@ fn echo_answer(adapter: Adapter) -> Value {
                 "text_filters": [{"value": key, "type": "profanity"}],
                 "output": [{"classes": [{"class": "hate", "score": 3}, {"class": key, "score": 1}]}]}}],
         }),
+        Adapter::Tei => {
+            json!([[{"label": "toxic", "score": 2.0}, {"label": key, "score": 1.0}, {"label": "threat", "score": -1.0}]])
+        }
+        Adapter::Classify => json!({
+            "id": key, "object": "list", "model": key,
+            "data": [{"index": 0, "label": "toxic", "probs": [0.1, 0.9], "num_classes": 2}],
+        }),
     }
 }
 
@@ -439,6 +457,8 @@ fn a_key_echoed_into_every_field_reaches_no_file_and_no_output() {
         Adapter::Google,
         Adapter::Aws,
         Adapter::Hive,
+        Adapter::Tei,
+        Adapter::Classify,
     ] {
         let server = echo_server(adapter);
         let tmp = tempfile::tempdir().unwrap();
@@ -448,7 +468,9 @@ fn a_key_echoed_into_every_field_reaches_no_file_and_no_output() {
             Adapter::Http => {
                 target.push_str("territorial_scope = \"/notice/scope\"\nscores = { echoed = \"/result/confidence\" }\n")
             }
-            Adapter::OpenAi | Adapter::Aws => target = target.replacen('\n', "\nbatch_size = 1\n", 1),
+            Adapter::OpenAi | Adapter::Aws | Adapter::Tei | Adapter::Classify => {
+                target = target.replacen('\n', "\nbatch_size = 1\n", 1)
+            }
             _ => {}
         }
         let appeal = match adapter {
@@ -514,6 +536,8 @@ fn a_key_that_cannot_be_sent_is_bad_input_naming_the_variable() {
         (Adapter::Google, "zq-secret-zq\n"),
         (Adapter::Aws, "zq-secret-zq\n"),
         (Adapter::Hive, "zq-secret\u{7}-zq"),
+        (Adapter::Tei, "zq-secret-zq\n"),
+        (Adapter::Classify, "zq-secret-zq\n"),
     ] {
         let server = Server::start(move |request, _| adapter.answer(request));
         let tmp = tempfile::tempdir().unwrap();

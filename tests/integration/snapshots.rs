@@ -62,6 +62,8 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
                 scores: Default::default(),
                 notice,
                 error,
+                detail: None,
+                model: None,
                 latency_ms: 5,
                 attempts: 1,
                 decided_at: at(i as i64),
