@@ -86,17 +86,24 @@ fn times(probe: &ProbeReport) -> Times {
     }
 }
 
-/// "half were decided within 2.0 hours and 90 % within 5.0 hours", with a time
-/// not reached by the deadline written as more than the deadline.
+/// "half were decided within 2.0 hours and 90 % within 5.0 hours"; a share
+/// not reached by the deadline is said to take longer than the deadline.
 fn times_text(t: &Times) -> String {
-    let within = |secs: Option<f64>| match secs {
-        Some(s) => format!("within {}", human_seconds(s)),
-        None => format!("not within the {} deadline", human_seconds(t.deadline_secs)),
+    let deadline = format!("the deadline of {}", human_seconds(t.deadline_secs));
+    let decided = match (t.median_secs, t.p90_secs) {
+        (Some(median), Some(p90)) => format!(
+            "half were decided within {} and 90 % within {}",
+            human_seconds(median),
+            human_seconds(p90)
+        ),
+        (Some(median), None) => format!(
+            "half were decided within {}, but fewer than 90 % by {deadline}",
+            human_seconds(median)
+        ),
+        (None, _) => format!("fewer than half were decided by {deadline}"),
     };
     format!(
-        "half were decided {} and 90 % {} (Kaplan–Meier estimate; appeals still pending at the deadline count as undecided, not as dropped)",
-        within(t.median_secs),
-        within(t.p90_secs)
+        "{decided} (Kaplan–Meier estimate; appeals still pending at the deadline count as undecided, not as dropped)"
     )
 }
 
@@ -334,5 +341,27 @@ mod tests {
         );
         assert_eq!(f.id, "appeal.time_to_decision.target_group.lesbians");
         assert_eq!(f.evidence.p_adjusted, Some(0.004));
+    }
+
+    #[test]
+    fn times_not_reached_by_the_deadline_are_said_to_exceed_it() {
+        let t = |median, p90| Times {
+            method: "kaplan_meier".into(),
+            median_secs: median,
+            p90_secs: p90,
+            deadline_secs: 86_400.0 * 7.0,
+            events: 10,
+            censored: 10,
+            censored_at_deadline: 10,
+        };
+        assert!(
+            times_text(&t(Some(7200.0), Some(36_000.0)))
+                .starts_with("half were decided within 2.0 hours and 90 % within 10.0 hours")
+        );
+        assert!(
+            times_text(&t(Some(7200.0), None))
+                .starts_with("half were decided within 2.0 hours, but fewer than 90 % by the deadline of 7.0 days")
+        );
+        assert!(times_text(&t(None, None)).starts_with("fewer than half were decided by the deadline of 7.0 days"));
     }
 }

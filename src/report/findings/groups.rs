@@ -488,7 +488,7 @@ fn gap_clause(dim: &Dim<'_>, d: &Disparity) -> String {
     let reference = reference_of(d.dimension, &d.reference);
     let how = match (d.ratio, d.difference > 0.0) {
         (Some(r), true) => format!("{r:.2} times as often as {reference}"),
-        (None, true) => format!("while {reference} never were"),
+        (None, true) => format!("more often, while {reference} never were"),
         (Some(r), false) => format!("less often than {reference}, at {r:.2} times their rate"),
         (None, false) => format!("less often than {reference}"),
     };
@@ -581,17 +581,18 @@ fn disparities(dim: &Dim<'_>) -> Vec<Finding> {
         dim.dimension,
         dim.record.reference.as_deref().unwrap_or(crate::analysis::ALL_OTHERS),
     );
-    let mut count = if named_higher {
-        format!(
-            "{} were removed significantly more often than {reference}",
-            subject_count(dim.dimension, higher.len(), dim.tested.len())
-        )
+    let k = named.len();
+    // "one of the 13 kinds of speech was"; posts (about, in, by one of …) were
+    let verb = if k == 1 && dim.dimension == Dimension::Category {
+        "was"
     } else {
-        format!(
-            "{} were removed significantly less often than {reference}",
-            subject_count(dim.dimension, lower.len(), dim.tested.len())
-        )
+        "were"
     };
+    let mut count = format!(
+        "{} {verb} removed significantly {} often than {reference}",
+        subject_count(dim.dimension, k, dim.tested.len()),
+        if named_higher { "more" } else { "less" }
+    );
     if named_higher && !lower.is_empty() {
         count.push_str(&format!(", {} significantly less often", lower.len()));
     }
@@ -736,7 +737,7 @@ fn no_disparity(dim: &Dim<'_>) -> Finding {
         (None, None) => "at these sample sizes no difference could reliably have been detected".into(),
     };
     let mut text = format!(
-        "None of the {} tested was removed significantly more or less often than {} ({}); {could} (power {:.0} % at α/m = {:.4}).",
+        "For none of the {} tested did over-removal differ significantly from {} ({}); {could} (power {:.0} % at α/m = {:.4}).",
         groups_of(dim.dimension, dim.tested.len()),
         reference_of(
             dim.dimension,
