@@ -177,7 +177,8 @@ fn omnibus_text(o: &Omnibus) -> String {
     }
 }
 
-/// The groups of a dimension no comparison could test.
+/// The groups of a dimension, when fewer than two have the minimum n: they
+/// cannot be compared with one another.
 fn untestable(dim: &Dim<'_>) -> Option<Finding> {
     let groups: Vec<&Slice> = dim
         .report
@@ -189,17 +190,26 @@ fn untestable(dim: &Dim<'_>) -> Option<Finding> {
         return None;
     }
     let largest = groups.iter().map(|s| s.protected_n).max().unwrap_or(0);
+    let which = if dim.ranked.is_empty() {
+        "none has"
+    } else {
+        "only one has"
+    };
     Some(Finding::new(
         format!("no_extreme.{}", dim.key()),
         FindingKind::NoExtreme,
         format!(
-            "The {} in the corpus cannot be compared: none has the {} decided protected posts a test needs (the largest has {largest}).",
+            "The {} in the corpus cannot be compared with one another: {which} the {} decided protected posts a test needs (the largest has {largest}).",
             groups_of(dim.dimension, groups.len()),
             dim.min_n()
         ),
         Evidence {
             groups: groups.iter().map(|s| slice_rate(s)).collect(),
-            counts: [("groups".to_string(), groups.len() as u64)].into(),
+            counts: [
+                ("groups".to_string(), groups.len() as u64),
+                ("groups_with_min_n".to_string(), dim.ranked.len() as u64),
+            ]
+            .into(),
             note: Some(format!(
                 "groups need at least {} protected posts to be tested",
                 dim.min_n()
@@ -213,17 +223,8 @@ fn untestable(dim: &Dim<'_>) -> Option<Finding> {
 /// can be named.
 fn extremes(dim: &Dim<'_>) -> Vec<Finding> {
     let ranked = &dim.ranked;
-    let all: Vec<&Slice> = dim
-        .report
-        .slices
-        .iter()
-        .filter(|s| s.dimension == dim.dimension && s.protected_n > 0)
-        .collect();
     if ranked.len() < 2 {
-        if all.len() < 2 {
-            return Vec::new();
-        }
-        return untestable_ranking(dim, &all).into_iter().collect();
+        return untestable(dim).into_iter().collect();
     }
     let omnibus = dim.omnibus();
     let omnibus_significant = omnibus.as_ref().and_then(|o| o.p).is_some_and(|p| p < dim.alpha());
@@ -245,29 +246,6 @@ fn extremes(dim: &Dim<'_>) -> Vec<Finding> {
         out.push(not_distinguishable(dim, lowest, highest, omnibus, omnibus_significant));
     }
     out
-}
-
-/// No ranking: fewer than two groups have the minimum n.
-fn untestable_ranking(dim: &Dim<'_>, all: &[&Slice]) -> Option<Finding> {
-    let largest = all.iter().map(|s| s.protected_n).max().unwrap_or(0);
-    Some(Finding::new(
-        format!("no_extreme.{}", dim.key()),
-        FindingKind::NoExtreme,
-        format!(
-            "The {} cannot be ranked: fewer than two have the {} decided protected posts a test needs (the largest has {largest}).",
-            groups_of(dim.dimension, all.len()),
-            dim.min_n()
-        ),
-        Evidence {
-            groups: all.iter().map(|s| slice_rate(s)).collect(),
-            counts: [
-                ("groups".to_string(), all.len() as u64),
-                ("groups_with_min_n".to_string(), dim.ranked.len() as u64),
-            ]
-            .into(),
-            ..dim.base_evidence()
-        },
-    ))
 }
 
 fn not_distinguishable(
