@@ -15,9 +15,25 @@ pub fn render_markdown(report: &Report) -> String {
     out.push_str(&format!("# {}\n\n", escape(&view.title)));
     out.push_str(&format!("**{}**\n\n", escape(&view.status)));
     out.push_str("## Summary\n\n");
-    for sentence in &view.summary {
-        out.push_str(&escape(sentence));
-        out.push(' ');
+    for paragraph in &view.summary {
+        let sentences: Vec<String> = paragraph
+            .iter()
+            .map(|s| format!("{} \\[{}\\]", escape(&s.text), s.number))
+            .collect();
+        out.push_str(&sentences.join(" "));
+        out.push_str("\n\n");
+    }
+    if !view.evidence.is_empty() {
+        out.push_str("### Evidence for each sentence\n\n");
+        for item in &view.evidence {
+            out.push_str(&format!(
+                "{}. `{}` — {}\n",
+                item.number,
+                code_span_content(&item.id),
+                escape(&item.text)
+            ));
+        }
+        out.push('\n');
     }
     out.truncate(out.trim_end().len());
     out.push_str("\n\n## What was audited\n\n");
@@ -83,6 +99,12 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Text for inside a code span: control characters and backticks, which could
+/// end the span, are dropped.
+fn code_span_content(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control() && *c != '`').collect()
+}
+
 /// Like [`escape`], but text between backticks (written by modaudit itself, such
 /// as file names) stays a code span; the code span's content is sanitised so it
 /// cannot close itself early.
@@ -90,9 +112,8 @@ fn escape_keeping_code(text: &str) -> String {
     let mut out = String::new();
     for (i, part) in text.split('`').enumerate() {
         if i % 2 == 1 {
-            let clean: String = part.chars().filter(|c| !c.is_control()).collect();
             out.push('`');
-            out.push_str(&clean);
+            out.push_str(&code_span_content(part));
             out.push('`');
         } else {
             out.push_str(&escape(part));

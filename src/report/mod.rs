@@ -6,6 +6,7 @@
 //! model is ordered, and nothing depends on the order decisions arrived in.
 
 mod decisions_csv;
+pub mod findings;
 mod html;
 mod junit;
 pub mod local_paths;
@@ -37,6 +38,7 @@ use crate::hash::sha256_hex;
 use crate::manifest::{RateLimiting, RunManifest};
 use crate::scenario::Plan;
 use crate::statements::StatementsReport;
+use findings::{Finding, Limitation, Review};
 use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
@@ -52,7 +54,11 @@ pub use terminal::render_terminal;
 /// 2: a disparity has a `measure` (over-removal or detection); `ratio_ci` is a
 /// MOVER–Wilson `{lower, upper}` (upper `null` when unbounded); `p_value` and
 /// `p_adjusted` are `null` for groups described but not tested.
-pub const SCHEMA_VERSION: u32 = 2;
+///
+/// 3: `findings` (every summary sentence with its evidence; `summary` is their
+/// texts) and `limitations`; a corpus's `review_status` is a list of
+/// `{languages, status, review}`; an unsupported language has `language_cases`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Every output file a finished run writes (besides the journal).
 pub const OUTPUT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
@@ -64,8 +70,13 @@ pub struct Report {
     pub run: RunSection,
     pub corpora: Vec<CorpusSummary>,
     pub settings: SettingsSection,
-    /// Plain-language sentences a journalist could quote.
+    /// Plain-language sentences a journalist could quote: the texts of
+    /// `findings`, in order.
     pub summary: Vec<String>,
+    /// Every claim of the summary with the evidence it rests on.
+    pub findings: Vec<Finding>,
+    /// What the run cannot show.
+    pub limitations: Vec<Limitation>,
     pub totals: Totals,
     pub slices: Vec<Slice>,
     /// Every comparison of a group with its reference, for over-removal and detection.
@@ -139,8 +150,19 @@ pub struct CorpusSummary {
     pub name: String,
     pub version: String,
     pub license: String,
-    /// Review status of each language's cases, as the corpus declares it.
-    pub review_status: Vec<String>,
+    /// Review status of each language's cases, as the corpus declares it
+    /// (empty when it declares none).
+    pub review_status: Vec<ReviewStatus>,
+}
+
+/// The review status a corpus declares for some of its languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewStatus {
+    pub languages: Vec<String>,
+    /// As declared, e.g. "machine-drafted, awaiting native-speaker review".
+    pub status: String,
+    /// How far that declares the cases reviewed.
+    pub review: Review,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,7 +183,10 @@ pub struct SettingsSection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnsupportedLanguage {
     pub language: String,
+    /// Cases the system declared it cannot moderate.
     pub cases: u64,
+    /// Every case of the language in the run.
+    pub language_cases: u64,
     /// What the system said, for one of the cases.
     pub reason: String,
 }
@@ -291,7 +316,11 @@ pub fn build_report(
                 review_status: c
                     .provenance
                     .iter()
-                    .map(|p| format!("{}: {}", p.languages.join(", "), p.review_status))
+                    .map(|p| ReviewStatus {
+                        languages: p.languages.clone(),
+                        status: p.review_status.clone(),
+                        review: Review::of(&p.review_status),
+                    })
                     .collect(),
             })
             .collect(),
@@ -307,6 +336,8 @@ pub fn build_report(
             error_budget: plan.run.error_budget,
         },
         summary: Vec::new(),
+        findings: Vec::new(),
+        limitations: Vec::new(),
         totals,
         slices: analysis.slices,
         disparities: analysis.disparities,
@@ -326,7 +357,9 @@ pub fn build_report(
             error_budget: plan.run.error_budget,
         },
     };
-    report.summary = summary::sentences(&report);
+    report.findings = findings::findings(&report);
+    report.limitations = findings::limitations(&report);
+    report.summary = summary::sentences(&report.findings);
     report
 }
 
@@ -369,7 +402,9 @@ fn model_snapshots(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -
 
 fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<UnsupportedLanguage> {
     let mut by_language: BTreeMap<&str, (u64, String)> = BTreeMap::new();
+    let mut language_cases: BTreeMap<&str, u64> = BTreeMap::new();
     for case in &plan.cases {
+        *language_cases.entry(&case.lang).or_default() += 1;
         if let Some(d) = decisions.get(&case.id).filter(|d| d.action == Action::Unsupported) {
             let entry = by_language
                 .entry(&case.lang)
@@ -382,6 +417,7 @@ fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPa
         .map(|(language, (cases, reason))| UnsupportedLanguage {
             language: language.to_string(),
             cases,
+            language_cases: language_cases.get(language).copied().unwrap_or(cases),
             reason,
         })
         .collect()

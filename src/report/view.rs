@@ -25,9 +25,28 @@ const MAX_FAMILIES_LISTED: usize = 50;
 pub struct View {
     pub title: String,
     pub status: String,
-    pub summary: Vec<String>,
+    /// The summary's paragraphs, each a list of sentences.
+    pub summary: Vec<Vec<Sentence>>,
+    /// The evidence of every sentence, numbered as the sentences are.
+    pub evidence: Vec<EvidenceItem>,
     pub facts: Vec<(String, String)>,
     pub sections: Vec<Section>,
+}
+
+/// A sentence of the summary and the number of its evidence item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sentence {
+    pub number: usize,
+    pub text: String,
+}
+
+/// What one sentence of the summary rests on.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceItem {
+    pub number: usize,
+    /// The finding's id.
+    pub id: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,7 +131,7 @@ pub fn build_view(report: &Report) -> View {
             percent(report.outcome.error_budget)
         ),
     };
-    let mut sections = Vec::new();
+    let mut sections = vec![limitations_section(report)];
     for (dimension, id, title) in [
         (
             Dimension::Language,
@@ -166,10 +185,12 @@ pub fn build_view(report: &Report) -> View {
     }
     sections.push(gates_section(report));
     sections.push(method_section(report));
+    let (summary, evidence) = summary_and_evidence(report);
     let mut view = View {
         title: format!("Moderation audit: {}", report.run.scenario),
         status,
-        summary: report.summary.clone(),
+        summary,
+        evidence,
         facts: facts(report),
         sections,
     };
@@ -184,7 +205,8 @@ impl View {
     fn show_acting_characters(&mut self) {
         let texts = [&mut self.title, &mut self.status]
             .into_iter()
-            .chain(self.summary.iter_mut())
+            .chain(self.summary.iter_mut().flatten().map(|s| &mut s.text))
+            .chain(self.evidence.iter_mut().flat_map(|e| [&mut e.id, &mut e.text]))
             .chain(self.facts.iter_mut().flat_map(|(key, value)| [key, value]));
         texts.for_each(make_visible);
         for section in &mut self.sections {
@@ -213,6 +235,42 @@ impl View {
             }
         }
     }
+}
+
+/// The summary's paragraphs (findings grouped by what they are about) and the
+/// numbered evidence of each sentence.
+fn summary_and_evidence(report: &Report) -> (Vec<Vec<Sentence>>, Vec<EvidenceItem>) {
+    let mut paragraphs: Vec<Vec<Sentence>> = Vec::new();
+    let mut evidence = Vec::new();
+    let mut last_paragraph = None;
+    for (i, finding) in report.findings.iter().enumerate() {
+        let number = i + 1;
+        let paragraph = finding.kind.paragraph();
+        if last_paragraph != Some(paragraph) {
+            paragraphs.push(Vec::new());
+            last_paragraph = Some(paragraph);
+        }
+        if let Some(current) = paragraphs.last_mut() {
+            current.push(Sentence {
+                number,
+                text: finding.text.clone(),
+            });
+        }
+        evidence.push(EvidenceItem {
+            number,
+            id: finding.id.clone(),
+            text: finding.evidence.describe(),
+        });
+    }
+    (paragraphs, evidence)
+}
+
+fn limitations_section(report: &Report) -> Section {
+    let mut s = section("limitations", "Limitations");
+    s.paragraphs
+        .push("What this run cannot show, drawn from the run itself.".into());
+    s.paragraphs.extend(report.limitations.iter().map(|l| l.text.clone()));
+    s
 }
 
 fn make_visible(text: &mut String) {
@@ -246,8 +304,15 @@ fn facts(report: &Report) -> Vec<(String, String)> {
     facts.extend([("Run".into(), report.run.id.clone())]);
     for c in &report.corpora {
         let mut value = format!("{} {} ({})", c.name, c.version, c.license);
-        if !c.review_status.is_empty() {
-            value.push_str(&format!(" — review status: {}", c.review_status.join("; ")));
+        if c.review_status.is_empty() {
+            value.push_str(" — no review status declared");
+        } else {
+            let entries: Vec<String> = c
+                .review_status
+                .iter()
+                .map(|r| format!("{}: {}", r.languages.join(", "), r.status))
+                .collect();
+            value.push_str(&format!(" — review status: {}", entries.join("; ")));
         }
         facts.push(("Corpus".into(), value));
     }

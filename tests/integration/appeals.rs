@@ -134,7 +134,7 @@ fn reversal_rate_and_a_slower_language_are_measured_against_known_truth() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Appeals"), "{md}");
     assert!(
-        md.contains("Appeals in the language group “Arabic” took 3."),
+        md.contains("Appeals of protected posts in Arabic took 3."),
         "the summary flags it: {md}"
     );
     assert!(

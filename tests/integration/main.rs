@@ -3,6 +3,7 @@
 
 mod appeals;
 mod bad_input;
+mod claims;
 mod clusters;
 mod command_target;
 mod config_limits;

@@ -28,14 +28,16 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// Top-level sections of `results.json` that hold no analysis of their own.
-const NOT_ANALYSIS: [&str; 8] = [
+/// Top-level sections of `results.json` that hold no analysis of their own
+/// (`findings` and `limitations` quote values of the analysed sections).
+const NOT_ANALYSIS: [&str; 9] = [
     "schema_version",
     "run",
     "corpora",
     "settings",
     "summary",
     "findings",
+    "limitations",
     "gates",
     "outcome",
 ];

@@ -118,7 +118,7 @@ MANN_WHITNEY = {
 }
 # Sections of results.json that are not analysis: bookkeeping, settings echoed
 # from the scenario, prose, and gate values copied from the analysis.
-NOT_ANALYSIS = {"schema_version", "run", "corpora", "settings", "summary", "findings", "gates", "outcome"}
+NOT_ANALYSIS = {"schema_version", "run", "corpora", "settings", "summary", "findings", "limitations", "gates", "outcome"}
 DIMENSIONS = ["overall", "language", "category", "target_group", "speaker_group", "language_x_target_group"]
 COMPARED = ["language", "category", "target_group", "speaker_group"]
 APPEAL_DIMENSIONS = ["language", "target_group", "speaker_group", "category"]
