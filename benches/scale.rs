@@ -9,8 +9,10 @@
 //!    ratio to a minimal keep-alive client on the same server in the same run;
 //! 4. the `command` target against the bundled fake model.
 //!
-//!     cargo bench --bench scale
-//!     BENCH_CASES=10000000 cargo bench --bench scale     # the 10 M run
+//! ```text
+//! cargo bench --bench scale
+//! BENCH_CASES=10000000 cargo bench --bench scale     # the 10 M run
+//! ```
 //!
 //! The data are generated here, seeded (`BENCH_SEED`, default 1), into a
 //! temporary directory (or `BENCH_DIR`, kept) — never committed. Other knobs:
@@ -161,9 +163,16 @@ struct Cost {
 }
 
 /// Runs a command to its end, returning its wall time and its own peak RSS.
+// The child is reaped by `wait4` (which std's `wait` cannot do with rusage).
+#[allow(clippy::zombie_processes)]
 fn measure(command: &mut Command) -> Cost {
+    let log = tempfile::NamedTempFile::new().unwrap();
     let started = Instant::now();
-    let child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
@@ -178,10 +187,7 @@ fn measure(command: &mut Command) -> Cost {
         -1
     };
     if code > 1 {
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr {
-            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-        }
+        let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
         panic!("{command:?} exited with {code}: {stderr}");
     }
     Cost {
