@@ -42,7 +42,7 @@ use findings::{Finding, Limitation, Review};
 use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
-pub use decisions_csv::decisions_csv;
+pub use decisions_csv::{decisions_csv, restore_formula_cell};
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
