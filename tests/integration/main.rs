@@ -9,6 +9,7 @@ mod command_target;
 mod config_limits;
 mod consistency;
 mod corpus_tools;
+mod diff;
 mod gates_and_exit_codes;
 mod guard_target;
 mod hosted_extras;
