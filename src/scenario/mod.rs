@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::analysis::{AnalysisSettings, Dimension, ReferenceMode};
-use crate::corpus::{Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus};
+use crate::corpus::{
+    Case, Corpus, HashedFile, PerturbSettings, Provenance, Transform, TransformSummary, canonical_language_tag,
+    language_covered_by, load_corpus, perturb,
+};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::hash::sha256_hex;
@@ -153,6 +156,14 @@ impl Plan {
     }
 }
 
+/// `[perturb]`, validated, and what it made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerturbPlan {
+    pub settings: PerturbSettings,
+    /// How many variants each transform made, in total and per language.
+    pub summary: Vec<TransformSummary>,
+}
+
 /// How the run proceeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {
@@ -179,7 +190,7 @@ pub struct Plan {
     pub description: Option<String>,
     pub scenario: ScenarioSource,
     pub corpora: Vec<CorpusRecord>,
-    /// The cases to run, in corpus order.
+    /// The cases to run, in corpus order, then the variants `[perturb]` made.
     pub cases: Vec<Case>,
     /// The target, checked (secrets are read from the environment only when it is built).
     pub target: TargetSpec,
@@ -192,6 +203,8 @@ pub struct Plan {
     pub declared: DeclaredFacts,
     /// Statements of reasons to validate.
     pub statements: Option<PathBuf>,
+    /// The edits `[perturb]` made of the cases, if it is set.
+    pub perturbation: Option<PerturbPlan>,
     /// Things in the scenario that are valid but probably not meant (such as a
     /// placeholder host), for the user to see before running.
     pub warnings: Vec<Diagnostic>,
@@ -285,6 +298,10 @@ impl PlanBuilder<'_> {
         if self.problems.is_empty() && cases.is_empty() {
             self.problem(&["filter"], "no case of the corpora passes the filter");
         }
+        let (cases, perturbation) = match &raw.perturb {
+            Some(table) => self.perturb(table, run.seed, cases),
+            None => (cases, None),
+        };
         self.check_references(&analysis, &cases);
         if !self.problems.is_empty() {
             return Err(Diagnostics(self.problems));
@@ -303,8 +320,104 @@ impl PlanBuilder<'_> {
             appeal,
             declared: raw.declared,
             statements,
+            perturbation,
             warnings: self.warnings,
         })
+    }
+
+    /// Checks `[perturb]` and, when it is sound, adds the variants it makes to
+    /// the cases (after them, in their order).
+    fn perturb(
+        &mut self,
+        raw: &raw::RawPerturb,
+        run_seed: u64,
+        mut cases: Vec<Case>,
+    ) -> (Vec<Case>, Option<PerturbPlan>) {
+        let mut transforms = Vec::new();
+        for name in &raw.transforms {
+            match Transform::parse(name) {
+                Some(t) if transforms.contains(&t) => {
+                    self.problem(&["perturb", "transforms"], format!("`{name}` is listed twice"))
+                }
+                Some(t) => transforms.push(t),
+                None => {
+                    let known: Vec<&str> = Transform::ALL.iter().map(|t| t.as_str()).collect();
+                    self.problem(
+                        &["perturb", "transforms"],
+                        format!("unknown transform `{name}` (expected one of {})", known.join(", ")),
+                    );
+                }
+            }
+        }
+        if raw.transforms.is_empty() {
+            self.problem(&["perturb", "transforms"], "list at least one transform");
+        }
+        let mut languages = Vec::new();
+        for l in &raw.languages {
+            match canonical_language_tag(l) {
+                Ok(tag) => languages.push(tag),
+                Err(message) => self.problem(&["perturb", "languages"], message),
+            }
+        }
+        let share = raw.share.unwrap_or(1.0);
+        if !(share > 0.0 && share <= 1.0) {
+            self.problem(&["perturb", "share"], format!("must be a share in (0, 1], got {share}"));
+        }
+        if raw.max_per_language == Some(0) {
+            self.problem(
+                &["perturb", "max_per_language"],
+                "must be at least 1 (leave it out for no maximum)",
+            );
+        }
+        if !self.problems.is_empty() {
+            return (cases, None);
+        }
+        let settings = PerturbSettings {
+            transforms,
+            seed: raw.seed.unwrap_or(run_seed),
+            labels: raw.labels.clone(),
+            languages,
+            categories: raw.categories.clone(),
+            share,
+            max_per_language: raw.max_per_language,
+        };
+        let made = perturb(&cases, &settings);
+        if made.summary.iter().all(|t| t.counts.originals == 0) {
+            self.problem(&["perturb"], "no case of the run passes the [perturb] filters");
+            return (cases, None);
+        }
+        for t in made.summary.iter().filter(|t| t.counts.originals == 0) {
+            let warning = self.located(
+                &["perturb", "transforms"],
+                format!(
+                    "`{}` applies to none of the selected cases (it edits only {} cases)",
+                    t.transform.as_str(),
+                    t.transform.applies_to().map_or("some", |l| l.as_str())
+                ),
+            );
+            self.warnings.push(warning);
+        }
+        let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        let clashes: Vec<String> = made
+            .variants
+            .iter()
+            .filter(|v| known.contains(v.id.as_str()))
+            .map(|v| v.id.clone())
+            .collect();
+        for id in clashes {
+            self.problem(
+                &["perturb"],
+                format!("the variant id `{id}` is already the id of a case of the corpora"),
+            );
+        }
+        cases.extend(made.variants);
+        (
+            cases,
+            Some(PerturbPlan {
+                settings,
+                summary: made.summary,
+            }),
+        )
     }
 
     fn run_settings(&mut self, raw: &raw::RawRun) -> RunSettings {

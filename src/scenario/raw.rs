@@ -37,6 +37,28 @@ pub struct RawScenario {
     /// A file of statements of reasons (EU DSA Transparency Database format) to check.
     #[serde(default)]
     pub statements: Option<RawStatements>,
+    /// Seeded edits of the cases, added as variants of their originals.
+    #[serde(default)]
+    pub perturb: Option<RawPerturb>,
+}
+
+/// `[perturb]`: which transforms, on which cases, with which seed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerturb {
+    /// Transform names (see [`crate::corpus::Transform`]).
+    pub transforms: Vec<String>,
+    /// Seed of the selection and of every edit (default: `run.seed`).
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Share of each language's eligible cases to perturb (default 1).
+    pub share: Option<f64>,
+    pub max_per_language: Option<usize>,
 }
 
 /// `[appeal]`: the platform's appeal API.
