@@ -828,3 +828,99 @@ impl PlanBuilder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scenario over a small English and Arabic corpus, with `extra` appended.
+    fn load(extra: &str) -> (tempfile::TempDir, Result<Plan, Diagnostics>) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let corpus = dir.path().join("corpus");
+        std::fs::create_dir(&corpus).expect("the corpus directory");
+        std::fs::write(
+            corpus.join("corpus.toml"),
+            "name = \"t\"\nversion = \"1\"\ndescription = \"t\"\nlicense = \"CC0-1.0\"\nlanguages = [\"en\", \"ar\"]\n",
+        )
+        .expect("the manifest");
+        std::fs::write(
+            corpus.join("cases.csv"),
+            "id,lang,text,label,category\n\
+             v1,en,They are vermin,violating,dehumanisation\n\
+             p1,en,Calling people vermin is wrong,protected,counter_speech\n\
+             a1,ar,هؤلاء الحشرات,violating,dehumanisation\n",
+        )
+        .expect("the cases");
+        let path = dir.path().join("scenario.toml");
+        let text = format!(
+            "name = \"s\"\ncorpora = [\"corpus\"]\n\n[target]\nkind = \"builtin:keyword\"\n\n[run]\nseed = 5\n\n[perturb]\n{extra}"
+        );
+        std::fs::write(&path, text).expect("the scenario");
+        let plan = Plan::load(&path);
+        (dir, plan)
+    }
+
+    fn problems(extra: &str) -> Vec<String> {
+        let (_dir, plan) = load(extra);
+        let Err(Diagnostics(problems)) = plan else {
+            panic!("the scenario should be invalid");
+        };
+        problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{} {}",
+                    p.line.unwrap_or(0),
+                    p.field.as_deref().unwrap_or(""),
+                    p.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_perturb_key_is_checked_with_its_line() {
+        let found = problems(
+            "transforms = [\"leetspeak\", \"leetspeak\", \"pig_latin\"]\nlanguages = [\"e n\"]\nshare = 0\nmax_per_language = 0\n",
+        );
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(
+            found[0].starts_with("11:perturb.transforms `leetspeak` is listed twice"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].contains("unknown transform `pig_latin` (expected one of leetspeak, symbols"),
+            "{found:#?}"
+        );
+        assert!(found[2].starts_with("12:perturb.languages"), "{found:#?}");
+        assert_eq!(found[3], "13:perturb.share must be a share in (0, 1], got 0");
+        assert!(
+            found[4].starts_with("14:perturb.max_per_language must be at least 1"),
+            "{found:#?}"
+        );
+        assert_eq!(
+            problems("transforms = []\n"),
+            ["11:perturb.transforms list at least one transform"]
+        );
+        assert_eq!(
+            problems("transforms = [\"leetspeak\"]\ncategories = [\"satire\"]\n"),
+            ["10:perturb no case of the run passes the [perturb] filters"]
+        );
+    }
+
+    #[test]
+    fn variants_follow_the_cases_and_the_seed_defaults_to_the_run_seed() {
+        let (_dir, plan) = load("transforms = [\"leetspeak\", \"quote_condemn\"]\nlabels = [\"protected\"]\n");
+        let plan = plan.expect("a valid scenario");
+        let perturbation = plan.perturbation.as_ref().expect("[perturb] is set");
+        assert_eq!(perturbation.settings.seed, 5);
+        let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["v1", "p1", "a1", "p1~leetspeak"]);
+        // quoting applies to violating cases only, and the filter selects none
+        let warnings: Vec<String> = plan.warnings.iter().map(|w| w.message.clone()).collect();
+        assert_eq!(
+            warnings,
+            ["`quote_condemn` applies to none of the selected cases (it edits only violating cases)"]
+        );
+    }
+}
