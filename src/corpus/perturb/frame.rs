@@ -3,7 +3,8 @@
 //! hate, quoting it whole in the quotation marks of the language. A system
 //! should not treat it more harshly than the post itself.
 //!
-//! One frame per language ([`FRAMES`]), written for this check; `{post}` is
+//! One frame per language ([`FRAMES`]), written for this check (machine-drafted
+//! like the bundled corpora, awaiting native-speaker review); `{post}` is
 //! replaced by the original text. Romanised Hindi and Urdu (`hi-Latn`,
 //! `ur-Latn`) have frames of their own.
 //!
@@ -91,8 +92,10 @@ mod tests {
 
     #[test]
     fn each_frame_quotes_the_post_once() {
+        let nfc = icu_normalizer::ComposingNormalizerBorrowed::new_nfc();
         for (lang, frame) in FRAMES {
             assert_eq!(frame.matches("{post}").count(), 1, "{lang}");
+            assert_eq!(nfc.normalize(frame), *frame, "{lang}: stored in NFC");
         }
         assert_eq!(
             quote_condemn("Kill the Sikhs.", "en-GB").as_deref(),
