@@ -414,8 +414,14 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             }
             Err(e) => return Err(e),
         };
+        let variants = plan.cases.iter().filter(|c| c.is_variant()).count();
+        let edited = if variants > 0 {
+            format!(" ({variants} of them edited variants made by [perturb])")
+        } else {
+            String::new()
+        };
         show(&format!(
-            "ok: scenario `{}` — {} cases from {}, target: {}\n",
+            "ok: scenario `{}` — {} cases from {}{edited}, target: {}\n",
             plan.name,
             plan.cases.len(),
             crate::plural::count_of(plan.corpora.len() as u64, "corpus", "corpora"),

@@ -13,6 +13,12 @@
 //! inferred: members that name different target groups within one speaker
 //! group are a group swap; members of different speaker groups about one target
 //! group are dialect variants; anything else is unclassified.
+//!
+//! The variants `[perturb]` made of one original form a perturbation family
+//! with it, the original as anchor; a variant that changed the label (a post
+//! quoted to condemn it) is not a member, because the system should treat it
+//! differently. In these families a member is told apart by its transform (the
+//! anchor by `original`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,9 +31,11 @@ use crate::corpus::{FamilyKind, Label};
 /// Flip statistics over all counterfactual families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Counterfactual {
-    /// Families with at least two decided members, of every kind.
+    /// Families of the corpus with at least two decided members, of every
+    /// kind (the families of variants made by `[perturb]` are in `by_kind` only,
+    /// so that edits do not move the pooled rate or its gate).
     pub families: u64,
-    /// Families whose members were not all treated alike, of every kind.
+    /// Of those, the families whose members were not all treated alike.
     pub flipped: u64,
     /// `flipped / families`, pooled over kinds of family; see `by_kind`.
     pub flip_rate: Option<f64>,
@@ -127,9 +135,16 @@ fn family_kind(members: &[&Observation<'_>]) -> FamilyKind {
     }
 }
 
-/// The value that distinguishes a member within its kind of family.
-fn distinguishing_value(o: &Observation<'_>, kind: FamilyKind) -> Option<String> {
+/// What the anchor of a perturbation family is called beside its variants.
+pub const ORIGINAL: &str = "original";
+
+/// The value that distinguishes a member within its kind of family; members of
+/// a family of variants are told apart by their transform.
+fn distinguishing_value(o: &Observation<'_>, kind: FamilyKind, variants: bool) -> Option<String> {
     let case = o.case;
+    if variants {
+        return Some(case.transform().map_or(ORIGINAL, |t| t.as_str()).to_string());
+    }
     match kind {
         FamilyKind::GroupSwap => case.target_group.clone(),
         FamilyKind::Dialect => case.speaker_group.clone(),
@@ -137,6 +152,14 @@ fn distinguishing_value(o: &Observation<'_>, kind: FamilyKind) -> Option<String>
             case.target_group.clone().or_else(|| case.speaker_group.clone())
         }
     }
+}
+
+/// A family: the cases sharing a `pair_id`, or an original with its variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum FamilyKey<'a> {
+    Declared(&'a str),
+    /// Named after the original.
+    Variants(&'a str),
 }
 
 /// Running counts for one kind of family.
@@ -150,7 +173,7 @@ struct KindCounts {
 }
 
 impl KindCounts {
-    fn add_family(&mut self, kind: FamilyKind, members: &[&Observation<'_>]) -> bool {
+    fn add_family(&mut self, kind: FamilyKind, variants: bool, members: &[&Observation<'_>]) -> bool {
         let size = members.len() as u64;
         let actioned = members.iter().filter(|o| o.adverse).count() as u64;
         let allowed = size - actioned;
@@ -166,7 +189,7 @@ impl KindCounts {
         by_size.1 += u64::from(flipped);
         let mut counted_in_family = BTreeSet::new();
         for o in members {
-            let value = distinguishing_value(o, kind);
+            let value = distinguishing_value(o, kind, variants);
             let entry = self.members.entry(value.clone()).or_insert_with(|| MemberFlips {
                 value: value.clone(),
                 members: 0,
@@ -230,27 +253,60 @@ impl KindCounts {
 
 /// Flip rates within `pair_id` families (cases not decided are left out).
 pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Counterfactual {
-    let mut families: BTreeMap<&str, Vec<&Observation<'_>>> = BTreeMap::new();
+    let decided: BTreeMap<&str, &Observation<'_>> = observations
+        .iter()
+        .filter(|o| o.decided())
+        .map(|o| (o.case.id.as_str(), o))
+        .collect();
+    let mut families: BTreeMap<FamilyKey<'_>, Vec<&Observation<'_>>> = BTreeMap::new();
     for o in observations.iter().filter(|o| o.decided()) {
-        if let Some(pair) = &o.case.pair_id {
-            families.entry(pair).or_default().push(o);
+        let key = match o.case.perturbation_of() {
+            Some(anchor) => {
+                let original = decided.get(anchor);
+                if original.is_some_and(|a| a.case.label != o.case.label) {
+                    continue;
+                }
+                FamilyKey::Variants(anchor)
+            }
+            None => match &o.case.pair_id {
+                Some(pair) => FamilyKey::Declared(pair),
+                None => continue,
+            },
+        };
+        families.entry(key).or_default().push(o);
+    }
+    for (key, members) in &mut families {
+        if let FamilyKey::Variants(anchor) = key
+            && let Some(original) = decided.get(anchor)
+        {
+            members.insert(0, original);
         }
     }
     let mut counted = 0;
+    let mut flipped = 0;
     let mut kinds: BTreeMap<FamilyKind, KindCounts> = BTreeMap::new();
     let mut flipped_families = Vec::new();
-    for (pair_id, members) in families {
+    for (key, members) in families {
         if members.len() < 2 {
             continue;
         }
-        counted += 1;
-        let kind = family_kind(&members);
-        if !kinds.entry(kind).or_default().add_family(kind, &members) {
+        let (pair_id, variants) = match key {
+            FamilyKey::Declared(pair) => (pair, false),
+            FamilyKey::Variants(anchor) => (anchor, true),
+        };
+        counted += u64::from(!variants);
+        let kind = if variants {
+            FamilyKind::Perturbation
+        } else {
+            family_kind(&members)
+        };
+        if !kinds.entry(kind).or_default().add_family(kind, variants, &members) {
             continue;
         }
+        flipped += u64::from(!variants);
         let member = |o: &&Observation<'_>| Member {
             case_id: o.case.id.clone(),
-            group: distinguishing_value(o, kind),
+            group: distinguishing_value(o, kind, variants),
         };
         flipped_families.push(FlippedFamily {
             pair_id: pair_id.to_string(),
@@ -261,7 +317,6 @@ pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Coun
             not_adverse: members.iter().filter(|o| !o.adverse).map(member).collect(),
         });
     }
-    let flipped = flipped_families.len() as u64;
     let (flip_rate, flip_ci) = rate_with_interval(flipped, counted, confidence);
     Counterfactual {
         families: counted,
@@ -387,5 +442,46 @@ mod tests {
         assert_eq!((dialect.pairs, dialect.flipped_pairs), (1, 1));
         assert_eq!(dialect.members[0].value.as_deref(), Some("msa"));
         assert_eq!(cf.flipped_families[1].adverse[0].group.as_deref(), Some("msa"));
+    }
+
+    /// An original and its variants form one family, anchored at the original,
+    /// beside the original's own group-swap family; a variant that changed the
+    /// label stays out.
+    #[test]
+    fn variants_join_their_original_not_its_group_swap_family() {
+        use crate::corpus::perturb::{PERTURBATION_OF_COLUMN, TRANSFORM_COLUMN};
+        let variant = |id: &str, of: &str, transform: &str, label: Label| {
+            let mut v = case(id, "en", label, "s", Some("muslims"), Some(of));
+            v.metadata.insert(PERTURBATION_OF_COLUMN.into(), of.into());
+            v.metadata.insert(TRANSFORM_COLUMN.into(), transform.into());
+            v
+        };
+        let cases = [
+            case("a1", "en", Label::Violating, "s", Some("muslims"), Some("f1")),
+            case("a2", "en", Label::Violating, "s", Some("jews"), Some("f1")),
+            variant("a1~leetspeak", "a1", "leetspeak", Label::Violating),
+            variant("a1~emoji", "a1", "emoji", Label::Violating),
+            variant("a1~quote_condemn", "a1", "quote_condemn", Label::Protected),
+        ];
+        let actions = [
+            Action::Remove,
+            Action::Remove,
+            Action::Allow,
+            Action::Remove,
+            Action::Remove,
+        ];
+        let obs: Vec<_> = cases.iter().zip(actions).map(|(c, a)| observe(c, a)).collect();
+        let cf = counterfactual(&obs, 0.95);
+        // the pooled rate is the corpus's own families'
+        assert_eq!((cf.families, cf.flipped), (1, 0));
+        let swap = cf.by_kind.iter().find(|k| k.kind == FamilyKind::GroupSwap).unwrap();
+        assert_eq!((swap.families, swap.flipped_families), (1, 0));
+        let edits = cf.by_kind.iter().find(|k| k.kind == FamilyKind::Perturbation).unwrap();
+        assert_eq!((edits.families, edits.pairs, edits.flipped_pairs), (1, 3, 2));
+        let flipped = &cf.flipped_families[0];
+        assert_eq!(flipped.pair_id, "a1");
+        assert_eq!(flipped.not_adverse[0].group.as_deref(), Some("leetspeak"));
+        let actioned: Vec<Option<&str>> = flipped.adverse.iter().map(|m| m.group.as_deref()).collect();
+        assert_eq!(actioned, [Some(ORIGINAL), Some("emoji")]);
     }
 }

@@ -11,6 +11,10 @@
 //! on violating cases. Both are always reported together, because a system that
 //! removes nothing has no over-removal. Cases that ended in `error` or
 //! `unsupported` are counted but left out of every rate's denominator.
+//!
+//! The variants `[perturb]` adds are measured against their originals only
+//! ([`perturbation`], and as perturbation families of [`counterfactual`]): the
+//! rates, disparities and tests of groups are those of the corpus cases.
 
 pub mod auc;
 pub mod cluster;
@@ -21,6 +25,7 @@ pub mod fisher;
 pub mod homogeneity;
 pub mod interval;
 pub mod paired;
+mod perturbation;
 pub mod power;
 #[cfg(test)]
 mod properties;
@@ -38,10 +43,15 @@ use crate::corpus::{Case, Label};
 use crate::decision::Action;
 
 pub use correction::Correction;
-pub use counterfactual::{Counterfactual, FamilySize, FlippedFamily, KindFlips, Member, MemberFlips, counterfactual};
+pub use counterfactual::{
+    Counterfactual, FamilySize, FlippedFamily, KindFlips, Member, MemberFlips, ORIGINAL, counterfactual,
+};
 pub use disparity::{
     ALL_OTHERS, Comparisons, DimensionComparison, Disparity, Family, Imbalance, IntervalNote, IntervalNoteCode,
     Measure, StratifiedCheck, compare,
+};
+pub use perturbation::{
+    Directional, DirectionalExample, LanguageRate, PairRate, Perturbation, TransformRates, perturbation,
 };
 pub use slices::{Slice, slices};
 
@@ -219,22 +229,26 @@ pub struct Analysis {
     pub families: Vec<Family>,
     pub dimension_comparisons: Vec<DimensionComparison>,
     pub counterfactual: Counterfactual,
+    /// Variants against their originals, when the run has variants.
+    pub perturbation: Option<Perturbation>,
 }
 
 /// Analyses the observations of a run.
 pub fn analyze(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Analysis {
+    let corpus: Vec<Observation<'_>> = observations.iter().filter(|o| !o.case.is_variant()).copied().collect();
     let Comparisons {
         disparities,
         families,
         dimensions,
-    } = compare(observations, settings);
+    } = compare(&corpus, settings);
     Analysis {
         totals: totals(observations),
-        slices: slices(observations, settings),
+        slices: slices(&corpus, settings),
         disparities,
         families,
         dimension_comparisons: dimensions,
         counterfactual: counterfactual(observations, settings.confidence),
+        perturbation: perturbation(observations, settings.confidence),
     }
 }
 

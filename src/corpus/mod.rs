@@ -7,6 +7,7 @@ mod families;
 pub mod import;
 mod lang;
 mod manifest;
+pub mod perturb;
 pub mod stats;
 mod templates;
 
@@ -24,6 +25,7 @@ pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_cases};
 pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_families};
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
+pub use perturb::{PerturbSettings, Perturbed, Transform, TransformSummary, perturb};
 pub use templates::{TemplateFiles, expand_templates};
 
 /// The manifest's file name inside a corpus directory.

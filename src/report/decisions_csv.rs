@@ -1,6 +1,7 @@
 //! `decisions.csv`: one row per case with its decision, for spreadsheets and
-//! independent re-analysis. Fields are quoted by the `csv` writer as RFC 4180
-//! requires.
+//! independent re-analysis. A variant made by `[perturb]` names its original
+//! (`perturbation_of`, also its `pair_id`) and its `transform`. Fields are
+//! quoted by the `csv` writer as RFC 4180 requires.
 //!
 //! Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or with a tab
 //! or carriage return before one) as a formula, and corpus text or a system's
@@ -16,7 +17,7 @@ use crate::decision::DecisionIndex;
 use crate::scenario::Plan;
 
 /// Column names of `decisions.csv`.
-pub const COLUMNS: [&str; 25] = [
+pub const COLUMNS: [&str; 27] = [
     "case_id",
     "lang",
     "label",
@@ -24,6 +25,8 @@ pub const COLUMNS: [&str; 25] = [
     "target_group",
     "speaker_group",
     "pair_id",
+    "perturbation_of",
+    "transform",
     "action",
     "adverse",
     "score",
@@ -65,6 +68,8 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
             opt(case.target_group.as_ref()),
             opt(case.speaker_group.as_ref()),
             opt(case.pair_id.as_ref()),
+            case.perturbation_of().unwrap_or_default().to_string(),
+            case.transform().map(|t| t.as_str().to_string()).unwrap_or_default(),
             d.map(|d| d.action.to_string()).unwrap_or_default(),
             d.map(|d| plan.is_adverse(d.action).to_string()).unwrap_or_default(),
             d.and_then(|d| d.score).map(|s| s.to_string()).unwrap_or_default(),

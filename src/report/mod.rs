@@ -26,10 +26,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::auc::{ScoreBias, Scored, score_bias};
 use crate::analysis::{
-    self, Counterfactual, Dimension, DimensionComparison, Disparity, Family, FamilyMode, Observation, ReferenceMode,
-    Slice, Totals,
+    self, Counterfactual, Dimension, DimensionComparison, Disparity, Family, FamilyMode, Observation, Perturbation,
+    ReferenceMode, Slice, Totals,
 };
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
+use crate::corpus::TransformSummary;
 use crate::decision::{Action, DecisionIndex};
 use crate::error::Error;
 use crate::exit;
@@ -89,6 +90,9 @@ pub struct Report {
     /// Per measure and dimension: reference used, counts tested, omnibus test.
     pub dimension_comparisons: Vec<DimensionComparison>,
     pub counterfactual: Counterfactual,
+    /// Robustness to evasion, when the scenario has `[perturb]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<PerturbationSection>,
     pub notice: NoticeCoverage,
     /// Notice and appeal: availability, appeal outcomes, statements of reasons, principles checklist.
     pub appeal: AppealReport,
@@ -104,6 +108,19 @@ pub struct Report {
     /// The comparison with the scenario's baseline run, when it names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<diff::BaselineComparison>,
+}
+
+/// What `[perturb]` made and how the system's decisions held up under it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerturbationSection {
+    /// The seed of the selection and of every edit.
+    pub seed: u64,
+    /// How many variants each transform made, and of how many originals, in
+    /// total and per language.
+    pub transforms: Vec<TransformSummary>,
+    /// Evasion, instability and the directional check.
+    #[serde(flatten)]
+    pub results: Perturbation,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,6 +266,7 @@ pub fn build_report(
     let notice = NoticeCoverage::of(
         plan.cases
             .iter()
+            .filter(|c| !c.is_variant())
             .filter_map(|c| decisions.get(&c.id))
             .filter(|d| plan.is_adverse(d.action))
             .map(|d| &d.notice),
@@ -350,6 +368,11 @@ pub fn build_report(
         families: analysis.families,
         dimension_comparisons: analysis.dimension_comparisons,
         counterfactual: analysis.counterfactual,
+        perturbation: plan.perturbation.as_ref().map(|p| PerturbationSection {
+            seed: p.settings.seed,
+            transforms: p.summary.clone(),
+            results: analysis.perturbation.unwrap_or_default(),
+        }),
         notice,
         appeal,
         score_bias: score_bias_of(plan, decisions),
@@ -370,12 +393,13 @@ pub fn build_report(
     report
 }
 
-/// Score-based bias metrics over the decided cases that carry a score (none
-/// when the system returns no scores).
+/// Score-based bias metrics over the decided corpus cases that carry a score
+/// (none when the system returns no scores).
 fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
     let scored: Vec<Scored<'_>> = plan
         .cases
         .iter()
+        .filter(|case| !case.is_variant())
         .filter_map(|case| {
             let d = decisions.get(&case.id).filter(|d| d.action.is_decision())?;
             Some(Scored {

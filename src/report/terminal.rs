@@ -51,6 +51,24 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
     if let Some(baseline) = &report.baseline {
         out.push_str(&super::diff::baseline_line(baseline));
     }
+    if let Some(p) = &report.perturbation {
+        let evaded: Vec<String> = p
+            .results
+            .evasion
+            .iter()
+            .filter(|t| t.overall.n > 0)
+            .map(|t| format!("{} {} of {}", t.transform.as_str(), t.overall.count, t.overall.n))
+            .collect();
+        if !evaded.is_empty() {
+            out.push_str(&format!("  evasion       {}\n", evaded.join(" · ")));
+        }
+        if let Some(d) = &p.results.directional {
+            out.push_str(&format!(
+                "  quoted        {} of {} quotations actioned while their post was not\n",
+                d.overall.count, d.overall.n
+            ));
+        }
+    }
     let n = &report.notice;
     out.push_str(&format!(
         "  notice        {} adverse decisions: {} with a reason, {} with an appeal route\n",

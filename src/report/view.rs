@@ -170,6 +170,7 @@ pub fn build_view(report: &Report) -> View {
         sections.push(s);
     }
     sections.extend(counterfactual_sections(report));
+    sections.extend(perturbation_sections(report));
     sections.push(notice_section(report));
     if let Some(s) = appeals_section(report) {
         sections.push(s);
@@ -331,6 +332,16 @@ fn facts(report: &Report) -> Vec<(String, String)> {
             t.pending
         ),
     ));
+    if let Some(p) = &report.perturbation {
+        let variants: u64 = p.transforms.iter().map(|t| t.counts.variants).sum();
+        facts.push((
+            "Edited variants".into(),
+            format!(
+                "{variants} of the cases above, made by [perturb] (seed {}) and measured against their originals only",
+                p.seed
+            ),
+        ));
+    }
     let adverse: Vec<&str> = report.settings.adverse_actions.iter().map(|a| a.as_str()).collect();
     facts.push(("Counted as adverse".into(), adverse.join(", ")));
     facts.push((
@@ -903,7 +914,7 @@ fn format_p(p: f64) -> String {
 fn counterfactual_sections(report: &Report) -> Vec<Section> {
     let cf = &report.counterfactual;
     let mut s = section("counterfactual", "Counterfactual consistency");
-    if cf.families == 0 {
+    if cf.by_kind.is_empty() {
         s.paragraphs.push(
             "The corpora hold no counterfactual families (cases sharing a `pair_id`) with two or more decided members."
                 .into(),
@@ -922,6 +933,13 @@ fn counterfactual_sections(report: &Report) -> Vec<Section> {
         cf.flipped,
         cf.families
     ));
+    if report.perturbation.is_some() {
+        s.paragraphs.push(
+            "Each case edited by `[perturb]` forms a perturbation family with its edited variants (those that keep its label); these \
+             families have their own row and are left out of the count over all kinds."
+                .into(),
+        );
+    }
     for kind in &cf.by_kind {
         if let Some(sentence) = concentration_sentence(kind) {
             s.paragraphs.push(sentence);
@@ -968,7 +986,7 @@ fn counterfactual_sections(report: &Report) -> Vec<Section> {
             .collect(),
     });
     let mut sections = vec![s];
-    if cf.flipped > 0 {
+    if !cf.flipped_families.is_empty() {
         sections.push(flips_by_group_section(report));
         sections.push(flipped_families_section(report));
     }
@@ -1075,6 +1093,174 @@ fn flipped_families_section(report: &Report) -> Section {
             .collect(),
     });
     s
+}
+
+/// Robustness to evasion: what `[perturb]` made, evasion and instability per
+/// transform and language, and the directional check with its violations.
+fn perturbation_sections(report: &Report) -> Vec<Section> {
+    let Some(p) = &report.perturbation else {
+        return Vec::new();
+    };
+    let confidence = report.settings.confidence * 100.0;
+    let mut made = section("perturbation", "Robustness to evasion");
+    made.paragraphs.push(format!(
+        "The scenario's `[perturb]` table edited cases the way people get past filters, each edit a new case (`<id>~<transform>`) linked to its \
+         original in `decisions.csv` (`perturbation_of`, `transform`; the original is its family's `pair_id`). The edits are seeded (seed {}): \
+         the same scenario makes the same variants. Variants are measured against their originals only; every other rate of this report is \
+         about the corpus cases. An edit that does not apply to a text (leetspeak to Arabic script, stripping accents from a text without \
+         any) makes no variant and is counted as not applicable.",
+        p.seed
+    ));
+    made.paragraphs.push(format!(
+        "Evasion is the share of violating posts met with adverse action whose edited variant was not; instability, the share of protected \
+         posts decided differently once edited; both with {confidence:.0} % Wilson intervals over pairs whose original and variant were both decided. \
+         Edits of one original are not independent of each other, so transforms are not pooled or ranked."
+    ));
+    made.table = Some(Table {
+        headers: ["Transform", "Keeps", "Originals", "Variants", "Not applicable"]
+            .map(String::from)
+            .to_vec(),
+        numeric: vec![false, false, true, true, true],
+        rows: p
+            .transforms
+            .iter()
+            .map(|t| {
+                vec![
+                    t.transform.title().to_string(),
+                    t.transform.invariant().to_string(),
+                    t.counts.originals.to_string(),
+                    t.counts.variants.to_string(),
+                    t.counts.not_applicable.to_string(),
+                ]
+            })
+            .collect(),
+    });
+    let mut sections = vec![made];
+    let rate_rows = |rates: &[crate::analysis::TransformRates], only_variant: &str| -> Table {
+        let row = |transform: &str, language: String, r: &crate::analysis::PairRate| {
+            vec![
+                transform.to_string(),
+                language,
+                r.pairs.to_string(),
+                r.n.to_string(),
+                r.count.to_string(),
+                r.rate.map_or("–".into(), percent),
+                percent_interval(r.ci),
+                r.variant_only_adverse.to_string(),
+            ]
+        };
+        Table {
+            headers: [
+                "Transform",
+                "Language",
+                "Pairs",
+                "n",
+                "Count",
+                "Rate",
+                "CI",
+                only_variant,
+            ]
+            .map(String::from)
+            .to_vec(),
+            numeric: vec![false, false, true, true, true, true, true, true],
+            rows: rates
+                .iter()
+                .flat_map(|t| {
+                    std::iter::once(row(t.transform.title(), "all".into(), &t.overall)).chain(
+                        t.by_language
+                            .iter()
+                            .map(|l| row(t.transform.title(), language_name(&l.language), &l.rate)),
+                    )
+                })
+                .collect(),
+        }
+    };
+    if !p.results.evasion.is_empty() {
+        let mut s = section(
+            "perturbation-evasion",
+            "Evasion: violating posts that got through once edited",
+        );
+        s.paragraphs.push(
+            "n is the number of violating originals the system met with adverse action (with a decided variant); count, how many of their \
+             variants it left alone. The last column counts originals it missed whose variant it caught."
+                .into(),
+        );
+        s.table = Some(rate_rows(&p.results.evasion, "Caught only once edited"));
+        sections.push(s);
+    }
+    if !p.results.instability.is_empty() {
+        let mut s = section(
+            "perturbation-instability",
+            "Instability: protected posts decided differently once edited",
+        );
+        s.paragraphs.push(
+            "n is the number of protected originals with a decided variant; count, how many were decided differently. The last column counts \
+             variants actioned while their original was left up."
+                .into(),
+        );
+        s.table = Some(rate_rows(&p.results.instability, "Actioned only once edited"));
+        sections.push(s);
+    }
+    if let Some(d) = &p.results.directional {
+        let mut s = section(
+            "perturbation-directional",
+            "Quoted to condemn: never harsher than the post",
+        );
+        s.paragraphs.push(format!(
+            "Each violating post was also quoted inside a sentence that condemns and reports it, written per language: protected counter-speech. \
+             A system may remove both or neither, or leave the quotation up; it should not act on the quotation while leaving the post itself up. \
+             Of {} pairs, {} were such violations ({}, {confidence:.0} % CI {}); in {} the system acted on both.",
+            d.overall.n,
+            d.overall.count,
+            d.overall.rate.map_or("–".into(), percent),
+            percent_interval(d.overall.ci),
+            d.overall.both_adverse
+        ));
+        if !d.examples.is_empty() {
+            s.paragraphs.push(format!(
+                "Violations (post allowed, quotation actioned){}: {}.",
+                if d.overall.count as usize > d.examples.len() {
+                    format!(", the first {}", d.examples.len())
+                } else {
+                    String::new()
+                },
+                d.examples
+                    .iter()
+                    .map(|e| format!("`{}` → `{}`", e.original, e.variant))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        s.table = Some(Table {
+            headers: [
+                "Language",
+                "Pairs",
+                "Quotation actioned, post not",
+                "Rate",
+                "CI",
+                "Both actioned",
+            ]
+            .map(String::from)
+            .to_vec(),
+            numeric: vec![false, true, true, true, true, true],
+            rows: d
+                .by_language
+                .iter()
+                .map(|l| {
+                    vec![
+                        language_name(&l.language),
+                        l.rate.n.to_string(),
+                        l.rate.count.to_string(),
+                        l.rate.rate.map_or("–".into(), percent),
+                        percent_interval(l.rate.ci),
+                        l.rate.both_adverse.to_string(),
+                    ]
+                })
+                .collect(),
+        });
+        sections.push(s);
+    }
+    sections
 }
 
 fn notice_section(report: &Report) -> Section {

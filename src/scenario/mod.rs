@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::analysis::{AnalysisSettings, Dimension, ReferenceMode};
-use crate::corpus::{Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus};
+use crate::corpus::{
+    Case, Corpus, HashedFile, PerturbSettings, Provenance, Transform, TransformSummary, canonical_language_tag,
+    language_covered_by, load_corpus, perturb,
+};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::hash::sha256_hex;
@@ -169,6 +172,14 @@ impl Plan {
     }
 }
 
+/// `[perturb]`, validated, and what it made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerturbPlan {
+    pub settings: PerturbSettings,
+    /// How many variants each transform made, in total and per language.
+    pub summary: Vec<TransformSummary>,
+}
+
 /// How the run proceeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {
@@ -195,7 +206,7 @@ pub struct Plan {
     pub description: Option<String>,
     pub scenario: ScenarioSource,
     pub corpora: Vec<CorpusRecord>,
-    /// The cases to run, in corpus order.
+    /// The cases to run, in corpus order, then the variants `[perturb]` made.
     pub cases: Vec<Case>,
     /// The target, checked (secrets are read from the environment only when it is built).
     pub target: TargetSpec,
@@ -210,6 +221,8 @@ pub struct Plan {
     pub statements: Option<PathBuf>,
     /// The earlier run this one is compared with.
     pub baseline: Option<BaselinePlan>,
+    /// The edits `[perturb]` made of the cases, if it is set.
+    pub perturbation: Option<PerturbPlan>,
     /// Things in the scenario that are valid but probably not meant (such as a
     /// placeholder host), for the user to see before running.
     pub warnings: Vec<Diagnostic>,
@@ -304,6 +317,10 @@ impl PlanBuilder<'_> {
         if self.problems.is_empty() && cases.is_empty() {
             self.problem(&["filter"], "no case of the corpora passes the filter");
         }
+        let (cases, perturbation) = match &raw.perturb {
+            Some(table) => self.perturb(table, run.seed, cases),
+            None => (cases, None),
+        };
         self.check_references(&analysis, &cases);
         if !self.problems.is_empty() {
             return Err(Diagnostics(self.problems));
@@ -323,8 +340,104 @@ impl PlanBuilder<'_> {
             declared: raw.declared,
             statements,
             baseline,
+            perturbation,
             warnings: self.warnings,
         })
+    }
+
+    /// Checks `[perturb]` and, when it is sound, adds the variants it makes to
+    /// the cases (after them, in their order).
+    fn perturb(
+        &mut self,
+        raw: &raw::RawPerturb,
+        run_seed: u64,
+        mut cases: Vec<Case>,
+    ) -> (Vec<Case>, Option<PerturbPlan>) {
+        let mut transforms = Vec::new();
+        for name in &raw.transforms {
+            match Transform::parse(name) {
+                Some(t) if transforms.contains(&t) => {
+                    self.problem(&["perturb", "transforms"], format!("`{name}` is listed twice"))
+                }
+                Some(t) => transforms.push(t),
+                None => {
+                    let known: Vec<&str> = Transform::ALL.iter().map(|t| t.as_str()).collect();
+                    self.problem(
+                        &["perturb", "transforms"],
+                        format!("unknown transform `{name}` (expected one of {})", known.join(", ")),
+                    );
+                }
+            }
+        }
+        if raw.transforms.is_empty() {
+            self.problem(&["perturb", "transforms"], "list at least one transform");
+        }
+        let mut languages = Vec::new();
+        for l in &raw.languages {
+            match canonical_language_tag(l) {
+                Ok(tag) => languages.push(tag),
+                Err(message) => self.problem(&["perturb", "languages"], message),
+            }
+        }
+        let share = raw.share.unwrap_or(1.0);
+        if !(share > 0.0 && share <= 1.0) {
+            self.problem(&["perturb", "share"], format!("must be a share in (0, 1], got {share}"));
+        }
+        if raw.max_per_language == Some(0) {
+            self.problem(
+                &["perturb", "max_per_language"],
+                "must be at least 1 (leave it out for no maximum)",
+            );
+        }
+        if !self.problems.is_empty() {
+            return (cases, None);
+        }
+        let settings = PerturbSettings {
+            transforms,
+            seed: raw.seed.unwrap_or(run_seed),
+            labels: raw.labels.clone(),
+            languages,
+            categories: raw.categories.clone(),
+            share,
+            max_per_language: raw.max_per_language,
+        };
+        let made = perturb(&cases, &settings);
+        if made.summary.iter().all(|t| t.counts.originals == 0) {
+            self.problem(&["perturb"], "no case of the run passes the [perturb] filters");
+            return (cases, None);
+        }
+        for t in made.summary.iter().filter(|t| t.counts.originals == 0) {
+            let warning = self.located(
+                &["perturb", "transforms"],
+                format!(
+                    "`{}` applies to none of the selected cases (it edits only {} cases)",
+                    t.transform.as_str(),
+                    t.transform.applies_to().map_or("some", |l| l.as_str())
+                ),
+            );
+            self.warnings.push(warning);
+        }
+        let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        let clashes: Vec<String> = made
+            .variants
+            .iter()
+            .filter(|v| known.contains(v.id.as_str()))
+            .map(|v| v.id.clone())
+            .collect();
+        for id in clashes {
+            self.problem(
+                &["perturb"],
+                format!("the variant id `{id}` is already the id of a case of the corpora"),
+            );
+        }
+        cases.extend(made.variants);
+        (
+            cases,
+            Some(PerturbPlan {
+                settings,
+                summary: made.summary,
+            }),
+        )
     }
 
     fn run_settings(&mut self, raw: &raw::RawRun) -> RunSettings {
@@ -763,5 +876,101 @@ impl PlanBuilder<'_> {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scenario over a small English and Arabic corpus, with `extra` appended.
+    fn load(extra: &str) -> (tempfile::TempDir, Result<Plan, Diagnostics>) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let corpus = dir.path().join("corpus");
+        std::fs::create_dir(&corpus).expect("the corpus directory");
+        std::fs::write(
+            corpus.join("corpus.toml"),
+            "name = \"t\"\nversion = \"1\"\ndescription = \"t\"\nlicense = \"CC0-1.0\"\nlanguages = [\"en\", \"ar\"]\n",
+        )
+        .expect("the manifest");
+        std::fs::write(
+            corpus.join("cases.csv"),
+            "id,lang,text,label,category\n\
+             v1,en,They are vermin,violating,dehumanisation\n\
+             p1,en,Calling people vermin is wrong,protected,counter_speech\n\
+             a1,ar,هؤلاء الحشرات,violating,dehumanisation\n",
+        )
+        .expect("the cases");
+        let path = dir.path().join("scenario.toml");
+        let text = format!(
+            "name = \"s\"\ncorpora = [\"corpus\"]\n\n[target]\nkind = \"builtin:keyword\"\n\n[run]\nseed = 5\n\n[perturb]\n{extra}"
+        );
+        std::fs::write(&path, text).expect("the scenario");
+        let plan = Plan::load(&path);
+        (dir, plan)
+    }
+
+    fn problems(extra: &str) -> Vec<String> {
+        let (_dir, plan) = load(extra);
+        let Err(Diagnostics(problems)) = plan else {
+            panic!("the scenario should be invalid");
+        };
+        problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{} {}",
+                    p.line.unwrap_or(0),
+                    p.field.as_deref().unwrap_or(""),
+                    p.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_perturb_key_is_checked_with_its_line() {
+        let found = problems(
+            "transforms = [\"leetspeak\", \"leetspeak\", \"pig_latin\"]\nlanguages = [\"e n\"]\nshare = 0\nmax_per_language = 0\n",
+        );
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(
+            found[0].starts_with("11:perturb.transforms `leetspeak` is listed twice"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].contains("unknown transform `pig_latin` (expected one of leetspeak, symbols"),
+            "{found:#?}"
+        );
+        assert!(found[2].starts_with("12:perturb.languages"), "{found:#?}");
+        assert_eq!(found[3], "13:perturb.share must be a share in (0, 1], got 0");
+        assert!(
+            found[4].starts_with("14:perturb.max_per_language must be at least 1"),
+            "{found:#?}"
+        );
+        assert_eq!(
+            problems("transforms = []\n"),
+            ["11:perturb.transforms list at least one transform"]
+        );
+        assert_eq!(
+            problems("transforms = [\"leetspeak\"]\ncategories = [\"satire\"]\n"),
+            ["10:perturb no case of the run passes the [perturb] filters"]
+        );
+    }
+
+    #[test]
+    fn variants_follow_the_cases_and_the_seed_defaults_to_the_run_seed() {
+        let (_dir, plan) = load("transforms = [\"leetspeak\", \"quote_condemn\"]\nlabels = [\"protected\"]\n");
+        let plan = plan.expect("a valid scenario");
+        let perturbation = plan.perturbation.as_ref().expect("[perturb] is set");
+        assert_eq!(perturbation.settings.seed, 5);
+        let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["v1", "p1", "a1", "p1~leetspeak"]);
+        // quoting applies to violating cases only, and the filter selects none
+        let warnings: Vec<String> = plan.warnings.iter().map(|w| w.message.clone()).collect();
+        assert_eq!(
+            warnings,
+            ["`quote_condemn` applies to none of the selected cases (it edits only violating cases)"]
+        );
     }
 }

@@ -40,6 +40,9 @@ pub struct RawScenario {
     /// An earlier run to compare this one with.
     #[serde(default)]
     pub baseline: Option<RawBaseline>,
+    /// Seeded edits of the cases, added as variants of their originals.
+    #[serde(default)]
+    pub perturb: Option<RawPerturb>,
 }
 
 /// `[baseline]`: an earlier run of the same cases to compare with.
@@ -56,6 +59,25 @@ pub struct RawBaseline {
     /// Compare the cases identical in both runs instead of refusing when the corpora differ.
     #[serde(default)]
     pub allow_corpus_change: bool,
+}
+
+/// `[perturb]`: which transforms, on which cases, with which seed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerturb {
+    /// Transform names (see [`crate::corpus::Transform`]).
+    pub transforms: Vec<String>,
+    /// Seed of the selection and of every edit (default: `run.seed`).
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Share of each language's eligible cases to perturb (default 1).
+    pub share: Option<f64>,
+    pub max_per_language: Option<usize>,
 }
 
 /// `[appeal]`: the platform's appeal API.

@@ -21,6 +21,7 @@ mod input_files;
 mod interrupt;
 mod layers;
 mod library;
+mod perturb;
 mod quickstart;
 mod recompute;
 mod registry;

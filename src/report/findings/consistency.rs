@@ -34,6 +34,10 @@ fn version_of(kind: FamilyKind, value: &str) -> String {
     match kind {
         FamilyKind::GroupSwap => format!("the version about {}", humanise(value)),
         FamilyKind::Dialect => format!("the version written in {}", humanise(value)),
+        FamilyKind::Perturbation if value == crate::analysis::ORIGINAL => "the original".to_string(),
+        FamilyKind::Perturbation if crate::corpus::Transform::parse(value).is_some() => {
+            format!("the {} version", humanise(value))
+        }
         FamilyKind::Perturbation | FamilyKind::Unclassified => format!("the version of “{}”", humanise(value)),
     }
 }

@@ -483,9 +483,12 @@ fn template_families(report: &Report) -> Option<(String, Evidence)> {
     let design_effect = overall
         .and_then(|o| o.over_removal_cluster_robust.as_ref())
         .and_then(|r| r.design_effect);
+    // the families of edited variants (`[perturb]`) hold no corpus posts beyond their originals
+    let edited = report.perturbation.is_some();
     let members: u64 = cf
         .by_kind
         .iter()
+        .filter(|k| !(edited && k.kind == crate::corpus::FamilyKind::Perturbation))
         .flat_map(|k| &k.family_sizes)
         .map(|s| s.members * s.families)
         .sum();

@@ -24,6 +24,7 @@ mod evidence;
 mod groups;
 mod limitations;
 mod rates;
+mod robustness;
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,13 @@ pub enum FindingKind {
     Flip,
     /// What the system's scores separate.
     Score,
+    /// Violating posts that got through once edited (`[perturb]`), or edits
+    /// that made no variant.
+    Evasion,
+    /// Protected posts decided differently once edited.
+    Instability,
+    /// Posts quoted to condemn them treated more harshly than the posts.
+    Directional,
     /// The notice given with adverse decisions.
     Notice,
     /// Appeal outcomes, times and disparities.
@@ -101,6 +109,9 @@ impl FindingKind {
             FindingKind::Confounded => "confounded",
             FindingKind::Flip => "flip",
             FindingKind::Score => "score",
+            FindingKind::Evasion => "evasion",
+            FindingKind::Instability => "instability",
+            FindingKind::Directional => "directional",
             FindingKind::Notice => "notice",
             FindingKind::Appeal => "appeal",
             FindingKind::Checklist => "checklist",
@@ -111,7 +122,8 @@ impl FindingKind {
 
     /// The paragraph of the summary a finding of this kind belongs to: the
     /// overall rates and what they are (0), the groups (1), consistency and
-    /// scores (2), notice and appeal (3), what could not be decided (4).
+    /// scores (2), robustness to evasion (5, which follows them), notice and
+    /// appeal (3), what could not be decided (4).
     pub fn paragraph(self) -> usize {
         match self {
             FindingKind::Overall | FindingKind::Detection | FindingKind::Limitation => 0,
@@ -121,6 +133,7 @@ impl FindingKind {
             | FindingKind::NoDisparity
             | FindingKind::Confounded => 1,
             FindingKind::Flip | FindingKind::Score => 2,
+            FindingKind::Evasion | FindingKind::Instability | FindingKind::Directional => 5,
             FindingKind::Notice | FindingKind::Appeal | FindingKind::Checklist => 3,
             FindingKind::Coverage => 4,
         }
@@ -133,6 +146,7 @@ pub fn findings(report: &Report) -> Vec<Finding> {
     out.extend(limitations::summary_findings(report));
     out.extend(groups::findings(report));
     out.extend(consistency::findings(report));
+    out.extend(robustness::findings(report));
     out.extend(appeal::findings(report));
     out.extend(coverage::findings(report));
     out
