@@ -28,6 +28,7 @@ pub mod ratio;
 mod slices;
 pub mod stratified;
 pub mod survival;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 
