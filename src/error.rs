@@ -44,6 +44,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A run cannot be re-analysed as asked (its target has no score rule,
+    /// the threshold is not a number, or the output would overwrite a run).
+    #[error("{}: {message}", path.display())]
+    Reanalysis { path: PathBuf, message: String },
     /// The run was interrupted before every case was decided.
     #[error("the run was interrupted with {pending} cases undecided; continue it with `modaudit run --resume {}`", dir.display())]
     Interrupted { dir: PathBuf, pending: u64 },
@@ -56,6 +60,7 @@ impl Error {
             Error::Invalid(_)
             | Error::RunDirBusy { .. }
             | Error::RunDir { .. }
+            | Error::Reanalysis { .. }
             | Error::MissingSecret { .. }
             | Error::BadEnvironment { .. }
             | Error::InProcessTarget(_) => exit::BAD_INPUT,

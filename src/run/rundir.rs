@@ -39,9 +39,21 @@ impl RunDir {
         Ok(dir)
     }
 
-    /// Opens the directory of an existing run, to continue or re-report it.
+    /// Opens the directory of an existing run, to continue or re-report it;
+    /// the directory of a re-analysis at another threshold is no run.
     pub fn open(path: &Path) -> Result<RunDir, Error> {
-        check_is_run(path)?;
+        if let Some(o) = read_manifest(path)?.threshold_override {
+            return Err(Error::RunDir {
+                path: path.to_path_buf(),
+                message: format!(
+                    "holds a re-analysis at threshold {} of the run in {}, not a run; re-render it from the run: `modaudit report {} --threshold {}`",
+                    o.threshold,
+                    o.run_dir.display(),
+                    o.run_dir.display(),
+                    o.threshold
+                ),
+            });
+        }
         RunDir::lock(path)
     }
 

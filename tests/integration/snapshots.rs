@@ -98,6 +98,8 @@ fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
         finished_at: Some(at(60)),
         rate_limiting: None,
         outputs: Default::default(),
+        score_rule: None,
+        threshold_override: None,
     };
     let decisions = decisions(&plan);
     (plan, manifest, decisions)
