@@ -41,7 +41,7 @@ pub use correction::Correction;
 pub use counterfactual::{Counterfactual, FamilySize, FlippedFamily, KindFlips, Member, MemberFlips, counterfactual};
 pub use disparity::{
     ALL_OTHERS, Comparisons, DimensionComparison, Disparity, Family, Imbalance, IntervalNote, IntervalNoteCode,
-    Measure, StratifiedCheck, compare,
+    Measure, StratifiedCheck, compare, compare_dimensions,
 };
 pub use slices::{Slice, slices};
 

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AnalysisSettings, Dimension, Measure, Observation, compare};
+use super::{AnalysisSettings, Dimension, FamilyMode, Measure, Observation, compare_dimensions};
 use crate::corpus::{Case, Label};
 use crate::decision::{Action, Decision, DecisionIndex, ScoreRule};
 
@@ -151,13 +151,11 @@ pub struct Curve {
     pub violating_n: u64,
     /// `protected_n` is below the minimum n.
     pub small_sample: bool,
-    /// Protected cases met with adverse action, at each threshold.
-    pub protected_adverse: Vec<u64>,
-    /// Violating cases met with adverse action, at each threshold.
-    pub violating_adverse: Vec<u64>,
-    /// `protected_adverse / protected_n` at each threshold (empty without protected cases).
+    /// Share of the protected cases met with adverse action, at each
+    /// threshold (empty without protected cases).
     pub over_removal_rate: Vec<f64>,
-    /// `violating_adverse / violating_n` at each threshold (empty without violating cases).
+    /// Share of the violating cases met with adverse action, at each
+    /// threshold (empty without violating cases).
     pub detection_rate: Vec<f64>,
 }
 
@@ -524,27 +522,25 @@ fn curve(
     adverse: Adverse,
     min_n: u64,
 ) -> Curve {
-    let counts = |side: &Side| -> Vec<u64> { thresholds.iter().map(|&t| side.adverse_at(t, adverse)).collect() };
-    let rates = |counts: &[u64], n: u64| -> Vec<f64> {
+    let rates = |side: &Side| -> Vec<f64> {
+        let n = side.n();
         if n == 0 {
-            Vec::new()
-        } else {
-            counts.iter().map(|&c| c as f64 / n as f64).collect()
+            return Vec::new();
         }
+        thresholds
+            .iter()
+            .map(|&t| side.adverse_at(t, adverse) as f64 / n as f64)
+            .collect()
     };
-    let (protected_n, violating_n) = (sides.protected.n(), sides.violating.n());
-    let protected_adverse = counts(&sides.protected);
-    let violating_adverse = counts(&sides.violating);
+    let protected_n = sides.protected.n();
     Curve {
         dimension,
         group,
         protected_n,
-        violating_n,
+        violating_n: sides.violating.n(),
         small_sample: protected_n < min_n,
-        over_removal_rate: rates(&protected_adverse, protected_n),
-        detection_rate: rates(&violating_adverse, violating_n),
-        protected_adverse,
-        violating_adverse,
+        over_removal_rate: rates(&sides.protected),
+        detection_rate: rates(&sides.violating),
     }
 }
 
@@ -563,8 +559,13 @@ fn curves(points: &[Point<'_>], thresholds: &[f64], adverse: Adverse, min_n: u64
     out
 }
 
+/// A comparison's state at one threshold: measure, dimension, group, state, adjusted p.
+type Tested = (Measure, Dimension, String, SignificanceState, Option<f64>);
+
 /// Every disparity between languages and between target groups, tested as
-/// the main analysis tests them, at each threshold of `grid`.
+/// the main analysis tests them, at each threshold of `grid`. The thresholds
+/// are independent of one another: they are shared out among the machine's
+/// cores, and the result does not depend on how.
 fn significance(
     points: &[Point<'_>],
     grid: &[f64],
@@ -572,29 +573,55 @@ fn significance(
     adverse: Adverse,
     settings: &AnalysisSettings,
 ) -> Vec<SignificanceTrack> {
-    type Key = (Measure, Dimension, String);
-    let mut tracks: BTreeMap<Key, (Vec<SignificanceState>, Vec<Option<f64>>)> = BTreeMap::new();
-    for (i, &threshold) in grid.iter().enumerate() {
+    // Families per dimension make the languages' and target groups'
+    // comparisons independent of the other dimensions; pooled ones do not.
+    let dimensions: &[Dimension] = match settings.families {
+        FamilyMode::PerDimension => &SWEPT_DIMENSIONS,
+        FamilyMode::Pooled => &Dimension::COMPARED,
+    };
+    let tested_at = |threshold: f64| -> Vec<Tested> {
         let observations: Vec<Observation<'_>> = points
             .iter()
             .map(|p| p.observation_at(threshold, rule, adverse))
             .collect();
-        for d in compare(&observations, settings)
+        compare_dimensions(&observations, settings, dimensions)
             .disparities
             .into_iter()
             .filter(|d| SWEPT_DIMENSIONS.contains(&d.dimension))
-        {
-            let state = match (d.tested, d.significant) {
-                (false, _) => SignificanceState::NotTested,
-                (true, false) => SignificanceState::NotSignificant,
-                (true, true) if d.difference > 0.0 => SignificanceState::Higher,
-                (true, true) => SignificanceState::Lower,
-            };
-            let (states, p) = tracks
-                .entry((d.measure, d.dimension, d.group))
+            .map(|d| {
+                let state = match (d.tested, d.significant) {
+                    (false, _) => SignificanceState::NotTested,
+                    (true, false) => SignificanceState::NotSignificant,
+                    (true, true) if d.difference > 0.0 => SignificanceState::Higher,
+                    (true, true) => SignificanceState::Lower,
+                };
+                (d.measure, d.dimension, d.group, state, d.p_adjusted)
+            })
+            .collect()
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, grid.len().max(1));
+    let per_worker = grid.len().div_ceil(workers).max(1);
+    let tested: Vec<Vec<Tested>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = grid
+            .chunks(per_worker)
+            .map(|part| scope.spawn(|| part.iter().map(|&t| tested_at(t)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    type Key = (Measure, Dimension, String);
+    let mut tracks: BTreeMap<Key, (Vec<SignificanceState>, Vec<Option<f64>>)> = BTreeMap::new();
+    for (i, at) in tested.into_iter().enumerate() {
+        for (measure, dimension, group, state, p) in at {
+            let (states, p_adjusted) = tracks
+                .entry((measure, dimension, group))
                 .or_insert_with(|| (vec![SignificanceState::NotCompared; grid.len()], vec![None; grid.len()]));
             states[i] = state;
-            p[i] = d.p_adjusted;
+            p_adjusted[i] = p;
         }
     }
     tracks
@@ -761,8 +788,8 @@ fn equalising(points: &[Point<'_>], adverse: Adverse, operating: f64, min_n: u64
 mod tests {
     use chrono::DateTime;
 
-    use super::super::slices;
     use super::super::test_support::case;
+    use super::super::{compare, slices};
     use super::*;
 
     fn decision(id: &str, action: Action, score: Option<f64>) -> Decision {
@@ -933,12 +960,12 @@ mod tests {
         assert_eq!((overall.dimension, overall.group.as_str()), (Dimension::Overall, "all"));
         assert_eq!(sweep.thresholds.first(), Some(&0.1));
         assert_eq!(sweep.thresholds.last(), Some(&0.95));
-        assert!(overall.protected_adverse.windows(2).all(|w| w[0] >= w[1]));
-        assert_eq!(overall.protected_adverse[0], 8);
+        assert!(overall.over_removal_rate.windows(2).all(|w| w[0] >= w[1]));
+        assert_eq!(overall.over_removal_rate[0], 1.0);
         // at 0.7: protected 0.7 (fr); violating 0.9, 0.8, 0.95, 0.9, 0.85
         assert_eq!(sweep.thresholds[sweep.operating_index], 0.7);
-        assert_eq!(overall.protected_adverse[sweep.operating_index], 1);
-        assert_eq!(overall.violating_adverse[sweep.operating_index], 5);
+        assert_eq!(overall.over_removal_rate[sweep.operating_index], 1.0 / 8.0);
+        assert_eq!(overall.detection_rate[sweep.operating_index], 5.0 / 8.0);
     }
 
     #[test]
@@ -973,13 +1000,13 @@ mod tests {
             .unwrap();
         // f4 ended in error: three decided protected posts, f3 never removed
         assert_eq!(fr.protected_n, 3);
-        assert_eq!(fr.protected_adverse.last(), Some(&0));
+        assert_eq!(fr.over_removal_rate.last(), Some(&0.0));
         let en = sweep
             .curves
             .iter()
             .find(|c| c.dimension == Dimension::Language && c.group == "en")
             .unwrap();
-        assert!(en.protected_adverse.iter().all(|&n| n >= 1), "e1 stays removed");
+        assert!(en.over_removal_rate.iter().all(|&r| r >= 0.25), "e1 stays removed");
         let (rederived, what) = rederive(&cases, &decisions, &ScoreRule::remove_at_or_above(0.5), 0.7);
         assert_eq!((what.rederived, what.kept), (13, 2));
         // 0.55, 0.6 (twice) and 0.65 fall below 0.7

@@ -142,7 +142,6 @@ fn the_sweep_at_the_run_threshold_is_the_report() {
         );
         assert_eq!(curve["over_removal_rate"][at], s["over_removal_rate"], "{curve}");
         assert_eq!(curve["detection_rate"][at], s["detection_rate"], "{curve}");
-        assert_eq!(curve["protected_adverse"][at], s["protected_adverse"], "{curve}");
     }
     // the disparities at the run's threshold are the main analysis's
     let k = sweep["significance_thresholds"]
