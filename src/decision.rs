@@ -125,11 +125,6 @@ impl ScoreRule {
             self.below
         }
     }
-
-    /// The same rule at another threshold.
-    pub fn with_threshold(self, threshold: f64) -> ScoreRule {
-        ScoreRule { threshold, ..self }
-    }
 }
 
 /// One case's decision, as written to and read from the journal.

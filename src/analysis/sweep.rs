@@ -242,11 +242,11 @@ pub struct EqualisingLanguage {
 /// least where it is at the operating threshold. A what-if, never applied.
 ///
 /// For a common rate r, each language gets the lowest threshold (among its
-/// scores, or above all of them) at which its over-removal is at most r: the
-/// most it can detect without exceeding r. Overall detection grows with r;
-/// the rate reported is the smallest one at which it reaches the operating
-/// threshold's. Languages without decided protected cases keep the operating
-/// threshold.
+/// scores and the operating threshold, or above all of them) at which its
+/// over-removal is at most r: the most it can detect without exceeding r.
+/// Overall detection grows with r; the rate reported is the smallest one at
+/// which it reaches the operating threshold's. Languages without decided
+/// protected cases keep the operating threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Equalising {
     /// The common rate no language's over-removal exceeds.
@@ -654,8 +654,8 @@ fn significance(
 struct LanguageSides {
     language: String,
     sides: Sides,
-    /// Its candidate thresholds, ascending: its distinct scores, then `None`
-    /// (above every score).
+    /// Its candidate thresholds, ascending: its distinct scores and the
+    /// operating threshold, then `None` (above every score).
     candidates: Vec<Option<f64>>,
 }
 
@@ -713,6 +713,7 @@ fn equalising(points: &[Point<'_>], adverse: Adverse, operating: f64, min_n: u64
                 .iter()
                 .chain(&sides.violating.scores)
                 .copied()
+                .chain([operating])
                 .collect();
             scores.sort_by(f64::total_cmp);
             scores.dedup();

@@ -224,9 +224,15 @@ pub fn reanalysis_statement(threshold: f64, run_threshold: f64) -> String {
     )
 }
 
-/// A threshold as a reader and the command line write it: `0.7`, `0.65`, `2`.
+/// A threshold as a reader and the command line write it: `0.7`, `0.65`,
+/// `2`, `-1.5` — to six decimals, so that a sum such as 0.55 + 0.4 reads 0.95.
 pub fn threshold_text(threshold: f64) -> String {
-    format!("{threshold}")
+    let text = format!("{threshold:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match text {
+        "-0" => "0".to_string(),
+        _ => text.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -624,5 +630,21 @@ pub fn percent_interval(ci: Option<[f64; 2]>) -> String {
     match ci {
         Some([lo, hi]) => format!("{:.1}–{:.1} %", lo * 100.0, hi * 100.0),
         None => "–".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold_text;
+
+    #[test]
+    fn thresholds_read_as_written() {
+        assert_eq!(threshold_text(0.7), "0.7");
+        assert_eq!(threshold_text(0.55 + 0.4), "0.95");
+        assert_eq!(threshold_text(2.0), "2");
+        assert_eq!(threshold_text(-1.5), "-1.5");
+        assert_eq!(threshold_text(0.0), "0");
+        assert_eq!(threshold_text(-0.0000001), "0");
+        assert_eq!(threshold_text(0.756), "0.756");
     }
 }

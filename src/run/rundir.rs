@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::fsutil::write_atomically;
 use crate::manifest::RunManifest;
+use crate::report::threshold_text;
 
 /// The manifest's file name inside a run directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -46,11 +47,10 @@ impl RunDir {
             return Err(Error::RunDir {
                 path: path.to_path_buf(),
                 message: format!(
-                    "holds a re-analysis at threshold {} of the run in {}, not a run; re-render it from the run: `modaudit report {} --threshold {}`",
-                    o.threshold,
+                    "holds a re-analysis at threshold {threshold} of the run in {}, not a run; re-render it from the run: `modaudit report {} --threshold {threshold}`",
                     o.run_dir.display(),
                     o.run_dir.display(),
-                    o.threshold
+                    threshold = threshold_text(o.threshold)
                 ),
             });
         }

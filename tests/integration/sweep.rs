@@ -383,3 +383,18 @@ fn cases_the_rule_does_not_explain_keep_their_action_and_are_named() {
     let md = std::fs::read_to_string(at.join("report.md")).unwrap();
     assert!(md.contains("e1") && md.contains("f3"), "{md}");
 }
+
+#[test]
+fn a_run_recorded_before_score_rules_takes_its_scenarios() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = replayed_run(tmp.path(), &recorded_scores(&[]), true);
+    let path = run.join("manifest.json");
+    let mut manifest = read_json(&path);
+    manifest.as_object_mut().unwrap().remove("score_rule");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let output = report_at(&run, "0.7", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let results = read_json(&run.join("threshold-0.7/results.json"));
+    assert_eq!(results["settings"]["threshold_override"]["rederived"], 16);
+    assert_eq!(slice(&results, "overall", "all")["over_removal_rate"], 0.125);
+}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Correction, Dimension, Measure};
 use crate::report::summary::p_text;
+use crate::report::threshold_text;
 
 /// The numbers behind one sentence.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -455,9 +456,9 @@ impl Evidence {
             ));
         }
         if let Some(t) = &self.thresholds {
-            let mut text = format!("run threshold {}", t.run);
+            let mut text = format!("run threshold {}", threshold_text(t.run));
             if let Some(operating) = t.operating {
-                text.push_str(&format!(", rates at threshold {operating}"));
+                text.push_str(&format!(", rates at threshold {}", threshold_text(operating)));
             }
             if !t.groups.is_empty() {
                 let groups: Vec<String> = t
@@ -467,7 +468,7 @@ impl Evidence {
                         format!(
                             "{} at {}: protected {}, violating {}",
                             g.group,
-                            g.threshold.map_or("above every score".into(), |x| x.to_string()),
+                            g.threshold.map_or("above every score".into(), threshold_text),
                             g.protected.describe_counts(),
                             g.violating.describe_counts()
                         )

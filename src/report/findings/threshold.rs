@@ -114,14 +114,26 @@ fn equalising(sweep: &Sweep, e: &Equalising, min_n: u64) -> Finding {
     } else {
         format!("{} to {}", percent(lowest), percent(highest))
     };
-    let text = format!(
-        "One threshold per language would equalise over-removal without losing detection — a re-analysis of the stored scores, not applied: at {} instead of {} for all, no language's over-removal would exceed {} (now {now}) and overall detection would be {} (now {}).",
-        join_and(&named),
-        threshold_text(sweep.operating_threshold),
-        percent(e.over_removal_rate),
-        percent(e.overall_detection),
-        percent(e.overall_detection_now),
-    );
+    let operating = threshold_text(sweep.operating_threshold);
+    let unchanged = e
+        .languages
+        .iter()
+        .all(|l| l.threshold == Some(sweep.operating_threshold));
+    let text = if unchanged {
+        format!(
+            "Thresholds per language would not bring every language's over-removal below {} without losing detection — a re-analysis of the stored scores, not applied: {operating} is already, for every language, the lowest threshold that keeps its over-removal at or below that (now {now}), with overall detection at {}.",
+            percent(e.over_removal_rate),
+            percent(e.overall_detection_now),
+        )
+    } else {
+        format!(
+            "One threshold per language would equalise over-removal without losing detection — a re-analysis of the stored scores, not applied: at {} instead of {operating} for all, no language's over-removal would exceed {} (now {now}) and overall detection would be {} (now {}).",
+            join_and(&named),
+            percent(e.over_removal_rate),
+            percent(e.overall_detection),
+            percent(e.overall_detection_now),
+        )
+    };
     let small: Vec<String> = e
         .languages
         .iter()
