@@ -378,12 +378,7 @@ pub fn reanalyse_at_threshold(
         ));
     };
     let out = out.map_or_else(|| reanalysis_dir(dir, threshold), Path::to_path_buf);
-    if out.join(MANIFEST_FILE).exists() && read_manifest(&out)?.threshold_override.is_none() {
-        return Err(refuse(
-            &out,
-            "holds a run; a re-analysis never writes over a run's files: choose another --out".into(),
-        ));
-    }
+    check_reanalysis_dir(&out)?;
     std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
     let journal_path = run_dir.path().join(JOURNAL_FILE);
     let (decisions, appeals) = index_records(&journal_path, &plan)?;
@@ -415,6 +410,36 @@ pub fn reanalyse_at_threshold(
             rate_limiting: manifest.rate_limiting.unwrap_or_default(),
         },
     })
+}
+
+/// Refuses a directory a re-analysis may not be written into: a file, a
+/// directory that holds a run, or one that holds other files than an earlier
+/// re-analysis (whose files it replaces).
+fn check_reanalysis_dir(out: &Path) -> Result<(), Error> {
+    let refuse = |message: &str| {
+        Err(Error::Reanalysis {
+            path: out.to_path_buf(),
+            message: message.into(),
+        })
+    };
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return refuse("is not a directory; --out names the directory the re-analysis is written into");
+    }
+    if out.join(MANIFEST_FILE).exists() {
+        return match read_manifest(out)?.threshold_override {
+            Some(_) => Ok(()),
+            None => refuse("holds a run; a re-analysis never writes over a run's files: choose another --out"),
+        };
+    }
+    let empty = std::fs::read_dir(out).map_err(Error::io(out))?.next().is_none();
+    if empty {
+        Ok(())
+    } else {
+        refuse("is not empty; a re-analysis is written into a new or empty directory, or over an earlier re-analysis")
+    }
 }
 
 /// The target's description without its secrets: re-reporting needs no key, so

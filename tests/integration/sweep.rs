@@ -266,6 +266,19 @@ fn a_report_at_another_threshold_asks_the_target_nothing() {
             "{name} of the run is untouched"
         );
     }
+    let busy = tmp.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("report.md"), "mine").unwrap();
+    let output = report_at(&run, "0.9", &["--out", busy.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert_eq!(std::fs::read_to_string(busy.join("report.md")).unwrap(), "mine");
+    let again = report_at(&run, "0.7", &[]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "an earlier re-analysis is replaced: {}",
+        stderr_of(&again)
+    );
     let output = modaudit().arg("report").arg(&at).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
     assert!(stderr_of(&output).contains("re-analysis"), "{}", stderr_of(&output));
