@@ -336,11 +336,13 @@ impl Point<'_> {
 
 /// What a sweep needs besides the decisions.
 pub struct SweepSettings<'a> {
+    /// How the system turned scores into actions, at the run's threshold.
     pub rule: ScoreRule,
     /// The threshold of the report's rates.
     pub operating_threshold: f64,
     /// Whether an action counts as adverse.
     pub is_adverse: &'a dyn Fn(Action) -> bool,
+    /// The main analysis's settings: its tests, corrections and minimum n.
     pub analysis: &'a AnalysisSettings,
 }
 

@@ -194,12 +194,12 @@ pub struct SettingsSection {
     /// Present only in a re-analysis at another threshold: every rate of the
     /// report is then at that threshold, not what the system did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold_override: Option<ThresholdOverride>,
+    pub threshold_override: Option<Reanalysis>,
 }
 
 /// A report re-derived at another threshold than the system ran at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ThresholdOverride {
+pub struct Reanalysis {
     /// The threshold of this report's rates.
     pub threshold: f64,
     /// The threshold the system ran at.
@@ -395,7 +395,7 @@ pub fn build_report(
             references: plan.analysis.references.clone(),
             error_budget: plan.run.error_budget,
             score_rule: rule,
-            threshold_override: rule.zip(rederivation).map(|(rule, r)| ThresholdOverride {
+            threshold_override: rule.zip(rederivation).map(|(rule, r)| Reanalysis {
                 threshold: r.threshold,
                 run_threshold: rule.threshold,
                 rederived: r.rederived,
