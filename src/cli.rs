@@ -66,6 +66,14 @@ pub enum Command {
         /// The scenario, if it has moved since the run (must be unchanged).
         #[arg(long)]
         scenario: Option<PathBuf>,
+        /// Re-analyse a scoring system at this threshold instead: every report
+        /// file again, its actions re-derived from the stored scores, without
+        /// asking the system (into RUN/threshold-T/ unless --out says otherwise).
+        #[arg(long, value_name = "T", allow_negative_numbers = true)]
+        threshold: Option<f64>,
+        /// Where the re-analysis at --threshold is written (never over a run).
+        #[arg(long, value_name = "DIR", requires = "threshold")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -258,7 +266,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Statements(StatementsCommand::Check { file, run, json }) => {
             statements_command(&file, run.as_deref(), json)
         }
-        Command::Report { run_dir, scenario } => report_command(&run_dir, scenario.as_deref()),
+        Command::Report {
+            run_dir,
+            scenario,
+            threshold,
+            out,
+        } => report_command(&run_dir, scenario.as_deref(), threshold, out.as_deref()),
         Command::Diff(args) => diff_command(args),
     };
     match result {
@@ -606,8 +619,16 @@ fn diff_command(args: DiffArgs) -> Result<u8, Error> {
     Ok(diff.exit_code)
 }
 
-fn report_command(dir: &Path, scenario: Option<&Path>) -> Result<u8, Error> {
-    let outcome = run::rebuild_report(dir, scenario)?;
+fn report_command(
+    dir: &Path,
+    scenario: Option<&Path>,
+    threshold: Option<f64>,
+    out: Option<&Path>,
+) -> Result<u8, Error> {
+    let outcome = match threshold {
+        Some(threshold) => run::reanalyse_at_threshold(dir, scenario, threshold, out)?,
+        None => run::rebuild_report(dir, scenario)?,
+    };
     show(&render_terminal(&outcome.report, &outcome.dir));
     Ok(outcome.report.outcome.exit_code)
 }

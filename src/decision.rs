@@ -91,6 +91,42 @@ pub struct Notice {
     pub appeal_url: Option<String>,
 }
 
+/// How a scoring system turns its score into an action: a score at or above
+/// the threshold gets `at_or_above` (the more a score says "violating", the
+/// higher it is), a lower one `below`. A target kind whose action is not such a
+/// rule (a keyword list, a model that answers with a verdict, per-category
+/// thresholds) has none, and its runs have no threshold sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRule {
+    /// The threshold the run used.
+    pub threshold: f64,
+    /// The action for a score at or above the threshold.
+    pub at_or_above: Action,
+    /// The action for a score below it.
+    pub below: Action,
+}
+
+impl ScoreRule {
+    /// Score ≥ `threshold` → remove, else allow: the rule of every scoring
+    /// target kind.
+    pub fn remove_at_or_above(threshold: f64) -> ScoreRule {
+        ScoreRule {
+            threshold,
+            at_or_above: Action::Remove,
+            below: Action::Allow,
+        }
+    }
+
+    /// The action this rule gives `score` at `threshold` (the rule's own or another).
+    pub fn action_at(&self, score: f64, threshold: f64) -> Action {
+        if score >= threshold {
+            self.at_or_above
+        } else {
+            self.below
+        }
+    }
+}
+
 /// One case's decision, as written to and read from the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {

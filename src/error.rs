@@ -50,6 +50,10 @@ pub enum Error {
     /// Two runs cannot be compared (their cases differ, or none is in both).
     #[error("{0}")]
     NotComparable(String),
+    /// A run cannot be re-analysed as asked (its target has no score rule,
+    /// the threshold is not a number, or the output would overwrite a run).
+    #[error("{}: {message}", path.display())]
+    Reanalysis { path: PathBuf, message: String },
     /// The run was interrupted before every case was decided.
     #[error("the run was interrupted with {pending} cases undecided; continue it with `modaudit run --resume {}`", dir.display())]
     Interrupted { dir: PathBuf, pending: u64 },
@@ -62,6 +66,7 @@ impl Error {
             Error::Invalid(_)
             | Error::RunDirBusy { .. }
             | Error::RunDir { .. }
+            | Error::Reanalysis { .. }
             | Error::MissingSecret { .. }
             | Error::BadEnvironment { .. }
             | Error::InProcessTarget(_)

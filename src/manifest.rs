@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::decision::ScoreRule;
 use crate::moderator::TargetInfo;
 use crate::scenario::CorpusRecord;
 
@@ -43,6 +44,29 @@ pub struct RunManifest {
     /// sha256 of every output file, once the run has finished.
     #[serde(default)]
     pub outputs: BTreeMap<String, String>,
+    /// How the target turned its score into an action, when a single
+    /// threshold did: what a threshold sweep and a re-analysis at another
+    /// threshold rest on, without the target. Absent for targets without one
+    /// (and from manifests of runs started before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_rule: Option<ScoreRule>,
+    /// Set only in the manifest of a re-analysis (`modaudit report RUN
+    /// --threshold T`): its reports are not what the system did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_override: Option<ThresholdOverride>,
+}
+
+/// What a re-analysis of a run at another threshold is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdOverride {
+    /// The threshold every action the score rule explains was re-derived at.
+    pub threshold: f64,
+    /// The threshold the system ran at.
+    pub run_threshold: f64,
+    /// The run directory re-analysed.
+    pub run_dir: PathBuf,
+    /// The same, in a sentence.
+    pub statement: String,
 }
 
 /// The scenario a run executed.

@@ -404,10 +404,21 @@ struct StrataEvidence {
 /// Disparities, families and per-dimension records for every compared
 /// dimension and both measures.
 pub fn compare(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Comparisons {
+    compare_dimensions(observations, settings, &Dimension::COMPARED)
+}
+
+/// [`compare`] for some of the compared dimensions only. With families per
+/// dimension their comparisons are exactly those of [`compare`]; pooled
+/// families need every dimension.
+pub fn compare_dimensions(
+    observations: &[Observation<'_>],
+    settings: &AnalysisSettings,
+    dimensions_compared: &[Dimension],
+) -> Comparisons {
     let mut compared: Vec<(Disparity, StrataEvidence)> = Vec::new();
     let mut dimensions = Vec::new();
     for measure in Measure::ALL {
-        for dimension in Dimension::COMPARED {
+        for &dimension in dimensions_compared {
             let groups = tally(observations, measure, dimension);
             if groups.is_empty() {
                 continue;

@@ -34,6 +34,7 @@ pub mod ratio;
 mod slices;
 pub mod stratified;
 pub mod survival;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 
@@ -48,7 +49,7 @@ pub use counterfactual::{
 };
 pub use disparity::{
     ALL_OTHERS, Comparisons, DimensionComparison, Disparity, Family, Imbalance, IntervalNote, IntervalNoteCode,
-    Measure, StratifiedCheck, compare,
+    Measure, StratifiedCheck, compare, compare_dimensions,
 };
 pub use perturbation::{
     Directional, DirectionalExample, LanguageRate, PairRate, Perturbation, TransformRates, perturbation,

@@ -45,7 +45,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, Retry, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint,
 };
-use crate::decision::Action;
+use crate::decision::{Action, ScoreRule};
 
 pub use sigv4::Credentials;
 
@@ -191,6 +191,11 @@ impl TargetConfig for AwsConfig {
             None => region_from_env(setup.env)?,
         };
         Ok(Arc::new(AwsTarget::new(self.clone(), region, credentials)?))
+    }
+
+    /// `Toxicity` (or the highest of `labels`) at or above the threshold is `remove`.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        Some(ScoreRule::remove_at_or_above(self.threshold))
     }
 }
 

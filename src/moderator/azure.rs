@@ -33,7 +33,7 @@ use super::transport::{Secret, Transport, excerpt};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, fingerprint, one_by_one,
 };
-use crate::decision::Action;
+use crate::decision::{Action, ScoreRule};
 
 pub const DEFAULT_KEY_ENV: &str = "AZURE_CONTENT_SAFETY_KEY";
 pub const DEFAULT_TOKEN_ENV: &str = "AZURE_CONTENT_SAFETY_TOKEN";
@@ -201,6 +201,16 @@ impl TargetConfig for AzureConfig {
             AzureAuth::Entra { env } => env::read_key(env, TOKEN_ENV_KEY, setup.env)?,
         };
         Ok(Arc::new(AzureTarget::new(self.clone(), secret)?))
+    }
+
+    /// The highest severity among the categories at or above the threshold is
+    /// `remove` — unless blocklists are matched too: a blocklist match is
+    /// `remove` whatever the severity, so the action is no longer a threshold
+    /// on the score alone.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        self.blocklist_names
+            .is_empty()
+            .then(|| ScoreRule::remove_at_or_above(f64::from(self.threshold)))
     }
 }
 

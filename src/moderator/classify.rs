@@ -38,6 +38,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint,
 };
+use crate::decision::ScoreRule;
 use crate::input::{DATA_LIMIT, read_input};
 
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
@@ -202,6 +203,11 @@ impl TargetConfig for ClassifyConfig {
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         let key = self.api_key_env.as_deref().map(|v| setup.api_key(v)).transpose()?;
         Ok(Arc::new(ClassifyTarget::new(self.clone(), key)?))
+    }
+
+    /// The highest probability among `labels` at or above the threshold is `remove`.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        Some(ScoreRule::remove_at_or_above(self.threshold))
     }
 }
 

@@ -40,7 +40,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint, one_by_one,
 };
-use crate::decision::{Action, Notice};
+use crate::decision::{Action, Notice, ScoreRule};
 use crate::hash::sha256_hex;
 
 /// Longest answer line accepted from a program.
@@ -124,6 +124,12 @@ impl TargetConfig for CommandSpec {
 
     fn build(&self, _: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         Ok(Arc::new(CommandTarget::new(self.clone())?))
+    }
+
+    /// With a `threshold`, a score the program answers without an action is
+    /// compared with it; an action the program answers is its own.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        self.threshold.map(ScoreRule::remove_at_or_above)
     }
 }
 

@@ -35,7 +35,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint, one_by_one,
 };
-use crate::decision::Action;
+use crate::decision::{Action, ScoreRule};
 
 pub const DEFAULT_BASE_URL: &str = "https://language.googleapis.com";
 pub const DEFAULT_KEY_ENV: &str = "GOOGLE_API_KEY";
@@ -183,6 +183,11 @@ impl TargetConfig for GoogleConfig {
             GoogleAuth::AccessToken { env } => env::read_key(env, ACCESS_TOKEN_KEY, setup.env)?,
         };
         Ok(Arc::new(GoogleTarget::new(self.clone(), secret)?))
+    }
+
+    /// The highest confidence among the categories at or above the threshold is `remove`.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        Some(ScoreRule::remove_at_or_above(self.threshold))
     }
 }
 

@@ -40,7 +40,7 @@ use super::transport::{Secret, Transport, excerpt};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, fingerprint, one_by_one,
 };
-use crate::decision::Action;
+use crate::decision::{Action, ScoreRule};
 use crate::hash::sha256_hex;
 use crate::input::{Limit, read_input};
 
@@ -340,6 +340,11 @@ impl TargetConfig for GuardConfig {
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         let key = self.api_key_env.as_deref().map(|v| setup.api_key(v)).transpose()?;
         Ok(Arc::new(GuardTarget::new(self.clone(), key)?))
+    }
+
+    /// A guard model answers with a verdict, not a score compared with a threshold.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        None
     }
 }
 

@@ -38,7 +38,7 @@ use super::transport::{Secret, Transport, excerpt};
 use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, fingerprint, one_by_one,
 };
-use crate::decision::Action;
+use crate::decision::{Action, ScoreRule};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.hivemoderation.com";
 pub const DEFAULT_KEY_ENV: &str = "HIVE_API_KEY";
@@ -119,6 +119,11 @@ impl TargetConfig for HiveConfig {
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         let key = setup.api_key(&self.api_key_env)?;
         Ok(Arc::new(HiveTarget::new(self.clone(), key)?))
+    }
+
+    /// The highest severity among the classes at or above the threshold is `remove`.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        Some(ScoreRule::remove_at_or_above(f64::from(self.threshold)))
     }
 }
 

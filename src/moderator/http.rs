@@ -24,7 +24,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint, one_by_one,
 };
-use crate::decision::{Action, Notice};
+use crate::decision::{Action, Notice, ScoreRule};
 
 /// `[target]` with `kind = "http"`, as written.
 #[derive(Debug, Deserialize)]
@@ -225,6 +225,16 @@ impl TargetConfig for HttpConfig {
 
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         Ok(Arc::new(HttpTarget::new(self.clone(), setup.env)?))
+    }
+
+    /// With `score` and `threshold`, a score the API answers without an
+    /// action is compared with the threshold; an action it answers is its own.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        self.mapping
+            .score
+            .as_ref()
+            .and(self.mapping.threshold)
+            .map(ScoreRule::remove_at_or_above)
     }
 }
 

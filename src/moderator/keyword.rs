@@ -19,7 +19,7 @@ use super::check::Checks;
 use super::env::EnvUse;
 use super::kind::{Setup, TargetConfig, TargetKind};
 use super::{AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, fingerprint};
-use crate::decision::{Action, Notice};
+use crate::decision::{Action, Notice, ScoreRule};
 use crate::input::{DATA_LIMIT, read_input};
 
 /// The lists shipped with modaudit, by language.
@@ -115,6 +115,11 @@ impl TargetConfig for KeywordSpec {
 
     fn build(&self, _: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         Ok(Arc::new(KeywordFilter::new(self)?))
+    }
+
+    /// A keyword list matches or does not: it has no score.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        None
     }
 }
 

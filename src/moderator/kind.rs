@@ -17,6 +17,7 @@ use super::check::Checks;
 use super::env::{self, EnvError, EnvUse};
 use super::transport::Secret;
 use super::{Moderator, SetupError};
+use crate::decision::ScoreRule;
 
 /// A kind of target: how its `[target]` table is read and checked. It is
 /// implemented by the kind's checked configuration.
@@ -47,6 +48,12 @@ pub trait TargetConfig: fmt::Debug + Send + Sync {
 
     /// Builds the moderator, reading its secrets through `setup`.
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError>;
+
+    /// How the target's action follows from its score, when it does so by a
+    /// single threshold (`None` for a keyword list, a model that answers with
+    /// a verdict, per-category thresholds …): what a threshold sweep and a
+    /// re-analysis at another threshold rest on.
+    fn score_rule(&self) -> Option<ScoreRule>;
 }
 
 /// What building a moderator may use besides its configuration.
@@ -99,6 +106,11 @@ impl TargetSpec {
     /// See [`TargetConfig::build`].
     pub fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         self.config.build(setup)
+    }
+
+    /// See [`TargetConfig::score_rule`].
+    pub fn score_rule(&self) -> Option<ScoreRule> {
+        self.config.score_rule()
     }
 }
 

@@ -15,6 +15,7 @@ use super::check::Checks;
 use super::env::EnvUse;
 use super::kind::{Setup, TargetConfig, TargetKind};
 use super::{Moderator, SetupError};
+use crate::decision::ScoreRule;
 
 /// `[target]` with `kind = "library"`, as written.
 #[derive(Debug, Deserialize)]
@@ -59,6 +60,11 @@ impl TargetConfig for LibraryConfig {
             label: self.label.clone(),
         }
         .into())
+    }
+
+    /// The caller's system is unknown to the scenario.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        None
     }
 }
 

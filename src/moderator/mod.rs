@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{Action, Notice};
+use crate::decision::{Action, Notice, ScoreRule};
 use crate::hash::{canonical_json, sha256_hex};
 
 pub use command::{CommandSpec, CommandTarget};
@@ -247,11 +247,9 @@ where
     })
 }
 
-/// Maps a score to an action with a threshold (score ≥ threshold → remove).
+/// Maps a score to an action with a threshold (score ≥ threshold → remove):
+/// [`ScoreRule::remove_at_or_above`], which a kind that decides this way
+/// reports as its [`TargetConfig::score_rule`].
 pub fn action_from_score(score: f64, threshold: f64) -> Action {
-    if score >= threshold {
-        Action::Remove
-    } else {
-        Action::Allow
-    }
+    ScoreRule::remove_at_or_above(threshold).action_at(score, threshold)
 }

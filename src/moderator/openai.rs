@@ -30,7 +30,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint,
 };
-use crate::decision::Action;
+use crate::decision::{Action, ScoreRule};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com";
 pub const DEFAULT_MODEL: &str = "omni-moderation-latest";
@@ -103,6 +103,16 @@ impl TargetConfig for OpenAiConfig {
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         let key = setup.api_key(&self.api_key_env)?;
         Ok(Arc::new(OpenAiTarget::new(self.clone(), key)?))
+    }
+
+    /// One `threshold` on the highest chosen category score is a score rule;
+    /// per-category thresholds, or the endpoint's own `flagged`, are not.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        if self.category_thresholds.is_empty() {
+            self.threshold.map(ScoreRule::remove_at_or_above)
+        } else {
+            None
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint, one_by_one,
 };
-use crate::decision::Action;
+use crate::decision::{Action, ScoreRule};
 
 pub const DEFAULT_BASE_URL: &str = "https://commentanalyzer.googleapis.com";
 pub const DEFAULT_KEY_ENV: &str = "PERSPECTIVE_API_KEY";
@@ -82,6 +82,11 @@ impl TargetConfig for PerspectiveConfig {
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         let key = setup.api_key(&self.api_key_env)?;
         Ok(Arc::new(PerspectiveTarget::new(self.clone(), key)?))
+    }
+
+    /// The attribute's summary score at or above the threshold is `remove`.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        Some(ScoreRule::remove_at_or_above(self.threshold))
     }
 }
 

@@ -221,6 +221,31 @@ mod tests {
     }
 
     #[test]
+    fn a_kind_says_whether_a_score_threshold_decides() {
+        let rule = |table: &str| {
+            let (spec, problems) = problems_of(&format!("[target]\n{table}\n"));
+            assert_eq!(problems, Vec::<String>::new(), "{table}");
+            spec.expect("a checked target").score_rule().map(|r| r.threshold)
+        };
+        assert_eq!(rule("kind = 'perspective'"), Some(0.7));
+        assert_eq!(rule("kind = 'hive'\nthreshold = 3"), Some(3.0));
+        assert_eq!(rule("kind = 'openai'\nthreshold = 0.4"), Some(0.4));
+        assert_eq!(rule("kind = 'openai'"), None, "the endpoint's own `flagged`");
+        assert_eq!(rule("kind = 'openai'\ncategory_thresholds = { hate = 0.3 }"), None);
+        assert_eq!(rule("kind = 'azure'\nbase_url = 'http://127.0.0.1:9'"), Some(4.0));
+        assert_eq!(
+            rule("kind = 'azure'\nbase_url = 'http://127.0.0.1:9'\nblocklist_names = ['mine']"),
+            None,
+            "a blocklist match removes whatever the score"
+        );
+        let http = "kind = 'http'\nurl = 'http://127.0.0.1:9/'\nbody = '{}'\n[target.response]\nscore = '/s'";
+        assert_eq!(rule(&format!("{http}\nthreshold = 0.6")), Some(0.6));
+        assert_eq!(rule("kind = 'builtin:keyword'"), None);
+        assert_eq!(rule("kind = 'command'\ncommand = ['true']"), None);
+        assert_eq!(rule("kind = 'command'\ncommand = ['true']\nthreshold = 0.2"), Some(0.2));
+    }
+
+    #[test]
     fn unknown_keys_of_nested_tables_and_wrong_types_are_located() {
         let (_, problems) = problems_of(
             "[target]\nkind = 'http'\nurl = 'http://127.0.0.1:9/'\nbody = '{}'\n[target.response]\naction = '/a'\nacton_map = {}\n",

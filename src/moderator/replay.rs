@@ -20,7 +20,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint,
 };
-use crate::decision::{Action, Notice};
+use crate::decision::{Action, Notice, ScoreRule};
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
 use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, read_input};
@@ -164,6 +164,12 @@ impl TargetConfig for ReplayData {
 
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         Ok(Arc::new(ReplayTarget::new(self.clone(), setup.case_ids)))
+    }
+
+    /// With a `threshold`, a recorded score without a recorded action is
+    /// compared with it; a recorded action is the recording's own.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        self.config.threshold.map(ScoreRule::remove_at_or_above)
     }
 }
 

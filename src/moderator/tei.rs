@@ -35,6 +35,7 @@ use super::{
     AttemptError, BoxFuture, ModerationRequest, Moderator, SetupError, TargetInfo, Verdict, action_from_score,
     fingerprint,
 };
+use crate::decision::ScoreRule;
 
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 /// TEI's own default for `--max-client-batch-size`.
@@ -195,6 +196,11 @@ impl TargetConfig for TeiConfig {
     fn build(&self, setup: &Setup<'_>) -> Result<Arc<dyn Moderator>, SetupError> {
         let key = self.api_key_env.as_deref().map(|v| setup.api_key(v)).transpose()?;
         Ok(Arc::new(TeiTarget::new(self.clone(), key)?))
+    }
+
+    /// The highest score among `labels` at or above the threshold is `remove`.
+    fn score_rule(&self) -> Option<ScoreRule> {
+        Some(ScoreRule::remove_at_or_above(self.threshold))
     }
 }
 

@@ -6,7 +6,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 
 use super::Report;
-use super::svg::{forest_plot, rate_chart, xml_escape};
+use super::svg::{curve_chart, forest_plot, rate_chart, xml_escape};
 use super::view::{Chart, build_view};
 use super::visible::for_document;
 
@@ -26,6 +26,7 @@ pub fn render_html(report: &Report) -> Result<String, minijinja::Error> {
                 Value::from_safe_string(match chart {
                     Chart::Rates(rows) => rate_chart(rows, &s.title),
                     Chart::Forest(rows) => forest_plot(rows, &s.title),
+                    Chart::Curves(chart) => curve_chart(chart, &s.title),
                 })
             });
             let paragraphs: Vec<Value> = s
@@ -54,6 +55,19 @@ pub fn render_html(report: &Report) -> Result<String, minijinja::Error> {
         version => for_document(&report.run.tool_version),
         run_id => for_document(&report.run.id),
     })
+}
+
+/// The charts that are also files of their own (the threshold sweep's, which
+/// the Markdown report shows): each file name with its SVG.
+pub fn chart_files(report: &Report) -> Vec<(String, String)> {
+    build_view(report)
+        .sections
+        .iter()
+        .filter_map(|s| match &s.chart {
+            Some(Chart::Curves(chart)) => Some((chart.file.clone(), curve_chart(chart, &s.title))),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Escapes modaudit's own prose and turns `backtick` spans into `<code>`.

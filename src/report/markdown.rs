@@ -6,7 +6,7 @@
 //! a renderer that passes HTML through.
 
 use super::Report;
-use super::view::{Table, build_view};
+use super::view::{Chart, Table, build_view};
 
 /// Renders the Markdown report.
 pub fn render_markdown(report: &Report) -> String {
@@ -45,6 +45,10 @@ pub fn render_markdown(report: &Report) -> String {
         for p in &section.paragraphs {
             out.push_str(&escape_keeping_code(p));
             out.push_str("\n\n");
+        }
+        if let Some(Chart::Curves(chart)) = &section.chart {
+            // The chart is a file beside the report, named by modaudit.
+            out.push_str(&format!("![{}]({})\n\n", escape(&section.title), chart.file));
         }
         if let Some(table) = &section.table {
             out.push_str(&table_markdown(table));

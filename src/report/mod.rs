@@ -14,10 +14,12 @@ pub mod local_paths;
 mod markdown;
 mod summary;
 mod svg;
+mod sweep_view;
 mod terminal;
 mod view;
 pub use crate::visible;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -25,13 +27,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::auc::{ScoreBias, Scored, score_bias};
+use crate::analysis::sweep::{self, Rederivation, Sweep, SweepSettings};
 use crate::analysis::{
     self, Counterfactual, Dimension, DimensionComparison, Disparity, Family, FamilyMode, Observation, Perturbation,
     ReferenceMode, Slice, Totals,
 };
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
 use crate::corpus::TransformSummary;
-use crate::decision::{Action, DecisionIndex};
+use crate::decision::{Action, DecisionIndex, ScoreRule};
 use crate::error::Error;
 use crate::exit;
 use crate::fsutil::write_atomically;
@@ -45,7 +48,7 @@ use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
 pub use decisions_csv::{decisions_csv, restore_formula_cell};
-pub use html::render_html;
+pub use html::{chart_files, render_html};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use summary::language_name;
@@ -64,7 +67,9 @@ pub use terminal::render_terminal;
 /// `[baseline]` names) is absent from runs without one, so it needs no new version.
 pub const SCHEMA_VERSION: u32 = 3;
 
-/// Every output file a finished run writes (besides the journal).
+/// Every output file a finished run writes (besides the journal); a run of a
+/// scoring system also writes the charts of its threshold sweep
+/// (`threshold-sweep-*.svg`, see [`chart_files`]).
 pub const OUTPUT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
 
 /// The analysed run: exactly what `results.json` holds.
@@ -99,6 +104,10 @@ pub struct Report {
     /// Score-based bias metrics by target group, for systems that return scores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_bias: Option<ScoreBias>,
+    /// The run across thresholds, for a system whose action is a threshold
+    /// on its score (see `settings.score_rule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<Sweep>,
     /// Languages the system declared it cannot moderate.
     pub unsupported: Vec<UnsupportedLanguage>,
     /// Why cases ended in error, most frequent first.
@@ -201,6 +210,52 @@ pub struct SettingsSection {
     pub adverse_actions: Vec<Action>,
     pub references: BTreeMap<Dimension, String>,
     pub error_budget: f64,
+    /// How the system turned its score into an action, when a single
+    /// threshold did (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_rule: Option<ScoreRule>,
+    /// Present only in a re-analysis at another threshold: every rate of the
+    /// report is then at that threshold, not what the system did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_override: Option<Reanalysis>,
+}
+
+/// A report re-derived at another threshold than the system ran at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reanalysis {
+    /// The threshold of this report's rates.
+    pub threshold: f64,
+    /// The threshold the system ran at.
+    pub run_threshold: f64,
+    /// Decided cases whose action was re-derived from their stored score.
+    pub rederived: u64,
+    /// Of those, how many have another action than the system gave them.
+    pub changed: u64,
+    /// Decided cases that keep their recorded action (no score, or an action
+    /// the score does not explain); `sweep.kept` names them.
+    pub kept: u64,
+    /// What this report is, in a sentence.
+    pub statement: String,
+}
+
+/// What a re-analysis at `threshold` of a run made at `run_threshold` is, in a sentence.
+pub fn reanalysis_statement(threshold: f64, run_threshold: f64) -> String {
+    format!(
+        "Re-analysis at threshold {}, not what the system did: the system ran at threshold {}, and each action here that follows from a score was re-derived from the score stored in the run, without asking the system again.",
+        threshold_text(threshold),
+        threshold_text(run_threshold)
+    )
+}
+
+/// A threshold as a reader and the command line write it: `0.7`, `0.65`,
+/// `2`, `-1.5` — to six decimals, so that a sum such as 0.55 + 0.4 reads 0.95.
+pub fn threshold_text(threshold: f64) -> String {
+    let text = format!("{threshold:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match text {
+        "-0" => "0".to_string(),
+        _ => text.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +305,11 @@ pub fn build_report(
     appeals: &AppealIndex,
     statements: Option<StatementsReport>,
 ) -> Report {
+    let rule = manifest.score_rule;
+    let override_threshold = manifest.threshold_override.as_ref().map(|o| o.threshold);
+    let recorded = decisions;
+    let (decisions, rederivation) = operating_decisions(plan, recorded, rule, override_threshold);
+    let decisions: &DecisionIndex = &decisions;
     let observations: Vec<Observation<'_>> = plan
         .cases
         .iter()
@@ -358,6 +418,15 @@ pub fn build_report(
             adverse_actions: plan.adverse_actions.iter().copied().collect(),
             references: plan.analysis.references.clone(),
             error_budget: plan.run.error_budget,
+            score_rule: rule,
+            threshold_override: rule.zip(rederivation).map(|(rule, r)| Reanalysis {
+                threshold: r.threshold,
+                run_threshold: rule.threshold,
+                rederived: r.rederived,
+                changed: r.changed,
+                kept: r.kept,
+                statement: reanalysis_statement(r.threshold, rule.threshold),
+            }),
         },
         summary: Vec::new(),
         findings: Vec::new(),
@@ -376,6 +445,19 @@ pub fn build_report(
         notice,
         appeal,
         score_bias: score_bias_of(plan, decisions),
+        sweep: rule.and_then(|rule| {
+            let is_adverse = |action: Action| plan.is_adverse(action);
+            sweep::sweep(
+                &plan.cases,
+                recorded,
+                &SweepSettings {
+                    rule,
+                    operating_threshold: override_threshold.unwrap_or(rule.threshold),
+                    is_adverse: &is_adverse,
+                    analysis: &plan.analysis,
+                },
+            )
+        }),
         unsupported: unsupported_languages(plan, decisions, &local),
         errors: error_reasons(plan, decisions, &local),
         gates,
@@ -393,8 +475,26 @@ pub fn build_report(
     report
 }
 
+/// The decisions a report's rates are of: as recorded, or — in a re-analysis
+/// at another threshold — re-derived there from the stored scores, with what
+/// re-deriving did.
+fn operating_decisions<'a>(
+    plan: &Plan,
+    decisions: &'a DecisionIndex,
+    rule: Option<ScoreRule>,
+    threshold: Option<f64>,
+) -> (Cow<'a, DecisionIndex>, Option<Rederivation>) {
+    match rule.zip(threshold) {
+        Some((rule, threshold)) => {
+            let (decisions, rederivation) = sweep::rederive(&plan.cases, decisions, &rule, threshold);
+            (decisions, Some(rederivation))
+        }
+        None => (Cow::Borrowed(decisions), None),
+    }
+}
+
 /// Score-based bias metrics over the decided corpus cases that carry a score
-/// (none when the system returns no scores).
+/// (none when the system returns no scores); `[perturb]` variants are left out.
 fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
     let scored: Vec<Scored<'_>> = plan
         .cases
@@ -502,27 +602,36 @@ pub fn write_outputs(
     report: &Report,
     decisions: &DecisionIndex,
 ) -> Result<BTreeMap<String, String>, Error> {
+    let settings = &report.settings;
+    let override_threshold = settings.threshold_override.as_ref().map(|o| o.threshold);
+    let (decisions, _) = operating_decisions(plan, decisions, settings.score_rule, override_threshold);
+    let decisions: &DecisionIndex = &decisions;
     let results = serde_json::to_string_pretty(report).map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
     let results = format!("{}\n", visible::json_escaped(&results)).into_bytes();
-    let files: [(&str, Vec<u8>); 5] = [
-        ("report.md", render_markdown(report).into_bytes()),
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("report.md".into(), render_markdown(report).into_bytes()),
         (
-            "report.html",
+            "report.html".into(),
             render_html(report)
                 .map_err(|e| Error::io(dir.join("report.html"))(std::io::Error::other(e)))?
                 .into_bytes(),
         ),
-        ("results.json", results),
+        ("results.json".into(), results),
         (
-            "decisions.csv",
+            "decisions.csv".into(),
             decisions_csv(plan, decisions).map_err(Error::io(dir.join("decisions.csv")))?,
         ),
-        ("junit.xml", render_junit(report).into_bytes()),
+        ("junit.xml".into(), render_junit(report).into_bytes()),
     ];
+    files.extend(
+        chart_files(report)
+            .into_iter()
+            .map(|(name, svg)| (name, svg.into_bytes())),
+    );
     let mut hashes = BTreeMap::new();
     for (name, bytes) in files {
-        write_atomically(&dir.join(name), &bytes)?;
-        hashes.insert(name.to_string(), sha256_hex(&bytes));
+        write_atomically(&dir.join(&name), &bytes)?;
+        hashes.insert(name, sha256_hex(&bytes));
     }
     let journal = dir.join(crate::journal::JOURNAL_FILE);
     if let Ok(bytes) = std::fs::read(&journal) {
@@ -565,5 +674,21 @@ pub fn percent_interval(ci: Option<[f64; 2]>) -> String {
     match ci {
         Some([lo, hi]) => format!("{:.1}–{:.1} %", lo * 100.0, hi * 100.0),
         None => "–".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold_text;
+
+    #[test]
+    fn thresholds_read_as_written() {
+        assert_eq!(threshold_text(0.7), "0.7");
+        assert_eq!(threshold_text(0.55 + 0.4), "0.95");
+        assert_eq!(threshold_text(2.0), "2");
+        assert_eq!(threshold_text(-1.5), "-1.5");
+        assert_eq!(threshold_text(0.0), "0");
+        assert_eq!(threshold_text(-0.0000001), "0");
+        assert_eq!(threshold_text(0.756), "0.756");
     }
 }

@@ -1,10 +1,14 @@
-//! Inline SVG charts for the HTML report: rates with interval whiskers, and a
-//! forest plot of rate ratios. Every label is XML-escaped; charts need no script
-//! and no network.
+//! Inline SVG charts for the HTML report: rates with interval whiskers, a
+//! forest plot of rate ratios, and over-removal against detection across
+//! thresholds (also written as a file of its own for the Markdown report).
+//! Every label is XML-escaped; charts need no script and no network.
 
 use std::fmt::Write;
 
+use super::sweep_view::CurveChart;
+use super::threshold_text;
 use super::view::{Bar, ForestRow, RateRow};
+use super::visible::for_document;
 
 const WIDTH: f64 = 760.0;
 const LABEL_WIDTH: f64 = 230.0;
@@ -204,6 +208,138 @@ pub fn forest_plot(rows: &[ForestRow], title: &str) -> String {
     svg
 }
 
+/// Colours of the groups' curves, in order; the overall curve is black.
+const CURVE_COLOURS: [&str; 10] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+];
+
+/// Dash patterns that tell apart curves sharing a colour (beyond ten groups).
+const CURVE_DASHES: [&str; 3] = ["", "8 3", "2 2"];
+
+/// Over-removal (x) against detection (y), one line per group from the lowest
+/// threshold (top right) to the highest, with the run's threshold marked by a
+/// dot (and a re-analysis's by a square). The chart stands alone: it is also
+/// written as a file of its own.
+pub fn curve_chart(chart: &CurveChart, title: &str) -> String {
+    let (left, top, side): (f64, f64, f64) = (64.0, 52.0, 400.0);
+    let legend_x = left + side + 36.0;
+    let legend_row = 18.0;
+    let height = (top + side + 56.0).max(top + chart.lines.len() as f64 * legend_row + 20.0);
+    let x = |v: f64| left + v.clamp(0.0, 1.0) * side;
+    let y = |v: f64| top + side - v.clamp(0.0, 1.0) * side;
+    let mut svg = open_svg(height, title);
+    let run = threshold_text(chart.run_threshold);
+    let _ = write!(
+        svg,
+        r##"<circle cx="{left}" cy="14" r="4" fill="#111"/><text x="{:.1}" y="18">the run's threshold {run}</text>"##,
+        left + 8.0
+    );
+    if let Some(t) = chart.operating_threshold {
+        let _ = write!(
+            svg,
+            r##"<rect x="{:.1}" y="10" width="8" height="8" fill="#111"/><text x="{:.1}" y="18">threshold {} (this re-analysis)</text>"##,
+            left + 200.0,
+            left + 212.0,
+            threshold_text(t)
+        );
+    }
+    for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let (tx, ty) = (x(tick), y(tick));
+        let _ = write!(
+            svg,
+            r##"<line x1="{tx:.1}" y1="{top}" x2="{tx:.1}" y2="{:.1}" stroke="#ddd"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#555">{:.0} %</text><line x1="{left}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{:.0} %</text>"##,
+            top + side,
+            top + side + 16.0,
+            tick * 100.0,
+            left + side,
+            left - 6.0,
+            ty + 4.0,
+            tick * 100.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#333">over-removal (protected posts actioned)</text><text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle" fill="#333">detection (violating posts actioned)</text>"##,
+        left + side / 2.0,
+        top + side + 38.0,
+        top + side / 2.0
+    );
+    let mut coloured = 0;
+    for (i, line) in chart.lines.iter().enumerate() {
+        let (colour, dash, width) = if line.overall {
+            ("#111", "", 2.5)
+        } else {
+            let k = coloured;
+            coloured += 1;
+            (
+                CURVE_COLOURS[k % CURVE_COLOURS.len()],
+                CURVE_DASHES[(k / CURVE_COLOURS.len()) % CURVE_DASHES.len()],
+                1.5,
+            )
+        };
+        let dash = if line.small_sample { "4 3" } else { dash };
+        let opacity = if line.small_sample { 0.6 } else { 1.0 };
+        let label = format!(
+            "{}{}",
+            xml_escape(&for_document(&short(&line.label))),
+            if line.small_sample { " †" } else { "" }
+        );
+        let mut points: Vec<String> = Vec::with_capacity(line.points.len());
+        for [or, det] in &line.points {
+            let point = format!("{:.1},{:.1}", x(*or), y(*det));
+            if points.last() != Some(&point) {
+                points.push(point);
+            }
+        }
+        let tooltip = match line.run_point {
+            Some([or, det]) => format!(
+                "{}: at threshold {run}, over-removal {}, detection {}",
+                line.label,
+                pct(or),
+                pct(det)
+            ),
+            None => line.label.clone(),
+        };
+        let dash_attribute = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{dash}""#)
+        };
+        let _ = write!(
+            svg,
+            r#"<g opacity="{opacity}"><title>{}</title><polyline points="{}" fill="none" stroke="{colour}" stroke-width="{width}"{dash_attribute}/>"#,
+            xml_escape(&for_document(&tooltip)),
+            points.join(" ")
+        );
+        if let Some([or, det]) = line.run_point {
+            let _ = write!(
+                svg,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{colour}" stroke="#fff"/>"##,
+                x(or),
+                y(det)
+            );
+        }
+        if let Some([or, det]) = line.operating_point {
+            let _ = write!(
+                svg,
+                r##"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{colour}" stroke="#fff"/>"##,
+                x(or) - 4.0,
+                y(det) - 4.0
+            );
+        }
+        let ly = top + i as f64 * legend_row;
+        let _ = write!(
+            svg,
+            r##"<line x1="{legend_x}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{colour}" stroke-width="{width}"{dash_attribute}/><text x="{:.1}" y="{:.1}" fill="#222">{label}</text></g>"##,
+            legend_x + 22.0,
+            legend_x + 28.0,
+            ly + 4.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +368,46 @@ mod tests {
             "t",
         );
         assert!(!forest.contains("<g onload"));
+    }
+
+    #[test]
+    fn curve_labels_are_escaped_and_acting_characters_shown() {
+        use super::super::sweep_view::CurveLine;
+        let chart = CurveChart {
+            file: "threshold-sweep-language.svg".into(),
+            lines: vec![
+                CurveLine {
+                    label: "All posts".into(),
+                    points: vec![[1.0, 1.0], [0.5, 0.8], [0.5, 0.8], [0.0, 0.2]],
+                    run_point: Some([0.5, 0.8]),
+                    operating_point: Some([0.0, 0.2]),
+                    overall: true,
+                    small_sample: false,
+                },
+                CurveLine {
+                    label: "<script>x</script>\u{202e}txt".into(),
+                    points: vec![[0.9, 1.0], [0.1, 0.3]],
+                    run_point: None,
+                    operating_point: None,
+                    overall: false,
+                    small_sample: true,
+                },
+            ],
+            run_threshold: 0.5,
+            operating_threshold: Some(0.7),
+        };
+        let svg = curve_chart(&chart, "a & b");
+        assert!(!svg.contains("<script>") && !svg.contains('\u{202e}'));
+        assert!(
+            svg.contains("&lt;script&gt;x&lt;/script&gt;&lt;U+202E&gt;txt †"),
+            "{svg}"
+        );
+        assert!(svg.contains("the run's threshold 0.5") && svg.contains("threshold 0.7 (this re-analysis)"));
+        // repeated points are drawn once
+        assert!(svg.contains(r#"points="464.0,52.0 264.0,132.0 64.0,372.0""#), "{svg}");
+        assert!(
+            !svg.contains("http") || svg.matches("http").count() == 1,
+            "no reference but the SVG namespace"
+        );
     }
 }

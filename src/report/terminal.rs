@@ -9,7 +9,7 @@ use std::path::Path;
 use super::findings::{Finding, FindingKind, Review};
 use super::summary::{group_name, nouns, p_text, rate_interval_text};
 use super::visible::for_terminal_line;
-use super::{Report, Status, count_of, percent};
+use super::{Report, Status, count_of, percent, threshold_text};
 use crate::analysis::Dimension;
 
 /// Renders the terminal summary of a run written to `dir`.
@@ -19,6 +19,15 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
         for_terminal_line(&report.run.scenario),
         for_terminal_line(&report.run.target_description)
     );
+    if let Some(o) = &report.settings.threshold_override {
+        out.push_str(&format!(
+            "  re-analysis   at threshold {}, not what the system did (it ran at {}): {} re-derived from stored scores, {} kept\n",
+            threshold_text(o.threshold),
+            threshold_text(o.run_threshold),
+            count_of(o.rederived, "case", "cases"),
+            o.kept
+        ));
+    }
     for note in &report.run.target_notes {
         out.push_str(&format!("  note          {}\n", for_terminal_line(note)));
     }

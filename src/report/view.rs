@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use super::sweep_view::{self, CurveChart};
 use super::visible::for_document;
 use super::{Report, Status, count_of, language_name, percent, percent_interval};
 use crate::analysis::auc::AucInterval;
@@ -73,6 +74,8 @@ pub enum Chart {
     Rates(Vec<RateRow>),
     /// Rate ratios with intervals on a log scale.
     Forest(Vec<ForestRow>),
+    /// Over-removal against detection across thresholds, one line per group.
+    Curves(CurveChart),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +172,7 @@ pub fn build_view(report: &Report) -> View {
     if let Some(s) = score_bias_section(report) {
         sections.push(s);
     }
+    sections.extend(sweep_view::sections(report));
     sections.extend(counterfactual_sections(report));
     sections.extend(perturbation_sections(report));
     sections.push(notice_section(report));
@@ -188,8 +192,14 @@ pub fn build_view(report: &Report) -> View {
     sections.push(gates_section(report));
     sections.push(method_section(report));
     let (summary, evidence) = summary_and_evidence(report);
+    let reanalysis = report
+        .settings
+        .threshold_override
+        .as_ref()
+        .map(|o| format!(" — re-analysis at threshold {}", super::threshold_text(o.threshold)))
+        .unwrap_or_default();
     let mut view = View {
-        title: format!("Moderation audit: {}", report.run.scenario),
+        title: format!("Moderation audit: {}{reanalysis}", report.run.scenario),
         status,
         summary,
         evidence,
@@ -233,6 +243,7 @@ impl View {
             match chart {
                 Some(Chart::Rates(rows)) => rows.iter_mut().for_each(|r| make_visible(&mut r.label)),
                 Some(Chart::Forest(rows)) => rows.iter_mut().for_each(|r| make_visible(&mut r.label)),
+                Some(Chart::Curves(chart)) => chart.lines.iter_mut().for_each(|l| make_visible(&mut l.label)),
                 None => {}
             }
         }
@@ -344,6 +355,20 @@ fn facts(report: &Report) -> Vec<(String, String)> {
     }
     let adverse: Vec<&str> = report.settings.adverse_actions.iter().map(|a| a.as_str()).collect();
     facts.push(("Counted as adverse".into(), adverse.join(", ")));
+    if let Some(rule) = &report.settings.score_rule {
+        facts.push((
+            "Score rule".into(),
+            format!(
+                "score ≥ {} → {}, otherwise {}",
+                super::threshold_text(rule.threshold),
+                rule.at_or_above,
+                rule.below
+            ),
+        ));
+    }
+    if let Some(o) = &report.settings.threshold_override {
+        facts.push(("Operating point".into(), o.statement.clone()));
+    }
     facts.push((
         "Started / finished".into(),
         format!(

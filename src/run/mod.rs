@@ -30,12 +30,13 @@ use crate::cache::{Cache, default_cache_root};
 use crate::decision::{Action, DecisionIndex};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
+use crate::fsutil::write_atomically;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
 use crate::moderator::{Moderator, Setup, TargetInfo, env};
-use crate::report::{Report, build_report, write_outputs};
+use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
 use crate::scenario::Plan;
 
-pub use crate::manifest::{RunManifest, ScenarioRecord};
+pub use crate::manifest::{RunManifest, ScenarioRecord, ThresholdOverride};
 pub use compare::{BASELINE_FILES, DiffRequest, diff_runs, write_diff};
 pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
@@ -317,11 +318,7 @@ async fn run_target(
 /// Rebuilds every report file of the run in `dir` from its journal.
 pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome, Error> {
     let run_dir = RunDir::open(dir)?;
-    let mut manifest = run_dir.read_manifest()?;
-    let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
-    let plan = Plan::load(&scenario)?;
-    let info = target_info_offline(&plan)?;
-    check_same_run(&manifest, &plan, info.as_ref(), dir)?;
+    let (plan, mut manifest) = open_unchanged_run(&run_dir, scenario)?;
     let report = write_report(&run_dir, &plan, &mut manifest, false)?;
     let decided = report.totals.cases - report.totals.pending;
     Ok(RunOutcome {
@@ -333,6 +330,123 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
             rate_limiting: manifest.rate_limiting.unwrap_or_default(),
         },
     })
+}
+
+/// The plan and manifest of the run in `dir`, once its scenario, corpora and
+/// (when it can be known offline) target are found unchanged. A manifest
+/// written before score rules were recorded gets the scenario's.
+fn open_unchanged_run(dir: &RunDir, scenario: Option<&Path>) -> Result<(Plan, RunManifest), Error> {
+    let mut manifest = dir.read_manifest()?;
+    let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
+    let plan = Plan::load(&scenario)?;
+    let info = target_info_offline(&plan)?;
+    check_same_run(&manifest, &plan, info.as_ref(), dir.path())?;
+    if manifest.score_rule.is_none() {
+        manifest.score_rule = plan.target.score_rule();
+    }
+    Ok((plan, manifest))
+}
+
+/// Where a run is re-analysed at another threshold (`modaudit report RUN
+/// --threshold T`) when no directory is given: `RUN/threshold-T`.
+pub fn reanalysis_dir(run: &Path, threshold: f64) -> PathBuf {
+    run.join(format!("threshold-{}", threshold_text(threshold)))
+}
+
+/// Renders every report file of the run in `dir` again at another
+/// `threshold`, into `out` (default [`reanalysis_dir`]), without asking the
+/// target anything: each action the target's score rule explains is
+/// re-derived from the stored score; other decided cases keep their action
+/// and are named. The reports, `results.json` (`settings.threshold_override`)
+/// and the manifest written beside them say it is a re-analysis. The run's
+/// own files are never written; `out` may not hold a run.
+pub fn reanalyse_at_threshold(
+    dir: &Path,
+    scenario: Option<&Path>,
+    threshold: f64,
+    out: Option<&Path>,
+) -> Result<RunOutcome, Error> {
+    let refuse = |path: &Path, message: String| Error::Reanalysis {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !threshold.is_finite() {
+        return Err(refuse(dir, format!("the threshold must be a number, got {threshold}")));
+    }
+    let run_dir = RunDir::open(dir)?;
+    let (plan, run_manifest) = open_unchanged_run(&run_dir, scenario)?;
+    let Some(rule) = run_manifest.score_rule else {
+        return Err(refuse(
+            dir,
+            format!(
+                "the target (kind `{}`) does not derive its action from a score threshold, so there is no other threshold to re-analyse it at",
+                run_manifest.target.kind
+            ),
+        ));
+    };
+    let out = out.map_or_else(|| reanalysis_dir(dir, threshold), Path::to_path_buf);
+    check_reanalysis_dir(&out)?;
+    std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
+    let journal_path = run_dir.path().join(JOURNAL_FILE);
+    let (decisions, appeals) = index_records(&journal_path, &plan)?;
+    let run_path = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut manifest = RunManifest {
+        idempotency_secret: None,
+        outputs: Default::default(),
+        threshold_override: Some(ThresholdOverride {
+            threshold,
+            run_threshold: rule.threshold,
+            run_dir: run_path,
+            statement: reanalysis_statement(threshold, rule.threshold),
+        }),
+        ..run_manifest
+    };
+    let statements = statements_of(&plan, &decisions)?;
+    let report = build_report(&plan, &manifest, &decisions, &appeals, statements);
+    manifest.outputs = write_outputs(&out, &plan, &report, &decisions)?;
+    let mut bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::io(out.join(MANIFEST_FILE))(e.into()))?;
+    bytes.push(b'\n');
+    write_atomically(&out.join(MANIFEST_FILE), &bytes)?;
+    let decided = report.totals.cases - report.totals.pending;
+    Ok(RunOutcome {
+        dir: out,
+        report,
+        execution: Execution {
+            decided,
+            interrupted: false,
+            rate_limiting: manifest.rate_limiting.unwrap_or_default(),
+        },
+    })
+}
+
+/// Refuses a directory a re-analysis may not be written into: a file, a
+/// directory that holds a run, or one that holds other files than an earlier
+/// re-analysis (whose files it replaces).
+fn check_reanalysis_dir(out: &Path) -> Result<(), Error> {
+    let refuse = |message: &str| {
+        Err(Error::Reanalysis {
+            path: out.to_path_buf(),
+            message: message.into(),
+        })
+    };
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return refuse("is not a directory; --out names the directory the re-analysis is written into");
+    }
+    if out.join(MANIFEST_FILE).exists() {
+        return match read_manifest(out)?.threshold_override {
+            Some(_) => Ok(()),
+            None => refuse("holds a run; a re-analysis never writes over a run's files: choose another --out"),
+        };
+    }
+    let empty = std::fs::read_dir(out).map_err(Error::io(out))?.next().is_none();
+    if empty {
+        Ok(())
+    } else {
+        refuse("is not empty; a re-analysis is written into a new or empty directory, or over an earlier re-analysis")
+    }
 }
 
 /// The target's description without its secrets: re-reporting needs no key, so
@@ -385,19 +499,7 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
     if may_finish && all_decided {
         manifest.finished_at = Some(Utc::now());
     }
-    let statements = match &plan.statements {
-        Some(path) => {
-            let ids: Vec<String> = plan
-                .cases
-                .iter()
-                .filter_map(|c| decisions.get(&c.id))
-                .filter(|d| plan.is_adverse(d.action))
-                .filter_map(|d| d.notice.decision_id.clone())
-                .collect();
-            Some(crate::statements::check_statements(path, Some(&ids))?)
-        }
-        None => None,
-    };
+    let statements = statements_of(plan, &decisions)?;
     let mut report = build_report(plan, manifest, &decisions, &appeals, statements);
     let baseline = if all_decided {
         compare::compare_with_baseline(dir.path(), plan, manifest, &decisions, &report)?
@@ -413,6 +515,22 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
     manifest.outputs = outputs;
     dir.write_manifest(manifest)?;
     Ok(report)
+}
+
+/// The scenario's statements of reasons, checked and joined to the run's
+/// adverse decisions (as the system made them), when it names a file.
+fn statements_of(plan: &Plan, decisions: &DecisionIndex) -> Result<Option<crate::statements::StatementsReport>, Error> {
+    let Some(path) = &plan.statements else {
+        return Ok(None);
+    };
+    let ids: Vec<String> = plan
+        .cases
+        .iter()
+        .filter_map(|c| decisions.get(&c.id))
+        .filter(|d| plan.is_adverse(d.action))
+        .filter_map(|d| d.notice.decision_id.clone())
+        .collect();
+    Ok(Some(crate::statements::check_statements(path, Some(&ids))?))
 }
 
 /// Reads the journal once: decisions and appeal states, indexed by case. Records
@@ -531,6 +649,8 @@ fn new_manifest(
         finished_at: None,
         rate_limiting: None,
         outputs: Default::default(),
+        score_rule: plan.target.score_rule(),
+        threshold_override: None,
     })
 }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::fsutil::write_atomically;
 use crate::manifest::RunManifest;
+use crate::report::threshold_text;
 
 /// The manifest's file name inside a run directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -39,9 +40,20 @@ impl RunDir {
         Ok(dir)
     }
 
-    /// Opens the directory of an existing run, to continue or re-report it.
+    /// Opens the directory of an existing run, to continue or re-report it;
+    /// the directory of a re-analysis at another threshold is no run.
     pub fn open(path: &Path) -> Result<RunDir, Error> {
-        check_is_run(path)?;
+        if let Some(o) = read_manifest(path)?.threshold_override {
+            return Err(Error::RunDir {
+                path: path.to_path_buf(),
+                message: format!(
+                    "holds a re-analysis at threshold {threshold} of the run in {}, not a run; re-render it from the run: `modaudit report {} --threshold {threshold}`",
+                    o.run_dir.display(),
+                    o.run_dir.display(),
+                    threshold = threshold_text(o.threshold)
+                ),
+            });
+        }
         RunDir::lock(path)
     }
 

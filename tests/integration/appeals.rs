@@ -830,6 +830,8 @@ mod snapshot {
             finished_at: Some(at(700_000)),
             rate_limiting: None,
             outputs: Default::default(),
+            score_rule: None,
+            threshold_override: None,
         };
         let mut decisions = HashMap::new();
         let mut appeals = AppealIndex::new();

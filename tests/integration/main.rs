@@ -36,4 +36,5 @@ mod standin;
 mod statements;
 mod statistics;
 mod support;
+mod sweep;
 mod throttling;

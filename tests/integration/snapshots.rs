@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use modaudit::decision::{Action, Decision, Notice};
+use modaudit::decision::{Action, Decision, Notice, ScoreRule};
 use modaudit::report::{build_report, decisions_csv, render_html, render_junit, render_markdown};
-use modaudit::run::{RunManifest, ScenarioRecord, build_target};
+use modaudit::run::{RunManifest, ScenarioRecord, ThresholdOverride, build_target};
 use modaudit::scenario::Plan;
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -98,6 +98,8 @@ fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
         finished_at: Some(at(60)),
         rate_limiting: None,
         outputs: Default::default(),
+        score_rule: None,
+        threshold_override: None,
     };
     let decisions = decisions(&plan);
     (plan, manifest, decisions)
@@ -147,4 +149,47 @@ fn results_json() {
 fn decisions_csv_file() {
     let (plan, _, decisions) = fixture();
     insta::assert_snapshot!(String::from_utf8(decisions_csv(&plan, &decisions).unwrap()).unwrap());
+}
+
+/// The fixture as a scoring system's run (score ≥ 0.5 → remove), or its
+/// re-analysis at `threshold`: the allowed posts scored 0.5 and 0.6 keep an
+/// action their score does not explain, and the case that erred has none.
+fn scored(threshold: Option<f64>) -> modaudit::report::Report {
+    let (plan, mut manifest, decisions) = fixture();
+    manifest.score_rule = Some(ScoreRule::remove_at_or_above(0.5));
+    manifest.threshold_override = threshold.map(|threshold| ThresholdOverride {
+        threshold,
+        run_threshold: 0.5,
+        run_dir: "run".into(),
+        statement: modaudit::report::reanalysis_statement(threshold, 0.5),
+    });
+    build_report(&plan, &manifest, &decisions, &Default::default(), None)
+}
+
+/// The findings about thresholds, and the sections of the threshold sweep.
+fn sweep_parts(report: &modaudit::report::Report) -> String {
+    let findings: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.as_str() == "threshold")
+        .map(|f| format!("{}: {}", f.id, f.text))
+        .collect();
+    let md = render_markdown(report);
+    let start = md
+        .find("## Over-removal and detection across thresholds")
+        .expect("the sweep");
+    let end = md.find("## Counterfactual consistency").expect("the next section");
+    format!("{}\n\n{}", findings.join("\n\n"), &md[start..end])
+}
+
+#[test]
+fn threshold_sweep_markdown() {
+    insta::assert_snapshot!(sweep_parts(&scored(None)));
+}
+
+#[test]
+fn threshold_reanalysis_markdown() {
+    let report = scored(Some(0.7));
+    assert_eq!(report.findings[0].id, "threshold.reanalysis");
+    insta::assert_snapshot!(sweep_parts(&report));
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Correction, Dimension, Measure};
 use crate::report::summary::p_text;
+use crate::report::threshold_text;
 
 /// The numbers behind one sentence.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -87,6 +88,9 @@ pub struct Evidence {
     /// Kaplan–Meier times to an appeal decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<Times>,
+    /// The thresholds a finding about a scoring system is at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
     /// Groups the sentence describes: the observed range, the groups compared,
     /// the group most often on one side of the flips.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -195,6 +199,31 @@ pub struct Times {
     pub censored_at_deadline: u64,
 }
 
+/// The thresholds of a scoring system a finding rests on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// The threshold the system ran at.
+    pub run: f64,
+    /// The threshold the report's rates are at, when it is another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating: Option<f64>,
+    /// A threshold per group, with what it would give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupThreshold>,
+}
+
+/// One group at a threshold of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupThreshold {
+    pub group: String,
+    /// `None`: above every score of the group.
+    pub threshold: Option<f64>,
+    /// Protected posts actioned at that threshold (over-removal).
+    pub protected: GroupRate,
+    /// Violating posts actioned at that threshold (detection).
+    pub violating: GroupRate,
+}
+
 /// One group's rate, as a sentence describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupRate {
@@ -240,6 +269,15 @@ impl Interval {
 }
 
 impl GroupRate {
+    /// "3 of 4 (75.0 %)".
+    fn describe_counts(&self) -> String {
+        let mut out = format!("{} of {}", self.count, self.n);
+        if let Some(rate) = self.rate {
+            out.push_str(&format!(" ({})", share(rate)));
+        }
+        out
+    }
+
     fn describe(&self) -> String {
         let mut out = format!("{} {} of {}", self.group, self.count, self.n);
         if let Some(rate) = self.rate {
@@ -416,6 +454,29 @@ impl Evidence {
                 t.censored,
                 t.censored_at_deadline
             ));
+        }
+        if let Some(t) = &self.thresholds {
+            let mut text = format!("run threshold {}", threshold_text(t.run));
+            if let Some(operating) = t.operating {
+                text.push_str(&format!(", rates at threshold {}", threshold_text(operating)));
+            }
+            if !t.groups.is_empty() {
+                let groups: Vec<String> = t
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "{} at {}: protected {}, violating {}",
+                            g.group,
+                            g.threshold.map_or("above every score".into(), threshold_text),
+                            g.protected.describe_counts(),
+                            g.violating.describe_counts()
+                        )
+                    })
+                    .collect();
+                text.push_str(&format!("; thresholds: {}", groups.join("; ")));
+            }
+            parts.push(text);
         }
         if !self.tied_with.is_empty() {
             let tied: Vec<String> = self.tied_with.iter().map(GroupRate::describe).collect();

@@ -25,12 +25,15 @@ mod groups;
 mod limitations;
 mod rates;
 mod robustness;
+mod threshold;
 
 use serde::{Deserialize, Serialize};
 
 use super::Report;
 
-pub use evidence::{Detectable, Evidence, GroupRate, Interval, Omnibus, Share, Stratified, Times};
+pub use evidence::{
+    Detectable, Evidence, GroupRate, GroupThreshold, Interval, Omnibus, Share, Stratified, Thresholds, Times,
+};
 pub use limitations::{Limitation, Review, limitations};
 
 /// One claim of the summary with the numbers it rests on.
@@ -85,6 +88,9 @@ pub enum FindingKind {
     Instability,
     /// Posts quoted to condemn them treated more harshly than the posts.
     Directional,
+    /// A scoring system at another threshold than it ran at: a re-analysis,
+    /// or thresholds that would change what it does (never applied).
+    Threshold,
     /// The notice given with adverse decisions.
     Notice,
     /// Appeal outcomes, times and disparities.
@@ -112,6 +118,7 @@ impl FindingKind {
             FindingKind::Evasion => "evasion",
             FindingKind::Instability => "instability",
             FindingKind::Directional => "directional",
+            FindingKind::Threshold => "threshold",
             FindingKind::Notice => "notice",
             FindingKind::Appeal => "appeal",
             FindingKind::Checklist => "checklist",
@@ -121,9 +128,10 @@ impl FindingKind {
     }
 
     /// The paragraph of the summary a finding of this kind belongs to: the
-    /// overall rates and what they are (0), the groups (1), consistency and
-    /// scores (2), robustness to evasion (5, which follows them), notice and
-    /// appeal (3), what could not be decided (4).
+    /// overall rates and what they are (0), the groups (1), consistency,
+    /// scores and thresholds (2), robustness to evasion (5, which follows
+    /// them), notice and appeal (3), what could not be decided (4). A
+    /// re-analysis at another threshold is said first, in a paragraph of its own.
     pub fn paragraph(self) -> usize {
         match self {
             FindingKind::Overall | FindingKind::Detection | FindingKind::Limitation => 0,
@@ -132,7 +140,7 @@ impl FindingKind {
             | FindingKind::Disparity
             | FindingKind::NoDisparity
             | FindingKind::Confounded => 1,
-            FindingKind::Flip | FindingKind::Score => 2,
+            FindingKind::Flip | FindingKind::Score | FindingKind::Threshold => 2,
             FindingKind::Evasion | FindingKind::Instability | FindingKind::Directional => 5,
             FindingKind::Notice | FindingKind::Appeal | FindingKind::Checklist => 3,
             FindingKind::Coverage => 4,
@@ -140,13 +148,16 @@ impl FindingKind {
     }
 }
 
-/// Every finding of a report, in summary order.
+/// Every finding of a report, in summary order; a re-analysis at another
+/// threshold says so first.
 pub fn findings(report: &Report) -> Vec<Finding> {
-    let mut out = rates::findings(report);
+    let mut out: Vec<Finding> = threshold::reanalysis(report).into_iter().collect();
+    out.extend(rates::findings(report));
     out.extend(limitations::summary_findings(report));
     out.extend(groups::findings(report));
     out.extend(consistency::findings(report));
     out.extend(robustness::findings(report));
+    out.extend(threshold::findings(report));
     out.extend(appeal::findings(report));
     out.extend(coverage::findings(report));
     out
