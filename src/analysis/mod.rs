@@ -271,6 +271,7 @@ pub(crate) mod test_support {
             label,
             category: category.into(),
             target_group: group.map(Into::into),
+            characteristics: Default::default(),
             speaker_group: None,
             pair_id: pair.map(Into::into),
             notes: String::new(),

@@ -8,6 +8,7 @@ pub mod import;
 mod lang;
 mod manifest;
 pub mod stats;
+pub mod taxonomy;
 mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +25,7 @@ pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_cases};
 pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_families};
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
+pub use taxonomy::{Characteristic, Characteristics, Taxonomy};
 pub use templates::{TemplateFiles, expand_templates};
 
 /// The manifest's file name inside a corpus directory.
@@ -74,8 +76,14 @@ pub struct Case {
     pub label: Label,
     /// Functionality, e.g. `counter_speech`, `reclaimed_term`, `slur`.
     pub category: String,
-    /// Who the text is about, if anyone.
+    /// Who the text is about, if anyone: as the corpus writes it, until a plan
+    /// resolves it to its canonical name in the [`Taxonomy`].
     pub target_group: Option<String>,
+    /// The protected characteristics of the target group, set when a plan
+    /// resolves the cases ([`Taxonomy::resolve_cases`]); empty before, and for
+    /// a group the taxonomy does not know.
+    #[serde(skip_serializing_if = "Characteristics::is_empty")]
+    pub characteristics: Characteristics,
     /// Dialect or community of the writer, if recorded.
     pub speaker_group: Option<String>,
     /// Counterfactual family: cases that differ only by an identity term or dialect.
