@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::analysis::{AnalysisSettings, Dimension, ReferenceMode};
-use crate::corpus::{Case, Corpus, HashedFile, Provenance, canonical_language_tag, language_covered_by, load_corpus};
+use crate::corpus::{
+    Case, Corpus, HashedFile, Provenance, Taxonomy, canonical_language_tag, language_covered_by, load_corpus,
+};
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
 use crate::hash::sha256_hex;
@@ -192,6 +194,9 @@ pub struct Plan {
     pub declared: DeclaredFacts,
     /// Statements of reasons to validate.
     pub statements: Option<PathBuf>,
+    /// The scenario's own taxonomy file (`[taxonomy] file`, as written, with
+    /// its sha256), merged over the bundled one; for the manifest.
+    pub taxonomy: Option<HashedFile>,
     /// Things in the scenario that are valid but probably not meant (such as a
     /// placeholder host), for the user to see before running.
     pub warnings: Vec<Diagnostic>,
@@ -259,7 +264,7 @@ impl PlanBuilder<'_> {
             self.problem(&["name"], "scenario name is empty");
         }
         let run = self.run_settings(&raw.run);
-        let (analysis, adverse_actions) = self.analysis_settings(&raw.analysis);
+        let (mut analysis, adverse_actions) = self.analysis_settings(&raw.analysis);
         for (key, message) in raw.gates.validate() {
             self.problem(&["gates", &key], message);
         }
@@ -276,7 +281,14 @@ impl PlanBuilder<'_> {
             }
             None => {}
         }
-        let (corpora, cases) = self.corpora(&raw);
+        let (corpora, mut cases) = self.corpora(&raw);
+        let (taxonomy, taxonomy_file) = self.taxonomy(raw.taxonomy.as_ref());
+        self.resolve_groups(&taxonomy, &mut cases);
+        if let Some(reference) = analysis.references.get_mut(&Dimension::TargetGroup)
+            && let Some(group) = taxonomy.group(reference)
+        {
+            *reference = group.name.clone();
+        }
         let target = {
             let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
             self.target(&known)
@@ -303,6 +315,7 @@ impl PlanBuilder<'_> {
             appeal,
             declared: raw.declared,
             statements,
+            taxonomy: taxonomy_file,
             warnings: self.warnings,
         })
     }
@@ -391,8 +404,9 @@ impl PlanBuilder<'_> {
                 self.problem(
                     &["analysis", "reference"],
                     format!(
-                        "`{}` cannot have a reference group (use one of language, category, target_group, speaker_group)",
-                        dimension.as_str()
+                        "`{}` cannot have a reference group (use one of {})",
+                        dimension.as_str(),
+                        Dimension::COMPARED.map(Dimension::as_str).join(", ")
                     ),
                 );
                 continue;
@@ -663,6 +677,60 @@ impl PlanBuilder<'_> {
         (records, cases)
     }
 
+    /// The bundled taxonomy, with the scenario's file merged over it; and that
+    /// file, hashed.
+    fn taxonomy(&mut self, raw: Option<&raw::RawTaxonomy>) -> (Taxonomy, Option<HashedFile>) {
+        let bundled = Taxonomy::bundled();
+        let Some(raw) = raw else { return (bundled, None) };
+        let path = self.resolve(&raw.file);
+        if !path.exists() {
+            self.problem(&["taxonomy", "file"], format!("{} does not exist", path.display()));
+            return (bundled, None);
+        }
+        let loaded = read_input(&path, TOML_LIMIT)
+            .map_err(|e| Diagnostics(vec![e.at(&path)]))
+            .and_then(|bytes| {
+                let text = std::str::from_utf8(bytes.content())
+                    .map_err(|e| Diagnostics(vec![Diagnostic::file(&path, format!("not valid UTF-8: {e}"))]))?;
+                let own = Taxonomy::parse(&path, text)?;
+                let file = HashedFile {
+                    path: raw.file.replace('\\', "/"),
+                    sha256: sha256_hex(bytes.raw()),
+                    bytes: bytes.raw().len() as u64,
+                };
+                Ok((own, file))
+            });
+        match loaded {
+            Ok((own, file)) => (bundled.merged_with(own), Some(file)),
+            Err(Diagnostics(problems)) => {
+                self.problems.extend(problems);
+                (bundled, None)
+            }
+        }
+    }
+
+    /// Resolves every case's target group in the taxonomy; a group it does not
+    /// know is a warning: compared as written, under no characteristic.
+    fn resolve_groups(&mut self, taxonomy: &Taxonomy, cases: &mut [Case]) {
+        let unknown = taxonomy.resolve_cases(cases);
+        if unknown.is_empty() {
+            return;
+        }
+        let listed: Vec<String> = unknown
+            .iter()
+            .map(|(group, n)| format!("`{group}` ({})", crate::plural::count_of(*n as u64, "case", "cases")))
+            .collect();
+        let warning = self.located(
+            &["corpora"],
+            format!(
+                "{} not in the taxonomy: {}. They are compared as written and count under no protected characteristic; name them in a taxonomy file (`[taxonomy] file = …`)",
+                crate::plural::count_of(unknown.len() as u64, "target group is", "target groups are"),
+                listed.join(", ")
+            ),
+        );
+        self.warnings.push(warning);
+    }
+
     fn filter(&mut self, filter: &raw::RawFilter, cases: Vec<Case>) -> Vec<Case> {
         let mut languages = Vec::new();
         for l in &filter.languages {
@@ -688,7 +756,7 @@ impl PlanBuilder<'_> {
     fn check_references(&mut self, analysis: &AnalysisSettings, cases: &[Case]) {
         if analysis.reference_mode == ReferenceMode::Fixed {
             for dimension in Dimension::COMPARED {
-                let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+                let values: BTreeSet<String> = cases.iter().flat_map(|c| dimension.values_of(c)).collect();
                 if values.len() > 1 && !analysis.references.contains_key(&dimension) {
                     self.problem(
                         &["analysis", "reference_mode"],
@@ -701,7 +769,7 @@ impl PlanBuilder<'_> {
             }
         }
         for (dimension, value) in &analysis.references {
-            let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+            let values: BTreeSet<String> = cases.iter().flat_map(|c| dimension.values_of(c)).collect();
             if !values.contains(value) {
                 let known: Vec<&str> = values.iter().map(String::as_str).take(20).collect();
                 self.problem(

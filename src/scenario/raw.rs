@@ -37,6 +37,17 @@ pub struct RawScenario {
     /// A file of statements of reasons (EU DSA Transparency Database format) to check.
     #[serde(default)]
     pub statements: Option<RawStatements>,
+    /// A taxonomy of groups merged over the bundled one.
+    #[serde(default)]
+    pub taxonomy: Option<RawTaxonomy>,
+}
+
+/// `[taxonomy]`: the scenario's own groups and aliases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTaxonomy {
+    /// A taxonomy file, relative to the scenario's directory.
+    pub file: String,
 }
 
 /// `[appeal]`: the platform's appeal API.

@@ -34,4 +34,5 @@ mod standin;
 mod statements;
 mod statistics;
 mod support;
+mod taxonomy;
 mod throttling;
