@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::import::{GenericFormat, GenericImport, ImportSummary, parse_label_map};
-use crate::corpus::load_corpus;
+use crate::corpus::{Taxonomy, load_corpus};
 use crate::error::Error;
 use crate::exit;
 use crate::report::render_terminal;
@@ -96,14 +96,19 @@ pub enum StatementsCommand {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum CorpusCommand {
-    /// Coverage (language × label × category, target groups) and lint (thin cells,
-    /// single-member families, near-duplicates, script mismatches).
+    /// Coverage (language × label × category, target groups, protected
+    /// characteristics) and lint (thin cells, single-member families,
+    /// near-duplicates, script mismatches, target groups outside the taxonomy
+    /// and group names that look alike).
     Stats {
         /// The corpus directory.
         dir: PathBuf,
         /// Flag cells with fewer cases than this.
         #[arg(long, default_value_t = 5)]
         min: usize,
+        /// A taxonomy file merged over the bundled one (as a scenario's `[taxonomy] file`).
+        #[arg(long, value_name = "FILE")]
+        taxonomy: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -139,6 +144,9 @@ pub enum ImportCommand {
         /// Replace the contents of a non-empty --out.
         #[arg(long)]
         force: bool,
+        /// CSV of `local,canonical` rows mapping target groups to the taxonomy.
+        #[arg(long, value_name = "FILE")]
+        group_map: Option<PathBuf>,
     },
     /// Any labelled CSV file (header row).
     Csv(GenericArgs),
@@ -188,6 +196,9 @@ pub struct GenericArgs {
     skip_invalid: bool,
     #[arg(long)]
     force: bool,
+    /// CSV of `local,canonical` rows mapping target groups to the taxonomy.
+    #[arg(long, value_name = "FILE")]
+    group_map: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -399,6 +410,10 @@ impl Interrupts {
 fn validate_command(path: &Path) -> Result<u8, Error> {
     if path.is_dir() {
         let corpus = load_corpus(path)?;
+        // a third-party corpus loads whatever its group names: they are warnings
+        for flag in crate::corpus::stats::group_flags(&corpus, &Taxonomy::bundled()) {
+            eprintln!("warning: {}", for_terminal(&flag.message));
+        }
         let languages: Vec<String> = corpus
             .language_counts()
             .iter()
@@ -471,8 +486,17 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
     use crate::corpus::import::{self, HateCheckImport};
     use crate::corpus::stats::{corpus_stats, render_stats};
     match command {
-        CorpusCommand::Stats { dir, min, json } => {
-            let stats = corpus_stats(&load_corpus(&dir)?, min);
+        CorpusCommand::Stats {
+            dir,
+            min,
+            taxonomy,
+            json,
+        } => {
+            let mut merged = Taxonomy::bundled();
+            if let Some(file) = taxonomy {
+                merged = merged.merged_with(Taxonomy::load(&file)?);
+            }
+            let stats = corpus_stats(&load_corpus(&dir)?, min, &merged);
             if json {
                 show_json(&stats);
             } else {
@@ -527,6 +551,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
             name,
             skip_invalid,
             force,
+            group_map,
         }) => {
             let summary = import::import_hatecheck(&HateCheckImport {
                 input: file,
@@ -535,6 +560,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
                 name,
                 skip_invalid,
                 force,
+                group_map,
             })?;
             print_import(&summary);
         }
@@ -572,6 +598,7 @@ fn generic(args: GenericArgs, format: GenericFormat) -> Result<GenericImport, Er
         skip_unmapped: args.skip_unmapped,
         skip_invalid: args.skip_invalid,
         force: args.force,
+        group_map: args.group_map,
     })
 }
 
@@ -600,6 +627,17 @@ fn print_import(summary: &ImportSummary) {
                 import::line_numbers(&skipped.lines)
             ));
         }
+    }
+    if !summary.groups_outside_taxonomy.is_empty() {
+        let groups: Vec<String> = summary
+            .groups_outside_taxonomy
+            .iter()
+            .map(|(group, n)| format!("{group} ({})", crate::plural::count_of(*n as u64, "case", "cases")))
+            .collect();
+        text.push_str(&format!(
+            "target groups kept as written, not in the taxonomy (map them with --group-map FILE, or name them in a taxonomy file): {}\n",
+            groups.join(", ")
+        ));
     }
     show(&text);
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::HashedFile;
 use crate::decision::ScoreRule;
 use crate::moderator::TargetInfo;
 use crate::scenario::CorpusRecord;
@@ -23,6 +24,10 @@ pub struct RunManifest {
     pub run_id: String,
     pub scenario: ScenarioRecord,
     pub corpora: Vec<CorpusRecord>,
+    /// The scenario's own taxonomy of groups (`[taxonomy] file`), hashed;
+    /// absent when the run used the bundled one alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taxonomy: Option<HashedFile>,
     pub target: TargetInfo,
     pub seed: u64,
     /// A random per-run secret (32 bytes from the OS, hex) from which the

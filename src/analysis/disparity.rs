@@ -231,8 +231,13 @@ pub struct DimensionComparison {
     pub not_tested: usize,
     pub significant: usize,
     pub family: Option<String>,
-    /// χ² test of homogeneity across the groups with at least the minimum n.
+    /// χ² test of homogeneity across the groups with at least the minimum n;
+    /// none when they share cases.
     pub omnibus: Option<Homogeneity>,
+    /// Some case counts in two groups (a group of people with several
+    /// protected characteristics), so the groups are not independent samples.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub groups_share_cases: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -314,7 +319,9 @@ impl GroupCounts {
 /// The strata of a dimension's stratified check, or `None` when it has none.
 fn strata_by(dimension: Dimension) -> Option<Vec<Dimension>> {
     match dimension {
-        Dimension::TargetGroup | Dimension::SpeakerGroup => Some(vec![Dimension::Category, Dimension::Language]),
+        Dimension::TargetGroup | Dimension::SpeakerGroup | Dimension::Characteristic => {
+            Some(vec![Dimension::Category, Dimension::Language])
+        }
         Dimension::Language => Some(vec![Dimension::Category]),
         _ => None,
     }
@@ -327,21 +334,62 @@ fn stratum_of(case: &Case, by: &[Dimension]) -> String {
         .join(" × ")
 }
 
-fn tally(observations: &[Observation<'_>], measure: Measure, dimension: Dimension) -> BTreeMap<String, GroupCounts> {
+/// The decided cases of one measure in one dimension, counted per group.
+#[derive(Default)]
+struct Tally {
+    groups: BTreeMap<String, GroupCounts>,
+    /// Every case with a value in the dimension, once.
+    all: GroupCounts,
+    /// Cases counted in two groups (only in a multi-valued dimension), per
+    /// pair of groups in lexical order.
+    shared: BTreeMap<(String, String), GroupCounts>,
+}
+
+impl Tally {
+    /// `group`'s reference `name` without the cases both share: the two sides
+    /// of a comparison never hold the same case.
+    fn reference_without(&self, name: &str, group: &str) -> GroupCounts {
+        let key = if name < group {
+            (name.to_string(), group.to_string())
+        } else {
+            (group.to_string(), name.to_string())
+        };
+        match self.shared.get(&key) {
+            Some(shared) => self.groups[name].without(shared),
+            None => self.groups[name].clone(),
+        }
+    }
+}
+
+fn tally(observations: &[Observation<'_>], measure: Measure, dimension: Dimension) -> Tally {
     let by = strata_by(dimension).unwrap_or_default();
-    let mut groups: BTreeMap<String, GroupCounts> = BTreeMap::new();
+    let mut tally = Tally::default();
     for o in observations
         .iter()
         .filter(|o| o.decided() && o.case.label == measure.label())
     {
-        if let Some(value) = dimension.value_of(o.case) {
-            let entry = groups.entry(value).or_default();
-            entry.total.add(o.adverse);
-            entry.strata.entry(stratum_of(o.case, &by)).or_default().add(o.adverse);
-            *entry.categories.entry(o.case.category.clone()).or_default() += 1;
+        let values = dimension.values_of(o.case);
+        if values.is_empty() {
+            continue;
         }
+        let mut one = GroupCounts::default();
+        one.total.add(o.adverse);
+        one.strata.entry(stratum_of(o.case, &by)).or_default().add(o.adverse);
+        *one.categories.entry(o.case.category.clone()).or_default() += 1;
+        for (i, value) in values.iter().enumerate() {
+            tally.groups.entry(value.clone()).or_default().add(&one);
+            for other in &values[i + 1..] {
+                let key = if value < other {
+                    (value.clone(), other.clone())
+                } else {
+                    (other.clone(), value.clone())
+                };
+                tally.shared.entry(key).or_default().add(&one);
+            }
+        }
+        tally.all.add(&one);
     }
-    groups
+    tally
 }
 
 /// The reference of one dimension: all others, or one group.
@@ -419,11 +467,11 @@ pub fn compare_dimensions(
     let mut dimensions = Vec::new();
     for measure in Measure::ALL {
         for &dimension in dimensions_compared {
-            let groups = tally(observations, measure, dimension);
-            if groups.is_empty() {
+            let tally = tally(observations, measure, dimension);
+            if tally.groups.is_empty() {
                 continue;
             }
-            let (record, comparisons) = compare_dimension(measure, dimension, &groups, settings);
+            let (record, comparisons) = compare_dimension(measure, dimension, &tally, settings);
             dimensions.push(record);
             compared.extend(comparisons);
         }
@@ -455,15 +503,29 @@ pub fn compare_dimensions(
 fn compare_dimension(
     measure: Measure,
     dimension: Dimension,
-    groups: &BTreeMap<String, GroupCounts>,
+    tally: &Tally,
     settings: &AnalysisSettings,
 ) -> (DimensionComparison, Vec<(Disparity, StrataEvidence)>) {
+    let groups = &tally.groups;
     let (reference_mode, reference) = choose_reference(dimension, groups, settings);
     let groups_with_min_n: Vec<(u64, u64)> = groups
         .values()
         .filter(|g| g.total.n >= settings.min_n)
         .map(|g| (g.total.adverse, g.total.n))
         .collect();
+    // groups that share cases are not independent samples: no χ² across them
+    let (omnibus, shared_note) = if tally.shared.is_empty() {
+        (chi_square_homogeneity(&groups_with_min_n), None)
+    } else {
+        (
+            None,
+            Some(
+                "a case whose group has several protected characteristics counts under each, so these groups share cases: \
+                 no test of homogeneity across them is made, and each group is compared with cases outside it"
+                    .to_string(),
+            ),
+        )
+    };
     let mut record = DimensionComparison {
         measure,
         dimension,
@@ -475,13 +537,17 @@ fn compare_dimension(
         not_tested: 0,
         significant: 0,
         family: None,
-        omnibus: chi_square_homogeneity(&groups_with_min_n),
-        note: None,
+        omnibus,
+        groups_share_cases: !tally.shared.is_empty(),
+        note: shared_note,
     };
     let reference = match reference {
         Ok(reference) => reference,
         Err(note) => {
-            record.note = Some(note);
+            record.note = Some(match record.note.take() {
+                Some(shared) => format!("{note}; {shared}"),
+                None => note,
+            });
             return (record, Vec::new());
         }
     };
@@ -489,16 +555,12 @@ fn compare_dimension(
         Reference::Rest => ALL_OTHERS.to_string(),
         Reference::Group(name) => name.clone(),
     };
-    let all = groups.values().fold(GroupCounts::default(), |mut acc, g| {
-        acc.add(g);
-        acc
-    });
     let mut comparisons = Vec::new();
     for (group, counts) in groups {
         let reference_counts = match &reference {
             Reference::Group(name) if name == group => continue,
-            Reference::Group(name) => groups[name].clone(),
-            Reference::Rest => all.without(counts),
+            Reference::Group(name) => tally.reference_without(name, group),
+            Reference::Rest => tally.all.without(counts),
         };
         let Some(disparity) = describe(
             measure,
@@ -1159,5 +1221,73 @@ mod tests {
         let imbalance = check.largest_imbalance.as_ref().unwrap();
         assert_eq!(imbalance.value, "reclaimed");
         assert!((imbalance.group_share - 0.44).abs() < 1e-12 && (imbalance.reference_share - 0.06).abs() < 1e-12);
+    }
+
+    #[test]
+    fn characteristics_that_share_cases_are_compared_with_the_cases_outside_them() {
+        use crate::corpus::Characteristic::{
+            EthnicityOrNationalOrigin as Ethnicity, ReligionOrBelief as Religion, SexOrGender as Sex,
+        };
+        // 40 cases about a group with religion and ethnicity (20 removed), 40
+        // with religion only (10), 40 with sex only (4)
+        let mut population = Population::new(&[
+            ("en", "c", Some("jews"), Label::Protected, 40, 20),
+            ("en", "c", Some("muslims"), Label::Protected, 40, 10),
+            ("en", "c", Some("women"), Label::Protected, 40, 4),
+        ]);
+        for case in &mut population.cases {
+            case.characteristics = match case.target_group.as_deref() {
+                Some("jews") => [Religion, Ethnicity].into_iter().collect(),
+                Some("muslims") => [Religion].into_iter().collect(),
+                _ => [Sex].into_iter().collect(),
+            };
+        }
+        let c = compare(&population.observations(), &AnalysisSettings::default());
+        let religion = of(
+            &c,
+            Measure::OverRemoval,
+            Dimension::Characteristic,
+            "religion_or_belief",
+        );
+        assert_eq!((religion.group_n, religion.group_adverse), (80, 30));
+        assert_eq!(
+            (religion.reference_n, religion.reference_adverse),
+            (40, 4),
+            "every case once"
+        );
+        let ethnicity = of(
+            &c,
+            Measure::OverRemoval,
+            Dimension::Characteristic,
+            "ethnicity_or_national_origin",
+        );
+        assert_eq!((ethnicity.reference_n, ethnicity.reference_adverse), (80, 14));
+        let record = c
+            .dimensions
+            .iter()
+            .find(|d| d.dimension == Dimension::Characteristic && d.measure == Measure::OverRemoval)
+            .unwrap();
+        assert_eq!(record.omnibus, None, "no χ² across groups that share cases");
+        assert!(record.note.as_deref().is_some_and(|n| n.contains("share cases")));
+        assert_eq!(record.family.as_deref(), Some("over_removal/characteristic"));
+
+        // against a fixed reference, the cases both share are left out of the reference
+        let settings = AnalysisSettings {
+            references: BTreeMap::from([(Dimension::Characteristic, "religion_or_belief".to_string())]),
+            ..AnalysisSettings::default()
+        };
+        let c = compare(&population.observations(), &settings);
+        let ethnicity = of(
+            &c,
+            Measure::OverRemoval,
+            Dimension::Characteristic,
+            "ethnicity_or_national_origin",
+        );
+        assert_eq!(
+            (ethnicity.group_n, ethnicity.reference_n, ethnicity.reference_adverse),
+            (40, 40, 10)
+        );
+        let sex = of(&c, Measure::OverRemoval, Dimension::Characteristic, "sex_or_gender");
+        assert_eq!((sex.reference_n, sex.reference_adverse), (80, 30));
     }
 }

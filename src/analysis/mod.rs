@@ -66,25 +66,32 @@ pub enum Dimension {
     TargetGroup,
     SpeakerGroup,
     LanguageXTargetGroup,
+    /// The protected characteristics of the target group, from the taxonomy: a
+    /// case whose group has several counts under each.
+    Characteristic,
+    LanguageXCharacteristic,
 }
 
 impl Dimension {
     /// Every dimension, in report order.
-    pub const ALL: [Dimension; 6] = [
+    pub const ALL: [Dimension; 8] = [
         Dimension::Overall,
         Dimension::Language,
         Dimension::Category,
         Dimension::TargetGroup,
         Dimension::SpeakerGroup,
         Dimension::LanguageXTargetGroup,
+        Dimension::Characteristic,
+        Dimension::LanguageXCharacteristic,
     ];
 
     /// Dimensions whose groups are compared with a reference for disparities.
-    pub const COMPARED: [Dimension; 4] = [
+    pub const COMPARED: [Dimension; 5] = [
         Dimension::Language,
         Dimension::Category,
         Dimension::TargetGroup,
         Dimension::SpeakerGroup,
+        Dimension::Characteristic,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +102,8 @@ impl Dimension {
             Dimension::TargetGroup => "target_group",
             Dimension::SpeakerGroup => "speaker_group",
             Dimension::LanguageXTargetGroup => "language_x_target_group",
+            Dimension::Characteristic => "characteristic",
+            Dimension::LanguageXCharacteristic => "language_x_characteristic",
         }
     }
 
@@ -107,11 +116,37 @@ impl Dimension {
             Dimension::TargetGroup => "Target group",
             Dimension::SpeakerGroup => "Speaker group",
             Dimension::LanguageXTargetGroup => "Language × target group",
+            Dimension::Characteristic => "Protected characteristic",
+            Dimension::LanguageXCharacteristic => "Language × protected characteristic",
         }
     }
 
-    /// The case's value in this dimension, if it has one.
+    /// Whether a case can have several values in this dimension: a group
+    /// with several protected characteristics counts under each.
+    pub fn is_multi_valued(self) -> bool {
+        matches!(self, Dimension::Characteristic | Dimension::LanguageXCharacteristic)
+    }
+
+    /// The case's values in this dimension: none or one, or for a
+    /// [multi-valued](Dimension::is_multi_valued) dimension one per
+    /// characteristic of its group.
+    pub fn values_of(self, case: &Case) -> Vec<String> {
+        match self {
+            Dimension::Characteristic => case.characteristics.iter().map(|c| c.as_str().to_string()).collect(),
+            Dimension::LanguageXCharacteristic => case
+                .characteristics
+                .iter()
+                .map(|c| format!("{} × {}", case.lang, c.as_str()))
+                .collect(),
+            _ => self.value_of(case).into_iter().collect(),
+        }
+    }
+
+    /// The case's value in a dimension that gives each case at most one;
+    /// `None` for a [multi-valued](Dimension::is_multi_valued) dimension, whose
+    /// values [`Dimension::values_of`] gives.
     pub fn value_of(self, case: &Case) -> Option<String> {
+        debug_assert!(!self.is_multi_valued(), "{} has several values per case", self.as_str());
         match self {
             Dimension::Overall => Some("all".to_string()),
             Dimension::Language => Some(case.lang.clone()),
@@ -119,6 +154,7 @@ impl Dimension {
             Dimension::TargetGroup => case.target_group.clone(),
             Dimension::SpeakerGroup => case.speaker_group.clone(),
             Dimension::LanguageXTargetGroup => case.target_group.as_ref().map(|g| format!("{} × {g}", case.lang)),
+            Dimension::Characteristic | Dimension::LanguageXCharacteristic => None,
         }
     }
 }
@@ -287,6 +323,7 @@ pub(crate) mod test_support {
             label,
             category: category.into(),
             target_group: group.map(Into::into),
+            characteristics: Default::default(),
             speaker_group: None,
             pair_id: pair.map(Into::into),
             notes: String::new(),

@@ -81,7 +81,7 @@ pub fn slices(observations: &[Observation<'_>], settings: &AnalysisSettings) -> 
     for dimension in Dimension::ALL {
         let mut groups: BTreeMap<String, Counts<'_>> = BTreeMap::new();
         for o in observations {
-            if let Some(value) = dimension.value_of(o.case) {
+            for value in dimension.values_of(o.case) {
                 groups.entry(value).or_default().add(o);
             }
         }

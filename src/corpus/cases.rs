@@ -213,6 +213,7 @@ fn read_case(
         label: label?,
         category: category?.trim().to_string(),
         target_group,
+        characteristics: Default::default(),
         speaker_group,
         pair_id,
         notes,

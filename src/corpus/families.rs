@@ -138,6 +138,7 @@ mod tests {
             label: Label::Protected,
             category: "c".into(),
             target_group: None,
+            characteristics: Default::default(),
             speaker_group: None,
             pair_id: pair.map(Into::into),
             notes: String::new(),

@@ -9,6 +9,7 @@ mod lang;
 mod manifest;
 pub mod perturb;
 pub mod stats;
+pub mod taxonomy;
 mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,6 +27,7 @@ pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_familie
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
 pub use perturb::{PerturbSettings, Perturbed, Transform, TransformSummary, perturb};
+pub use taxonomy::{Characteristic, Characteristics, Taxonomy};
 pub use templates::{TemplateFiles, expand_templates};
 
 /// The manifest's file name inside a corpus directory.
@@ -76,8 +78,14 @@ pub struct Case {
     pub label: Label,
     /// Functionality, e.g. `counter_speech`, `reclaimed_term`, `slur`.
     pub category: String,
-    /// Who the text is about, if anyone.
+    /// Who the text is about, if anyone: as the corpus writes it, until a plan
+    /// resolves it to its canonical name in the [`Taxonomy`].
     pub target_group: Option<String>,
+    /// The protected characteristics of the target group, set when a plan
+    /// resolves the cases ([`Taxonomy::resolve_cases`]); empty before, and for
+    /// a group the taxonomy does not know.
+    #[serde(skip_serializing_if = "Characteristics::is_empty")]
+    pub characteristics: Characteristics,
     /// Dialect or community of the writer, if recorded.
     pub speaker_group: Option<String>,
     /// Counterfactual family: cases that differ only by an identity term or dialect.

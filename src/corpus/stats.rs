@@ -1,7 +1,8 @@
-//! Coverage and lint of a corpus: what it covers per language, category, label
-//! and target group, and what looks wrong — thin cells, counterfactual families
-//! of one, near-duplicate texts, and texts whose script does not match their
-//! declared language.
+//! Coverage and lint of a corpus: what it covers per language, category, label,
+//! target group and protected characteristic, and what looks wrong — thin
+//! cells, counterfactual families of one, near-duplicate texts, texts whose
+//! script does not match their declared language, target groups the taxonomy
+//! does not know, and group names that look like one group written two ways.
 
 use crate::visible::for_terminal_line;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -9,6 +10,7 @@ use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
+use super::taxonomy::{Taxonomy, similar_names};
 use super::{Case, Corpus, Label};
 
 /// Jaccard similarity of character trigrams at or above which two texts are near-duplicates.
@@ -37,8 +39,11 @@ pub struct LanguageStats {
     pub protected_categories: usize,
     /// Cases per label and category.
     pub categories: BTreeMap<String, BTreeMap<String, usize>>,
-    /// Cases per target group.
+    /// Cases per target group, as written.
     pub target_groups: BTreeMap<String, usize>,
+    /// Cases per protected characteristic of their target group in the
+    /// taxonomy (a case whose group has several counts under each).
+    pub characteristics: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +53,10 @@ pub enum FlagKind {
     SingleMemberFamily,
     NearDuplicate,
     ScriptMismatch,
+    /// A target group the taxonomy does not know.
+    UnknownGroup,
+    /// Two target groups that look like one group written two ways.
+    NearDuplicateGroup,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,8 +66,8 @@ pub struct Flag {
     pub cases: Vec<String>,
 }
 
-/// Computes coverage and lint.
-pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
+/// Computes coverage and lint; target groups are looked up in `taxonomy`.
+pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> CorpusStats {
     let mut by_lang: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
     for case in &corpus.cases {
         let primary = case.lang.split('-').next().unwrap_or(&case.lang);
@@ -69,6 +78,7 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
     for (lang, cases) in &by_lang {
         let mut categories: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         let mut target_groups = BTreeMap::new();
+        let mut characteristics = BTreeMap::new();
         let mut variants = BTreeMap::new();
         for case in cases {
             *variants.entry(case.lang.clone()).or_default() += 1;
@@ -79,6 +89,9 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
                 .or_default() += 1;
             if let Some(g) = &case.target_group {
                 *target_groups.entry(g.clone()).or_default() += 1;
+                for c in taxonomy.group(g).iter().flat_map(|group| group.characteristics.iter()) {
+                    *characteristics.entry(c.as_str().to_string()).or_default() += 1;
+                }
             }
         }
         for (label, cells) in &categories {
@@ -103,6 +116,7 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
                 .map_or(0, |c| c.values().filter(|&&n| n >= min_cell).count()),
             categories,
             target_groups,
+            characteristics,
         });
         flags.extend(near_duplicates(cases));
     }
@@ -131,6 +145,7 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
             });
         }
     }
+    flags.extend(group_flags(corpus, taxonomy));
     CorpusStats {
         name: corpus.manifest.name.clone(),
         version: corpus.manifest.version.clone(),
@@ -139,6 +154,57 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize) -> CorpusStats {
         languages,
         flags,
     }
+}
+
+/// The target groups a taxonomy does not know (with the group each looks
+/// like, if any), and pairs of groups that look like one group written two
+/// ways. Groups the taxonomy knows are never flagged against each other: it
+/// says whether two names are one group.
+pub fn group_flags(corpus: &Corpus, taxonomy: &Taxonomy) -> Vec<Flag> {
+    let mut written: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for case in &corpus.cases {
+        if let Some(g) = &case.target_group {
+            written.entry(g).or_default().push(&case.id);
+        }
+    }
+    let cases_of = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+    let count = |ids: &[&str]| crate::plural::count_of(ids.len() as u64, "case", "cases");
+    let mut flags = Vec::new();
+    let unknown: Vec<(&str, &Vec<&str>)> = written
+        .iter()
+        .filter(|(g, _)| taxonomy.group(g).is_none())
+        .map(|(g, ids)| (*g, ids))
+        .collect();
+    for (group, ids) in &unknown {
+        let hint = match taxonomy.suggestion(group) {
+            Some((known, name)) if known.name == name => format!("; it looks like `{}`", known.name),
+            Some((known, name)) => format!("; it looks like `{}` (written `{name}`)", known.name),
+            None => "; name it in a taxonomy file (`corpus stats --taxonomy`, a scenario's `[taxonomy] file`)".into(),
+        };
+        flags.push(Flag {
+            kind: FlagKind::UnknownGroup,
+            message: format!("target group `{group}` ({}) is not in the taxonomy{hint}", count(ids)),
+            cases: cases_of(ids),
+        });
+    }
+    for (i, (a, a_ids)) in written.iter().enumerate() {
+        for (b, b_ids) in written.iter().skip(i + 1) {
+            let (known_a, known_b) = (taxonomy.group(a), taxonomy.group(b));
+            if known_a.is_some() && known_b.is_some() || !similar_names(a, b) {
+                continue;
+            }
+            flags.push(Flag {
+                kind: FlagKind::NearDuplicateGroup,
+                message: format!(
+                    "target groups `{a}` ({}) and `{b}` ({}) look like one group written two ways; if they are, use one name or make one an alias of the other in the taxonomy",
+                    count(a_ids),
+                    count(b_ids)
+                ),
+                cases: vec![a_ids[0].to_string(), b_ids[0].to_string()],
+            });
+        }
+    }
+    flags
 }
 
 fn normalise(text: &str) -> String {
@@ -324,6 +390,11 @@ pub fn render_stats(stats: &CorpusStats) -> String {
             out.push_str(&format!("  {:<8} {:<9} {}\n", v(&l.lang), label, cells.join(", ")));
         }
     }
+    out.push_str("\nprotected characteristics (a group with several counts under each)\n");
+    for l in &stats.languages {
+        let counts: Vec<String> = l.characteristics.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        out.push_str(&format!("  {:<8} {}\n", v(&l.lang), counts.join(", ")));
+    }
     out.push_str("\ntarget groups\n");
     for l in &stats.languages {
         let groups: Vec<String> = l.target_groups.iter().map(|(g, n)| format!("{} {n}", v(g))).collect();
@@ -356,6 +427,7 @@ mod tests {
             label: Label::Protected,
             category: "c".into(),
             target_group: None,
+            characteristics: Default::default(),
             speaker_group: None,
             pair_id: pair.map(Into::into),
             notes: String::new(),
@@ -414,6 +486,7 @@ mod tests {
                 ),
             ]),
             2,
+            &Taxonomy::default(),
         );
         let kinds: Vec<&FlagKind> = stats.flags.iter().map(|f| &f.kind).collect();
         assert!(kinds.contains(&&FlagKind::NearDuplicate));

@@ -32,10 +32,18 @@ pub struct TemplateFiles {
     pub groups: String,
 }
 
+/// The optional column of `groups.csv` naming the expanded cases' target group
+/// when it differs from the group id, which also names the cases
+/// (`<template>-<group>`): a group can take its canonical name while its cases
+/// keep their ids.
+pub const GROUP_TARGET_COLUMN: &str = "target_group";
+
 /// One group and its forms.
 #[derive(Debug, Clone)]
 struct Group {
     id: String,
+    /// The target group of its cases: the `target_group` column, else the id.
+    target_group: String,
     forms: BTreeMap<String, String>,
 }
 
@@ -219,13 +227,22 @@ pub fn expand_templates(
             );
             continue;
         }
-        let forms = group_header
+        let mut forms: BTreeMap<String, String> = group_header
             .iter()
             .zip(row.iter())
             .skip(1)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        groups.push(Group { id, forms });
+        let target_group = forms
+            .remove(GROUP_TARGET_COLUMN)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| id.clone());
+        groups.push(Group {
+            id,
+            target_group,
+            forms,
+        });
     }
     let Some((header, rows)) = read_csv(templates_path, templates, problems) else {
         return Vec::new();
@@ -302,7 +319,8 @@ pub fn expand_templates(
                         text: rendered,
                         label,
                         category: category.trim().to_string(),
-                        target_group: Some(group.id.clone()),
+                        target_group: Some(group.target_group.clone()),
+                        characteristics: Default::default(),
                         speaker_group: None,
                         pair_id: Some(id.clone()),
                         notes: notes.clone(),
@@ -325,6 +343,7 @@ mod tests {
     fn group(id: &str, forms: &[(&str, &str)]) -> Group {
         Group {
             id: id.into(),
+            target_group: id.into(),
             forms: forms.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
     }
@@ -380,5 +399,30 @@ mod tests {
                 .to_string()
                 .ends_with("templates.csv:4: `text`: groups have no column `missing`")
         );
+    }
+
+    #[test]
+    fn a_group_can_name_its_cases_target_group() {
+        let groups = b"group,plural,target_group\nbaluch,Baluch,baloch\nkurds,Kurds,\n";
+        let templates = b"template_id,label,category,text,groups,notes\nt1,protected,neutral_mention,I admire {plural}.,baluch;kurds,n\n";
+        let files = TemplateFiles {
+            lang: "en".into(),
+            templates: "templates.csv".into(),
+            groups: "groups.csv".into(),
+        };
+        let mut problems = Vec::new();
+        let cases = expand_templates(
+            &files,
+            Path::new("corpus.toml"),
+            (Path::new("templates.csv"), templates),
+            (Path::new("groups.csv"), groups),
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let expanded: Vec<(&str, Option<&str>)> = cases
+            .iter()
+            .map(|(c, _, _)| (c.id.as_str(), c.target_group.as_deref()))
+            .collect();
+        assert_eq!(expanded, [("t1-baluch", Some("baloch")), ("t1-kurds", Some("kurds"))]);
     }
 }

@@ -33,7 +33,7 @@ use crate::analysis::{
     ReferenceMode, Slice, Totals,
 };
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
-use crate::corpus::TransformSummary;
+use crate::corpus::{Characteristic, TransformSummary};
 use crate::decision::{Action, DecisionIndex, ScoreRule};
 use crate::error::Error;
 use crate::exit;
@@ -63,9 +63,12 @@ pub use terminal::render_terminal;
 /// 3: `findings` (every summary sentence with its evidence; `summary` is their
 /// texts) and `limitations`; a corpus's `review_status` is a list of
 /// `{languages, status, review}`; an unsupported language has `language_cases`.
-/// An optional `baseline` (the comparison with the run a scenario's
-/// `[baseline]` names) is absent from runs without one, so it needs no new version.
-pub const SCHEMA_VERSION: u32 = 3;
+///
+/// 4: dimensions `characteristic` and `language_x_characteristic` (protected
+/// characteristics from the taxonomy of groups); `target_group` values are the
+/// taxonomy's canonical names; `characteristic_groups` lists the groups under
+/// each characteristic.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Every output file a finished run writes (besides the journal); a run of a
 /// scoring system also writes the charts of its threshold sweep
@@ -88,6 +91,9 @@ pub struct Report {
     pub limitations: Vec<Limitation>,
     pub totals: Totals,
     pub slices: Vec<Slice>,
+    /// The target groups of the run under each protected characteristic, from
+    /// the taxonomy (a group with several is under each).
+    pub characteristic_groups: Vec<CharacteristicGroups>,
     /// Every comparison of a group with its reference, for over-removal and detection.
     pub disparities: Vec<Disparity>,
     /// The correction families: name, measure, m, method, α.
@@ -130,6 +136,34 @@ pub struct PerturbationSection {
     /// Evasion, instability and the directional check.
     #[serde(flatten)]
     pub results: Perturbation,
+}
+
+/// The target groups under one protected characteristic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharacteristicGroups {
+    pub characteristic: Characteristic,
+    /// Canonical names, in lexical order.
+    pub groups: Vec<String>,
+}
+
+impl CharacteristicGroups {
+    /// The groups of the plan's cases under each characteristic, in list order.
+    fn of(plan: &Plan) -> Vec<CharacteristicGroups> {
+        let mut by: BTreeMap<Characteristic, std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for case in &plan.cases {
+            if let Some(group) = &case.target_group {
+                for c in case.characteristics.iter() {
+                    by.entry(c).or_default().insert(group);
+                }
+            }
+        }
+        by.into_iter()
+            .map(|(characteristic, groups)| CharacteristicGroups {
+                characteristic,
+                groups: groups.into_iter().map(str::to_string).collect(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -433,6 +467,7 @@ pub fn build_report(
         limitations: Vec::new(),
         totals,
         slices: analysis.slices,
+        characteristic_groups: CharacteristicGroups::of(plan),
         disparities: analysis.disparities,
         families: analysis.families,
         dimension_comparisons: analysis.dimension_comparisons,

@@ -94,6 +94,11 @@ pub fn nouns(dimension: Dimension) -> (&'static str, &'static str) {
         Dimension::TargetGroup => ("group of people", "groups of people"),
         Dimension::SpeakerGroup => ("speaker group", "speaker groups"),
         Dimension::LanguageXTargetGroup => ("group of people in one language", "groups of people in one language"),
+        Dimension::Characteristic => ("protected characteristic", "protected characteristics"),
+        Dimension::LanguageXCharacteristic => (
+            "protected characteristic in one language",
+            "protected characteristics in one language",
+        ),
         Dimension::Overall => ("group", "groups"),
     }
 }
@@ -114,7 +119,10 @@ pub fn posts_of(dimension: Dimension, value: &str) -> String {
         Dimension::Category => format!("“{name}” posts"),
         Dimension::TargetGroup => format!("posts about {name}"),
         Dimension::SpeakerGroup => format!("posts by the speaker group “{name}”"),
-        Dimension::LanguageXTargetGroup | Dimension::Overall => format!("posts of “{name}”"),
+        Dimension::Characteristic => format!("posts about groups defined by {name}"),
+        Dimension::LanguageXTargetGroup | Dimension::LanguageXCharacteristic | Dimension::Overall => {
+            format!("posts of “{name}”")
+        }
     }
 }
 
@@ -129,7 +137,10 @@ pub fn reference_of(dimension: Dimension, reference: &str) -> String {
         Dimension::Category => "other kinds of protected speech".into(),
         Dimension::TargetGroup => "posts about other groups".into(),
         Dimension::SpeakerGroup => "posts by other speaker groups".into(),
-        Dimension::LanguageXTargetGroup | Dimension::Overall => "all other posts".into(),
+        Dimension::Characteristic => "posts about groups defined by other characteristics".into(),
+        Dimension::LanguageXTargetGroup | Dimension::LanguageXCharacteristic | Dimension::Overall => {
+            "all other posts".into()
+        }
     }
 }
 
@@ -204,6 +215,10 @@ mod tests {
             "posts about other groups"
         );
         assert_eq!(reference_of(Dimension::Language, "fr"), "protected posts in French");
+        assert_eq!(
+            posts_of(Dimension::Characteristic, "religion_or_belief"),
+            "posts about groups defined by religion or belief"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::analysis::{
     StratifiedCheck,
 };
 use crate::appeal::NOTICE_ELEMENTS;
+use crate::corpus::Characteristic;
 use crate::gates::GateStatus;
 
 /// Most flipped counterfactual families listed in a report.
@@ -157,6 +158,16 @@ pub fn build_view(report: &Report) -> View {
             Dimension::LanguageXTargetGroup,
             "language-x-target-group",
             "By language and target group",
+        ),
+        (
+            Dimension::Characteristic,
+            "characteristic",
+            "By protected characteristic",
+        ),
+        (
+            Dimension::LanguageXCharacteristic,
+            "language-x-characteristic",
+            "By language and protected characteristic",
         ),
     ] {
         if let Some(s) = slice_section(report, dimension, id, title) {
@@ -392,8 +403,51 @@ fn display_value(dimension: Dimension, value: &str) -> String {
             Some((lang, group)) => format!("{} × {group}", language_name(lang)),
             None => value.to_string(),
         },
+        Dimension::Characteristic => characteristic_name(value),
+        Dimension::LanguageXCharacteristic => match value.split_once(" × ") {
+            Some((lang, characteristic)) => {
+                format!("{} × {}", language_name(lang), characteristic_name(characteristic))
+            }
+            None => value.to_string(),
+        },
         _ => value.to_string(),
     }
+}
+
+/// What a reader must know about the groups of a dimension that come from the
+/// taxonomy of groups.
+fn taxonomy_paragraphs(report: &Report, dimension: Dimension) -> Vec<String> {
+    match dimension {
+        Dimension::TargetGroup | Dimension::LanguageXTargetGroup => vec![
+            "Groups are named by their canonical name in the taxonomy of groups: the other names corpora write for a group \
+             (its aliases, such as `ahmadiyya` for `ahmadis`) count as that group. A name the taxonomy does not list stays as written."
+                .to_string(),
+        ],
+        Dimension::Characteristic | Dimension::LanguageXCharacteristic => {
+            let mut paragraphs = vec![
+                "Each post counts under the protected characteristics of the group it is about, from the taxonomy of groups. A post \
+                 about a group with several characteristics counts under each of them (posts about Jewish people under religion or \
+                 belief and under ethnicity or national origin), so the rows overlap and do not add up to the total; posts about no \
+                 group, or about a group the taxonomy does not list, count under none."
+                    .to_string(),
+            ];
+            if dimension == Dimension::Characteristic && !report.characteristic_groups.is_empty() {
+                let lists: Vec<String> = report
+                    .characteristic_groups
+                    .iter()
+                    .map(|c| format!("{}: {}", c.characteristic.title(), c.groups.join(", ")))
+                    .collect();
+                paragraphs.push(format!("The groups under each: {}.", lists.join("; ")));
+            }
+            paragraphs
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// "religion or belief" for `religion_or_belief`; the value itself otherwise.
+fn characteristic_name(value: &str) -> String {
+    Characteristic::parse(value).map_or_else(|| value.to_string(), |c| c.title().to_string())
 }
 
 fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -> Option<Section> {
@@ -412,6 +466,7 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
          fewer than {min_n} cases: read them with caution.",
         report.settings.confidence * 100.0
     ));
+    s.paragraphs.extend(taxonomy_paragraphs(report, dimension));
     let rows = slices
         .iter()
         .map(|sl| {
@@ -461,7 +516,10 @@ fn slice_section(report: &Report, dimension: Dimension, id: &str, title: &str) -
         numeric: vec![false, true, true, true, true, true, true, true, true, true, true, false],
         rows,
     });
-    if dimension != Dimension::LanguageXTargetGroup {
+    if !matches!(
+        dimension,
+        Dimension::LanguageXTargetGroup | Dimension::LanguageXCharacteristic
+    ) {
         s.chart = Some(Chart::Rates(
             slices
                 .iter()
@@ -572,7 +630,7 @@ fn disparity_section(report: &Report, measure: Measure) -> Section {
     let confidence = settings.confidence * 100.0;
     let families = match settings.families {
         FamilyMode::PerDimension => {
-            "each dimension (languages, target groups, kinds of speech, speaker groups) is its own family"
+            "each dimension (languages, target groups, kinds of speech, speaker groups, protected characteristics) is its own family"
         }
         FamilyMode::Pooled => "all dimensions form one family",
     };
@@ -739,7 +797,7 @@ fn dimension_tests_section(report: &Report) -> Option<Section> {
                 if let Some(note) = c.omnibus.as_ref().and_then(|o| o.note.clone()) {
                     notes.push(note);
                 }
-                if c.omnibus.is_none() {
+                if c.omnibus.is_none() && !c.groups_share_cases {
                     notes.push(format!(
                         "fewer than two groups with at least {} cases: no omnibus test",
                         settings.min_n

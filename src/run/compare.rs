@@ -405,6 +405,7 @@ fn cases_from_decisions_csv(dir: &Path, manifest: &RunManifest) -> Result<Vec<Ca
             label: case_label,
             category: cell(category),
             target_group: optional(target_group),
+            characteristics: Default::default(),
             speaker_group: optional(speaker_group),
             pair_id: optional(pair_id),
             notes: String::new(),

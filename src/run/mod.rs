@@ -640,6 +640,7 @@ fn new_manifest(
             sha256: plan.scenario.sha256.clone(),
         },
         corpora: plan.corpora.clone(),
+        taxonomy: plan.taxonomy.clone(),
         target: info.clone(),
         seed: plan.run.seed,
         idempotency_secret: Some(new_idempotency_secret()?),
@@ -677,6 +678,14 @@ fn check_same_run(manifest: &RunManifest, plan: &Plan, info: Option<&TargetInfo>
     }
     if manifest.corpora.len() != plan.corpora.len() {
         changed.push("the scenario's list of corpora has changed".into());
+    }
+    if manifest.taxonomy.as_ref().map(|t| &t.sha256) != plan.taxonomy.as_ref().map(|t| &t.sha256) {
+        let file = manifest
+            .taxonomy
+            .as_ref()
+            .or(plan.taxonomy.as_ref())
+            .map_or("", |t| t.path.as_str());
+        changed.push(format!("the taxonomy file {file} has changed"));
     }
     if let Some(info) = info.filter(|i| i.fingerprint != manifest.target.fingerprint) {
         changed.push(format!(

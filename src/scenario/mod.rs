@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use crate::analysis::{AnalysisSettings, Dimension, ReferenceMode};
 use crate::corpus::{
-    Case, Corpus, HashedFile, PerturbSettings, Provenance, Transform, TransformSummary, canonical_language_tag,
-    language_covered_by, load_corpus, perturb,
+    Case, Corpus, HashedFile, PerturbSettings, Provenance, Taxonomy, Transform, TransformSummary,
+    canonical_language_tag, language_covered_by, load_corpus, perturb,
 };
 use crate::decision::Action;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line};
@@ -223,6 +223,9 @@ pub struct Plan {
     pub baseline: Option<BaselinePlan>,
     /// The edits `[perturb]` made of the cases, if it is set.
     pub perturbation: Option<PerturbPlan>,
+    /// The scenario's own taxonomy file (`[taxonomy] file`, as written, with
+    /// its sha256), merged over the bundled one; for the manifest.
+    pub taxonomy: Option<HashedFile>,
     /// Things in the scenario that are valid but probably not meant (such as a
     /// placeholder host), for the user to see before running.
     pub warnings: Vec<Diagnostic>,
@@ -290,7 +293,7 @@ impl PlanBuilder<'_> {
             self.problem(&["name"], "scenario name is empty");
         }
         let run = self.run_settings(&raw.run);
-        let (analysis, adverse_actions) = self.analysis_settings(&raw.analysis);
+        let (mut analysis, adverse_actions) = self.analysis_settings(&raw.analysis);
         for (key, message) in raw.gates.validate() {
             self.problem(&["gates", &key], message);
         }
@@ -308,7 +311,14 @@ impl PlanBuilder<'_> {
             None => {}
         }
         let baseline = raw.baseline.as_ref().map(|b| self.baseline(b));
-        let (corpora, cases) = self.corpora(&raw);
+        let (corpora, mut cases) = self.corpora(&raw);
+        let (taxonomy, taxonomy_file) = self.taxonomy(raw.taxonomy.as_ref());
+        self.resolve_groups(&taxonomy, &mut cases);
+        if let Some(reference) = analysis.references.get_mut(&Dimension::TargetGroup)
+            && let Some(group) = taxonomy.group(reference)
+        {
+            *reference = group.name.clone();
+        }
         let target = {
             let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
             self.target(&known)
@@ -341,6 +351,7 @@ impl PlanBuilder<'_> {
             statements,
             baseline,
             perturbation,
+            taxonomy: taxonomy_file,
             warnings: self.warnings,
         })
     }
@@ -524,8 +535,9 @@ impl PlanBuilder<'_> {
                 self.problem(
                     &["analysis", "reference"],
                     format!(
-                        "`{}` cannot have a reference group (use one of language, category, target_group, speaker_group)",
-                        dimension.as_str()
+                        "`{}` cannot have a reference group (use one of {})",
+                        dimension.as_str(),
+                        Dimension::COMPARED.map(Dimension::as_str).join(", ")
                     ),
                 );
                 continue;
@@ -826,6 +838,60 @@ impl PlanBuilder<'_> {
         (records, cases)
     }
 
+    /// The bundled taxonomy, with the scenario's file merged over it; and that
+    /// file, hashed.
+    fn taxonomy(&mut self, raw: Option<&raw::RawTaxonomy>) -> (Taxonomy, Option<HashedFile>) {
+        let bundled = Taxonomy::bundled();
+        let Some(raw) = raw else { return (bundled, None) };
+        let path = self.resolve(&raw.file);
+        if !path.exists() {
+            self.problem(&["taxonomy", "file"], format!("{} does not exist", path.display()));
+            return (bundled, None);
+        }
+        let loaded = read_input(&path, TOML_LIMIT)
+            .map_err(|e| Diagnostics(vec![e.at(&path)]))
+            .and_then(|bytes| {
+                let text = std::str::from_utf8(bytes.content())
+                    .map_err(|e| Diagnostics(vec![Diagnostic::file(&path, format!("not valid UTF-8: {e}"))]))?;
+                let own = Taxonomy::parse(&path, text)?;
+                let file = HashedFile {
+                    path: raw.file.replace('\\', "/"),
+                    sha256: sha256_hex(bytes.raw()),
+                    bytes: bytes.raw().len() as u64,
+                };
+                Ok((own, file))
+            });
+        match loaded {
+            Ok((own, file)) => (bundled.merged_with(own), Some(file)),
+            Err(Diagnostics(problems)) => {
+                self.problems.extend(problems);
+                (bundled, None)
+            }
+        }
+    }
+
+    /// Resolves every case's target group in the taxonomy; a group it does not
+    /// know is a warning: compared as written, under no characteristic.
+    fn resolve_groups(&mut self, taxonomy: &Taxonomy, cases: &mut [Case]) {
+        let unknown = taxonomy.resolve_cases(cases);
+        if unknown.is_empty() {
+            return;
+        }
+        let listed: Vec<String> = unknown
+            .iter()
+            .map(|(group, n)| format!("`{group}` ({})", crate::plural::count_of(*n as u64, "case", "cases")))
+            .collect();
+        let warning = self.located(
+            &["corpora"],
+            format!(
+                "{} not in the taxonomy: {}. They are compared as written and count under no protected characteristic; name them in a taxonomy file (`[taxonomy] file = …`)",
+                crate::plural::count_of(unknown.len() as u64, "target group is", "target groups are"),
+                listed.join(", ")
+            ),
+        );
+        self.warnings.push(warning);
+    }
+
     fn filter(&mut self, filter: &raw::RawFilter, cases: Vec<Case>) -> Vec<Case> {
         let mut languages = Vec::new();
         for l in &filter.languages {
@@ -851,7 +917,7 @@ impl PlanBuilder<'_> {
     fn check_references(&mut self, analysis: &AnalysisSettings, cases: &[Case]) {
         if analysis.reference_mode == ReferenceMode::Fixed {
             for dimension in Dimension::COMPARED {
-                let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+                let values: BTreeSet<String> = cases.iter().flat_map(|c| dimension.values_of(c)).collect();
                 if values.len() > 1 && !analysis.references.contains_key(&dimension) {
                     self.problem(
                         &["analysis", "reference_mode"],
@@ -864,7 +930,7 @@ impl PlanBuilder<'_> {
             }
         }
         for (dimension, value) in &analysis.references {
-            let values: BTreeSet<String> = cases.iter().filter_map(|c| dimension.value_of(c)).collect();
+            let values: BTreeSet<String> = cases.iter().flat_map(|c| dimension.values_of(c)).collect();
             if !values.contains(value) {
                 let known: Vec<&str> = values.iter().map(String::as_str).take(20).collect();
                 self.problem(

@@ -43,6 +43,9 @@ pub struct RawScenario {
     /// Seeded edits of the cases, added as variants of their originals.
     #[serde(default)]
     pub perturb: Option<RawPerturb>,
+    /// A taxonomy of groups merged over the bundled one.
+    #[serde(default)]
+    pub taxonomy: Option<RawTaxonomy>,
 }
 
 /// `[baseline]`: an earlier run of the same cases to compare with.
@@ -78,6 +81,14 @@ pub struct RawPerturb {
     /// Share of each language's eligible cases to perturb (default 1).
     pub share: Option<f64>,
     pub max_per_language: Option<usize>,
+}
+
+/// `[taxonomy]`: the scenario's own groups and aliases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTaxonomy {
+    /// A taxonomy file, relative to the scenario's directory.
+    pub file: String,
 }
 
 /// `[appeal]`: the platform's appeal API.

@@ -821,6 +821,7 @@ mod snapshot {
                 sha256: plan.scenario.sha256.clone(),
             },
             corpora: plan.corpora.clone(),
+            taxonomy: None,
             target: build_target(&plan).unwrap().info(),
             seed: 0,
             idempotency_secret: Some("5e".repeat(32)),

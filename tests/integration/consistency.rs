@@ -1,5 +1,6 @@
-//! Recomputes every slice of `results.json` from `decisions.csv` and the corpus,
-//! independently of the library, and checks they agree.
+//! Recomputes every slice of `results.json` from `decisions.csv`, the corpus
+//! and the bundled taxonomy of groups, independently of the library, and
+//! checks they agree.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -70,8 +71,43 @@ fn corpus_cases(dirs: &[&Path]) -> HashMap<String, HashMap<String, String>> {
     cases
 }
 
+/// A group name as the taxonomy matches it (README, "Taxonomy of groups").
+fn name_key(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// Every name and alias of `corpora/taxonomy.toml` → the canonical group and
+/// its characteristics.
+fn taxonomy() -> HashMap<String, (String, Vec<String>)> {
+    let text = std::fs::read_to_string(repo().join("corpora/taxonomy.toml")).unwrap();
+    let file: toml::Table = toml::from_str(&text).unwrap();
+    let mut index = HashMap::new();
+    for (name, group) in file["groups"].as_table().unwrap() {
+        let strings = |key: &str| -> Vec<String> {
+            group
+                .get(key)
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default()
+        };
+        for written in std::iter::once(name.clone()).chain(strings("aliases")) {
+            index.insert(name_key(&written), (name.clone(), strings("characteristics")));
+        }
+    }
+    index
+}
+
 fn check_consistency(out: &Path, corpora: &[&Path]) {
     let cases = corpus_cases(corpora);
+    let taxonomy = taxonomy();
     let decisions = read_decisions(out);
     assert_eq!(decisions.len(), cases.len(), "one row per case");
     let mut expected: BTreeMap<(String, String), Counts> = BTreeMap::new();
@@ -83,7 +119,11 @@ fn check_consistency(out: &Path, corpora: &[&Path]) {
             d["case_id"]
         );
         let lang = case["lang"].clone();
-        let group = case["target_group"].clone();
+        let (group, characteristics) = taxonomy
+            .get(&name_key(&case["target_group"]))
+            .cloned()
+            .unwrap_or_else(|| (case["target_group"].clone(), Vec::new()));
+        assert_eq!(d["target_group"], group, "decisions.csv names the canonical group");
         let mut keys = vec![
             ("overall".to_string(), "all".to_string()),
             ("language".to_string(), lang.clone()),
@@ -95,6 +135,10 @@ fn check_consistency(out: &Path, corpora: &[&Path]) {
         }
         if !case["speaker_group"].is_empty() {
             keys.push(("speaker_group".into(), case["speaker_group"].clone()));
+        }
+        for characteristic in characteristics {
+            keys.push(("language_x_characteristic".into(), format!("{lang} × {characteristic}")));
+            keys.push(("characteristic".into(), characteristic));
         }
         for key in keys {
             let c = expected.entry(key).or_default();

@@ -595,6 +595,7 @@ mod snapshot {
             label,
             category: category.into(),
             target_group: Some("migrants".into()),
+            characteristics: Default::default(),
             speaker_group: None,
             pair_id: None,
             notes: String::new(),

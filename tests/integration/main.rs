@@ -37,4 +37,5 @@ mod statements;
 mod statistics;
 mod support;
 mod sweep;
+mod taxonomy;
 mod throttling;

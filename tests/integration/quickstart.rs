@@ -35,7 +35,7 @@ fn run_without_a_scenario_runs_the_quickstart_and_writes_every_file() {
     assert!(stdout.contains("report.md"), "{stdout}");
 
     let results = read_json(&out.join("results.json"));
-    assert_eq!(results["schema_version"], 3);
+    assert_eq!(results["schema_version"], 4);
     assert_eq!(results["run"]["target"], "builtin:keyword");
     let cases = results["totals"]["cases"].as_u64().unwrap();
     assert!(cases >= 300);

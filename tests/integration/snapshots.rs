@@ -89,6 +89,7 @@ fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
             sha256: plan.scenario.sha256.clone(),
         },
         corpora: plan.corpora.clone(),
+        taxonomy: None,
         target,
         seed: 0,
         idempotency_secret: Some("5e".repeat(32)),

@@ -244,6 +244,8 @@ fn each_dimension_is_its_own_family_and_small_groups_are_not_tested() {
         families,
         [
             ("over_removal/category".to_string(), 2),
+            // women (sex or gender) and Muslims (religion or belief); Roma too few
+            ("over_removal/characteristic".to_string(), 2),
             ("over_removal/language".to_string(), 2),
             ("over_removal/target_group".to_string(), 2),
         ]
@@ -269,7 +271,7 @@ fn each_dimension_is_its_own_family_and_small_groups_are_not_tested() {
             results["families"][0]["name"].as_str(),
             results["families"][0]["m"].as_u64()
         ),
-        (Some("over_removal"), Some(6))
+        (Some("over_removal"), Some(8))
     );
 }
 

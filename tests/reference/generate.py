@@ -77,7 +77,12 @@ Definitional choices of modaudit that these libraries leave open, followed here
   reference rate is 0 (and the whole interval when both rates are 0), a lower
   limit is never below 0, a median or percentile the Kaplan–Meier curve never
   reaches;
-- times between journal timestamps are taken to the millisecond (truncated).
+- times between journal timestamps are taken to the millisecond (truncated);
+- a case counts under every protected characteristic of its target group in
+  the taxonomy of groups (corpora/taxonomy.toml, with a scenario's
+  `[taxonomy] file` merged over it); the reference of a comparison never holds
+  a case of the group, and no omnibus test is made across groups that share
+  cases.
 """
 
 import argparse
@@ -119,10 +124,14 @@ MANN_WHITNEY = {
 # Sections of results.json that are not analysis: bookkeeping, settings echoed
 # from the scenario, prose, and gate values copied from the analysis.
 NOT_ANALYSIS = {"schema_version", "run", "corpora", "settings", "summary", "findings", "limitations", "gates", "outcome"}
-DIMENSIONS = ["overall", "language", "category", "target_group", "speaker_group", "language_x_target_group"]
-COMPARED = ["language", "category", "target_group", "speaker_group"]
+DIMENSIONS = ["overall", "language", "category", "target_group", "speaker_group", "language_x_target_group", "characteristic", "language_x_characteristic"]
+COMPARED = ["language", "category", "target_group", "speaker_group", "characteristic"]
 APPEAL_DIMENSIONS = ["language", "target_group", "speaker_group", "category"]
-STRATA_BY = {"target_group": ["category", "language"], "speaker_group": ["category", "language"], "language": ["category"]}
+STRATA_BY = {"target_group": ["category", "language"], "speaker_group": ["category", "language"], "characteristic": ["category", "language"], "language": ["category"]}
+# The taxonomy of groups (README, "Taxonomy"): which protected characteristics a
+# target group has; a scenario's `[taxonomy] file` is merged over this one.
+BUNDLED_TAXONOMY = ROOT / "corpora" / "taxonomy.toml"
+CHARACTERISTICS = ["religion_or_belief", "ethnicity_or_national_origin", "race_or_colour", "sex_or_gender", "gender_identity", "sexual_orientation", "disability", "age", "migration_status", "caste", "language", "political_opinion"]
 CORRECTIONS = {"holm": "holm", "bonferroni": "bonferroni", "benjamini_hochberg": "fdr_bh", "benjamini_yekutieli": "fdr_by"}
 POWER = 0.8
 AUC_POWER = -5.0
@@ -283,7 +292,17 @@ def minimum_detectable(reference_rate, n, n_ref, alpha):
 
 
 class Case:
-    __slots__ = ("id", "lang", "label", "category", "target_group", "speaker_group", "pair_id", "cluster", "family_kind", "action", "score", "appeal_url", "decided", "adverse")
+    __slots__ = ("id", "lang", "label", "category", "target_group", "characteristics", "speaker_group", "pair_id", "cluster", "family_kind", "action", "score", "appeal_url", "decided", "adverse")
+
+    def values_of(self, dimension):
+        """Every value of the case in a dimension: a group with several
+        characteristics counts under each."""
+        if dimension == "characteristic":
+            return list(self.characteristics)
+        if dimension == "language_x_characteristic":
+            return [f"{self.lang} × {c}" for c in self.characteristics]
+        value = self.value_of(dimension)
+        return [] if value is None else [value]
 
     def value_of(self, dimension):
         if dimension == "overall":
@@ -325,6 +344,40 @@ def corpus_columns(scenario_path):
     return extra
 
 
+def name_key(name):
+    """A group name as the taxonomy matches it: lower case, runs of other
+    characters than letters and digits one `_`, none at the ends."""
+    out = []
+    for ch in name.strip():
+        if ch.isalnum():
+            out.append(ch.lower())
+        elif out and out[-1] != "_":
+            out.append("_")
+    return "".join(out).rstrip("_")
+
+
+def taxonomy_of(scenario_path):
+    """Name or alias key → (canonical name, characteristics in list order):
+    the bundled taxonomy with the scenario's file merged over it (its groups
+    replace those of the same name and take the names they claim)."""
+    def groups_in(path):
+        return tomllib.loads(path.read_text(encoding="utf-8")).get("groups", {})
+
+    groups = dict(groups_in(BUNDLED_TAXONOMY))
+    scenario = tomllib.loads(scenario_path.read_text(encoding="utf-8"))
+    if "taxonomy" in scenario:
+        own = groups_in(scenario_path.parent / scenario["taxonomy"]["file"])
+        claimed = {name_key(n) for name, g in own.items() for n in [name, *g.get("aliases", [])]}
+        groups = {name: dict(g, aliases=[a for a in g.get("aliases", []) if name_key(a) not in claimed]) for name, g in groups.items() if name_key(name) not in claimed}
+        groups.update(own)
+    index = {}
+    for name, g in groups.items():
+        characteristics = tuple(c for c in CHARACTERISTICS if c in g["characteristics"])
+        for written in [name, *g.get("aliases", [])]:
+            index[name_key(written)] = (name, characteristics)
+    return index
+
+
 def cell(text):
     """A decisions.csv cell as the case had it: a leading `'` that guards a
     formula-like cell in spreadsheets is taken off (README, "Output files")."""
@@ -333,6 +386,7 @@ def cell(text):
 
 def load_cases(run_dir, scenario_path, settings):
     extra = corpus_columns(scenario_path)
+    taxonomy = taxonomy_of(scenario_path)
     adverse_actions = set(settings["adverse_actions"])
     cases = []
     with (run_dir / "decisions.csv").open(encoding="utf-8", newline="") as f:
@@ -343,6 +397,11 @@ def load_cases(run_dir, scenario_path, settings):
             c.label = row["label"]
             c.category = cell(row["category"])
             c.target_group = cell(row["target_group"]) or None
+            c.characteristics = ()
+            if c.target_group is not None and name_key(c.target_group) in taxonomy:
+                canonical, c.characteristics = taxonomy[name_key(c.target_group)]
+                if canonical != c.target_group:
+                    raise Mismatch(f"decisions.csv names `{c.target_group}` for {c.id}, not its canonical group `{canonical}`")
             c.speaker_group = cell(row["speaker_group"]) or None
             c.pair_id = cell(row["pair_id"]) or None
             c.cluster, c.family_kind = extra.get(c.id, ("", ""))
@@ -366,8 +425,7 @@ def slices(cases, settings):
     for dimension in DIMENSIONS:
         groups = defaultdict(list)
         for c in cases:
-            v = c.value_of(dimension)
-            if v is not None:
+            for v in c.values_of(dimension):
                 groups[v].append(c)
         for value, members in groups.items():
             entry = {"dimension": dimension, "value": value}
@@ -465,19 +523,22 @@ def disparities(cases, settings):
     for measure, label in (("over_removal", "protected"), ("detection", "violating")):
         for dimension in COMPARED:
             groups = defaultdict(list)
-            for c in cases:
-                if c.decided and c.label == label and c.value_of(dimension) is not None:
-                    groups[c.value_of(dimension)].append(c)
+            with_value = [c for c in cases if c.decided and c.label == label and c.values_of(dimension)]
+            for c in with_value:
+                for v in c.values_of(dimension):
+                    groups[v].append(c)
             if not groups:
                 continue
             counts = {g: (sum(c.adverse for c in m), len(m)) for g, m in groups.items()}
             eligible = [(k, n) for (k, n) in counts.values() if n >= min_n]
+            # groups that share cases are not independent samples: no omnibus test across them
+            shared = any(len(c.values_of(dimension)) > 1 for c in with_value)
             record = {
                 "measure": measure,
                 "dimension": dimension,
                 "groups": len(groups),
                 "groups_with_min_n": len(eligible),
-                "omnibus": omnibus(eligible),
+                "omnibus": None if shared else omnibus(eligible),
             }
             dimension_records[(measure, dimension)] = record
             if dimension in references:
@@ -501,7 +562,9 @@ def disparities(cases, settings):
             for group, members in groups.items():
                 if group == reference:
                     continue
-                others = [c for g, m in groups.items() if g != group for c in m] if reference is None else groups[reference]
+                # the reference never holds a case of the group (a case can be in several groups)
+                pool = with_value if reference is None else groups[reference]
+                others = [c for c in pool if group not in c.values_of(dimension)]
                 (a, n1), (c, n2) = counts[group], (sum(x.adverse for x in others), len(others))
                 if n1 == 0 or n2 == 0:
                     continue

@@ -17,7 +17,9 @@ use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_l
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::error::Error;
 
-use super::{ImportSummary, count_rows, group_skipped, line_numbers, read_suite, snake_case, write_corpus};
+use super::{
+    GroupMap, GroupMapper, ImportSummary, count_rows, group_skipped, line_numbers, read_suite, snake_case, write_corpus,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenericFormat {
@@ -50,6 +52,8 @@ pub struct GenericImport {
     /// Leave out rows that fail validation (no text, duplicate id, malformed …).
     pub skip_invalid: bool,
     pub force: bool,
+    /// A CSV file mapping target-group values to canonical groups ([`super::GroupMap`]).
+    pub group_map: Option<PathBuf>,
 }
 
 /// Parses `a=violating,b=protected`.
@@ -80,6 +84,8 @@ enum Rejection {
 /// Imports a labelled CSV or JSON Lines file as a corpus directory.
 pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
     let path = &options.input;
+    let group_map = GroupMap::load_optional(options.group_map.as_deref())?;
+    let groups = GroupMapper::new(&group_map, &[]);
     let (bytes, sha256) = read_suite(path)?;
     let lang = options
         .lang
@@ -120,7 +126,10 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
             }
         };
         match row_to_case(options, path, &stem, lang.as_deref(), line, &row, &mut ids) {
-            Ok(case) => cases.push(case),
+            Ok(mut case) => {
+                case.target_group = case.target_group.and_then(|t| groups.map(&t));
+                cases.push(case)
+            }
             Err(rejection) => rejected.push((line, rejection)),
         }
     }
@@ -189,6 +198,9 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
             flags.push_str(flag);
         }
     }
+    if let Some(name) = options.group_map.as_ref().and_then(|m| m.file_name()) {
+        flags.push_str(&format!(" --group-map {}", name.to_string_lossy()));
+    }
     let manifest = CorpusManifest {
         name: stem,
         version: "imported".into(),
@@ -236,7 +248,8 @@ fn unmapped_reason(options: &GenericImport, value: &Option<String>) -> String {
     }
 }
 
-/// One row as a case, or why not. `ids` holds the ids taken so far and their lines.
+/// One row as a case (its target group as written: the caller maps it), or
+/// why not. `ids` holds the ids taken so far and their lines.
 fn row_to_case(
     options: &GenericImport,
     path: &Path,
@@ -288,12 +301,7 @@ fn row_to_case(
         (None, None) => unreachable!("checked before any row is read"),
     };
     let category = options.category_column.as_deref().and_then(get);
-    let target = options
-        .target_column
-        .as_deref()
-        .and_then(get)
-        .map(|t| snake_case(&t))
-        .filter(|t| !t.is_empty());
+    let target = options.target_column.as_deref().and_then(get);
     let case = Case {
         id,
         lang: case_lang,
@@ -301,6 +309,7 @@ fn row_to_case(
         label,
         category: category.map_or_else(|| options.category.clone(), |c| c.trim().to_string()),
         target_group: target,
+        characteristics: Default::default(),
         speaker_group: None,
         pair_id: None,
         notes: String::new(),

@@ -2,8 +2,10 @@
 //! al., WOAH 2022) CSV files.
 //!
 //! Mapping: `label_gold` non-hateful → protected, hateful → violating;
-//! `functionality` → category; `target_ident` → target group (snake_case, with
-//! the suites' spelling variants unified; the original kept as metadata);
+//! `functionality` → category; `target_ident` → target group, mapped to the
+//! taxonomy of groups ([`HATECHECK_GROUPS`] for the suites' published values,
+//! `--group-map FILE` before it; a value neither knows stays, snake_case, and
+//! is reported; the original is kept as metadata);
 //! `templ_id` → pair_id; every other column (annotation labels and
 //! disagreement flags included) → metadata a scenario can filter on. Texts are
 //! kept byte for byte: many end in a space, and that is what the suite specifies.
@@ -18,7 +20,7 @@ use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_l
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::error::Error;
 
-use super::{ImportSummary, count_rows, group_skipped, read_suite, snake_case, write_corpus};
+use super::{GroupMap, GroupMapper, ImportSummary, count_rows, group_skipped, read_suite, write_corpus};
 
 /// Multilingual HateCheck file languages (from `hatecheck_cases_final_<language>.csv`).
 /// The Hindi file is romanised, hence `hi-Latn`.
@@ -35,8 +37,26 @@ const MHC_LANGUAGES: [(&str, &str); 10] = [
     ("spanish", "es"),
 ];
 
-/// Spelling variants of the same group across the suites' files.
-const GROUP_ALIASES: [(&str, &str); 2] = [("jewish_people", "jews"), ("immigrant", "immigrants")];
+/// Every `target_ident` the published HateCheck and Multilingual HateCheck
+/// files use (snake_case, as matched) → its canonical group in the taxonomy.
+pub const HATECHECK_GROUPS: [(&str, &str); 16] = [
+    ("women", "women"),
+    ("trans_people", "trans_people"),
+    ("gay_people", "gay_people"),
+    ("black_people", "black_people"),
+    ("disabled_people", "disabled_people"),
+    ("muslims", "muslims"),
+    ("immigrants", "migrants"),
+    ("immigrant", "migrants"),
+    ("refugees", "refugees"),
+    ("foreigners", "foreigners"),
+    ("jews", "jews"),
+    ("jewish_people", "jews"),
+    ("asian_people", "asian_people"),
+    ("indigenous_people", "indigenous_people"),
+    ("north_east_indians", "northeast_indians"),
+    ("lower_caste", "lower_caste_people"),
+];
 
 #[derive(Debug, Clone)]
 pub struct HateCheckImport {
@@ -49,6 +69,8 @@ pub struct HateCheckImport {
     /// Leave out rows that fail validation (listed in the manifest) instead of refusing the file.
     pub skip_invalid: bool,
     pub force: bool,
+    /// A CSV file mapping `target_ident` values to canonical groups ([`super::GroupMap`]).
+    pub group_map: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -59,6 +81,8 @@ enum Suite {
 
 pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Error> {
     let path = &options.input;
+    let group_map = GroupMap::load_optional(options.group_map.as_deref())?;
+    let groups = GroupMapper::new(&group_map, &HATECHECK_GROUPS);
     let (bytes, sha256) = read_suite(path)?;
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes.content());
     let mut lines = LineCounter::new(bytes.content());
@@ -191,11 +215,7 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             );
             continue;
         }
-        let group = snake_case(get("target_ident"));
-        let group = GROUP_ALIASES
-            .iter()
-            .find(|(from, _)| *from == group)
-            .map_or(group.clone(), |(_, to)| to.to_string());
+        let group = groups.map(get("target_ident"));
         let mut metadata = BTreeMap::new();
         for (i, name) in header.iter().enumerate() {
             if ["test_case", "label_gold", "functionality", id_column].contains(&name.as_str()) {
@@ -211,7 +231,8 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             text: get("test_case").to_string(),
             label,
             category: get("functionality").trim().to_string(),
-            target_group: (!group.is_empty()).then_some(group),
+            target_group: group,
+            characteristics: Default::default(),
             speaker_group: None,
             pair_id: (!templ.is_empty()).then(|| format!("{prefix}-t{templ}")),
             notes: String::new(),
@@ -275,9 +296,15 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             url: Some(url.into()),
             citation: Some(citation.into()),
             imported_with: format!(
-                "modaudit {} corpus import hatecheck{}",
+                "modaudit {} corpus import hatecheck{}{}",
                 env!("CARGO_PKG_VERSION"),
-                if options.skip_invalid { " --skip-invalid" } else { "" }
+                if options.skip_invalid { " --skip-invalid" } else { "" },
+                options.group_map.as_ref().map_or(String::new(), |m| format!(
+                    " --group-map {}",
+                    m.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                ))
             ),
             notes: None,
             skipped: group_skipped(skipped),
@@ -300,4 +327,16 @@ fn invalid(path: &Path, line: u64, message: String) -> Error {
         Diagnostic::at_line(path, line, message)
     };
     Error::Invalid(Diagnostics(vec![d]))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_published_target_maps_to_a_canonical_group() {
+        let taxonomy = crate::corpus::Taxonomy::bundled();
+        for (from, to) in super::HATECHECK_GROUPS {
+            assert_eq!(from, crate::corpus::taxonomy::name_key(from), "matched as snake_case");
+            assert_eq!(taxonomy.group(to).map(|g| g.name.as_str()), Some(to), "{from} → {to}");
+        }
+    }
 }

@@ -6,16 +6,18 @@
 mod generic;
 mod hatecheck;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::corpus::Taxonomy;
+use crate::corpus::taxonomy::name_key;
 use crate::corpus::{CASE_COLUMNS, Case, CorpusManifest, Label, MANIFEST_FILE, Provenance, SkippedRows, load_corpus};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::error::Error;
 use crate::input::{DATA_LIMIT, InputBytes, TOML_LIMIT, read_input};
 
 pub use generic::{GenericFormat, GenericImport, import_generic, parse_label_map};
-pub use hatecheck::{HateCheckImport, import_hatecheck};
+pub use hatecheck::{HATECHECK_GROUPS, HateCheckImport, import_hatecheck};
 
 /// What an import wrote.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +30,9 @@ pub struct ImportSummary {
     /// Rows left out (with `--skip-unmapped` or `--skip-invalid`), by reason;
     /// the same list as the manifest's `[[source.skipped]]`.
     pub skipped: Vec<SkippedRows>,
+    /// Target groups kept as written because the taxonomy does not know them,
+    /// with their numbers of cases.
+    pub groups_outside_taxonomy: Vec<(String, usize)>,
 }
 
 /// Writes `cases` as a corpus in `out` and checks that it loads. Nothing is
@@ -109,6 +114,7 @@ pub(crate) fn write_corpus(
         protected: count(Label::Protected),
         violating: count(Label::Violating),
         skipped,
+        groups_outside_taxonomy: outside_taxonomy(&corpus.cases),
     })
 }
 
@@ -148,17 +154,137 @@ pub fn line_numbers(lines: &[u64]) -> String {
     format!("{word} {}{more}", shown.join(", "))
 }
 
-/// A target-group name as a snake_case id: `Jewish people` → `jewish_people`.
-pub fn snake_case(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.trim().chars() {
-        if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-        } else if !out.ends_with('_') && !out.is_empty() {
-            out.push('_');
+/// A target-group name as a snake_case id: `Jewish people` → `jewish_people`
+/// (the taxonomy matches names this way).
+pub use crate::corpus::taxonomy::name_key as snake_case;
+
+/// Target-group values of a suite → canonical groups, from `--group-map FILE`:
+/// a CSV file of `local,canonical` rows (a header row `local,canonical` is
+/// optional). Local values match whatever their case and punctuation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupMap {
+    entries: HashMap<String, String>,
+}
+
+impl GroupMap {
+    /// Reads a group map through the bounded reader; every problem is located.
+    pub fn load(path: &Path) -> Result<GroupMap, Error> {
+        let (bytes, _) = read_suite(path)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes.content());
+        let mut lines = LineCounter::new(bytes.content());
+        let mut entries: HashMap<String, (String, u64)> = HashMap::new();
+        let mut problems = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| lines.csv_line(p));
+                    problems.push(Diagnostic::at_line(path, line, format!("malformed CSV: {e}")));
+                    continue;
+                }
+            };
+            let line = record.position().map_or(0, |p| lines.csv_line(p));
+            let fields: Vec<&str> = record.iter().map(str::trim).collect();
+            if i == 0 && fields.iter().map(|f| f.to_lowercase()).eq(["local", "canonical"]) {
+                continue;
+            }
+            let (local, canonical) = match fields[..] {
+                [local, canonical] if !name_key(local).is_empty() && !name_key(canonical).is_empty() => {
+                    (local, canonical)
+                }
+                _ => {
+                    problems.push(Diagnostic::at_line(
+                        path,
+                        line,
+                        format!(
+                            "expected two values, `local,canonical`; found \"{}\"",
+                            excerpt(&fields.join(","))
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            match entries.get(&name_key(local)) {
+                Some((earlier, first)) if *earlier != canonical => problems.push(Diagnostic::at_line(
+                    path,
+                    line,
+                    format!("`{}` is mapped to `{earlier}` at line {first} already", excerpt(local)),
+                )),
+                Some(_) => {}
+                None => {
+                    entries.insert(name_key(local), (canonical.to_string(), line));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid(Diagnostics(problems)));
+        }
+        Ok(GroupMap {
+            entries: entries.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+        })
+    }
+
+    /// Reads the map at `path`, or an empty map.
+    pub(crate) fn load_optional(path: Option<&Path>) -> Result<GroupMap, Error> {
+        path.map_or_else(|| Ok(GroupMap::default()), GroupMap::load)
+    }
+}
+
+/// Maps target-group values to the taxonomy: the `--group-map` first, then a
+/// suite's built-in map of its published values, then the names and aliases of
+/// the bundled taxonomy. A value none of them knows stays (as a snake_case id)
+/// and is reported by the import.
+pub(crate) struct GroupMapper<'a> {
+    user: &'a GroupMap,
+    builtin: &'a [(&'a str, &'a str)],
+    taxonomy: Taxonomy,
+}
+
+impl<'a> GroupMapper<'a> {
+    pub(crate) fn new(user: &'a GroupMap, builtin: &'a [(&'a str, &'a str)]) -> Self {
+        GroupMapper {
+            user,
+            builtin,
+            taxonomy: Taxonomy::bundled(),
         }
     }
-    out.trim_end_matches('_').to_string()
+
+    /// The target group of a written value; `None` for an empty one.
+    pub(crate) fn map(&self, written: &str) -> Option<String> {
+        let key = name_key(written);
+        if key.is_empty() {
+            return None;
+        }
+        let mapped = match self.user.entries.get(&key) {
+            Some(canonical) => canonical.as_str(),
+            None => self
+                .builtin
+                .iter()
+                .find(|(from, _)| *from == key)
+                .map_or(key.as_str(), |(_, to)| *to),
+        };
+        Some(
+            self.taxonomy
+                .group(mapped)
+                .map_or_else(|| name_key(mapped), |group| group.name.clone()),
+        )
+    }
+}
+
+/// Target groups of `cases` the bundled taxonomy does not know, with their
+/// numbers of cases.
+fn outside_taxonomy(cases: &[Case]) -> Vec<(String, usize)> {
+    let taxonomy = Taxonomy::bundled();
+    let mut outside: BTreeMap<String, usize> = BTreeMap::new();
+    for group in cases.iter().filter_map(|c| c.target_group.as_ref()) {
+        if taxonomy.group(group).is_none() {
+            *outside.entry(group.clone()).or_default() += 1;
+        }
+    }
+    outside.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -180,6 +306,19 @@ mod tests {
             super::line_numbers(&(1..=10).collect::<Vec<_>>()),
             "lines 1, 2, 3, 4, 5, 6, 7, 8, …"
         );
+    }
+
+    #[test]
+    fn groups_map_through_the_map_the_suite_and_the_taxonomy() {
+        let user = super::GroupMap {
+            entries: [("martians".to_string(), "Immigrants".to_string())].into(),
+        };
+        let mapper = super::GroupMapper::new(&user, &[("lower_caste", "lower_caste_people")]);
+        assert_eq!(mapper.map("Martians").as_deref(), Some("migrants"));
+        assert_eq!(mapper.map("Lower Caste").as_deref(), Some("lower_caste_people"));
+        assert_eq!(mapper.map("Jewish people").as_deref(), Some("jews"));
+        assert_eq!(mapper.map("Venusians").as_deref(), Some("venusians"));
+        assert_eq!(mapper.map(" "), None);
     }
 
     #[test]

@@ -179,6 +179,7 @@ proptest! {
                 label: if i % 2 == 0 { Label::Violating } else { Label::Protected },
                 category: "c".into(),
                 target_group: None,
+                characteristics: Default::default(),
                 speaker_group: None,
                 pair_id: None,
                 notes: String::new(),

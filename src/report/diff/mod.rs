@@ -351,6 +351,8 @@ impl FlippedCase {
                     .as_ref()
                     .is_some_and(|g| format!("{} × {g}", self.lang) == value);
             }
+            // a comparison of runs is not sliced by protected characteristic
+            Dimension::Characteristic | Dimension::LanguageXCharacteristic => return false,
         };
         own.is_some_and(|v| v == value)
     }

@@ -12,6 +12,8 @@
 //!   on both sides, each followed by a confounded finding when the check
 //!   within strata of kind of speech (and language) does not hold; or, when
 //!   none is significant, the ratios its comparisons could have detected.
+//! - protected characteristics get findings only when one of them gathers
+//!   several groups of people; otherwise they would repeat the groups' findings.
 
 use std::cmp::Ordering;
 
@@ -133,6 +135,9 @@ pub(super) fn findings(report: &Report) -> Vec<Finding> {
         let Some(dim) = Dim::of(report, dimension) else {
             continue;
         };
+        if dimension == Dimension::Characteristic && report.characteristic_groups.iter().all(|c| c.groups.len() < 2) {
+            continue;
+        }
         if RANKED.contains(&dimension) {
             out.extend(extremes(&dim));
         } else if dim.tested.is_empty() {
@@ -527,7 +532,11 @@ fn subject_count(dimension: Dimension, k: usize, tested: usize) -> String {
         Dimension::Language => format!("protected posts in {groups}"),
         Dimension::TargetGroup => format!("posts about {groups}"),
         Dimension::SpeakerGroup => format!("posts by {groups}"),
-        Dimension::Category | Dimension::LanguageXTargetGroup | Dimension::Overall => groups,
+        Dimension::Characteristic => format!("posts about groups defined by {groups}"),
+        Dimension::Category
+        | Dimension::LanguageXTargetGroup
+        | Dimension::LanguageXCharacteristic
+        | Dimension::Overall => groups,
     }
 }
 
