@@ -12,6 +12,7 @@
 //! removes nothing has no over-removal. Cases that ended in `error` or
 //! `unsupported` are counted but left out of every rate's denominator.
 
+pub mod agreement;
 pub mod auc;
 pub mod cluster;
 pub mod correction;
