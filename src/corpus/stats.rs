@@ -379,6 +379,7 @@ mod tests {
             },
             cases,
             files: vec![],
+            reviews: vec![],
         }
     }
 

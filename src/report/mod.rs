@@ -11,6 +11,7 @@ mod html;
 mod junit;
 pub mod local_paths;
 mod markdown;
+pub mod review_status;
 mod summary;
 mod svg;
 mod terminal;
