@@ -1,6 +1,7 @@
 //! Native-speaker review of a corpus: sheets and offline forms exported per
 //! language, reviewers' answers imported beside the cases, agreement and
-//! disputed cases shown.
+//! disputed cases shown, and runs that keep only what reviewers confirmed or
+//! leave out what they disputed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -530,6 +531,158 @@ fn a_review_file_edited_by_hand_is_validated_with_the_corpus() {
     assert!(stderr.contains("reviews/amina.csv:2:7: `natural`"), "{stderr}");
 }
 
+/// A scenario over the reviewed corpus with the keyword baseline.
+fn reviewed_scenario(tmp: &Path, corpus: &Path, filter: &str) -> PathBuf {
+    write_scenario(
+        tmp,
+        corpus,
+        &format!(
+            "name = \"reviewed\"\ncorpora = [{{corpus}}]\n[filter]\nlanguages = [\"sw\"]\n{filter}\n[target]\nkind = \"builtin:keyword\"\n"
+        ),
+    )
+}
+
+#[test]
+fn a_run_can_leave_out_disputed_cases_and_its_report_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = reviewed_corpus(tmp.path());
+    let manifest = std::fs::read_to_string(corpus.join("corpus.toml")).unwrap();
+    std::fs::write(
+        corpus.join("corpus.toml"),
+        format!("{manifest}\n[[provenance]]\nlanguages = [\"sw\"]\nwritten_by = \"a drafter\"\nchecked_by = \"a script\"\nreview_status = \"machine-drafted, awaiting native-speaker review\"\n"),
+    )
+    .unwrap();
+    let scenario = reviewed_scenario(tmp.path(), &corpus, "review = \"exclude_disputed\"");
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr_of(&output));
+    let results = read_json(&out.join("results.json"));
+    assert_eq!(results["totals"]["cases"], 6, "the six confirmed Swahili cases");
+    assert_eq!(results["settings"]["review_filter"], "exclude_disputed");
+    let review = &results["corpora"][0]["review_status"];
+    let sw = review
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["languages"] == serde_json::json!(["sw"]))
+        .unwrap_or_else(|| panic!("{review}"));
+    assert_eq!(sw["review"], "reviewed");
+    assert_eq!(sw["recorded"]["run"]["confirmed"], 6);
+    assert_eq!(sw["recorded"]["left_out"]["disputed"], 6);
+    assert_eq!(sw["recorded"]["reviewers"], serde_json::json!(["amina", "baraka"]));
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("left out the 6 posts that reviewers disputed"),
+        "{markdown}"
+    );
+    assert!(
+        !markdown.contains("awaiting native-speaker review"),
+        "records replace the declared status"
+    );
+    // the manifest records which reviews the run used
+    let manifest = read_json(&out.join("manifest.json"));
+    let files: Vec<String> = manifest["corpora"][0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(files.contains(&"reviews/amina.csv".to_string()), "{files:?}");
+    assert!(files.contains(&"reviews/baraka.csv".to_string()), "{files:?}");
+}
+
+#[test]
+fn a_run_can_keep_only_confirmed_cases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = reviewed_corpus(tmp.path());
+    let scenario = reviewed_scenario(tmp.path(), &corpus, "review = \"confirmed\"");
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr_of(&output));
+    let ids: Vec<String> = read_decisions(&out).into_iter().map(|r| r["case_id"].clone()).collect();
+    assert_eq!(ids, ["sw-01", "sw-02", "sw-07", "sw-08", "sw-09", "sw-10"]);
+    // an unknown filter value is a located problem
+    let bad = reviewed_scenario(tmp.path(), &corpus, "review = \"approved\"");
+    let output = modaudit().arg("validate").arg(&bad).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("scenario.toml:5:") && stderr.contains("expected `confirmed` or `exclude_disputed`"),
+        "{stderr}"
+    );
+}
+
+/// A corpus where one group is removed far more often than another, and a
+/// recording of those removals; `disputed` of the removed posts of the first
+/// group are disputed by a reviewer.
+fn disparity_run(tmp: &Path, disputed: usize) -> Value {
+    let mut rows = String::new();
+    let mut recording = String::new();
+    for i in 0..80 {
+        let (group, removed) = if i < 40 {
+            ("women", i < 30)
+        } else {
+            ("refugees", i < 43)
+        };
+        rows.push_str(&format!(
+            "c{i:02},sw,maandishi {i},protected,counter_speech,{group},,,\n"
+        ));
+        let action = if removed { "remove" } else { "allow" };
+        recording.push_str(&format!("{{\"id\": \"c{i:02}\", \"action\": \"{action}\"}}\n"));
+    }
+    let corpus = write_corpus(&tmp.join("corpus"), &["sw"], &rows);
+    let sheet = tmp.join("sheet.csv");
+    let output = export(&corpus, &sheet, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let mut sheet_rows = read_sheet(&sheet);
+    for row in sheet_rows.iter_mut() {
+        let i: usize = row["case_id"][1..].parse().unwrap();
+        let label = if i < disputed { "violating" } else { "protected" };
+        row.insert("reviewer_label".into(), label.into());
+        row.insert("natural".into(), "yes".into());
+    }
+    write_sheet(&sheet, &sheet_rows);
+    let output = import(&corpus, &sheet, "amina", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    std::fs::write(tmp.join("recording.jsonl"), recording).unwrap();
+    let scenario = write_scenario(
+        tmp,
+        &corpus,
+        "name = \"robust\"\ncorpora = [{corpus}]\n[target]\nkind = \"replay\"\nfile = \"recording.jsonl\"\n",
+    );
+    let out = tmp.join("run");
+    let output = run_scenario(&scenario, &out);
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr_of(&output));
+    read_json(&out.join("results.json"))
+}
+
+fn robustness(results: &Value) -> Value {
+    results["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "review.disputed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no review.disputed finding in {}", results["summary"]))
+}
+
+#[test]
+fn the_report_says_whether_disparities_survive_leaving_out_disputed_cases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = disparity_run(tmp.path(), 2);
+    let finding = robustness(&results);
+    let text = finding["text"].as_str().unwrap();
+    assert!(text.contains("2 posts that reviewers disputed"), "{text}");
+    assert!(text.contains("remain significant"), "{text}");
+    assert_eq!(finding["evidence"]["counts"]["disputed"], 2);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let results = disparity_run(tmp.path(), 28);
+    let text = robustness(&results)["text"].as_str().unwrap().to_string();
+    assert!(text.contains("28 posts that reviewers disputed"), "{text}");
+    assert!(text.contains("no longer significant"), "{text}");
+}
+
 #[test]
 fn hostile_text_in_the_form_is_escaped_and_never_interpreted() {
     let tmp = tempfile::tempdir().unwrap();
@@ -670,4 +823,26 @@ fn which_node() -> Result<PathBuf, ()> {
         .map(|dir| dir.join("node"))
         .find(|p| p.is_file())
         .ok_or(())
+}
+
+#[test]
+fn a_review_added_after_a_run_began_is_a_change_of_its_corpus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = reviewed_corpus(tmp.path());
+    let scenario = reviewed_scenario(tmp.path(), &corpus, "");
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr_of(&output));
+    let sheet = tmp.path().join("chidi.csv");
+    answer(&corpus, &sheet, PROPOSED, &[], &[]);
+    let output = import(&corpus, &sheet, "chidi", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    // the run's statuses depended on the reviews it read: a new one changes them
+    let output = modaudit().arg("report").arg(&out).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("corpus `test` has changed (reviews/chidi.csv)"),
+        "{stderr}"
+    );
 }
