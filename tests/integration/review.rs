@@ -601,6 +601,17 @@ fn a_run_can_keep_only_confirmed_cases() {
     assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr_of(&output));
     let ids: Vec<String> = read_decisions(&out).into_iter().map(|r| r["case_id"].clone()).collect();
     assert_eq!(ids, ["sw-01", "sw-02", "sw-07", "sw-08", "sw-09", "sw-10"]);
+    // a filter over a corpus that has no reviews is valid, and said to do nothing
+    let unreviewed = twelve_cases(&tmp.path().join("plain"));
+    let plain = reviewed_scenario(&tmp.path().join("plain"), &unreviewed, "review = \"exclude_disputed\"");
+    let output = modaudit().arg("validate").arg(&plain).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output)
+            .contains("no corpus has review records (reviews/*.csv), so `exclude_disputed` leaves out no case"),
+        "{}",
+        stderr_of(&output)
+    );
     // an unknown filter value is a located problem
     let bad = reviewed_scenario(tmp.path(), &corpus, "review = \"approved\"");
     let output = modaudit().arg("validate").arg(&bad).output().unwrap();
@@ -727,7 +738,23 @@ fn hostile_text_in_the_form_is_escaped_and_never_interpreted() {
         !html.contains("src=\"") && !html.contains("href=\"http"),
         "no external resource"
     );
-    assert!(html.contains("Content-Security-Policy"));
+    // the policy allows the form's own script, by its hash, and nothing else
+    let script = html
+        .split("<script>")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .unwrap();
+    let hash = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()))
+    };
+    assert!(
+        html.contains(&format!(
+            "content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}';"
+        )),
+        "the Content-Security-Policy names the script's hash"
+    );
     assert!(
         !html.contains('\u{2028}'),
         "line separators are escaped in the data block"
