@@ -115,10 +115,11 @@ pub fn robustness(
     Some(ReviewRobustness { disputed, disparities })
 }
 
-/// How far review records show a language reviewed.
+/// How far review records show a language's posts in the run reviewed (a
+/// language the review filter left out entirely has none unreviewed).
 pub fn review_of(recorded: &LanguageReview) -> Review {
     let run = &recorded.run;
-    if run.total() > 0 && run.reviewed() == run.total() {
+    if run.reviewed() == run.total() {
         Review::Reviewed
     } else if run.reviewed() == 0 {
         Review::Unreviewed
@@ -136,6 +137,12 @@ pub fn recorded_status_text(recorded: &LanguageReview) -> String {
     } else {
         format!(" ({})", recorded.reviewers.join(", "))
     };
+    if run.total() == 0 {
+        return format!(
+            "reviewer records{who}: none of its posts is in the run ({} left out by the review filter)",
+            recorded.left_out.total()
+        );
+    }
     format!(
         "reviewer records{who}: {} of {} posts confirmed{}",
         run.confirmed,
@@ -370,6 +377,42 @@ mod tests {
             group_n_without_disputed: 0,
             group_adverse_without_disputed: 0,
         }
+    }
+
+    #[test]
+    fn records_give_the_review_status() {
+        let counts = |confirmed, disputed, unreviewed| StatusCounts {
+            confirmed,
+            disputed,
+            corrected: 0,
+            unreviewed,
+        };
+        let language = |run, left_out| LanguageReview {
+            language: "sw".into(),
+            run,
+            left_out,
+            reviewers: vec!["amina".into()],
+        };
+        let all = language(counts(5, 1, 0), counts(0, 0, 0));
+        assert_eq!(review_of(&all), Review::Reviewed);
+        assert_eq!(
+            recorded_status_text(&all),
+            "reviewer records (amina): 5 of 6 posts confirmed, 1 disputed"
+        );
+        assert_eq!(
+            review_of(&language(counts(2, 0, 4), counts(0, 0, 0))),
+            Review::PartlyReviewed
+        );
+        assert_eq!(
+            review_of(&language(counts(0, 0, 4), counts(0, 0, 0))),
+            Review::Unreviewed
+        );
+        let none_kept = language(counts(0, 0, 0), counts(0, 2, 3));
+        assert_eq!(review_of(&none_kept), Review::Reviewed);
+        assert_eq!(
+            recorded_status_text(&none_kept),
+            "reviewer records (amina): none of its posts is in the run (5 left out by the review filter)"
+        );
     }
 
     #[test]
