@@ -123,6 +123,62 @@ pub enum CorpusCommand {
     /// Import a test suite or labelled set as a corpus directory.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Native-speaker review: export sheets and offline forms, import
+    /// reviewers' answers, show agreement and disputed cases.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Write one language's cases as a sheet to fill in (CSV), and optionally
+    /// an offline HTML form that saves the same sheet.
+    Export {
+        dir: PathBuf,
+        /// The language to review (covers its regional tags: `sw` covers `sw-KE`).
+        #[arg(long)]
+        lang: String,
+        /// Where to write the sheet.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this many cases, stratified by kind of speech.
+        #[arg(long)]
+        sample: Option<usize>,
+        /// Seed of the order and of the sample.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Also write the offline form here.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Replace existing files (they may hold a reviewer's answers).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Record a filled-in sheet as one reviewer's answers in DIR/reviews/REVIEWER.csv.
+    Import {
+        dir: PathBuf,
+        sheet: PathBuf,
+        /// The reviewer's id: lower-case letters, digits, `-`, `_`.
+        #[arg(long)]
+        reviewer: String,
+        /// Replace the reviewer's earlier answers for the cases this sheet answers.
+        #[arg(long)]
+        replace: bool,
+        /// The day of the review, YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+    /// Per language: cases reviewed, agreement with the proposed labels and
+    /// between reviewers, disputed cases.
+    Status {
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Seed of the bootstrap intervals.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -564,6 +620,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
             })?;
             print_import(&summary);
         }
+        CorpusCommand::Review(command) => review_command(command)?,
         CorpusCommand::Import(ImportCommand::Csv(args)) => {
             print_import(&import::import_generic(&generic(args, GenericFormat::Csv)?)?)
         }
@@ -572,6 +629,69 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
         }
     }
     Ok(exit::SUCCESS)
+}
+
+fn review_command(command: ReviewCommand) -> Result<(), Error> {
+    use crate::corpus::review::{ReviewExport, ReviewImport, SheetRequest, export_review, import_reviews};
+    use crate::report::review_status::{render_review_status, review_status};
+    match command {
+        ReviewCommand::Export {
+            dir,
+            lang,
+            out,
+            sample,
+            seed,
+            html,
+            force,
+        } => {
+            let exported = export_review(&ReviewExport {
+                dir,
+                request: SheetRequest { lang, sample, seed },
+                out: out.clone(),
+                html: html.clone(),
+                force,
+            })?;
+            let form = html.map_or(String::new(), |h| format!(" and the form {}", h.display()));
+            show(&format!(
+                "wrote {} of {} cases to {}{form}\n",
+                exported.cases,
+                exported.language_cases,
+                out.display()
+            ));
+        }
+        ReviewCommand::Import {
+            dir,
+            sheet,
+            reviewer,
+            replace,
+            date,
+        } => {
+            let summary = import_reviews(&ReviewImport {
+                dir,
+                sheet,
+                reviewer: reviewer.clone(),
+                date: date.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                replace,
+            })?;
+            show(&format!(
+                "imported {} by {reviewer} into {} ({} replaced, {} without an answer); {reviewer} has now reviewed {}\n",
+                crate::plural::count_of(summary.imported as u64, "review", "reviews"),
+                summary.file.display(),
+                summary.replaced,
+                crate::plural::count_of(summary.unanswered as u64, "row", "rows"),
+                crate::plural::count_of(summary.reviewer_total as u64, "case", "cases"),
+            ));
+        }
+        ReviewCommand::Status { dir, json, seed } => {
+            let status = review_status(&load_corpus(&dir)?, seed);
+            if json {
+                show_json(&status);
+            } else {
+                show(&render_review_status(&status));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn generic(args: GenericArgs, format: GenericFormat) -> Result<GenericImport, Error> {

@@ -8,10 +8,11 @@
 //! code. [`run::run_with_moderator`] audits a moderation system that lives in the
 //! caller's own program.
 //!
-//! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`], [`hash`],
-//! [`input`], [`fsutil`] and [`plural`] at the bottom; then [`corpus`],
-//! [`scenario`] and [`moderator`]; then [`manifest`], [`analysis`] and the
-//! appeal metrics; then [`report`]; then [`run`]; then [`cli`].
+//! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`],
+//! [`hash`], [`draw`], [`input`], [`fsutil`] and [`plural`] at the bottom;
+//! then [`corpus`], [`scenario`] and [`moderator`]; then [`manifest`],
+//! [`analysis`] and the appeal metrics; then [`report`]; then [`run`]; then
+//! [`cli`].
 
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod corpus;
 pub mod decision;
 pub mod diagnostic;
+pub mod draw;
 pub mod error;
 pub mod exit;
 pub mod fsutil;

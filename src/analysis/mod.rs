@@ -16,6 +16,7 @@
 //! ([`perturbation`], and as perturbation families of [`counterfactual`]): the
 //! rates, disparities and tests of groups are those of the corpus cases.
 
+pub mod agreement;
 pub mod auc;
 pub mod cluster;
 pub mod correction;

@@ -261,7 +261,7 @@ pub fn case_problems(case: &Case) -> Vec<(&'static str, String)> {
     problems
 }
 
-fn csv_error(path: &Path, error: &csv::Error, lines: &mut LineCounter<'_>) -> Diagnostic {
+pub(super) fn csv_error(path: &Path, error: &csv::Error, lines: &mut LineCounter<'_>) -> Diagnostic {
     let line = error.position().map(|p| lines.csv_line(p));
     let message = match error.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {

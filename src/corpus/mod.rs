@@ -1,6 +1,7 @@
 //! Test corpora: cases with a gold label, loaded from a directory holding a
-//! `corpus.toml` manifest and one or more `cases.csv` files, and validated
-//! strictly: a case is never silently skipped.
+//! `corpus.toml` manifest and one or more `cases.csv` files (and reviewers'
+//! answers in `reviews/`), and validated strictly: a case is never silently
+//! skipped.
 
 mod cases;
 mod families;
@@ -8,6 +9,7 @@ pub mod import;
 mod lang;
 mod manifest;
 pub mod perturb;
+pub mod review;
 pub mod stats;
 pub mod taxonomy;
 mod templates;
@@ -110,8 +112,10 @@ pub struct Corpus {
     pub dir: PathBuf,
     pub manifest: CorpusManifest,
     pub cases: Vec<Case>,
-    /// The manifest and every case file, hashed.
+    /// The manifest, every case file and every reviews file, hashed.
     pub files: Vec<HashedFile>,
+    /// Every reviewer's answers, from `reviews/*.csv` (see [`review`]).
+    pub reviews: Vec<review::ReviewRecord>,
 }
 
 /// Loads and validates the corpus in `dir`, reporting every problem found.
@@ -183,6 +187,7 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
     if problems.is_empty() && cases.is_empty() {
         problems.push(Diagnostic::file(&manifest_path, "the corpus has no cases"));
     }
+    let reviews = review::load_reviews(dir, &mut files, &mut problems);
     if !problems.is_empty() {
         return Err(Diagnostics(problems));
     }
@@ -191,6 +196,7 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         manifest,
         cases,
         files,
+        reviews,
     })
 }
 

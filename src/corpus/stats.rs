@@ -451,6 +451,7 @@ mod tests {
             },
             cases,
             files: vec![],
+            reviews: vec![],
         }
     }
 

@@ -12,6 +12,7 @@ mod html;
 mod junit;
 pub mod local_paths;
 mod markdown;
+pub mod review_status;
 mod summary;
 mod svg;
 mod sweep_view;
@@ -33,7 +34,8 @@ use crate::analysis::{
     ReferenceMode, Slice, Totals,
 };
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
-use crate::corpus::{Characteristic, TransformSummary};
+use crate::corpus::review::{LanguageReview, ReviewFilter};
+use crate::corpus::{Characteristic, TransformSummary, canonical_language_tag};
 use crate::decision::{Action, DecisionIndex, ScoreRule};
 use crate::error::Error;
 use crate::exit;
@@ -41,8 +43,9 @@ use crate::fsutil::write_atomically;
 use crate::gates::{self, GateResult};
 use crate::hash::sha256_hex;
 use crate::manifest::{RateLimiting, RunManifest};
-use crate::scenario::Plan;
+use crate::scenario::{CorpusRecord, Plan};
 use crate::statements::StatementsReport;
+use findings::review::ReviewRobustness;
 use findings::{Finding, Limitation, Review};
 use local_paths::LocalPaths;
 
@@ -68,6 +71,10 @@ pub use terminal::render_terminal;
 /// characteristics from the taxonomy of groups); `target_group` values are the
 /// taxonomy's canonical names; `characteristic_groups` lists the groups under
 /// each characteristic.
+///
+/// Added since, absent unless a corpus has reviewers' records: a review status
+/// may be `partly_reviewed` and carry `recorded` counts; `settings.review_filter`;
+/// `review_robustness`; findings of kind `robustness`.
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// Every output file a finished run writes (besides the journal); a run of a
@@ -114,6 +121,10 @@ pub struct Report {
     /// on its score (see `settings.score_rule`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// Whether the significant disparities survive leaving out the posts
+    /// reviewers dispute (when the run includes some).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_robustness: Option<ReviewRobustness>,
     /// Languages the system declared it cannot moderate.
     pub unsupported: Vec<UnsupportedLanguage>,
     /// Why cases ended in error, most frequent first.
@@ -221,14 +232,20 @@ pub struct CorpusSummary {
     pub review_status: Vec<ReviewStatus>,
 }
 
-/// The review status a corpus declares for some of its languages.
+/// The review status of some languages of a corpus: as the corpus declares
+/// it, or, for a language with reviewers' records, as the records show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewStatus {
     pub languages: Vec<String>,
-    /// As declared, e.g. "machine-drafted, awaiting native-speaker review".
+    /// As declared, e.g. "machine-drafted, awaiting native-speaker review",
+    /// or as the records give it, e.g. "reviewer records (amina, baraka): 6
+    /// of 6 posts confirmed".
     pub status: String,
-    /// How far that declares the cases reviewed.
+    /// How far the cases are reviewed.
     pub review: Review,
+    /// The reviewers' records of the language, when it has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<LanguageReview>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +261,9 @@ pub struct SettingsSection {
     pub adverse_actions: Vec<Action>,
     pub references: BTreeMap<Dimension, String>,
     pub error_budget: f64,
+    /// `[filter] review`: which reviewed cases the run kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_filter: Option<ReviewFilter>,
     /// How the system turned its score into an action, when a single
     /// threshold did (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,6 +377,7 @@ pub fn build_report(
         })
         .collect();
     let analysis = analysis::analyze(&observations, &plan.analysis);
+    let review_robustness = findings::review::robustness(plan, &observations, &analysis.disparities);
     let notice = NoticeCoverage::of(
         plan.cases
             .iter()
@@ -431,15 +452,7 @@ pub fn build_report(
                 name: c.name.clone(),
                 version: c.version.clone(),
                 license: c.license.clone(),
-                review_status: c
-                    .provenance
-                    .iter()
-                    .map(|p| ReviewStatus {
-                        languages: p.languages.clone(),
-                        status: p.review_status.clone(),
-                        review: Review::of(&p.review_status),
-                    })
-                    .collect(),
+                review_status: review_statuses(c),
             })
             .collect(),
         settings: SettingsSection {
@@ -461,6 +474,7 @@ pub fn build_report(
                 kept: r.kept,
                 statement: reanalysis_statement(r.threshold, rule.threshold),
             }),
+            review_filter: plan.review_filter,
         },
         summary: Vec::new(),
         findings: Vec::new(),
@@ -479,6 +493,7 @@ pub fn build_report(
         }),
         notice,
         appeal,
+        review_robustness,
         score_bias: score_bias_of(plan, decisions),
         sweep: rule.and_then(|rule| {
             let is_adverse = |action: Action| plan.is_adverse(action);
@@ -508,6 +523,34 @@ pub fn build_report(
     report.limitations = findings::limitations(&report);
     report.summary = summary::sentences(&report.findings);
     report
+}
+
+/// A corpus's review status per language: from the reviewers' records where
+/// a language has them, else as its provenance declares it.
+fn review_statuses(corpus: &CorpusRecord) -> Vec<ReviewStatus> {
+    let recorded: Vec<&str> = corpus.reviews.iter().map(|r| r.language.as_str()).collect();
+    let has_records =
+        |lang: &String| recorded.contains(&canonical_language_tag(lang).unwrap_or_else(|_| lang.clone()).as_str());
+    let mut statuses: Vec<ReviewStatus> = corpus
+        .provenance
+        .iter()
+        .filter_map(|p| {
+            let languages: Vec<String> = p.languages.iter().filter(|l| !has_records(l)).cloned().collect();
+            (!languages.is_empty()).then(|| ReviewStatus {
+                languages,
+                status: p.review_status.clone(),
+                review: Review::of(&p.review_status),
+                recorded: None,
+            })
+        })
+        .collect();
+    statuses.extend(corpus.reviews.iter().map(|r| ReviewStatus {
+        languages: vec![r.language.clone()],
+        status: findings::review::recorded_status_text(r),
+        review: findings::review::review_of(r),
+        recorded: Some(r.clone()),
+    }));
+    statuses
 }
 
 /// The decisions a report's rates are of: as recorded, or — in a re-analysis

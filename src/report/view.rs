@@ -340,6 +340,9 @@ fn facts(report: &Report) -> Vec<(String, String)> {
         }
         facts.push(("Corpus".into(), value));
     }
+    if let Some(filter) = report.settings.review_filter {
+        facts.push(("Review filter".into(), filter.as_str().to_string()));
+    }
     let t = &report.totals;
     facts.push((
         "Cases".into(),

@@ -19,7 +19,7 @@ mod progress;
 mod rate_limit;
 mod rundir;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ use crate::fsutil::write_atomically;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
 use crate::moderator::{Moderator, Setup, TargetInfo, env};
 use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
-use crate::scenario::Plan;
+use crate::scenario::{CorpusRecord, Plan};
 
 pub use crate::manifest::{RunManifest, ScenarioRecord, ThresholdOverride};
 pub use compare::{BASELINE_FILES, DiffRequest, diff_runs, write_diff};
@@ -666,14 +666,19 @@ fn check_same_run(manifest: &RunManifest, plan: &Plan, info: Option<&TargetInfo>
         ));
     }
     for (then, now) in manifest.corpora.iter().zip(&plan.corpora) {
-        let differing: Vec<&str> = then
-            .files
-            .iter()
-            .filter(|f| !now.files.iter().any(|g| g.path == f.path && g.sha256 == f.sha256))
-            .map(|f| f.path.as_str())
-            .collect();
+        // a file changed, gone, or new (a reviewer's answers added since)
+        let unmatched = |a: &CorpusRecord, b: &CorpusRecord| -> Vec<String> {
+            a.files
+                .iter()
+                .filter(|f| !b.files.iter().any(|g| g.path == f.path && g.sha256 == f.sha256))
+                .map(|f| f.path.clone())
+                .collect()
+        };
+        let mut differing: BTreeSet<String> = unmatched(then, now).into_iter().collect();
+        differing.extend(unmatched(now, then));
         if !differing.is_empty() || then.name != now.name {
-            changed.push(format!("corpus `{}` has changed ({})", then.name, differing.join(", ")));
+            let files: Vec<String> = differing.into_iter().collect();
+            changed.push(format!("corpus `{}` has changed ({})", then.name, files.join(", ")));
         }
     }
     if manifest.corpora.len() != plan.corpora.len() {

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::analysis::{AnalysisSettings, Dimension, ReferenceMode};
+use crate::corpus::review::{CaseStatus, LanguageReview, ReviewFilter, ReviewIndex};
 use crate::corpus::{
     Case, Corpus, HashedFile, PerturbSettings, Provenance, Taxonomy, Transform, TransformSummary,
     canonical_language_tag, language_covered_by, load_corpus, perturb,
@@ -61,6 +62,10 @@ pub struct CorpusRecord {
     /// Who wrote the cases and how far they were reviewed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provenance: Vec<Provenance>,
+    /// The languages with review records: the statuses of the run's cases
+    /// and of those the review filter left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<LanguageReview>,
 }
 
 /// The earlier run a run is compared with (`[baseline]`): the comparison is
@@ -208,6 +213,10 @@ pub struct Plan {
     pub corpora: Vec<CorpusRecord>,
     /// The cases to run, in corpus order, then the variants `[perturb]` made.
     pub cases: Vec<Case>,
+    /// `[filter] review`: which reviewed cases the run keeps.
+    pub review_filter: Option<ReviewFilter>,
+    /// The run's cases that reviewers dispute.
+    pub disputed_cases: BTreeSet<String>,
     /// The target, checked (secrets are read from the environment only when it is built).
     pub target: TargetSpec,
     pub run: RunSettings,
@@ -311,7 +320,7 @@ impl PlanBuilder<'_> {
             None => {}
         }
         let baseline = raw.baseline.as_ref().map(|b| self.baseline(b));
-        let (corpora, mut cases) = self.corpora(&raw);
+        let (mut corpora, mut cases, reviews) = self.corpora(&raw);
         let (taxonomy, taxonomy_file) = self.taxonomy(raw.taxonomy.as_ref());
         self.resolve_groups(&taxonomy, &mut cases);
         if let Some(reference) = analysis.references.get_mut(&Dimension::TargetGroup)
@@ -324,6 +333,7 @@ impl PlanBuilder<'_> {
             self.target(&known)
         };
         let cases = self.filter(&raw.filter, cases);
+        let (cases, disputed_cases) = self.review_filter(raw.filter.review, cases, &mut corpora, &reviews);
         if self.problems.is_empty() && cases.is_empty() {
             self.problem(&["filter"], "no case of the corpora passes the filter");
         }
@@ -341,6 +351,8 @@ impl PlanBuilder<'_> {
             scenario,
             corpora,
             cases,
+            review_filter: raw.filter.review,
+            disputed_cases,
             target: target.expect("a target exists when there are no problems"),
             run,
             analysis,
@@ -796,22 +808,26 @@ impl PlanBuilder<'_> {
         }
     }
 
-    fn corpora(&mut self, raw: &RawScenario) -> (Vec<CorpusRecord>, Vec<Case>) {
+    /// The corpora's records, their cases, and each corpus's review index.
+    fn corpora(&mut self, raw: &RawScenario) -> (Vec<CorpusRecord>, Vec<Case>, Vec<ReviewIndex>) {
         if raw.corpora.is_empty() {
             self.problem(&["corpora"], "list at least one corpus directory");
         }
         let mut records = Vec::new();
         let mut cases: Vec<Case> = Vec::new();
+        let mut reviews = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
         for dir in &raw.corpora {
             let path = self.resolve(dir);
             match load_corpus(&path) {
-                Ok(Corpus {
-                    manifest,
-                    cases: corpus_cases,
-                    files,
-                    ..
-                }) => {
+                Ok(corpus) => {
+                    reviews.push(ReviewIndex::of(&corpus));
+                    let Corpus {
+                        manifest,
+                        cases: corpus_cases,
+                        files,
+                        ..
+                    } = corpus;
                     for case in corpus_cases {
                         if let Some(other) = seen.get(&case.id) {
                             self.problem(
@@ -830,12 +846,53 @@ impl PlanBuilder<'_> {
                         dir: dir.clone(),
                         files,
                         provenance: manifest.provenance,
+                        reviews: Vec::new(),
                     });
                 }
                 Err(Diagnostics(problems)) => self.problems.extend(problems),
             }
         }
-        (records, cases)
+        (records, cases, reviews)
+    }
+
+    /// Applies `[filter] review` to the cases the other filters keep, and
+    /// records each corpus's reviewed languages; returns the cases kept and
+    /// the disputed ones among them.
+    fn review_filter(
+        &mut self,
+        filter: Option<ReviewFilter>,
+        cases: Vec<Case>,
+        corpora: &mut [CorpusRecord],
+        reviews: &[ReviewIndex],
+    ) -> (Vec<Case>, BTreeSet<String>) {
+        let status = |case: &Case| reviews.iter().find_map(|index| index.status(&case.id));
+        let keeps = |case: &Case| filter.is_none_or(|f| f.keeps(status(case).unwrap_or(CaseStatus::Unreviewed)));
+        if let Some(filter) = filter
+            && !reviews.iter().any(ReviewIndex::has_records)
+        {
+            self.warnings.push(self.located(
+                &["filter", "review"],
+                format!(
+                    "no corpus has review records (reviews/*.csv), so `{}` {}",
+                    filter.as_str(),
+                    match filter {
+                        ReviewFilter::Confirmed => "keeps no case",
+                        ReviewFilter::ExcludeDisputed => "leaves out no case",
+                    }
+                ),
+            ));
+        }
+        for (record, index) in corpora.iter_mut().zip(reviews) {
+            let in_scope: Vec<&Case> = cases.iter().filter(|c| index.status(&c.id).is_some()).collect();
+            record.reviews = index.summarise(&in_scope, keeps);
+        }
+        let kept: Vec<Case> = cases.into_iter().filter(|c| keeps(c)).collect();
+        let disputed = kept
+            .iter()
+            .filter(|c| status(c) == Some(CaseStatus::Disputed))
+            .map(|c| c.id.clone())
+            .collect();
+        (kept, disputed)
     }
 
     /// The bundled taxonomy, with the scenario's file merged over it; and that

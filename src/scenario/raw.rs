@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::thresholds::GateThresholds;
 use crate::analysis::{Correction, Dimension, FamilyMode, ReferenceMode};
 use crate::corpus::Label;
+use crate::corpus::review::ReviewFilter;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +151,10 @@ pub struct RawFilter {
     /// `disagreement_in_case = "False"`.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// `confirmed` or `exclude_disputed`: by the reviews recorded beside the
+    /// corpus (see [`crate::corpus::review`]).
+    #[serde(default)]
+    pub review: Option<ReviewFilter>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -27,6 +27,7 @@ mod recompute;
 mod registry;
 mod replay;
 mod resume;
+mod review;
 mod run_dir;
 mod secrets;
 mod server;

@@ -286,3 +286,53 @@ fn mann_whitney_matches_every_shared_reference_value() {
         );
     }
 }
+
+#[test]
+fn agreement_matches_every_shared_reference_value() {
+    use modaudit::analysis::agreement::{cohen_kappa, fleiss_kappa, krippendorff_alpha_nominal};
+    let Some(data) = fixture("agreement.json") else {
+        return;
+    };
+    let rater = |k: &str| -> Vec<usize> {
+        data[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect()
+    };
+    let (r1, r2, r3) = (rater("rater_1"), rater("rater_2"), rater("rater_3"));
+    let pairs: Vec<(usize, usize)> = r1.iter().copied().zip(r2.iter().copied()).collect();
+    close(
+        cohen_kappa(&pairs).unwrap().kappa,
+        data["cohen_kappa_1_2"].as_f64().unwrap(),
+        "Cohen's κ",
+    );
+    let items: Vec<Vec<usize>> = (0..r1.len()).map(|i| vec![r1[i], r2[i], r3[i]]).collect();
+    close(
+        fleiss_kappa(&items).unwrap(),
+        data["fleiss_kappa_1_2_3"].as_f64().unwrap(),
+        "Fleiss' κ",
+    );
+    close(
+        krippendorff_alpha_nominal(&items).unwrap(),
+        data["krippendorff_alpha_nominal_1_2_3"].as_f64().unwrap(),
+        "Krippendorff's α",
+    );
+    let with_missing = &data["krippendorff_alpha_nominal_with_missing"];
+    assert!(with_missing["rater_3_missing_every_7th_from_0"].as_bool().unwrap());
+    let items: Vec<Vec<usize>> = (0..r1.len())
+        .map(|i| {
+            let mut ratings = vec![r1[i], r2[i]];
+            if !i.is_multiple_of(7) {
+                ratings.push(r3[i]);
+            }
+            ratings
+        })
+        .collect();
+    close(
+        krippendorff_alpha_nominal(&items).unwrap(),
+        with_missing["value"].as_f64().unwrap(),
+        "Krippendorff's α with missing ratings",
+    );
+}

@@ -24,15 +24,18 @@ pub struct Limitation {
     pub evidence: Evidence,
 }
 
-/// How far a corpus declares its cases reviewed, read from its free-text
-/// `review_status`.
+/// How far a language's cases are reviewed: read from a corpus's free-text
+/// `review_status`, or counted from reviewers' records where it has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Review {
     /// The status says the cases were reviewed (and says nothing of a draft
-    /// or of review still to come).
+    /// or of review still to come); or reviewers answered every case.
     Reviewed,
-    /// The status says the cases are drafted, unreviewed or awaiting review.
+    /// Reviewers answered some of the cases but not all (from records only).
+    PartlyReviewed,
+    /// The status says the cases are drafted, unreviewed or awaiting review;
+    /// or reviewers answered none of them.
     Unreviewed,
     /// The status says neither.
     Unclear,
@@ -99,10 +102,13 @@ fn languages_text(tags: &BTreeSet<String>, all: &BTreeSet<String>) -> String {
     join_and(&names)
 }
 
-/// The corpora and languages whose cases are not declared reviewed.
+/// The corpora and languages whose cases are not known to be reviewed.
 struct NotReviewed {
     /// Declared status → languages (primary subtags) with that status.
     by_status: BTreeMap<String, BTreeSet<String>>,
+    /// What reviewers' records show of languages not wholly reviewed, e.g.
+    /// "reviewers have answered 4 of the 12 Swahili posts".
+    recorded: Vec<String>,
     all_unreviewed: bool,
     /// Corpora with no provenance at all.
     undeclared: Vec<String>,
@@ -110,6 +116,7 @@ struct NotReviewed {
 
 fn not_reviewed(corpora: &[CorpusSummary]) -> NotReviewed {
     let mut by_status: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut recorded = Vec::new();
     let mut all_unreviewed = true;
     let mut undeclared = Vec::new();
     for c in corpora {
@@ -118,14 +125,25 @@ fn not_reviewed(corpora: &[CorpusSummary]) -> NotReviewed {
         }
         for entry in c.review_status.iter().filter(|e| e.review != Review::Reviewed) {
             all_unreviewed &= entry.review == Review::Unreviewed;
-            by_status
-                .entry(entry.status.clone())
-                .or_default()
-                .extend(entry.languages.iter().map(|l| primary(l)));
+            match &entry.recorded {
+                Some(r) => recorded.push(format!(
+                    "reviewers have answered {} of the {} {} posts",
+                    r.run.reviewed(),
+                    r.run.total(),
+                    prose_language_name(&r.language)
+                )),
+                None => {
+                    by_status
+                        .entry(entry.status.clone())
+                        .or_default()
+                        .extend(entry.languages.iter().map(|l| primary(l)));
+                }
+            }
         }
     }
     NotReviewed {
         by_status,
+        recorded,
         all_unreviewed,
         undeclared,
     }
@@ -137,10 +155,21 @@ fn review_evidence(corpora: &[CorpusSummary]) -> Evidence {
         for entry in &c.review_status {
             let key = match entry.review {
                 Review::Reviewed => "languages_reviewed",
+                Review::PartlyReviewed => "languages_partly_reviewed",
                 Review::Unreviewed => "languages_unreviewed",
                 Review::Unclear => "languages_unclear",
             };
             *counts.entry(key.to_string()).or_insert(0) += entry.languages.len() as u64;
+            if let Some(r) = &entry.recorded {
+                for (key, n) in [
+                    ("posts_confirmed", r.run.confirmed),
+                    ("posts_disputed", r.run.disputed),
+                    ("posts_corrected", r.run.corrected),
+                    ("posts_unreviewed", r.run.unreviewed),
+                ] {
+                    *counts.entry(key.to_string()).or_insert(0) += n;
+                }
+            }
         }
     }
     counts.insert(
@@ -153,10 +182,16 @@ fn review_evidence(corpora: &[CorpusSummary]) -> Evidence {
             corpora
                 .iter()
                 .map(|c| {
-                    let entries: Vec<String> = by_status(c)
+                    let mut entries: Vec<String> = by_status(c)
                         .into_iter()
                         .map(|(status, languages)| format!("{status} ({})", languages.join(", ")))
                         .collect();
+                    entries.extend(
+                        c.review_status
+                            .iter()
+                            .filter(|e| e.recorded.is_some())
+                            .map(|e| format!("{} ({})", e.status, e.languages.join(", "))),
+                    );
                     format!(
                         "{} {}: {}",
                         c.name,
@@ -175,11 +210,11 @@ fn review_evidence(corpora: &[CorpusSummary]) -> Evidence {
     }
 }
 
-/// A corpus's declared statuses, each with the languages it covers, in the
-/// order the corpus declares them.
+/// A corpus's declared statuses (not those from reviewers' records), each
+/// with the languages it covers, in the order the corpus declares them.
 fn by_status(c: &CorpusSummary) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for entry in &c.review_status {
+    for entry in c.review_status.iter().filter(|e| e.recorded.is_none()) {
         match out.iter_mut().find(|(status, _)| *status == entry.status) {
             Some((_, languages)) => languages.extend(entry.languages.iter().cloned()),
             None => out.push((entry.status.clone(), entry.languages.clone())),
@@ -192,7 +227,7 @@ fn by_status(c: &CorpusSummary) -> Vec<(String, Vec<String>)> {
 /// declares its cases reviewed.
 fn review_sentence(report: &Report) -> Option<String> {
     let nr = not_reviewed(&report.corpora);
-    if nr.by_status.is_empty() && nr.undeclared.is_empty() {
+    if nr.by_status.is_empty() && nr.recorded.is_empty() && nr.undeclared.is_empty() {
         return None;
     }
     let all = run_languages(report);
@@ -226,7 +261,8 @@ fn review_sentence(report: &Report) -> Option<String> {
     } else {
         "The test posts and their labels are not known to have been reviewed"
     };
-    let details: Vec<String> = [Some(declared).filter(|d| !d.is_empty()), undeclared]
+    let recorded = (!nr.recorded.is_empty()).then(|| join_and(&nr.recorded));
+    let details: Vec<String> = [Some(declared).filter(|d| !d.is_empty()), recorded, undeclared]
         .into_iter()
         .flatten()
         .collect();
@@ -401,15 +437,36 @@ fn review_text(report: &Report) -> String {
             parts.push(format!("{} {} declares no review status", c.name, c.version));
             continue;
         }
-        let entries: Vec<String> = by_status(c)
+        let mut entries: Vec<String> = by_status(c)
             .into_iter()
             .map(|(status, languages)| {
                 let names: Vec<String> = languages.iter().map(|l| prose_language_name(l)).collect();
                 format!("{}: “{status}”", join_and(&names))
             })
             .collect();
+        entries.extend(c.review_status.iter().filter(|e| e.recorded.is_some()).map(|e| {
+            format!(
+                "{}: {}",
+                join_and(&e.languages.iter().map(|l| prose_language_name(l)).collect::<Vec<_>>()),
+                e.status
+            )
+        }));
         parts.push(format!("{} {} — {}", c.name, c.version, entries.join("; ")));
     }
+    let any_recorded = report
+        .corpora
+        .iter()
+        .flat_map(|c| &c.review_status)
+        .any(|s| s.recorded.is_some());
+    let (source, rule) = if any_recorded {
+        (
+            "as each corpus declares it or, where reviewers' records exist, as they show it",
+            " A post is confirmed when every reviewer of its text gave its label, kept its kind of speech, found it natural and corrected nothing, and disputed when one did not.",
+        )
+    } else {
+        ("as each corpus declares it", "")
+    };
+    let filter = super::review::filter_sentence(report).map_or(String::new(), |s| format!(" {s}"));
     let caveat = match review_sentence(report) {
         Some(_) => {
             " Posts and labels that native speakers have not reviewed may read unnaturally, be mislabelled, or miss how a community really speaks; a finding about one language is only as good as that language's cases."
@@ -417,7 +474,7 @@ fn review_text(report: &Report) -> String {
         None => "",
     };
     format!(
-        "How far the test posts and their labels were reviewed, as each corpus declares it: {}.{caveat}",
+        "How far the test posts and their labels were reviewed, {source}: {}.{rule}{filter}{caveat}",
         parts.join("; ")
     )
 }

@@ -13,7 +13,10 @@
 //!   adjustment for the kind of speech removes them;
 //! - "no disparity" always comes with the ratio that could have been detected;
 //! - the corpus's review status and what the rates are not (a prevalence
-//!   estimate) open the summary; the full [`Limitation`]s have a section.
+//!   estimate) open the summary; the full [`Limitation`]s have a section;
+//! - where reviewers' records exist, they give the review status, and the
+//!   summary says what a review filter left out and whether the significant
+//!   disparities survive leaving out the posts reviewers dispute.
 //!
 //! The summary is [`super::summary::sentences`] of these findings, in order.
 
@@ -24,6 +27,7 @@ mod evidence;
 mod groups;
 mod limitations;
 mod rates;
+pub mod review;
 mod robustness;
 mod threshold;
 
@@ -99,6 +103,8 @@ pub enum FindingKind {
     Checklist,
     /// Cases the system could not or did not decide.
     Coverage,
+    /// Whether findings survive leaving out posts reviewers dispute.
+    Robustness,
     /// What the run cannot show.
     Limitation,
 }
@@ -123,6 +129,7 @@ impl FindingKind {
             FindingKind::Appeal => "appeal",
             FindingKind::Checklist => "checklist",
             FindingKind::Coverage => "coverage",
+            FindingKind::Robustness => "robustness",
             FindingKind::Limitation => "limitation",
         }
     }
@@ -139,7 +146,8 @@ impl FindingKind {
             | FindingKind::NoExtreme
             | FindingKind::Disparity
             | FindingKind::NoDisparity
-            | FindingKind::Confounded => 1,
+            | FindingKind::Confounded
+            | FindingKind::Robustness => 1,
             FindingKind::Flip | FindingKind::Score | FindingKind::Threshold => 2,
             FindingKind::Evasion | FindingKind::Instability | FindingKind::Directional => 5,
             FindingKind::Notice | FindingKind::Appeal | FindingKind::Checklist => 3,
@@ -154,7 +162,9 @@ pub fn findings(report: &Report) -> Vec<Finding> {
     let mut out: Vec<Finding> = threshold::reanalysis(report).into_iter().collect();
     out.extend(rates::findings(report));
     out.extend(limitations::summary_findings(report));
+    out.extend(review::filter_finding(report));
     out.extend(groups::findings(report));
+    out.extend(review::robustness_finding(report));
     out.extend(consistency::findings(report));
     out.extend(robustness::findings(report));
     out.extend(threshold::findings(report));
