@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::corpus::import::{GenericFormat, GenericImport, ImportSummary, parse_label_map};
 use crate::corpus::load_corpus;
@@ -62,6 +62,10 @@ pub enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `modaudit completions bash > /etc/bash_completion.d/modaudit`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `modaudit man > modaudit.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +225,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
             statements_command(&file, run.as_deref(), json)
         }
         Command::Report { run_dir, scenario } => report_command(&run_dir, scenario.as_deref()),
+        Command::Completions { shell } => print_generated(|out| {
+            clap_complete::generate(shell, &mut Cli::command(), "modaudit", out);
+            Ok(())
+        }),
+        Command::Man => print_generated(|out| clap_mangen::Man::new(Cli::command()).render(out)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -550,6 +559,17 @@ fn report_command(dir: &Path, scenario: Option<&Path>) -> Result<u8, Error> {
     let outcome = run::rebuild_report(dir, scenario)?;
     show(&render_terminal(&outcome.report, &outcome.dir));
     Ok(outcome.report.outcome.exit_code)
+}
+
+/// Writes text generated from the command-line definitions (a completion
+/// script, the man page) to stdout as it is; a reader that stops early
+/// (`| head`) is no error.
+fn print_generated(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<u8, Error> {
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("stdout")(e)),
+        _ => Ok(exit::SUCCESS),
+    }
 }
 
 /// Prints text meant for a person on stdout. Names, categories, scenario names

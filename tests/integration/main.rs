@@ -6,6 +6,7 @@ mod bad_input;
 mod claims;
 mod clusters;
 mod command_target;
+mod completions;
 mod config_limits;
 mod consistency;
 mod corpus_tools;
