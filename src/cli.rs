@@ -213,7 +213,24 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `github`: also append a summary to the file $GITHUB_STEP_SUMMARY names and
+    /// print an `::error` annotation per failing gate (the default when that
+    /// variable is set); `plain`: neither.
+    #[arg(long, value_enum)]
+    pub format: Option<RunFormat>,
 }
+
+/// How the end of a run is reported besides the report files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunFormat {
+    /// The terminal summary.
+    Plain,
+    /// The terminal summary, a GitHub Actions step summary and annotations.
+    Github,
+}
+
+/// The file GitHub Actions reads a step's Markdown summary from.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 
 /// Runs the parsed command; returns the process exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
@@ -289,7 +306,42 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
     if !args.quiet {
         show(&render_terminal(&outcome.report, &outcome.dir));
     }
+    let step_summary = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|v| !v.is_empty());
+    let default_format = if step_summary.is_some() {
+        RunFormat::Github
+    } else {
+        RunFormat::Plain
+    };
+    if args.format.unwrap_or(default_format) == RunFormat::Github {
+        report_to_github(&outcome.report, &outcome.dir, step_summary.map(PathBuf::from));
+    }
     Ok(outcome.report.outcome.exit_code)
+}
+
+/// Prints an `::error` workflow command per failing gate and appends the step
+/// summary to `step_summary`. A summary that cannot be written is a warning:
+/// the run's outcome stays what decides the exit code.
+fn report_to_github(report: &crate::report::Report, dir: &Path, step_summary: Option<PathBuf>) {
+    use crate::report::{render_annotations, render_step_summary};
+    print!("{}", render_annotations(report));
+    let Some(path) = step_summary else {
+        eprintln!(
+            "warning: {GITHUB_STEP_SUMMARY} is not set, so no step summary was written (set it to a file to get one)"
+        );
+        return;
+    };
+    let summary = render_step_summary(report, &dir.join("report.md").display().to_string(), None);
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, summary.as_bytes()));
+    if let Err(e) = appended {
+        eprintln!(
+            "warning: could not write the step summary to {}: {e}",
+            for_terminal(&path.display().to_string())
+        );
+    }
 }
 
 /// Resolves on the first Ctrl-C (or SIGTERM): the run then cancels what is in

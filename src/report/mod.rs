@@ -1,5 +1,6 @@
 //! The report: one model built from a run's plan, manifest and journal, and
-//! renderers that turn it into bytes (Markdown, HTML, JSON, CSV, JUnit).
+//! renderers that turn it into bytes (Markdown, HTML, JSON, CSV, JUnit, and a
+//! GitHub Actions step summary with annotations).
 //! Renderers do no I/O; [`write_outputs`] puts every file in place atomically.
 //!
 //! The same journal always yields byte-identical outputs: every collection in the
@@ -7,6 +8,7 @@
 
 mod decisions_csv;
 pub mod findings;
+mod github;
 mod html;
 mod junit;
 pub mod local_paths;
@@ -43,6 +45,7 @@ use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
 pub use decisions_csv::decisions_csv;
+pub use github::{Regression, render_annotations, render_step_summary};
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;

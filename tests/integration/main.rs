@@ -11,6 +11,7 @@ mod config_limits;
 mod consistency;
 mod corpus_tools;
 mod gates_and_exit_codes;
+mod github;
 mod guard_target;
 mod hosted_extras;
 mod hosted_targets;
