@@ -1,6 +1,7 @@
 //! Integration tests: the real `modaudit` binary against real files, real
 //! subprocesses and real servers on 127.0.0.1. Built as one test binary.
 
+mod action;
 mod appeals;
 mod bad_input;
 mod claims;
