@@ -66,6 +66,8 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff), e.g. `modaudit man > modaudit.1`.
     Man,
+    /// Print the JSON Schema of a scenario file or of results.json.
+    Schema { document: crate::schema::Document },
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +249,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             Ok(())
         }),
         Command::Man => print_generated(|out| clap_mangen::Man::new(Cli::command()).render(out)),
+        Command::Schema { document } => print_generated(|out| out.write_all(document.schema_json().as_bytes())),
     };
     match result {
         Ok(code) => ExitCode::from(code),

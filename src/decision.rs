@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// `Unsupported` (the system says it cannot moderate this language) are outcomes,
 /// not decisions: they are never adverse and are left out of rate denominators,
 /// but they are counted and reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Allow,

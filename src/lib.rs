@@ -11,7 +11,7 @@
 //! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`], [`hash`],
 //! [`input`], [`fsutil`] and [`plural`] at the bottom; then [`corpus`],
 //! [`scenario`] and [`moderator`]; then [`manifest`], [`analysis`] and the
-//! appeal metrics; then [`report`]; then [`run`]; then [`cli`].
+//! appeal metrics; then [`report`] and [`schema`]; then [`run`]; then [`cli`].
 
 #![forbid(unsafe_code)]
 
@@ -35,5 +35,6 @@ pub mod plural;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schema;
 pub mod statements;
 pub mod visible;

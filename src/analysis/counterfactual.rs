@@ -23,7 +23,7 @@ use super::{Observation, rate_with_interval};
 use crate::corpus::{FamilyKind, Label};
 
 /// Flip statistics over all counterfactual families.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Counterfactual {
     /// Families with at least two decided members, of every kind.
     pub families: u64,
@@ -39,7 +39,7 @@ pub struct Counterfactual {
 }
 
 /// Flips among the families of one kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KindFlips {
     pub kind: FamilyKind,
     /// Families with at least two decided members.
@@ -65,7 +65,7 @@ pub struct KindFlips {
 }
 
 /// How many families of one size there are, and how many of them flipped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FamilySize {
     /// Decided members.
     pub members: u64,
@@ -74,7 +74,7 @@ pub struct FamilySize {
 }
 
 /// How the members sharing one distinguishing value took part in flips.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemberFlips {
     /// The target group (group swaps), speaker group (dialect families) or, for
     /// other kinds, the target group else the speaker group; `None` if the
@@ -93,7 +93,7 @@ pub struct MemberFlips {
 }
 
 /// A family whose members were treated differently.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlippedFamily {
     pub pair_id: String,
     pub kind: FamilyKind,
@@ -106,7 +106,7 @@ pub struct FlippedFamily {
 }
 
 /// A member of a counterfactual family.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Member {
     pub case_id: String,
     /// The value that distinguishes the member within its kind of family.

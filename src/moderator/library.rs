@@ -17,7 +17,7 @@ use super::kind::{Setup, TargetConfig, TargetKind};
 use super::{Moderator, SetupError};
 
 /// `[target]` with `kind = "library"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLibrary {
     /// What the system is, e.g. `our classifier v3`.

@@ -67,7 +67,7 @@ pub const SCHEMA_VERSION: u32 = 3;
 pub const OUTPUT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
 
 /// The analysed run: exactly what `results.json` holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub run: RunSection,
@@ -103,7 +103,7 @@ pub struct Report {
     pub outcome: OutcomeSection,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunSection {
     pub id: String,
     /// The scenario's name.
@@ -131,7 +131,7 @@ pub struct RunSection {
 }
 
 /// A model the system named in its answers, and how many cases it answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelSnapshot {
     pub model: String,
     pub cases: u64,
@@ -148,7 +148,7 @@ impl RunSection {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CorpusSummary {
     pub name: String,
     pub version: String,
@@ -159,7 +159,7 @@ pub struct CorpusSummary {
 }
 
 /// The review status a corpus declares for some of its languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewStatus {
     pub languages: Vec<String>,
     /// As declared, e.g. "machine-drafted, awaiting native-speaker review".
@@ -168,7 +168,7 @@ pub struct ReviewStatus {
     pub review: Review,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SettingsSection {
     pub confidence: f64,
     pub alpha: f64,
@@ -183,7 +183,7 @@ pub struct SettingsSection {
     pub error_budget: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UnsupportedLanguage {
     pub language: String,
     /// Cases the system declared it cannot moderate.
@@ -194,7 +194,7 @@ pub struct UnsupportedLanguage {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorReason {
     pub reason: String,
     pub cases: u64,
@@ -203,7 +203,7 @@ pub struct ErrorReason {
 }
 
 /// How the run ended, and the exit code that follows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutcomeSection {
     pub status: Status,
     pub exit_code: u8,
@@ -211,7 +211,7 @@ pub struct OutcomeSection {
     pub error_budget: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every case decided within the error budget, every gate passed.

@@ -9,7 +9,7 @@ use super::thresholds::GateThresholds;
 use crate::analysis::{Correction, Dimension, FamilyMode, ReferenceMode};
 use crate::corpus::Label;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     pub name: String,
@@ -21,6 +21,10 @@ pub struct RawScenario {
     pub filter: RawFilter,
     /// `[target]`: read by the kind its `kind` names (see
     /// [`crate::moderator::registry`]), which alone knows the other keys.
+    #[schemars(
+        schema_with = "crate::moderator::registry::target_schema",
+        description = "The system audited: `kind` names the target kind, which alone knows the other keys."
+    )]
     pub target: toml::Table,
     #[serde(default)]
     pub run: RawRun,
@@ -40,7 +44,7 @@ pub struct RawScenario {
 }
 
 /// `[appeal]`: the platform's appeal API.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAppeal {
     /// Where appeals are filed (POST); may contain `${ENV}`.
@@ -78,14 +82,14 @@ pub struct RawAppeal {
 }
 
 /// `[statements]`: statements of reasons to validate.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatements {
     pub file: String,
 }
 
 /// Which cases of the corpora to run; empty lists mean "all".
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFilter {
     #[serde(default)]
@@ -100,7 +104,7 @@ pub struct RawFilter {
     pub metadata: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
     /// Cases (or batches) in flight at once.
@@ -127,7 +131,7 @@ pub struct RawRun {
     pub cache_dir: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAnalysis {
     pub confidence: Option<f64>,

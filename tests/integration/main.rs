@@ -29,6 +29,7 @@ mod registry;
 mod replay;
 mod resume;
 mod run_dir;
+mod schemas;
 mod secrets;
 mod server;
 mod shared_fixtures;
