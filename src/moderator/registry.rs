@@ -6,7 +6,9 @@
 //! its own raw struct (unknown keys are refused with their line) and checks it.
 //!
 //! Adding a kind:
-//! 1. `src/moderator/<kind>.rs`: a raw struct, and a configuration that
+//! 1. `src/moderator/<kind>.rs`: a raw struct (deriving `Deserialize` and
+//!    `schemars::JsonSchema`, which puts its keys in `schemas/scenario.schema.json`:
+//!    regenerate it with `modaudit schema scenario`), and a configuration that
 //!    implements [`TargetKind`] and [`super::kind::TargetConfig`] (an HTTP API
 //!    implements [`super::remote::HttpApi`] and is served by
 //!    [`super::remote::HttpModerator`]); declare the module in `moderator/mod.rs`;
