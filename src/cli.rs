@@ -54,6 +54,11 @@ pub enum Command {
     /// Check statements of reasons (EU DSA Transparency Database format).
     #[command(subcommand)]
     Statements(StatementsCommand),
+    /// Compare two runs of the same cases: what changed from RUN_A to RUN_B,
+    /// slice by slice, and which decisions flipped. Exit 0 no regression (or
+    /// no --max-regression), 1 a regression, 2 the runs cannot be compared,
+    /// 3 a run is incomplete.
+    Diff(DiffArgs),
     /// Rebuild every report file of a run from its journal.
     Report {
         /// The run directory.
@@ -184,6 +189,39 @@ pub struct GenericArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier run (the baseline).
+    pub run_a: PathBuf,
+    /// The later run, compared with RUN_A.
+    pub run_b: PathBuf,
+    /// Write diff.md, diff.html, diff.json and junit.xml into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Fail (exit 1) when over-removal rises by more than this share (0.02 =
+    /// two percentage points), overall or in a slice with at least the minimum
+    /// n, and the rise is significant after correction.
+    #[arg(long, value_name = "X", value_parser = share)]
+    pub max_regression: Option<f64>,
+    /// With --max-regression: judge on point estimates alone, without the significance test.
+    #[arg(long, requires = "max_regression")]
+    pub strict: bool,
+    /// Compare the cases identical in both runs when the corpora differ,
+    /// instead of refusing; says how many were left out and why.
+    #[arg(long)]
+    pub allow_corpus_change: bool,
+}
+
+/// A share between 0 and 1.
+fn share(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "`{value}` is not a share between 0 and 1 (0.02 is two percentage points)"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// The scenario to run. With --resume, defaults to the run's own scenario.
     pub scenario: Option<PathBuf>,
@@ -244,6 +282,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             statements_command(&file, run.as_deref(), json)
         }
         Command::Report { run_dir, scenario } => report_command(&run_dir, scenario.as_deref()),
+        Command::Diff(args) => diff_command(args),
         Command::Completions { shell } => print_generated(|out| {
             clap_complete::generate(shell, &mut Cli::command(), "modaudit", out);
             Ok(())
@@ -608,6 +647,21 @@ fn print_import(summary: &ImportSummary) {
         }
     }
     show(&text);
+}
+
+fn diff_command(args: DiffArgs) -> Result<u8, Error> {
+    let diff = run::diff_runs(&run::DiffRequest {
+        a: args.run_a,
+        b: args.run_b,
+        allow_corpus_change: args.allow_corpus_change,
+        max_regression: args.max_regression,
+        strict: args.strict,
+    })?;
+    if let Some(out) = &args.out {
+        run::write_diff(out, &diff)?;
+    }
+    show(&crate::report::diff::render_terminal(&diff, args.out.as_deref()));
+    Ok(diff.exit_code)
 }
 
 fn report_command(dir: &Path, scenario: Option<&Path>) -> Result<u8, Error> {

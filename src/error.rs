@@ -44,6 +44,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A run to compare has cases no decision was recorded for.
+    #[error("{}: the run is incomplete ({pending} cases undecided); finish it with `modaudit run --resume {}` before comparing it", dir.display(), dir.display())]
+    IncompleteRun { dir: PathBuf, pending: u64 },
+    /// Two runs cannot be compared (their cases differ, or none is in both).
+    #[error("{0}")]
+    NotComparable(String),
     /// The run was interrupted before every case was decided.
     #[error("the run was interrupted with {pending} cases undecided; continue it with `modaudit run --resume {}`", dir.display())]
     Interrupted { dir: PathBuf, pending: u64 },
@@ -58,8 +64,11 @@ impl Error {
             | Error::RunDir { .. }
             | Error::MissingSecret { .. }
             | Error::BadEnvironment { .. }
-            | Error::InProcessTarget(_) => exit::BAD_INPUT,
-            Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } => exit::RUN_INCOMPLETE,
+            | Error::InProcessTarget(_)
+            | Error::NotComparable(_) => exit::BAD_INPUT,
+            Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } | Error::IncompleteRun { .. } => {
+                exit::RUN_INCOMPLETE
+            }
         }
     }
 

@@ -20,6 +20,7 @@ mod disparity;
 pub mod fisher;
 pub mod homogeneity;
 pub mod interval;
+pub mod paired;
 pub mod power;
 #[cfg(test)]
 mod properties;

@@ -106,6 +106,20 @@ fn neutralise_formula(cell: &str) -> Cow<'_, str> {
     }
 }
 
+/// The value a cell of `decisions.csv` was written from: the leading `'` that
+/// [`neutralise_formula`] adds is taken off again. A value that itself began
+/// with `'` and then `=`, `+`, `-`, `@`, tab or carriage return reads the
+/// same as one that was neutralised, and loses its `'`: the one value this
+/// cannot restore.
+pub fn restore_formula_cell(cell: &str) -> Cow<'_, str> {
+    match cell.strip_prefix('\'') {
+        Some(value) if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(value) => {
+            Cow::Borrowed(value)
+        }
+        _ => Cow::Borrowed(cell),
+    }
+}
+
 /// A decimal number as a spreadsheet reads one: an optional sign, digits with
 /// an optional point, an optional exponent (`-0.5`, `+3`, `1e-7`).
 fn is_plain_number(text: &str) -> bool {
@@ -147,6 +161,26 @@ mod tests {
         ] {
             assert_eq!(neutralise_formula(cell), format!("'{cell}"), "{cell:?}");
         }
+    }
+
+    #[test]
+    fn restoring_undoes_neutralising() {
+        for value in [
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "-2+3",
+            "@user",
+            "- a list",
+            "\t=1",
+            "-0.5",
+            "'quoted",
+            "''=x",
+            "plain",
+            "",
+        ] {
+            assert_eq!(restore_formula_cell(&neutralise_formula(value)), value, "{value:?}");
+        }
+        // The one value that cannot be told apart from a neutralised one.
+        assert_eq!(restore_formula_cell(&neutralise_formula("'=x")), "=x");
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub fn render_markdown(report: &Report) -> String {
     out
 }
 
-fn table_markdown(table: &Table) -> String {
+pub(super) fn table_markdown(table: &Table) -> String {
     let mut out = String::new();
     let header: Vec<String> = table.headers.iter().map(|h| escape(h)).collect();
     out.push_str(&format!("| {} |\n", header.join(" | ")));
@@ -108,7 +108,7 @@ pub(super) fn code_span_content(text: &str) -> String {
 /// Like [`escape`], but text between backticks (written by modaudit itself, such
 /// as file names) stays a code span; the code span's content is sanitised so it
 /// cannot close itself early.
-fn escape_keeping_code(text: &str) -> String {
+pub(super) fn escape_keeping_code(text: &str) -> String {
     let mut out = String::new();
     for (i, part) in text.split('`').enumerate() {
         if i % 2 == 1 {

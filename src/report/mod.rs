@@ -7,6 +7,7 @@
 //! model is ordered, and nothing depends on the order decisions arrived in.
 
 mod decisions_csv;
+pub mod diff;
 pub mod findings;
 mod github;
 mod html;
@@ -44,7 +45,7 @@ use findings::{Finding, Limitation, Review};
 use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
-pub use decisions_csv::decisions_csv;
+pub use decisions_csv::{decisions_csv, restore_formula_cell};
 pub use github::{Regression, render_annotations, render_step_summary};
 pub use html::render_html;
 pub use junit::render_junit;
@@ -61,6 +62,8 @@ pub use terminal::render_terminal;
 /// 3: `findings` (every summary sentence with its evidence; `summary` is their
 /// texts) and `limitations`; a corpus's `review_status` is a list of
 /// `{languages, status, review}`; an unsupported language has `language_cases`.
+/// An optional `baseline` (the comparison with the run a scenario's
+/// `[baseline]` names) is absent from runs without one, so it needs no new version.
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// Every output file a finished run writes (besides the journal).
@@ -101,6 +104,9 @@ pub struct Report {
     pub errors: Vec<ErrorReason>,
     pub gates: Vec<GateResult>,
     pub outcome: OutcomeSection,
+    /// The comparison with the scenario's baseline run, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<diff::BaselineComparison>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -359,6 +365,7 @@ pub fn build_report(
             error_rate,
             error_budget: plan.run.error_budget,
         },
+        baseline: None,
     };
     report.findings = findings::findings(&report);
     report.limitations = findings::limitations(&report);
@@ -504,6 +511,19 @@ pub fn write_outputs(
 }
 
 impl Report {
+    /// Adds the comparison with the baseline run, and its regression gate to
+    /// the gates: a complete run whose gate fails ends with gates failed.
+    pub fn add_baseline(&mut self, comparison: diff::BaselineComparison) {
+        if let Some(gate) = &comparison.gate {
+            self.gates.push(gate.as_gate_result());
+            if self.outcome.status == Status::Passed && !gate.passed() {
+                self.outcome.status = Status::GatesFailed;
+                self.outcome.exit_code = exit::GATE_FAILED;
+            }
+        }
+        self.baseline = Some(comparison);
+    }
+
     /// Names of the gates that failed.
     pub fn failed_gates(&self) -> Vec<&str> {
         self.gates

@@ -48,6 +48,9 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
         ));
     }
     out.push_str(&headline_findings(report));
+    if let Some(baseline) = &report.baseline {
+        out.push_str(&super::diff::baseline_line(baseline));
+    }
     let n = &report.notice;
     out.push_str(&format!(
         "  notice        {} adverse decisions: {} with a reason, {} with an appeal route\n",

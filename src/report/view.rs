@@ -132,6 +132,7 @@ pub fn build_view(report: &Report) -> View {
         ),
     };
     let mut sections = vec![limitations_section(report)];
+    sections.extend(report.baseline.as_ref().map(super::diff::baseline_section));
     for (dimension, id, title) in [
         (
             Dimension::Language,

@@ -7,16 +7,19 @@
 //! is cut off, and the scenario, corpora and target must be unchanged.
 //!
 //! [`run`] asks the target the scenario describes; [`run_with_moderator`] asks
-//! a moderation system the calling program supplies.
+//! a moderation system the calling program supplies. A scenario's
+//! `[baseline]` is checked before the first request and compared with when the
+//! reports are written; [`diff_runs`] compares any two runs.
 
 mod appeal_probe;
+mod compare;
 mod events;
 mod executor;
 mod progress;
 mod rate_limit;
 mod rundir;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -33,6 +36,7 @@ use crate::report::{Report, build_report, write_outputs};
 use crate::scenario::Plan;
 
 pub use crate::manifest::{RunManifest, ScenarioRecord};
+pub use compare::{BASELINE_FILES, DiffRequest, diff_runs, write_diff};
 pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
@@ -201,6 +205,9 @@ async fn run_target(
     observer: Arc<dyn RunObserver>,
     stop: StopSignal,
 ) -> Result<RunOutcome, Error> {
+    if let Some(baseline) = &plan.baseline {
+        compare::check_baseline(&plan, baseline)?;
+    }
     let info = target.info();
     let cache = (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
         let root = request
@@ -391,8 +398,19 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
         }
         None => None,
     };
-    let report = build_report(plan, manifest, &decisions, &appeals, statements);
-    manifest.outputs = write_outputs(dir.path(), plan, &report, &decisions)?;
+    let mut report = build_report(plan, manifest, &decisions, &appeals, statements);
+    let baseline = if all_decided {
+        compare::compare_with_baseline(dir.path(), plan, manifest, &decisions, &report)?
+    } else {
+        None
+    };
+    let mut outputs = BTreeMap::new();
+    if let Some(compared) = baseline {
+        report.add_baseline(compared.comparison);
+        outputs = compared.file_hashes;
+    }
+    outputs.extend(write_outputs(dir.path(), plan, &report, &decisions)?);
+    manifest.outputs = outputs;
     dir.write_manifest(manifest)?;
     Ok(report)
 }
@@ -404,7 +422,12 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
 /// dropped (reports need only their hash), so memory stays flat.
 fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex), Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
-    let mut decisions: DecisionIndex = HashMap::with_capacity(plan.cases.len());
+    index_journal(path, &known)
+}
+
+/// [`index_records`] for a run whose cases have the ids `known`.
+fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, AppealIndex), Error> {
+    let mut decisions: DecisionIndex = HashMap::with_capacity(known.len());
     let mut appeals = AppealIndex::new();
     let mut problems = Vec::new();
     if path.exists() {

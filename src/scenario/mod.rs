@@ -60,6 +60,22 @@ pub struct CorpusRecord {
     pub provenance: Vec<Provenance>,
 }
 
+/// The earlier run a run is compared with (`[baseline]`): the comparison is
+/// written into the run directory, shown in the report, and with
+/// `max_regression` it is a gate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselinePlan {
+    /// The baseline's run directory.
+    pub run: PathBuf,
+    /// Over-removal may rise by at most this share, overall and in every slice
+    /// with at least the minimum n.
+    pub max_regression: Option<f64>,
+    /// Judge `max_regression` on point estimates alone, without the significance test.
+    pub strict: bool,
+    /// Compare the cases identical in both runs when the corpora differ.
+    pub allow_corpus_change: bool,
+}
+
 /// Facts about notice and appeal that a run cannot observe, declared in the
 /// scenario (`[declared]`) and shown as declared, never as measured.
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -192,6 +208,8 @@ pub struct Plan {
     pub declared: DeclaredFacts,
     /// Statements of reasons to validate.
     pub statements: Option<PathBuf>,
+    /// The earlier run this one is compared with.
+    pub baseline: Option<BaselinePlan>,
     /// Things in the scenario that are valid but probably not meant (such as a
     /// placeholder host), for the user to see before running.
     pub warnings: Vec<Diagnostic>,
@@ -276,6 +294,7 @@ impl PlanBuilder<'_> {
             }
             None => {}
         }
+        let baseline = raw.baseline.as_ref().map(|b| self.baseline(b));
         let (corpora, cases) = self.corpora(&raw);
         let target = {
             let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
@@ -303,6 +322,7 @@ impl PlanBuilder<'_> {
             appeal,
             declared: raw.declared,
             statements,
+            baseline,
             warnings: self.warnings,
         })
     }
@@ -463,6 +483,36 @@ impl PlanBuilder<'_> {
             return None;
         };
         registry::configure(table, &mut self.checks("target", known_ids))
+    }
+
+    fn baseline(&mut self, raw: &raw::RawBaseline) -> BaselinePlan {
+        let run = self.resolve(&raw.run);
+        if !run.is_dir() {
+            self.problem(
+                &["baseline", "run"],
+                format!(
+                    "{} is not a directory (it names the baseline's run directory)",
+                    run.display()
+                ),
+            );
+        }
+        match raw.max_regression {
+            Some(max) if !(0.0..=1.0).contains(&max) => self.problem(
+                &["baseline", "max_regression"],
+                format!("must be a share between 0 and 1 (0.02 is two percentage points), got {max}"),
+            ),
+            None if raw.strict => {
+                let warning = self.located(&["baseline", "strict"], "has no effect without `max_regression`");
+                self.warnings.push(warning);
+            }
+            _ => {}
+        }
+        BaselinePlan {
+            run,
+            max_regression: raw.max_regression,
+            strict: raw.strict,
+            allow_corpus_change: raw.allow_corpus_change,
+        }
     }
 
     fn appeal(&mut self, raw: &raw::RawAppeal) -> AppealPlan {

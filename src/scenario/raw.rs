@@ -41,6 +41,25 @@ pub struct RawScenario {
     /// A file of statements of reasons (EU DSA Transparency Database format) to check.
     #[serde(default)]
     pub statements: Option<RawStatements>,
+    /// An earlier run to compare this one with.
+    #[serde(default)]
+    pub baseline: Option<RawBaseline>,
+}
+
+/// `[baseline]`: an earlier run of the same cases to compare with.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaseline {
+    /// The run directory, relative to the scenario file's directory.
+    pub run: String,
+    /// Fail when over-removal rises by more than this share (e.g. 0.02).
+    pub max_regression: Option<f64>,
+    /// Judge `max_regression` on point estimates alone.
+    #[serde(default)]
+    pub strict: bool,
+    /// Compare the cases identical in both runs instead of refusing when the corpora differ.
+    #[serde(default)]
+    pub allow_corpus_change: bool,
 }
 
 /// `[appeal]`: the platform's appeal API.

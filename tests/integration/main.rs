@@ -11,6 +11,7 @@ mod completions;
 mod config_limits;
 mod consistency;
 mod corpus_tools;
+mod diff;
 mod gates_and_exit_codes;
 mod github;
 mod guard_target;
