@@ -372,7 +372,7 @@ fn report_to_github(report: &crate::report::Report, dir: &Path, step_summary: Op
         );
         return;
     };
-    let summary = render_step_summary(report, &dir.join("report.md").display().to_string(), None);
+    let summary = render_step_summary(report, &dir.join("report.md").display().to_string());
     let appended = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -9,35 +9,38 @@
 //! message, and `:` and `,` as well in a property. A value can then neither end
 //! the command early nor start a command of its own.
 //!
-//! A comparison with a baseline run adds its regressions to the summary as
-//! [`Regression`] rows, which this module escapes like any other value.
+//! A run with a `[baseline]` adds the slices where it is worse than its
+//! baseline: over-removal that rose or detection that fell, significantly after
+//! correction, and every slice the regression gate found regressed.
 
+use std::collections::BTreeSet;
+
+use super::diff::{BaselineComparison, adjusted_p_clause, signed_points, slice_name};
 use super::findings::Review;
 use super::markdown::{code_span_content, escape};
 use super::terminal::{quoted_interval, review_line};
 use super::visible::{for_document, for_terminal_line};
 use super::{Report, Status, percent};
-use crate::analysis::Dimension;
+use crate::analysis::{Dimension, Measure};
 use crate::gates::{GateResult, GateStatus};
 
 /// One measure that got worse than in the baseline run, as the summary shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Regression {
-    /// What got worse, e.g. "over-removal, language = fr".
-    pub measure: String,
-    /// Its value in the baseline run, formatted.
-    pub baseline: String,
-    /// Its value in this run, formatted.
-    pub current: String,
-    /// The test that shows the change, e.g. "McNemar exact p = 0.0031".
-    pub evidence: String,
+struct Regression {
+    /// What got worse, e.g. "Over-removal · Language: French (fr)".
+    measure: String,
+    /// Its rate in the baseline run.
+    baseline: String,
+    /// Its rate in this run.
+    current: String,
+    /// The change and the test that shows it.
+    evidence: String,
 }
 
 /// The Markdown step summary of a run whose report is `report_file`: its gates,
 /// its headline rates with their intervals, the corpora's review status, and
-/// — when the run was compared with a baseline — the regressions found (an
-/// empty list says there were none).
-pub fn render_step_summary(report: &Report, report_file: &str, regressions: Option<&[Regression]>) -> String {
+/// — when the run was compared with a baseline — the regressions found.
+pub fn render_step_summary(report: &Report, report_file: &str) -> String {
     let status = match report.outcome.status {
         Status::Passed => "✅ passed",
         Status::GatesFailed => "❌ gates failed",
@@ -53,8 +56,8 @@ pub fn render_step_summary(report: &Report, report_file: &str, regressions: Opti
     out.push_str(&gates_table(&report.gates));
     out.push_str(&rates_table(report));
     out.push_str(&format!("**Review:** {}\n\n", text(&review_text(report))));
-    if let Some(regressions) = regressions {
-        out.push_str(&regressions_section(regressions));
+    if let Some(baseline) = &report.baseline {
+        out.push_str(&regressions_section(&baseline.baseline.run_id, &regressions(baseline)));
     }
     out.push_str(&format!("Full report: {}\n\n", code(report_file)));
     out
@@ -148,12 +151,60 @@ fn review_text(report: &Report) -> String {
     })
 }
 
-fn regressions_section(regressions: &[Regression]) -> String {
+/// The slices where the run is worse than its baseline: over-removal that rose
+/// or detection that fell, significantly after correction, and every slice the
+/// regression gate found regressed (on point estimates alone when strict).
+fn regressions(baseline: &BaselineComparison) -> Vec<Regression> {
+    let gated: BTreeSet<&str> = baseline
+        .gate
+        .iter()
+        .flat_map(|gate| gate.regressions())
+        .map(|check| check.slice.as_str())
+        .collect();
+    let rate = |rate: Option<f64>| rate.map_or("–".into(), percent);
+    baseline
+        .slices
+        .iter()
+        .filter(|s| {
+            let worse = s.change.is_some_and(|change| match s.measure {
+                Measure::OverRemoval => change > 0.0,
+                Measure::Detection => change < 0.0,
+            });
+            (s.significant && worse) || gated.contains(s.key().as_str())
+        })
+        .map(|s| Regression {
+            measure: format!(
+                "{} · {}",
+                match s.measure {
+                    Measure::OverRemoval => "Over-removal",
+                    Measure::Detection => "Detection",
+                },
+                slice_name(s.dimension, &s.value)
+            ),
+            baseline: rate(s.a.rate),
+            current: rate(s.b.rate),
+            evidence: format!(
+                "{}{}, {}, n = {}",
+                s.change.map_or("–".into(), signed_points),
+                s.change_ci.map_or(String::new(), |[lo, hi]| format!(
+                    " ({:+.1} to {:+.1})",
+                    lo * 100.0,
+                    hi * 100.0
+                )),
+                adjusted_p_clause(s.p_adjusted),
+                s.n
+            ),
+        })
+        .collect()
+}
+
+fn regressions_section(baseline_run: &str, regressions: &[Regression]) -> String {
     if regressions.is_empty() {
-        return "**Baseline:** no regression.\n\n".into();
+        return format!("**Baseline** {}: no regression.\n\n", code(baseline_run));
     }
-    let mut out = String::from(
-        "#### Regressions against the baseline\n\n| Measure | Baseline | This run | Evidence |\n| --- | ---: | ---: | --- |\n",
+    let mut out = format!(
+        "#### Regressions against the baseline {}\n\n| Measure | Baseline | This run | Evidence |\n| --- | ---: | ---: | --- |\n",
+        code(baseline_run)
     );
     for r in regressions {
         out.push_str(&format!(
@@ -263,11 +314,15 @@ mod tests {
             current: "<b>25.0 %</b>".into(),
             evidence: "p = 0.01".into(),
         }];
-        let section = regressions_section(&rows);
+        let section = regressions_section("run`x", &rows);
+        assert!(
+            section.starts_with("#### Regressions against the baseline `runx`\n"),
+            "{section}"
+        );
         assert!(
             section.contains("| over-removal \\| language = x # h | 10.0 % | &lt;b&gt;25.0 %&lt;/b&gt; | p = 0.01 |"),
             "{section}"
         );
-        assert_eq!(regressions_section(&[]), "**Baseline:** no regression.\n\n");
+        assert_eq!(regressions_section("a", &[]), "**Baseline** `a`: no regression.\n\n");
     }
 }

@@ -46,7 +46,7 @@ use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
 pub use decisions_csv::{decisions_csv, restore_formula_cell};
-pub use github::{Regression, render_annotations, render_step_summary};
+pub use github::{render_annotations, render_step_summary};
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;

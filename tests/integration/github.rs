@@ -198,3 +198,89 @@ fn corpus_and_scenario_text_cannot_forge_or_break_workflow_commands() {
         "no heading made up by a value: {text}"
     );
 }
+
+/// Writes a scenario in `dir/name/` replaying `removed(i)` for 60 protected
+/// English posts (`p0`…`p59`) and removing 20 threats, with `extra` TOML.
+fn replayed_scenario(dir: &Path, name: &str, removed: impl Fn(usize) -> bool, extra: &str) -> PathBuf {
+    let corpus = dir.join("corpus");
+    if !corpus.exists() {
+        let mut rows: String = (0..60)
+            .map(|i| format!("p{i},en,we stand with migrants {i},protected,counter_speech,migrants,,,\n"))
+            .collect();
+        rows.extend((0..20).map(|i| format!("v{i},en,we will hurt you {i},violating,threat,migrants,,,\n")));
+        write_corpus(&corpus, &["en"], &rows);
+    }
+    let scenario_dir = dir.join(name);
+    std::fs::create_dir_all(&scenario_dir).unwrap();
+    let mut recording = String::from("id,action\n");
+    for i in 0..60 {
+        recording.push_str(&format!("p{i},{}\n", if removed(i) { "remove" } else { "allow" }));
+    }
+    for i in 0..20 {
+        recording.push_str(&format!("v{i},remove\n"));
+    }
+    std::fs::write(scenario_dir.join("recorded.csv"), recording).unwrap();
+    write_scenario(
+        &scenario_dir,
+        &corpus,
+        &format!(
+            "name = \"{name}\"\ncorpora = [{{corpus}}]\n[target]\nkind = \"replay\"\nfile = \"recorded.csv\"\n{extra}"
+        ),
+    )
+}
+
+#[test]
+fn regressions_against_the_baseline_are_in_the_step_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let before = replayed_scenario(tmp.path(), "before", |_| false, "");
+    let output = run_scenario(&before, &tmp.path().join("before-run"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    // 30 of the 60 protected posts now come down
+    let after = replayed_scenario(
+        tmp.path(),
+        "after",
+        |i| i < 30,
+        "[baseline]\nrun = \"../before-run\"\nmax_regression = 0.02\n",
+    );
+    let summary = tmp.path().join("summary.md");
+    let output = modaudit()
+        .arg("run")
+        .arg(&after)
+        .arg("--out")
+        .arg(tmp.path().join("after-run"))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{}", stderr_of(&output));
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.contains("#### Regressions against the baseline `before-run`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| Over-removal · Overall | 0.0 % | 50.0 % | \\+50.0 points (+36.3 to +62.3)"),
+        "{text}"
+    );
+    assert!(text.contains("adjusted p &lt; 0.0001, n = 60 |"), "{text}");
+    assert!(text.contains("| max_regression | ≤ 0.0200 |"), "{text}");
+    assert!(
+        stdout.contains("::error title=after%3A gate max_regression failed::"),
+        "{stdout}"
+    );
+
+    // the same cases decided alike: no regression
+    let same = replayed_scenario(tmp.path(), "same", |_| false, "[baseline]\nrun = \"../before-run\"\n");
+    std::fs::remove_file(&summary).unwrap();
+    let output = modaudit()
+        .arg("run")
+        .arg(&same)
+        .arg("--out")
+        .arg(tmp.path().join("same-run"))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.contains("**Baseline** `before-run`: no regression."), "{text}");
+}

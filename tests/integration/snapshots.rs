@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use modaudit::decision::{Action, Decision, Notice};
 use modaudit::report::{
-    Regression, build_report, decisions_csv, render_annotations, render_html, render_junit, render_markdown,
-    render_step_summary,
+    build_report, decisions_csv, render_annotations, render_html, render_junit, render_markdown, render_step_summary,
 };
 use modaudit::run::{RunManifest, ScenarioRecord, build_target};
 use modaudit::scenario::Plan;
@@ -156,15 +155,9 @@ fn decisions_csv_file() {
 fn github_step_summary() {
     let (plan, manifest, decisions) = fixture();
     let report = build_report(&plan, &manifest, &decisions, &Default::default(), None);
-    let regressions = [Regression {
-        measure: "over-removal, target group = muslims".into(),
-        baseline: "20.0 %".into(),
-        current: "100.0 %".into(),
-        evidence: "exact McNemar p = 0.0010".into(),
-    }];
     insta::assert_snapshot!(format!(
         "{}----\n{}",
-        render_step_summary(&report, "reports/snapshot/report.md", Some(&regressions)),
+        render_step_summary(&report, "reports/snapshot/report.md"),
         render_annotations(&report)
     ));
 }

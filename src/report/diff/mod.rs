@@ -38,6 +38,7 @@ pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use terminal::{baseline_line, render_terminal};
 pub(crate) use view::baseline_section;
+pub use view::slice_name;
 
 /// Version of the `diff.json` schema.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
