@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::corpus::import::{GenericFormat, GenericImport, ImportSummary, parse_label_map};
 use crate::corpus::{Taxonomy, load_corpus};
@@ -75,6 +75,12 @@ pub enum Command {
         #[arg(long, value_name = "DIR", requires = "threshold")]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `modaudit completions bash > /etc/bash_completion.d/modaudit`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `modaudit man > modaudit.1`.
+    Man,
+    /// Print the JSON Schema of a scenario file or of results.json.
+    Schema { document: crate::schema::Document },
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,7 +328,24 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `github`: also append a summary to the file $GITHUB_STEP_SUMMARY names and
+    /// print an `::error` annotation per failing gate (the default when that
+    /// variable is set); `plain`: neither.
+    #[arg(long, value_enum)]
+    pub format: Option<RunFormat>,
 }
+
+/// How the end of a run is reported besides the report files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunFormat {
+    /// The terminal summary.
+    Plain,
+    /// The terminal summary, a GitHub Actions step summary and annotations.
+    Github,
+}
+
+/// The file GitHub Actions reads a step's Markdown summary from.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 
 /// Runs the parsed command; returns the process exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
@@ -340,6 +363,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
             out,
         } => report_command(&run_dir, scenario.as_deref(), threshold, out.as_deref()),
         Command::Diff(args) => diff_command(args),
+        Command::Completions { shell } => print_generated(|out| {
+            clap_complete::generate(shell, &mut Cli::command(), "modaudit", out);
+            Ok(())
+        }),
+        Command::Man => print_generated(|out| clap_mangen::Man::new(Cli::command()).render(out)),
+        Command::Schema { document } => print_generated(|out| out.write_all(document.schema_json().as_bytes())),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -399,7 +428,42 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
     if !args.quiet {
         show(&render_terminal(&outcome.report, &outcome.dir));
     }
+    let step_summary = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|v| !v.is_empty());
+    let default_format = if step_summary.is_some() {
+        RunFormat::Github
+    } else {
+        RunFormat::Plain
+    };
+    if args.format.unwrap_or(default_format) == RunFormat::Github {
+        report_to_github(&outcome.report, &outcome.dir, step_summary.map(PathBuf::from));
+    }
     Ok(outcome.report.outcome.exit_code)
+}
+
+/// Prints an `::error` workflow command per failing gate and appends the step
+/// summary to `step_summary`. A summary that cannot be written is a warning:
+/// the run's outcome stays what decides the exit code.
+fn report_to_github(report: &crate::report::Report, dir: &Path, step_summary: Option<PathBuf>) {
+    use crate::report::{render_annotations, render_step_summary};
+    print!("{}", render_annotations(report));
+    let Some(path) = step_summary else {
+        eprintln!(
+            "warning: {GITHUB_STEP_SUMMARY} is not set, so no step summary was written (set it to a file to get one)"
+        );
+        return;
+    };
+    let summary = render_step_summary(report, &dir.join("report.md").display().to_string());
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, summary.as_bytes()));
+    if let Err(e) = appended {
+        eprintln!(
+            "warning: could not write the step summary to {}: {e}",
+            for_terminal(&path.display().to_string())
+        );
+    }
 }
 
 /// Resolves on the first Ctrl-C (or SIGTERM): the run then cancels what is in
@@ -789,6 +853,17 @@ fn report_command(
     };
     show(&render_terminal(&outcome.report, &outcome.dir));
     Ok(outcome.report.outcome.exit_code)
+}
+
+/// Writes text generated from the command-line definitions (a completion
+/// script, the man page) to stdout as it is; a reader that stops early
+/// (`| head`) is no error.
+fn print_generated(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<u8, Error> {
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("stdout")(e)),
+        _ => Ok(exit::SUCCESS),
+    }
 }
 
 /// Prints text meant for a person on stdout. Names, categories, scenario names

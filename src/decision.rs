@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// `Unsupported` (the system says it cannot moderate this language) are outcomes,
 /// not decisions: they are never adverse and are left out of rate denominators,
 /// but they are counted and reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Allow,
@@ -96,7 +96,7 @@ pub struct Notice {
 /// higher it is), a lower one `below`. A target kind whose action is not such a
 /// rule (a keyword list, a model that answers with a verdict, per-category
 /// thresholds) has none, and its runs have no threshold sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScoreRule {
     /// The threshold the run used.
     pub threshold: f64,

@@ -12,7 +12,7 @@ use crate::appeal::NoticeCoverage;
 use crate::scenario::GateThresholds;
 
 /// How a gate ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GateStatus {
     /// The quantity was measured and meets the threshold.
@@ -25,7 +25,7 @@ pub enum GateStatus {
 }
 
 /// The result of one gate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GateResult {
     pub name: String,
     pub threshold: f64,

@@ -11,8 +11,8 @@
 //! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`],
 //! [`hash`], [`draw`], [`input`], [`fsutil`] and [`plural`] at the bottom;
 //! then [`corpus`], [`scenario`] and [`moderator`]; then [`manifest`],
-//! [`analysis`] and the appeal metrics; then [`report`]; then [`run`]; then
-//! [`cli`].
+//! [`analysis`] and the appeal metrics; then [`report`] and [`schema`]; then
+//! [`run`]; then [`cli`].
 
 #![forbid(unsafe_code)]
 
@@ -37,5 +37,6 @@ pub mod plural;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schema;
 pub mod statements;
 pub mod visible;

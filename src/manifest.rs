@@ -84,7 +84,7 @@ pub struct ScenarioRecord {
 }
 
 /// What rate limiting cost a run: recorded in the manifest, shown in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RateLimiting {
     /// Answers saying "too many requests" (HTTP 429).
     pub responses: u64,

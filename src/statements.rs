@@ -165,7 +165,7 @@ const EEA: &[&str] = &[
 ];
 
 /// The report on a file of statements of reasons.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatementsReport {
     pub file: String,
     pub statements: u64,
@@ -185,7 +185,7 @@ pub struct StatementsReport {
     pub join: Option<Join>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldIssues {
     pub field: String,
     pub missing: u64,
@@ -194,7 +194,7 @@ pub struct FieldIssues {
     pub examples: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Join {
     /// Adverse decisions that carry a decision id.
     pub decisions_with_id: u64,

@@ -127,7 +127,7 @@ pub fn delong(positives: &[f64], negatives: &[f64], confidence: f64) -> Option<(
 }
 
 /// An AUC's interval and the counts it rests on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AucInterval {
     pub positives: u64,
     pub negatives: u64,
@@ -186,7 +186,7 @@ pub fn power_mean(values: &[f64], p: f64) -> Option<f64> {
     Some(mean.powf(1.0 / p))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupAuc {
     pub group: String,
     /// Scored cases in the group.
@@ -204,14 +204,14 @@ pub struct GroupAuc {
     pub bnsp_auc_interval: Option<AucInterval>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PowerMeans {
     pub subgroup_auc: Option<f64>,
     pub bpsn_auc: Option<f64>,
     pub bnsp_auc: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScoreBias {
     pub scored_cases: u64,
     pub overall_auc: Option<f64>,

@@ -182,7 +182,7 @@ impl<'a> ClusterTallies<'a> {
 }
 
 /// A rate's cluster-robust interval and what it rests on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClusterRobust {
     /// Clusters with at least one case in the rate's denominator.
     pub clusters: u64,

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How p-values of many comparisons in one run are adjusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Correction {
     /// Holm–Bonferroni step-down (controls the family-wise error rate).

@@ -29,7 +29,7 @@ use super::{Observation, rate_with_interval};
 use crate::corpus::{FamilyKind, Label};
 
 /// Flip statistics over all counterfactual families.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Counterfactual {
     /// Families of the corpus with at least two decided members, of every
     /// kind (the families of variants made by `[perturb]` are in `by_kind` only,
@@ -47,7 +47,7 @@ pub struct Counterfactual {
 }
 
 /// Flips among the families of one kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KindFlips {
     pub kind: FamilyKind,
     /// Families with at least two decided members.
@@ -73,7 +73,7 @@ pub struct KindFlips {
 }
 
 /// How many families of one size there are, and how many of them flipped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FamilySize {
     /// Decided members.
     pub members: u64,
@@ -82,7 +82,7 @@ pub struct FamilySize {
 }
 
 /// How the members sharing one distinguishing value took part in flips.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemberFlips {
     /// The target group (group swaps), speaker group (dialect families) or, for
     /// other kinds, the target group else the speaker group; `None` if the
@@ -101,7 +101,7 @@ pub struct MemberFlips {
 }
 
 /// A family whose members were treated differently.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlippedFamily {
     pub pair_id: String,
     pub kind: FamilyKind,
@@ -114,7 +114,7 @@ pub struct FlippedFamily {
 }
 
 /// A member of a counterfactual family.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Member {
     pub case_id: String,
     /// The value that distinguishes the member within its kind of family.

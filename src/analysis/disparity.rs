@@ -29,7 +29,7 @@ use crate::corpus::{Case, Label};
 pub const ALL_OTHERS: &str = "all others";
 
 /// What a disparity compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// Adverse action on protected cases.
@@ -74,7 +74,7 @@ impl Measure {
 }
 
 /// Why an interval seems to say something the test does not, or the reverse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntervalNoteCode {
     /// The unadjusted interval excludes parity (ratio 1, difference 0); the
@@ -90,7 +90,7 @@ pub enum IntervalNoteCode {
 }
 
 /// A machine-readable reason next to an interval that could be misread.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IntervalNote {
     pub code: IntervalNoteCode,
     pub text: String,
@@ -98,7 +98,7 @@ pub struct IntervalNote {
 
 /// The kind of speech over-represented most among the group's cases compared
 /// with its reference's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Imbalance {
     pub dimension: Dimension,
     pub value: String,
@@ -110,7 +110,7 @@ pub struct Imbalance {
 
 /// A significant disparity re-examined within strata of kind of speech (and
 /// language), so that a different mix of cases cannot explain it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StratifiedCheck {
     /// The dimensions whose combinations form the strata.
     pub strata_by: Vec<Dimension>,
@@ -141,7 +141,7 @@ pub struct StratifiedCheck {
 }
 
 /// One group's rate compared with its reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Disparity {
     pub measure: Measure,
     pub dimension: Dimension,
@@ -197,7 +197,7 @@ pub struct Disparity {
 }
 
 /// A set of comparisons corrected together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Family {
     pub name: String,
     pub measure: Measure,
@@ -215,7 +215,7 @@ pub struct Family {
 }
 
 /// What was done for one measure in one dimension.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DimensionComparison {
     pub measure: Measure,
     pub dimension: Dimension,

@@ -14,7 +14,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 pub const SMALL_EXPECTED: f64 = 5.0;
 
 /// The χ² test of homogeneity across the groups of a dimension.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Homogeneity {
     /// `chi_square_homogeneity`.
     pub test: String,

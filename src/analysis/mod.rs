@@ -58,7 +58,7 @@ pub use perturbation::{
 pub use slices::{Slice, slices};
 
 /// A way of slicing cases into groups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     Overall,
@@ -179,7 +179,7 @@ pub struct AnalysisSettings {
 }
 
 /// Which comparisons form one family for the multiple-comparison correction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FamilyMode {
     /// One family per measure and dimension: languages, target groups, kinds of
@@ -191,7 +191,7 @@ pub enum FamilyMode {
 }
 
 /// How a dimension's reference group is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferenceMode {
     /// Each group against all other cases with a value in the dimension.
@@ -246,7 +246,7 @@ impl Observation<'_> {
 }
 
 /// Case counts of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Totals {
     pub cases: u64,
     pub decided: u64,

@@ -28,7 +28,7 @@ use crate::corpus::perturb::{Transform, primary_language};
 pub const MAX_EXAMPLES: usize = 20;
 
 /// How the system's decisions held up under the edits of `[perturb]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Perturbation {
     /// Per transform with violating originals: the evasion rate.
     pub evasion: Vec<TransformRates>,
@@ -39,7 +39,7 @@ pub struct Perturbation {
 }
 
 /// One transform's rate, overall and per language.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransformRates {
     pub transform: Transform,
     pub overall: PairRate,
@@ -47,7 +47,7 @@ pub struct TransformRates {
 }
 
 /// A rate over pairs of an original and its variant.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PairRate {
     /// Pairs whose original and variant were both decided.
     pub pairs: u64,
@@ -67,7 +67,7 @@ pub struct PairRate {
 }
 
 /// A rate for the originals of one language.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LanguageRate {
     /// Primary language subtag of the originals.
     pub language: String,
@@ -76,7 +76,7 @@ pub struct LanguageRate {
 }
 
 /// The directional check: quotations treated more harshly than their post.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Directional {
     pub transform: Transform,
     #[serde(flatten)]
@@ -88,7 +88,7 @@ pub struct Directional {
 }
 
 /// A quotation met adverse action while the post it condemns did not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DirectionalExample {
     /// The violating post.
     pub original: String,

@@ -20,7 +20,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 pub const POWER: f64 = 0.8;
 
 /// The smallest rate in one direction that the comparison would detect.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Detectable {
     /// The group rate detectable with the given power; `None` when no rate is.
     pub rate: Option<f64>,
@@ -32,7 +32,7 @@ pub struct Detectable {
 }
 
 /// Minimum detectable rates above and below the reference rate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MinimumDetectable {
     /// `cohen_h_normal`: normal approximation on Cohen's h, two-sided.
     pub method: String,

@@ -55,7 +55,7 @@ pub fn katz_rate_ratio(a: u64, n1: u64, c: u64, n2: u64, z: f64) -> RateRatio {
 }
 
 /// A confidence interval for a rate ratio.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RatioInterval {
     pub lower: f64,
     /// `None`: the interval has no finite upper limit (the reference rate is 0).

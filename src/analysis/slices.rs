@@ -11,7 +11,7 @@ use crate::corpus::Label;
 use crate::decision::Action;
 
 /// Rates for the cases sharing one value of one dimension.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Slice {
     pub dimension: Dimension,
     pub value: String,

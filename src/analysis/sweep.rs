@@ -45,7 +45,7 @@ pub const SIGNIFICANCE_POINTS: usize = 101;
 const SWEPT_DIMENSIONS: [Dimension; 2] = [Dimension::Language, Dimension::TargetGroup];
 
 /// Why a decided case keeps its recorded action at every threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeptReason {
     /// The system gave no finite score.
@@ -66,7 +66,7 @@ impl KeptReason {
 }
 
 /// A decided case whose action no threshold changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeptCase {
     pub case_id: String,
     pub action: Action,
@@ -141,7 +141,7 @@ pub fn rederive<'a>(
 }
 
 /// Over-removal and detection of one group at every threshold of the sweep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Curve {
     pub dimension: Dimension,
     pub group: String,
@@ -160,7 +160,7 @@ pub struct Curve {
 }
 
 /// Where a disparity stands at one threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignificanceState {
     /// Significantly above its reference after correction.
@@ -194,7 +194,7 @@ impl SignificanceState {
 }
 
 /// A disparity changing state between two neighbouring thresholds of the grid.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignificanceChange {
     /// The last threshold of the grid in the old state.
     pub from_threshold: f64,
@@ -206,7 +206,7 @@ pub struct SignificanceChange {
 
 /// One group's comparison with its reference at every threshold of the
 /// significance grid, as the main analysis would make it there.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignificanceTrack {
     pub measure: Measure,
     pub dimension: Dimension,
@@ -220,7 +220,7 @@ pub struct SignificanceTrack {
 }
 
 /// One language at the threshold that equalises over-removal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EqualisingLanguage {
     pub language: String,
     /// The language's threshold; `None`: above every score of the language
@@ -247,7 +247,7 @@ pub struct EqualisingLanguage {
 /// Overall detection grows with r; the rate reported is the smallest one at
 /// which it reaches the operating threshold's. Languages without decided
 /// protected cases keep the operating threshold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Equalising {
     /// The common rate no language's over-removal exceeds.
     pub over_removal_rate: f64,
@@ -261,7 +261,7 @@ pub struct Equalising {
 }
 
 /// A scoring run across thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sweep {
     /// How the system turned scores into actions, at the run's threshold.
     pub rule: ScoreRule,

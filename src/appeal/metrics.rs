@@ -31,7 +31,7 @@ use crate::scenario::Plan;
 /// Time from filing to decision, estimated by Kaplan–Meier: an appeal still
 /// undecided at the deadline (or lost after filing) is censored when last seen
 /// undecided, not dropped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimeToDecision {
     /// Appeals in the estimate: filed and followed to a decision, to the
     /// deadline, or until their status could no longer be read. Appeals of an
@@ -70,7 +70,7 @@ impl TimeToDecision {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProbeReport {
     /// Adverse decisions on protected cases.
     pub wrongful_removals: u64,
@@ -111,7 +111,7 @@ pub struct ProbeReport {
     pub failures: Vec<(String, u64)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppealSlice {
     pub dimension: Dimension,
     pub value: String,
@@ -140,7 +140,7 @@ pub struct AppealSlice {
 }
 
 /// What is compared between a group and its reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealMeasure {
     /// Reversed among decided appeals (conditional on a decision by the deadline).
@@ -152,7 +152,7 @@ pub enum AppealMeasure {
 }
 
 /// The test behind a comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealTest {
     /// Fisher's exact test, two-sided, on the 2×2 table of reversed and not.
@@ -162,7 +162,7 @@ pub enum AppealTest {
 }
 
 /// Where the group stands against its reference on the measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// A higher reversal rate, or a longer time to decision (fewer decisions than expected).
@@ -171,7 +171,7 @@ pub enum Direction {
     Same,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppealDisparity {
     pub dimension: Dimension,
     pub group: String,

@@ -23,7 +23,7 @@ pub use principles::{Basis, ChecklistItem, ItemStatus, checklist};
 pub use sampling::{Sampling, SamplingMethod, Stratum, selected};
 
 /// Everything `results.json` says about notice and appeal (under `appeal`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppealReport {
     pub availability: Availability,
     /// Coverage of each notice element among adverse decisions.
@@ -35,7 +35,7 @@ pub struct AppealReport {
     pub checklist: Vec<ChecklistItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Availability {
     pub adverse: u64,
     /// Adverse decisions that offered a route to appeal.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::decision::Notice;
 
 /// Coverage of each notice element among adverse decisions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NoticeCoverage {
     /// Adverse decisions (the denominator of every other count).
     pub adverse: u64,

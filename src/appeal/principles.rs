@@ -16,7 +16,7 @@ use crate::analysis::{AnalysisSettings, Dimension};
 use crate::scenario::DeclaredFacts;
 use crate::statements::StatementsReport;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemStatus {
     Met,
@@ -25,7 +25,7 @@ pub enum ItemStatus {
 }
 
 /// Where an item's status comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     Measured,
@@ -33,7 +33,7 @@ pub enum Basis {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChecklistItem {
     /// e.g. "Santa Clara Principles 2.0" or "EU DSA".
     pub framework: String,

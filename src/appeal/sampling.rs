@@ -29,7 +29,7 @@ use crate::journal::appeal::AppealIndex;
 use crate::scenario::{AppealPlan, Plan};
 
 /// How the appeals were chosen (`results.json` → `appeal.probe.sampling`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sampling {
     pub method: SamplingMethod,
     /// The run's seed, which orders the cases of each language.
@@ -43,7 +43,7 @@ pub struct Sampling {
     pub strata: Vec<Stratum>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SamplingMethod {
     /// Every wrongful removal is appealed.
@@ -53,7 +53,7 @@ pub enum SamplingMethod {
 }
 
 /// The appeals of one language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stratum {
     pub language: String,
     pub wrongful_removals: u64,

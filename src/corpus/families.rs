@@ -27,7 +27,7 @@ pub const CLUSTER_COLUMN: &str = "cluster";
 pub const FAMILY_KIND_COLUMN: &str = "family_kind";
 
 /// What distinguishes the members of a counterfactual family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FamilyKind {
     /// Members name different target groups (template expansions).

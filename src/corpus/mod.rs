@@ -36,7 +36,7 @@ pub use templates::{TemplateFiles, expand_templates};
 pub const MANIFEST_FILE: &str = "corpus.toml";
 
 /// The gold label of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Label {
     /// Lawful speech that should stay up.

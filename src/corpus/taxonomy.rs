@@ -31,7 +31,7 @@ pub const BUNDLED_TAXONOMY_NAME: &str = "corpora/taxonomy.toml (bundled)";
 /// A protected characteristic: a ground on which discrimination is prohibited
 /// (EU Charter of Fundamental Rights Art. 21, ICCPR Art. 2 and 26, and
 /// national equality law such as the UK Equality Act 2010 s. 4–12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Characteristic {
     ReligionOrBelief,

@@ -85,7 +85,7 @@ const CREDENTIALS_KEY: &str = "target.kind";
 const REGION_KEY: &str = "target.region";
 
 /// `[target]` with `kind = "aws"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAws {
     region: Option<String>,

@@ -48,7 +48,7 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 const OUTPUT_TYPES: [&str; 2] = ["FourSeverityLevels", "EightSeverityLevels"];
 
 /// `[target]` with `kind = "azure"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAzure {
     base_url: String,
@@ -66,7 +66,7 @@ pub struct RawAzure {
 }
 
 /// `auth = "key" | "entra"`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum RawAuth {
     #[default]

@@ -45,7 +45,7 @@ pub const DEFAULT_THRESHOLD: f64 = 0.5;
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
 /// `[target]` with `kind = "classify"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawClassify {
     base_url: String,
@@ -62,7 +62,7 @@ pub struct RawClassify {
 }
 
 /// The server in front of the model, which decides the endpoint's path.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ClassifyServer {
     #[default]

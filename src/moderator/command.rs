@@ -51,7 +51,7 @@ const STDERR_TAIL_LINES: usize = 5;
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// `[target]` with `kind = "command"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCommand {
     /// Program and arguments, e.g. `["python3", "model.py"]`.

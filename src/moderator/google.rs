@@ -66,7 +66,7 @@ const MODEL_VERSIONS: [&str; 2] = ["MODEL_VERSION_1", "MODEL_VERSION_2"];
 const ACCESS_TOKEN_KEY: &str = "target.access_token_env";
 
 /// `[target]` with `kind = "google"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGoogle {
     base_url: Option<String>,

@@ -57,7 +57,7 @@ const POLICY_LIMIT: Limit = Limit {
 };
 
 /// `[target]` with `kind = "guard"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGuard {
     model_family: String,

@@ -50,7 +50,7 @@ pub const DEFAULT_MAX_CHARS: usize = 1024;
 const MAX_SEVERITY: u32 = 3;
 
 /// `[target]` with `kind = "hive"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHive {
     base_url: Option<String>,

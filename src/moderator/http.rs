@@ -27,7 +27,7 @@ use super::{
 use crate::decision::{Action, Notice, ScoreRule};
 
 /// `[target]` with `kind = "http"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     url: String,
@@ -38,7 +38,7 @@ pub struct RawHttp {
 }
 
 /// `[target.response]`: JSON pointers into the API's answer.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMapping {
     action: Option<String>,

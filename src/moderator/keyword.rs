@@ -53,7 +53,7 @@ pub struct LexiconSource {
 }
 
 /// `[target]` with `kind = "builtin:keyword"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeyword {
     /// Keyword lists replacing or adding to the built-in ones: language → file.

@@ -26,8 +26,9 @@ pub trait TargetKind: TargetConfig + Sized + 'static {
     const NAME: &'static str;
 
     /// The `[target]` table as written, without `kind`: a serde struct with
-    /// `#[serde(deny_unknown_fields)]`.
-    type Raw: DeserializeOwned;
+    /// `#[serde(deny_unknown_fields)]`, whose JSON Schema describes the kind's
+    /// keys in the scenario schema.
+    type Raw: DeserializeOwned + schemars::JsonSchema;
 
     /// Fills in the defaults and checks every value, recording each problem
     /// against its key; `None` when the configuration cannot be used.

@@ -18,7 +18,7 @@ use super::{Moderator, SetupError};
 use crate::decision::ScoreRule;
 
 /// `[target]` with `kind = "library"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLibrary {
     /// What the system is, e.g. `our classifier v3`.

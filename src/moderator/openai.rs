@@ -38,7 +38,7 @@ pub const DEFAULT_KEY_ENV: &str = "OPENAI_API_KEY";
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
 /// `[target]` with `kind = "openai"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOpenAi {
     base_url: Option<String>,

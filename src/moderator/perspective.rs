@@ -30,7 +30,7 @@ pub const DEFAULT_ATTRIBUTE: &str = "TOXICITY";
 pub const DEFAULT_THRESHOLD: f64 = 0.7;
 
 /// `[target]` with `kind = "perspective"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPerspective {
     base_url: Option<String>,

@@ -6,7 +6,9 @@
 //! its own raw struct (unknown keys are refused with their line) and checks it.
 //!
 //! Adding a kind:
-//! 1. `src/moderator/<kind>.rs`: a raw struct, and a configuration that
+//! 1. `src/moderator/<kind>.rs`: a raw struct (deriving `Deserialize` and
+//!    `schemars::JsonSchema`, which puts its keys in `schemas/scenario.schema.json`:
+//!    regenerate it with `modaudit schema scenario`), and a configuration that
 //!    implements [`TargetKind`] and [`super::kind::TargetConfig`] (an HTTP API
 //!    implements [`super::remote::HttpApi`] and is served by
 //!    [`super::remote::HttpModerator`]); declare the module in `moderator/mod.rs`;
@@ -14,7 +16,9 @@
 //! 3. a row in README's "Targets" table, and a scenario in `scenarios/` (or an
 //!    integration test that uses the kind): a test holds the three together.
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
+use serde_json::json;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
@@ -90,17 +94,51 @@ pub fn configure(table: TargetTable<'_>, checks: &mut Checks<'_>) -> Option<Targ
     }
 }
 
+/// The JSON Schema of the `[target]` table: one of the kinds' tables, told
+/// apart by `kind`, each with exactly its raw struct's keys.
+pub fn target_schema(generator: &mut SchemaGenerator) -> Schema {
+    let kinds: Vec<Schema> = KINDS.iter().map(|k| (k.schema)(generator)).collect();
+    json_schema!({
+        "type": "object",
+        "required": ["kind"],
+        "oneOf": kinds,
+    })
+}
+
 /// One entry of the registry.
 struct Kind {
     name: &'static str,
     configure: fn(Spanned<DeValue<'_>>, &mut Checks<'_>) -> Option<TargetSpec>,
+    schema: fn(&mut SchemaGenerator) -> Schema,
 }
 
 const fn kind<K: TargetKind>() -> Kind {
     Kind {
         name: K::NAME,
         configure: configure_kind::<K>,
+        schema: kind_schema::<K>,
     }
+}
+
+/// The schema of a kind's table: its raw struct's, with `kind` fixed to its name.
+fn kind_schema<K: TargetKind>(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = K::Raw::json_schema(generator);
+    schema.insert("title".into(), K::NAME.into());
+    if let Some(properties) = schema
+        .ensure_object()
+        .entry("properties")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+    {
+        properties.insert("kind".into(), json!({ "const": K::NAME }));
+    }
+    match schema.get_mut("required").and_then(|r| r.as_array_mut()) {
+        Some(required) => required.insert(0, "kind".into()),
+        None => {
+            schema.insert("required".into(), json!(["kind"]));
+        }
+    }
+    schema
 }
 
 /// Deserializes the table (without `kind`) into the kind's raw struct — an

@@ -26,7 +26,7 @@ use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, read_input};
 
 /// `[target]` with `kind = "replay"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawReplay {
     file: String,
@@ -38,7 +38,7 @@ pub struct RawReplay {
 }
 
 /// `[target.columns]`: column or field names of a recording.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawColumns {
     id: Option<String>,

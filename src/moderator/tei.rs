@@ -42,7 +42,7 @@ pub const DEFAULT_THRESHOLD: f64 = 0.5;
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
 /// `[target]` with `kind = "tei"`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTei {
     base_url: String,
@@ -57,7 +57,7 @@ pub struct RawTei {
 }
 
 /// How the model's raw scores (logits) become the scores compared with the threshold.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// Each label on its own (multi-label heads).

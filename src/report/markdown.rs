@@ -105,7 +105,7 @@ pub fn escape(text: &str) -> String {
 
 /// Text for inside a code span: control characters and backticks, which could
 /// end the span, are dropped.
-fn code_span_content(text: &str) -> String {
+pub(super) fn code_span_content(text: &str) -> String {
     text.chars().filter(|c| !c.is_control() && *c != '`').collect()
 }
 

@@ -1,5 +1,6 @@
 //! The report: one model built from a run's plan, manifest and journal, and
-//! renderers that turn it into bytes (Markdown, HTML, JSON, CSV, JUnit).
+//! renderers that turn it into bytes (Markdown, HTML, JSON, CSV, JUnit, and a
+//! GitHub Actions step summary with annotations).
 //! Renderers do no I/O; [`write_outputs`] puts every file in place atomically.
 //!
 //! The same journal always yields byte-identical outputs: every collection in the
@@ -8,6 +9,7 @@
 mod decisions_csv;
 pub mod diff;
 pub mod findings;
+mod github;
 mod html;
 mod junit;
 pub mod local_paths;
@@ -51,6 +53,7 @@ use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
 pub use decisions_csv::{decisions_csv, restore_formula_cell};
+pub use github::{render_annotations, render_step_summary};
 pub use html::{chart_files, render_html};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
@@ -83,7 +86,7 @@ pub const SCHEMA_VERSION: u32 = 4;
 pub const OUTPUT_FILES: [&str; 5] = ["report.md", "report.html", "results.json", "decisions.csv", "junit.xml"];
 
 /// The analysed run: exactly what `results.json` holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub run: RunSection,
@@ -137,7 +140,7 @@ pub struct Report {
 }
 
 /// What `[perturb]` made and how the system's decisions held up under it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PerturbationSection {
     /// The seed of the selection and of every edit.
     pub seed: u64,
@@ -150,7 +153,7 @@ pub struct PerturbationSection {
 }
 
 /// The target groups under one protected characteristic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CharacteristicGroups {
     pub characteristic: Characteristic,
     /// Canonical names, in lexical order.
@@ -177,7 +180,7 @@ impl CharacteristicGroups {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunSection {
     pub id: String,
     /// The scenario's name.
@@ -205,7 +208,7 @@ pub struct RunSection {
 }
 
 /// A model the system named in its answers, and how many cases it answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelSnapshot {
     pub model: String,
     pub cases: u64,
@@ -222,7 +225,7 @@ impl RunSection {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CorpusSummary {
     pub name: String,
     pub version: String,
@@ -234,7 +237,7 @@ pub struct CorpusSummary {
 
 /// The review status of some languages of a corpus: as the corpus declares
 /// it, or, for a language with reviewers' records, as the records show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewStatus {
     pub languages: Vec<String>,
     /// As declared, e.g. "machine-drafted, awaiting native-speaker review",
@@ -248,7 +251,7 @@ pub struct ReviewStatus {
     pub recorded: Option<LanguageReview>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SettingsSection {
     pub confidence: f64,
     pub alpha: f64,
@@ -275,7 +278,7 @@ pub struct SettingsSection {
 }
 
 /// A report re-derived at another threshold than the system ran at.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reanalysis {
     /// The threshold of this report's rates.
     pub threshold: f64,
@@ -312,7 +315,7 @@ pub fn threshold_text(threshold: f64) -> String {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UnsupportedLanguage {
     pub language: String,
     /// Cases the system declared it cannot moderate.
@@ -323,7 +326,7 @@ pub struct UnsupportedLanguage {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorReason {
     pub reason: String,
     pub cases: u64,
@@ -332,7 +335,7 @@ pub struct ErrorReason {
 }
 
 /// How the run ended, and the exit code that follows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutcomeSection {
     pub status: Status,
     pub exit_code: u8,
@@ -340,7 +343,7 @@ pub struct OutcomeSection {
     pub error_budget: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every case decided within the error budget, every gate passed.

@@ -125,7 +125,7 @@ pub fn render_terminal(report: &Report, dir: &Path) -> String {
 }
 
 /// The interval the summary quotes for a finding (cluster-robust where there is one).
-fn quoted_interval(report: &Report, id: &str) -> String {
+pub(super) fn quoted_interval(report: &Report, id: &str) -> String {
     report
         .findings
         .iter()
@@ -135,7 +135,7 @@ fn quoted_interval(report: &Report, id: &str) -> String {
 }
 
 /// The corpus's declared review status when it is not "reviewed".
-fn review_line(report: &Report) -> Option<String> {
+pub(super) fn review_line(report: &Report) -> Option<String> {
     let mut statuses: Vec<String> = Vec::new();
     for c in &report.corpora {
         if c.review_status.is_empty() {

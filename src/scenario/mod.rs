@@ -86,7 +86,7 @@ pub struct BaselinePlan {
 
 /// Facts about notice and appeal that a run cannot observe, declared in the
 /// scenario (`[declared]`) and shown as declared, never as measured.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclaredFacts {
     /// Days after a decision during which it can be appealed.

@@ -10,7 +10,7 @@ use crate::analysis::{Correction, Dimension, FamilyMode, ReferenceMode};
 use crate::corpus::Label;
 use crate::corpus::review::ReviewFilter;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     pub name: String,
@@ -22,6 +22,10 @@ pub struct RawScenario {
     pub filter: RawFilter,
     /// `[target]`: read by the kind its `kind` names (see
     /// [`crate::moderator::registry`]), which alone knows the other keys.
+    #[schemars(
+        schema_with = "crate::moderator::registry::target_schema",
+        description = "The system audited: `kind` names the target kind, which alone knows the other keys."
+    )]
     pub target: toml::Table,
     #[serde(default)]
     pub run: RawRun,
@@ -50,7 +54,7 @@ pub struct RawScenario {
 }
 
 /// `[baseline]`: an earlier run of the same cases to compare with.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBaseline {
     /// The run directory, relative to the scenario file's directory.
@@ -66,7 +70,7 @@ pub struct RawBaseline {
 }
 
 /// `[perturb]`: which transforms, on which cases, with which seed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPerturb {
     /// Transform names (see [`crate::corpus::Transform`]).
@@ -85,7 +89,7 @@ pub struct RawPerturb {
 }
 
 /// `[taxonomy]`: the scenario's own groups and aliases.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTaxonomy {
     /// A taxonomy file, relative to the scenario's directory.
@@ -93,7 +97,7 @@ pub struct RawTaxonomy {
 }
 
 /// `[appeal]`: the platform's appeal API.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAppeal {
     /// Where appeals are filed (POST); may contain `${ENV}`.
@@ -131,14 +135,14 @@ pub struct RawAppeal {
 }
 
 /// `[statements]`: statements of reasons to validate.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatements {
     pub file: String,
 }
 
 /// Which cases of the corpora to run; empty lists mean "all".
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFilter {
     #[serde(default)]
@@ -157,7 +161,7 @@ pub struct RawFilter {
     pub review: Option<ReviewFilter>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
     /// Cases (or batches) in flight at once.
@@ -184,7 +188,7 @@ pub struct RawRun {
     pub cache_dir: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAnalysis {
     pub confidence: Option<f64>,

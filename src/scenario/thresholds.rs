@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The scenario's `[gates]` table. Every gate is optional.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GateThresholds {
     /// Highest acceptable overall over-removal rate of protected cases.

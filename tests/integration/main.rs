@@ -1,16 +1,19 @@
 //! Integration tests: the real `modaudit` binary against real files, real
 //! subprocesses and real servers on 127.0.0.1. Built as one test binary.
 
+mod action;
 mod appeals;
 mod bad_input;
 mod claims;
 mod clusters;
 mod command_target;
+mod completions;
 mod config_limits;
 mod consistency;
 mod corpus_tools;
 mod diff;
 mod gates_and_exit_codes;
+mod github;
 mod guard_target;
 mod hosted_extras;
 mod hosted_targets;
@@ -29,6 +32,7 @@ mod replay;
 mod resume;
 mod review;
 mod run_dir;
+mod schemas;
 mod secrets;
 mod server;
 mod shared_fixtures;

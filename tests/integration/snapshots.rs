@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use modaudit::decision::{Action, Decision, Notice, ScoreRule};
-use modaudit::report::{build_report, decisions_csv, render_html, render_junit, render_markdown};
+use modaudit::report::{
+    build_report, decisions_csv, render_annotations, render_html, render_junit, render_markdown, render_step_summary,
+};
 use modaudit::run::{RunManifest, ScenarioRecord, ThresholdOverride, build_target};
 use modaudit::scenario::Plan;
 
@@ -193,4 +195,15 @@ fn threshold_reanalysis_markdown() {
     let report = scored(Some(0.7));
     assert_eq!(report.findings[0].id, "threshold.reanalysis");
     insta::assert_snapshot!(sweep_parts(&report));
+}
+
+#[test]
+fn github_step_summary() {
+    let (plan, manifest, decisions) = fixture();
+    let report = build_report(&plan, &manifest, &decisions, &Default::default(), None);
+    insta::assert_snapshot!(format!(
+        "{}----\n{}",
+        render_step_summary(&report, "reports/snapshot/report.md"),
+        render_annotations(&report)
+    ));
 }

@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The `modaudit` binary under test.
+/// The `modaudit` binary under test, with no GitHub step summary to write to
+/// (as when the tests themselves run in GitHub Actions).
 pub fn modaudit() -> assert_cmd::Command {
-    assert_cmd::Command::new(env!("CARGO_BIN_EXE_modaudit"))
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_modaudit"));
+    command.env_remove("GITHUB_STEP_SUMMARY");
+    command
 }
 
 /// The scriptable fake model.

@@ -43,7 +43,7 @@ pub const TRANSFORM_COLUMN: &str = "transform";
 pub const QUOTED_CATEGORY: &str = "counter_speech";
 
 /// An edit of a case's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Transform {
     Leetspeak,
@@ -214,7 +214,7 @@ pub struct PerturbSettings {
 }
 
 /// How many variants one transform made, in total and per language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransformSummary {
     pub transform: Transform,
     #[serde(flatten)]
@@ -224,7 +224,7 @@ pub struct TransformSummary {
 }
 
 /// Originals a transform was applied to, and what came of it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantCounts {
     /// Selected cases the transform was applied to.
     pub originals: u64,
@@ -235,7 +235,7 @@ pub struct VariantCounts {
 }
 
 /// A transform's counts for the originals of one language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LanguageCounts {
     pub language: String,
     #[serde(flatten)]

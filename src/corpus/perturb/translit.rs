@@ -54,8 +54,10 @@ pub(super) fn transliterate(text: &str, lang: &str) -> Option<(String, String)> 
         Script::Han => Scheme::Pinyin,
         _ => return None,
     };
+    // Every script the transform knows is written in Latin in one pass, whatever
+    // the main one, so that the variant has nothing left to transliterate.
     let out = match scheme {
-        Scheme::Pinyin => pinyin_text(text),
+        Scheme::Pinyin => by_word(&pinyin_text(text), Scheme::Arabizi),
         _ => by_word(text, scheme),
     };
     (out != text).then(|| (out, format!("{primary}-Latn")))
@@ -69,6 +71,7 @@ fn by_word(text: &str, scheme: Scheme) -> String {
                 Some(Script::Arabic) if scheme != Scheme::Hinglish => arabic_word(word, scheme, &mut out),
                 Some(Script::Devanagari) => out.push_str(&hinglish_word(word)),
                 Some(Script::Cyrillic) => russian_word(word, &mut out),
+                Some(Script::Han) => out.push_str(&pinyin_text(word)),
                 _ => out.push_str(word),
             },
             Segment::Between(between) => between.chars().for_each(|c| push_punctuation(c, &mut out)),

@@ -94,7 +94,7 @@ pub enum Reason {
 }
 
 /// Which reviewed cases a scenario keeps (`[filter] review`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewFilter {
     /// Only confirmed cases.
@@ -214,7 +214,7 @@ pub fn declared_language(declared: &[String], lang: &str) -> String {
 }
 
 /// Cases by review status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusCounts {
     pub confirmed: u64,
     pub disputed: u64,
@@ -245,7 +245,7 @@ impl StatusCounts {
 /// The review records of one corpus language, as a run uses them: the
 /// statuses of the run's cases, and of those the scenario's review filter
 /// left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LanguageReview {
     /// As the corpus declares it.
     pub language: String,

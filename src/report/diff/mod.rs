@@ -38,6 +38,7 @@ pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use terminal::{baseline_line, render_terminal};
 pub(crate) use view::baseline_section;
+pub use view::slice_name;
 
 /// Version of the `diff.json` schema.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
@@ -55,7 +56,7 @@ pub const DIMENSIONS: [Dimension; 5] = [
 ];
 
 /// Where a run's cases (text, label, groups) were read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseSource {
     /// The run's scenario and corpora, unchanged since the run (their sha256
@@ -120,7 +121,7 @@ pub struct DiffOptions {
 }
 
 /// The statistical settings of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DiffSettings {
     pub confidence: f64,
     pub alpha: f64,
@@ -157,7 +158,7 @@ pub enum DiffError {
 }
 
 /// Cases left out of a comparison, by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeftOut {
     pub only_in_a: u64,
     pub only_in_b: u64,
@@ -215,7 +216,7 @@ pub struct RunDiff {
 }
 
 /// One of the two runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunSide {
     pub dir: String,
     pub run_id: String,
@@ -231,7 +232,7 @@ pub struct RunSide {
 }
 
 /// Whether the system changed between the runs, as far as they show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SystemChange {
     pub same_fingerprint: bool,
     pub same_model_snapshots: bool,
@@ -241,7 +242,7 @@ pub struct SystemChange {
 }
 
 /// How the runs' cases were matched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CorpusComparison {
     /// Cases identical in both runs (same id, text and label): the comparison.
     pub compared: u64,
@@ -255,14 +256,14 @@ pub struct CorpusComparison {
 }
 
 /// A rate in one run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRate {
     pub adverse: u64,
     pub rate: Option<f64>,
 }
 
 /// The change of one measure in one slice, over the cases decided in both runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SliceChange {
     pub measure: Measure,
     pub dimension: Dimension,
@@ -302,7 +303,7 @@ impl SliceChange {
 }
 
 /// How many decisions flipped, by direction and label.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlipCounts {
     pub protected_newly_adverse: u64,
     pub protected_no_longer_adverse: u64,
@@ -370,7 +371,7 @@ pub struct OutcomeChange {
 }
 
 /// The regression gate: over-removal may not rise by more than `max_regression`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegressionGate {
     pub max_regression: f64,
     /// Judged on point estimates alone.
@@ -381,7 +382,7 @@ pub struct RegressionGate {
 }
 
 /// One slice the gate checked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SliceCheck {
     /// The slice's key, e.g. `over_removal.language.ar`.
     pub slice: String,
@@ -922,7 +923,7 @@ pub fn adjusted_p_clause(p: Option<f64>) -> String {
 
 /// What a run's report says about its baseline: the comparison without the
 /// flipped cases themselves (they are in `diff.json`), and the files written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineComparison {
     /// The baseline run (A).
     pub baseline: RunSide,

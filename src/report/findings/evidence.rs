@@ -11,7 +11,7 @@ use crate::report::summary::p_text;
 use crate::report::threshold_text;
 
 /// The numbers behind one sentence.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// Over-removal or detection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,7 +106,7 @@ pub struct Evidence {
 }
 
 /// A confidence interval and how it was computed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interval {
     pub lower: f64,
     /// `None`: no finite upper limit.
@@ -128,7 +128,7 @@ impl Interval {
 }
 
 /// The χ² test of homogeneity across a dimension's groups with at least the minimum n.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Omnibus {
     pub test: String,
     pub groups: usize,
@@ -140,7 +140,7 @@ pub struct Omnibus {
 }
 
 /// The smallest effect the comparisons of a family could have detected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Detectable {
     /// Lowest and highest minimum detectable ratio (an increase over the
     /// reference rate) over the comparisons.
@@ -157,7 +157,7 @@ pub struct Detectable {
 }
 
 /// A disparity re-examined within strata.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stratified {
     pub strata_by: Vec<Dimension>,
     pub strata: usize,
@@ -178,7 +178,7 @@ pub struct Stratified {
 }
 
 /// How common one kind of speech is in a group and in its reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Share {
     pub category: String,
     pub group_share: f64,
@@ -186,7 +186,7 @@ pub struct Share {
 }
 
 /// Kaplan–Meier times to decision, censored at the deadline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Times {
     /// `kaplan_meier`.
     pub method: String,
@@ -200,7 +200,7 @@ pub struct Times {
 }
 
 /// The thresholds of a scoring system a finding rests on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Thresholds {
     /// The threshold the system ran at.
     pub run: f64,
@@ -213,7 +213,7 @@ pub struct Thresholds {
 }
 
 /// One group at a threshold of its own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupThreshold {
     pub group: String,
     /// `None`: above every score of the group.
@@ -225,7 +225,7 @@ pub struct GroupThreshold {
 }
 
 /// One group's rate, as a sentence describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupRate {
     pub group: String,
     pub n: u64,

@@ -16,7 +16,7 @@ use crate::report::summary::{groups_of, humanise, join_and, prose_language_name}
 use crate::report::{CorpusSummary, Report, percent};
 
 /// One limitation of the run, for the report's Limitations section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Limitation {
     /// Stable, e.g. `limitation.review_status`.
     pub id: String,
@@ -26,7 +26,7 @@ pub struct Limitation {
 
 /// How far a language's cases are reviewed: read from a corpus's free-text
 /// `review_status`, or counted from reviewers' records where it has them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Review {
     /// The status says the cases were reviewed (and says nothing of a draft

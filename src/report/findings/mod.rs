@@ -41,7 +41,7 @@ pub use evidence::{
 pub use limitations::{Limitation, Review, limitations};
 
 /// One claim of the summary with the numbers it rests on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// Stable across runs of the same scenario, e.g. `overall.over_removal`,
     /// `extreme.language.most`, `disparity.target_group.lesbians`.
@@ -64,7 +64,7 @@ impl Finding {
 }
 
 /// What a finding claims.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// The overall over-removal rate.

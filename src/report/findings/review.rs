@@ -20,7 +20,7 @@ use crate::report::summary::{group_name, join_and, prose_language_name};
 use crate::scenario::Plan;
 
 /// Whether the significant disparities survive leaving out disputed posts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewRobustness {
     /// Posts of the run that reviewers dispute, left out for the check.
     pub disputed: u64,
@@ -29,7 +29,7 @@ pub struct ReviewRobustness {
 }
 
 /// One comparison, tested with and without the disputed posts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RobustDisparity {
     pub measure: Measure,
     pub dimension: Dimension,
