@@ -74,7 +74,8 @@ pub struct Selection<'a> {
 pub fn wrongful_removals<'a>(plan: &'a Plan, decisions: &'a DecisionIndex) -> Vec<(&'a Case, &'a Decision)> {
     plan.cases
         .iter()
-        .filter(|c| c.label == Label::Protected)
+        // an edited variant (`[perturb]`) was never posted: there is nothing to appeal
+        .filter(|c| c.label == Label::Protected && !c.is_variant())
         .filter_map(|c| {
             decisions
                 .get(&c.id)

@@ -247,6 +247,35 @@ fn a_throttled_appeal_api_uses_up_no_attempt() {
 }
 
 #[test]
+fn edited_variants_are_never_appealed() {
+    // quoted-to-condemn variants of the violating posts are protected and the
+    // stand-in removes them, but they were never posted: nothing to appeal
+    let standin = StandIn::start(Behaviour {
+        decide_after: Duration::from_millis(50),
+        ..Behaviour::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_with(
+        tmp.path(),
+        &standin,
+        corpus_with(&tmp.path().join("corpus"), &[("en", 4)]),
+        (true, 5.0, ""),
+        "[perturb]\ntransforms = [\"quote_condemn\"]\n",
+    );
+    let out = tmp.path().join("run");
+    let output = run_scenario(&scenario, &out);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let variants_removed = read_decisions(&out)
+        .iter()
+        .filter(|r| r["case_id"].contains('~') && r["action"] == "remove")
+        .count();
+    assert!(variants_removed > 0, "the test needs removed variants");
+    let appealed = intents(&out);
+    assert_eq!(appealed.len(), 4, "{appealed:?}");
+    assert!(appealed.iter().all(|id| !id.contains('~')), "{appealed:?}");
+}
+
+#[test]
 fn appeals_that_never_resolve_are_pending_at_the_deadline() {
     let standin = StandIn::start(Behaviour {
         never_resolve: true,
