@@ -552,7 +552,10 @@ pub fn reanalyse_at_threshold(
     if is_several(dir) {
         return Err(refuse(
             dir,
-            "holds a run of several targets; a re-analysis at another threshold is of a run of one target".into(),
+            format!(
+                "holds a run of several targets; a re-analysis at another threshold is of one target's run, in {}",
+                dir.join(TARGETS_DIR).join("<label>").display()
+            ),
         ));
     }
     let (plan, run_manifest) = open_unchanged_run(&run_dir, scenario)?;

@@ -385,6 +385,13 @@ fn scenarios_of_several_targets_are_checked_label_by_label() {
     );
     let stderr = refused("[target]\nkind = \"builtin:keyword\"\n[gates.a]\nmax_over_removal_rate = 0.1\n");
     assert!(stderr.contains("`gates.a`: no target is labelled `a`"), "{stderr}");
+    let stderr = refused(&format!("{keyword}[baseline]\nrun = \"earlier\"\n"));
+    assert!(stderr.contains("`baseline`: compares a run of one target"), "{stderr}");
+    let stderr = refused(&format!("{keyword}[declared]\nfree_of_charge = true\n"));
+    assert!(
+        stderr.contains("`declared`: declared facts are one platform's"),
+        "{stderr}"
+    );
 
     let path = scenario(tmp.path(), 0, "");
     let output = modaudit().arg("validate").arg(&path).output().unwrap();

@@ -485,8 +485,8 @@ fn finding_text(d: &PairedDifference) -> String {
     let slice = slice_words(d);
     let (Some(p), Some(difference)) = (d.p_adjusted, d.difference) else {
         return format!(
-            "{} and {} decided none of the same {posts}{slice}, so they cannot be compared there.",
-            d.a, d.b
+            "{} and {} both decided only {} of the same {posts}{slice}, too few to compare them.",
+            d.a, d.b, d.n
         );
     };
     let rate = |adverse: u64| percent(adverse as f64 / d.n as f64);
@@ -537,4 +537,64 @@ pub fn write_systems_outputs(
         hashes.insert(name.to_string(), crate::hash::sha256_hex(text.as_bytes()));
     }
     Ok(hashes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn difference(only_a: u64, only_b: u64, p_adjusted: Option<f64>, significant: bool) -> PairedDifference {
+        let n = 20;
+        PairedDifference {
+            measure: Measure::OverRemoval,
+            dimension: Dimension::Overall,
+            value: "all".into(),
+            a: "first".into(),
+            b: "second".into(),
+            n,
+            both: 1,
+            only_a,
+            only_b,
+            neither: n - 1 - only_a - only_b,
+            difference: Some((only_a as f64 - only_b as f64) / n as f64),
+            difference_ci: None,
+            p_value: p_adjusted,
+            p_adjusted,
+            significant,
+            small_sample: false,
+        }
+    }
+
+    #[test]
+    fn a_claim_names_the_system_that_removed_more() {
+        let text = finding_text(&difference(0, 10, Some(0.002), true));
+        assert!(
+            text.starts_with("second removed protected speech significantly more often than first"),
+            "{text}"
+        );
+        assert!(
+            text.contains("5.0 % vs 55.0 % of the same 20 protected posts"),
+            "{text}"
+        );
+        let text = finding_text(&difference(10, 0, Some(0.002), true));
+        assert!(text.starts_with("first removed"), "{text}");
+    }
+
+    #[test]
+    fn no_claim_where_the_test_does_not_support_one() {
+        let text = finding_text(&difference(4, 1, Some(0.375), false));
+        assert!(!text.contains("significantly"), "{text}");
+        assert!(
+            text.starts_with("The test does not tell first and second apart"),
+            "{text}"
+        );
+        let text = finding_text(&difference(0, 0, None, false));
+        assert!(text.contains("too few to compare them"), "{text}");
+    }
+
+    #[test]
+    fn the_worst_outcome_is_the_runs() {
+        assert!(severity(Status::Incomplete) > severity(Status::GatesFailed));
+        assert!(severity(Status::GatesFailed) > severity(Status::Passed));
+    }
 }
