@@ -12,6 +12,7 @@ use crate::corpus::{Taxonomy, load_corpus};
 use crate::error::Error;
 use crate::exit;
 use crate::report::render_terminal;
+use crate::report::systems::render_systems_terminal;
 use crate::run::{self, Progress, RunObserver, RunRequest, Silent};
 use crate::scenario::Plan;
 use crate::visible::{for_terminal, json_escaped};
@@ -418,15 +419,15 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
         no_cache: args.no_cache,
         cache_dir: args.cache_dir.clone(),
     };
-    let outcome = runtime()?.block_on(run::run(plan, request, observer, Box::pin(interrupted())))?;
-    if outcome.execution.interrupted {
+    let outcome = runtime()?.block_on(run::run_plan(plan, request, observer, Box::pin(interrupted())))?;
+    if outcome.execution().interrupted {
         return Err(Error::Interrupted {
-            dir: outcome.dir,
-            pending: outcome.report.totals.pending,
+            dir: outcome.dir().to_path_buf(),
+            pending: outcome.pending(),
         });
     }
     if !args.quiet {
-        show(&render_terminal(&outcome.report, &outcome.dir));
+        show(&render_outcome(&outcome));
     }
     let step_summary = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|v| !v.is_empty());
     let default_format = if step_summary.is_some() {
@@ -435,9 +436,26 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
         RunFormat::Plain
     };
     if args.format.unwrap_or(default_format) == RunFormat::Github {
-        report_to_github(&outcome.report, &outcome.dir, step_summary.map(PathBuf::from));
+        let step_summary = step_summary.map(PathBuf::from);
+        match &outcome {
+            run::Outcome::One(one) => report_to_github(&one.report, &one.dir, step_summary),
+            run::Outcome::Several(several) => {
+                for target in &several.report.targets {
+                    let dir = several.dir.join(run::TARGETS_DIR).join(&target.label);
+                    report_to_github(&target.report, &dir, step_summary.clone());
+                }
+            }
+        }
     }
-    Ok(outcome.report.outcome.exit_code)
+    Ok(outcome.exit_code())
+}
+
+/// The terminal summary of a run of one target or of several.
+fn render_outcome(outcome: &run::Outcome) -> String {
+    match outcome {
+        run::Outcome::One(one) => render_terminal(&one.report, &one.dir),
+        run::Outcome::Several(several) => render_systems_terminal(&several.report, &several.dir),
+    }
 }
 
 /// Prints an `::error` workflow command per failing gate and appends the step
@@ -549,18 +567,15 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
     } else {
         let plan = Plan::load(path)?;
         print_warnings(&plan);
-        let info = match run::build_target(&plan) {
-            Ok(target) => target.info().description,
-            Err(Error::MissingSecret { variable, .. }) => {
-                format!("(set {variable} before running)")
+        let info = match plan.per_target() {
+            None => format!("target: {}", target_description(&plan)?),
+            Some(plans) => {
+                let mut described = Vec::new();
+                for (label, own) in plans {
+                    described.push(format!("{label} ({})", target_description(&own)?));
+                }
+                format!("targets: {}", described.join(", "))
             }
-            Err(Error::InProcessTarget(target)) => {
-                format!(
-                    "{} (a system inside a program: run it through the library)",
-                    target.label
-                )
-            }
-            Err(e) => return Err(e),
         };
         let variants = plan.cases.iter().filter(|c| c.is_variant()).count();
         let edited = if variants > 0 {
@@ -569,7 +584,7 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
             String::new()
         };
         show(&format!(
-            "ok: scenario `{}` — {} cases from {}{edited}, target: {}\n",
+            "ok: scenario `{}` — {} cases from {}{edited}, {}\n",
             plan.name,
             plan.cases.len(),
             crate::plural::count_of(plan.corpora.len() as u64, "corpus", "corpora"),
@@ -577,6 +592,19 @@ fn validate_command(path: &Path) -> Result<u8, Error> {
         ));
     }
     Ok(exit::SUCCESS)
+}
+
+/// What the target of a plan of one target is, or what it still needs.
+fn target_description(plan: &Plan) -> Result<String, Error> {
+    match run::build_target(plan) {
+        Ok(target) => Ok(target.info().description),
+        Err(Error::MissingSecret { variable, .. }) => Ok(format!("(set {variable} before running)")),
+        Err(Error::InProcessTarget(target)) => Ok(format!(
+            "{} (a system inside a program: run it through the library)",
+            target.label
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 /// Shows what in a scenario is valid but probably not meant.
@@ -848,11 +876,11 @@ fn report_command(
     out: Option<&Path>,
 ) -> Result<u8, Error> {
     let outcome = match threshold {
-        Some(threshold) => run::reanalyse_at_threshold(dir, scenario, threshold, out)?,
-        None => run::rebuild_report(dir, scenario)?,
+        Some(threshold) => run::Outcome::One(Box::new(run::reanalyse_at_threshold(dir, scenario, threshold, out)?)),
+        None => run::rebuild(dir, scenario)?,
     };
-    show(&render_terminal(&outcome.report, &outcome.dir));
-    Ok(outcome.report.outcome.exit_code)
+    show(&render_outcome(&outcome));
+    Ok(outcome.exit_code())
 }
 
 /// Writes text generated from the command-line definitions (a completion

@@ -248,15 +248,32 @@ fn find_key(table: &toml::de::DeTable<'_>, at: usize, key: &str) -> Option<usize
 }
 
 /// 1-based line of the key path (e.g. `["files"]`) in a TOML document, if present.
+/// A part `name[i]` is the `i`-th (from 0) table of the array `name`, such as
+/// the second `[[targets]]` table for `targets[1]`; as the last part, the line
+/// where that table starts.
 pub fn toml_key_line(source: &str, key_path: &[&str]) -> Option<u64> {
     let document = toml::de::DeTable::parse(source).ok()?;
     let mut table = document.get_ref();
     for (i, part) in key_path.iter().enumerate() {
-        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *part)?;
-        if i + 1 == key_path.len() {
-            return Some(line_and_column(source, k.span().start).0);
-        }
-        match v.get_ref() {
+        let last = i + 1 == key_path.len();
+        let (name, index) = match part.strip_suffix(']').and_then(|p| p.split_once('[')) {
+            Some((name, index)) => (name, Some(index.parse::<usize>().ok()?)),
+            None => (*part, None),
+        };
+        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name)?;
+        let value = match (index, v.get_ref()) {
+            (None, _) if last => return Some(line_and_column(source, k.span().start).0),
+            (None, value) => value,
+            (Some(index), toml::de::DeValue::Array(items)) => {
+                let item = items.get(index)?;
+                if last {
+                    return Some(line_and_column(source, item.span().start).0);
+                }
+                item.get_ref()
+            }
+            (Some(_), _) => return None,
+        };
+        match value {
             toml::de::DeValue::Table(t) => table = t,
             _ => return None,
         }
@@ -289,6 +306,12 @@ mod tests {
         assert_eq!(toml_key_line(src, &["target", "command"]), Some(5));
         assert_eq!(toml_key_line(src, &["name"]), Some(1));
         assert_eq!(toml_key_line(src, &["missing"]), None);
+        let src = "name = 'x'\n\n[[targets]]\nlabel = 'a'\n\n[[targets]]\nlabel = 'b'\nkind = 'command'\n";
+        assert_eq!(toml_key_line(src, &["targets[1]", "kind"]), Some(8));
+        assert_eq!(toml_key_line(src, &["targets[0]", "label"]), Some(4));
+        assert_eq!(toml_key_line(src, &["targets[1]"]), Some(6));
+        assert_eq!(toml_key_line(src, &["targets[2]"]), None);
+        assert_eq!(toml_key_line(src, &["name[0]"]), None);
     }
 
     #[test]

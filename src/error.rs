@@ -54,6 +54,10 @@ pub enum Error {
     /// the threshold is not a number, or the output would overwrite a run).
     #[error("{}: {message}", path.display())]
     Reanalysis { path: PathBuf, message: String },
+    /// What was asked applies to a run (or scenario) of one target, and this
+    /// one has several (`[[targets]]`).
+    #[error("{}: {message}", path.display())]
+    SeveralTargets { path: PathBuf, message: String },
     /// The run was interrupted before every case was decided.
     #[error("the run was interrupted with {pending} cases undecided; continue it with `modaudit run --resume {}`", dir.display())]
     Interrupted { dir: PathBuf, pending: u64 },
@@ -70,6 +74,7 @@ impl Error {
             | Error::MissingSecret { .. }
             | Error::BadEnvironment { .. }
             | Error::InProcessTarget(_)
+            | Error::SeveralTargets { .. }
             | Error::NotComparable(_) => exit::BAD_INPUT,
             Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } | Error::IncompleteRun { .. } => {
                 exit::RUN_INCOMPLETE

@@ -14,6 +14,7 @@ use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
+use crate::report::systems::{SYSTEMS_SCHEMA_VERSION, SystemsReport};
 use crate::report::{Report, SCHEMA_VERSION};
 use crate::scenario::RawScenario;
 
@@ -57,10 +58,13 @@ impl Document {
                 "An audit scenario: corpora, the target audited, run and analysis settings, gates, appeal probing. \
                  Written in TOML; this schema describes the TOML document as JSON.",
             ),
-            Document::Results => generate::<Report>(
+            Document::Results => generate::<Results>(
                 SchemaSettings::draft2020_12().for_serialize(),
                 "modaudit results.json",
-                &format!("Every number of a run's report (schema_version {SCHEMA_VERSION})."),
+                &format!(
+                    "Every number of a run's report: of a run of one target (schema_version {SCHEMA_VERSION}), \
+                     or of several compared (schema_version {SYSTEMS_SCHEMA_VERSION}: each target's report and the comparison)."
+                ),
             ),
         };
         let mut text =
@@ -68,6 +72,19 @@ impl Document {
         text.push('\n');
         text
     }
+}
+
+/// What `results.json` holds: the report of a run of one target, or of
+/// several (`[[targets]]`); only its schema is used.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "a type for its schema alone: results.json is written from the two reports"
+)]
+enum Results {
+    One(Box<Report>),
+    Several(Box<SystemsReport>),
 }
 
 fn generate<T: JsonSchema>(settings: SchemaSettings, title: &str, description: &str) -> Schema {

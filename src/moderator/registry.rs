@@ -64,6 +64,35 @@ impl<'a> TargetTable<'a> {
         let value = document.remove("target")?;
         Some(TargetTable { value })
     }
+
+    /// The `[[targets]]` tables of a scenario file's text, in order (none
+    /// when it has no such array).
+    pub fn find_all(text: &'a str) -> Vec<Self> {
+        let Some(mut document) = DeTable::parse(text).ok().map(Spanned::into_inner) else {
+            return Vec::new();
+        };
+        match document.remove("targets").map(Spanned::into_inner) {
+            Some(DeValue::Array(items)) => items.into_iter().map(|value| TargetTable { value }).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Takes `key` out of the table (a key the scenario reads itself, such as
+    /// a target's `label`), so that the kind never sees it: its value as a
+    /// string, or `Err` with what it is instead; `None` when the table has no
+    /// such key.
+    pub fn take_string(&mut self, key: &str) -> Option<Result<String, &'static str>> {
+        let DeValue::Table(entries) = self.value.get_mut() else {
+            return None;
+        };
+        let value = entries.remove(key)?;
+        Some(match value.into_inner() {
+            DeValue::String(text) => Ok(text.into_owned()),
+            DeValue::Table(_) => Err("a table"),
+            DeValue::Array(_) => Err("an array"),
+            _ => Err("not a string"),
+        })
+    }
 }
 
 /// Reads and checks the `[target]` table with the kind it names; `None` when it
@@ -103,6 +132,51 @@ pub fn target_schema(generator: &mut SchemaGenerator) -> Schema {
         "required": ["kind"],
         "oneOf": kinds,
     })
+}
+
+/// The JSON Schema of a `[[targets]]` table: a target table as
+/// [`target_schema`] describes it, with the `label` the scenario reads itself.
+pub fn labelled_target_schema(generator: &mut SchemaGenerator) -> Schema {
+    let kinds: Vec<Schema> = KINDS
+        .iter()
+        .map(|k| {
+            let mut schema = (k.schema)(generator);
+            if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                properties.insert(
+                    "label".into(),
+                    json!({
+                        "description": "The system's name in the reports, unique in the scenario: letters, digits, `-` and `_`, starting with a letter or digit.",
+                        "type": "string",
+                        "pattern": LABEL_PATTERN,
+                    }),
+                );
+            }
+            if let Some(required) = schema.get_mut("required").and_then(|r| r.as_array_mut())
+                && !required.iter().any(|key| key == "label")
+            {
+                required.insert(0, "label".into());
+            }
+            schema
+        })
+        .collect();
+    json_schema!({
+        "type": "object",
+        "required": ["label", "kind"],
+        "oneOf": kinds,
+    })
+}
+
+/// What a target's `label` must look like (it names a directory of the run):
+/// see [`is_label`].
+pub const LABEL_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
+
+/// Whether `label` can name a target: 1 to 64 ASCII letters, digits, `-` and
+/// `_`, starting with a letter or digit — safe as a directory name everywhere.
+pub fn is_label(label: &str) -> bool {
+    let mut chars = label.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && label.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// One entry of the registry.
@@ -211,6 +285,16 @@ mod tests {
         let mut checks = Checks::new(file, "target", &ids, &mut problems, &mut warnings);
         let spec = configure(TargetTable::find(text).expect("a [target] table"), &mut checks);
         (spec, problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn labels_are_safe_directory_names() {
+        for good in ["a", "keyword", "openai-omni_2", "A1", &"x".repeat(64)] {
+            assert!(is_label(good), "{good}");
+        }
+        for bad in ["", "-a", "_a", "a b", "../up", "a/b", "é", "a.b", &"x".repeat(65)] {
+            assert!(!is_label(bad), "{bad}");
+        }
     }
 
     #[test]

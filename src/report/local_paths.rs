@@ -41,7 +41,11 @@ impl LocalPaths {
         let mut bases = vec![scenario_dir.to_path_buf()];
         bases.extend(recorded_scenario.and_then(Path::parent).map(Path::to_path_buf));
         let mut elsewhere: Vec<PathBuf> = plan.corpora.iter().map(|c| scenario_dir.join(&c.dir)).collect();
-        let files = plan.target.local_files().into_iter().chain(plan.statements.as_deref());
+        let files = plan
+            .target_specs()
+            .into_iter()
+            .flat_map(|t| t.local_files())
+            .chain(plan.statements.as_deref());
         elsewhere.extend(files.filter_map(Path::parent).map(Path::to_path_buf));
         elsewhere.extend(std::env::var_os("HOME").map(PathBuf::from));
         elsewhere.extend(std::env::var_os("USERPROFILE").map(PathBuf::from));

@@ -18,6 +18,7 @@ pub mod review_status;
 mod summary;
 mod svg;
 mod sweep_view;
+pub mod systems;
 mod terminal;
 mod view;
 pub use crate::visible;

@@ -270,6 +270,12 @@ fn load_run(dir: &Path) -> Result<LoadedRun, Error> {
 fn read_results(dir: &Path, manifest: &RunManifest) -> Result<RecordedResults, Error> {
     let path = dir.join("results.json");
     let invalid = |message: String| Error::Invalid(Diagnostics(vec![Diagnostic::file(&path, message)]));
+    if super::is_several(dir) {
+        return Err(invalid(format!(
+            "the results of a run of several targets, which are compared with each other in it; compare one target's run, in {}",
+            dir.join(super::TARGETS_DIR).join("<label>").display()
+        )));
+    }
     let bytes = std::fs::read(&path).map_err(|e| {
         invalid(format!(
             "cannot read the run's results ({e}); rebuild them with `modaudit report {}`",

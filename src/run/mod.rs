@@ -10,6 +10,12 @@
 //! a moderation system the calling program supplies. A scenario's
 //! `[baseline]` is checked before the first request and compared with when the
 //! reports are written; [`diff_runs`] compares any two runs.
+//!
+//! A scenario of several targets (`[[targets]]`) is run by [`run_plan`], which
+//! runs either kind: the targets one after another, each with its own pace,
+//! cache and secrets, and its manifest, journal and reports in
+//! `targets/<label>/`, then one report comparing them (see `several`).
+//! [`rebuild`] re-renders either kind of run.
 
 mod appeal_probe;
 mod compare;
@@ -18,6 +24,7 @@ mod executor;
 mod progress;
 mod rate_limit;
 mod rundir;
+mod several;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -32,7 +39,8 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::fsutil::write_atomically;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
-use crate::moderator::{Moderator, Setup, TargetInfo, env};
+use crate::moderator::{Moderator, Setup, TargetInfo, TargetSpec, env};
+use crate::report::systems::SystemsReport;
 use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
 use crate::scenario::{CorpusRecord, Plan};
 
@@ -42,7 +50,7 @@ pub use events::{RunEvent, RunObserver, Silent};
 pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
 pub use rate_limit::{Permit, Throttle};
-pub use rundir::{MANIFEST_FILE, RunDir, new_idempotency_secret, read_manifest};
+pub use rundir::{MANIFEST_FILE, RunDir, TARGETS_DIR, is_several, new_idempotency_secret, read_manifest};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +81,63 @@ pub struct RunOutcome {
     pub execution: Execution,
 }
 
+/// A finished (or interrupted) run of several targets.
+#[derive(Debug)]
+pub struct SystemsOutcome {
+    pub dir: PathBuf,
+    /// Every target's report and the comparison: what `results.json` holds.
+    pub report: SystemsReport,
+    /// The targets' executions together.
+    pub execution: Execution,
+}
+
+/// A run of either kind: one target, or several compared.
+#[derive(Debug)]
+pub enum Outcome {
+    One(Box<RunOutcome>),
+    Several(Box<SystemsOutcome>),
+}
+
+impl Outcome {
+    pub fn dir(&self) -> &Path {
+        match self {
+            Outcome::One(o) => &o.dir,
+            Outcome::Several(o) => &o.dir,
+        }
+    }
+
+    pub fn execution(&self) -> &Execution {
+        match self {
+            Outcome::One(o) => &o.execution,
+            Outcome::Several(o) => &o.execution,
+        }
+    }
+
+    /// The exit code the run's outcome maps to.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::One(o) => o.report.outcome.exit_code,
+            Outcome::Several(o) => o.report.outcome.exit_code,
+        }
+    }
+
+    /// Cases some target has not decided.
+    pub fn pending(&self) -> u64 {
+        match self {
+            Outcome::One(o) => o.report.totals.pending,
+            Outcome::Several(o) => o.report.targets.iter().map(|t| t.report.totals.pending).sum(),
+        }
+    }
+}
+
+/// The refusal of something that applies to one target, in a scenario or run of several.
+fn several_targets(path: &Path, message: &str) -> Error {
+    Error::SeveralTargets {
+        path: path.to_path_buf(),
+        message: format!("has several targets ([[targets]]); {message}"),
+    }
+}
+
 /// An environment variable's value, when it is set and not empty.
 fn from_process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -84,16 +149,77 @@ pub fn build_target(plan: &Plan) -> Result<Arc<dyn Moderator>, Error> {
 }
 
 /// Builds the adapter for a plan's target, reading the values it names through
-/// `env`; a missing or unusable value is bad input naming the variable.
+/// `env`; a missing or unusable value is bad input naming the variable. A
+/// plan of several targets builds each from its own plan ([`Plan::per_target`]).
 pub fn build_target_with_env(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn Moderator>, Error> {
+    let spec = plan.target().ok_or_else(|| {
+        several_targets(
+            &plan.scenario.path,
+            "each is built from its own plan (`Plan::per_target`)",
+        )
+    })?;
+    build_spec_with_env(plan, spec, env)
+}
+
+/// Builds the adapter `spec` describes, for the cases of `plan`.
+fn build_spec_with_env(
+    plan: &Plan,
+    spec: &TargetSpec,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn Moderator>, Error> {
     let case_ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
-    Ok(plan.target.build(&Setup {
+    Ok(spec.build(&Setup {
         env,
         case_ids: &case_ids,
     })?)
 }
 
-/// Runs (or resumes) the audit a plan describes.
+/// Runs (or resumes) the audit a plan describes, whether it has one target
+/// or several: the entry point for every scenario.
+pub async fn run_plan(
+    plan: Plan,
+    request: RunRequest,
+    observer: Arc<dyn RunObserver>,
+    stop: StopSignal,
+) -> Result<Outcome, Error> {
+    if plan.target().is_some() {
+        return run(plan, request, observer, stop)
+            .await
+            .map(|o| Outcome::One(Box::new(o)));
+    }
+    env::check_all(&plan.required_env(), &from_process_env)?;
+    several::run(plan, request, observer, stop)
+        .await
+        .map(|o| Outcome::Several(Box::new(o)))
+}
+
+/// Rebuilds every report file of the run in `dir`, of one target or of several.
+pub fn rebuild(dir: &Path, scenario: Option<&Path>) -> Result<Outcome, Error> {
+    if is_several(dir) {
+        several::rebuild(dir, scenario).map(|o| Outcome::Several(Box::new(o)))
+    } else {
+        rebuild_report(dir, scenario).map(|o| Outcome::One(Box::new(o)))
+    }
+}
+
+/// `plan` itself, or, when `dir` is the directory of one target of a run of
+/// several (`targets/<label>/`) and `plan` has that target, its own plan.
+fn own_plan(plan: Plan, dir: &Path) -> Plan {
+    let in_several = dir.parent().is_some_and(|parent| {
+        parent.file_name().is_some_and(|n| n == TARGETS_DIR) && parent.parent().is_some_and(is_several)
+    });
+    let label = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    match (in_several, label, plan.per_target()) {
+        (true, Some(label), Some(plans)) => plans
+            .into_iter()
+            .find(|(l, _)| *l == label)
+            .map_or(plan, |(_, own)| own),
+        _ => plan,
+    }
+}
+
+/// Runs (or resumes) the audit a plan of one target describes ([`run_plan`]
+/// runs a plan of several too).
 pub async fn run(
     plan: Plan,
     request: RunRequest,
@@ -206,18 +332,18 @@ async fn run_target(
     observer: Arc<dyn RunObserver>,
     stop: StopSignal,
 ) -> Result<RunOutcome, Error> {
+    let Some(spec) = plan.target() else {
+        return Err(several_targets(
+            &plan.scenario.path,
+            "run it with `run_plan`, which runs each of them",
+        ));
+    };
+    let score_rule = spec.score_rule();
     if let Some(baseline) = &plan.baseline {
         compare::check_baseline(&plan, baseline)?;
     }
     let info = target.info();
-    let cache = (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
-        let root = request
-            .cache_dir
-            .clone()
-            .or_else(|| plan.run.cache_dir.clone())
-            .unwrap_or_else(default_cache_root);
-        Cache::open(&root, &info.fingerprint)
-    });
+    let cache = open_cache(target.as_ref(), &plan, &request, &info);
     let now = Utc::now();
     let (dir, mut manifest) = match &request.resume {
         Some(path) => {
@@ -236,7 +362,7 @@ async fn run_target(
             let run_id = path
                 .file_name()
                 .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
-            (dir, new_manifest(&plan, &info, run_id, now)?)
+            (dir, new_manifest(&plan, &info, score_rule, run_id, now)?)
         }
     };
     let idempotency_secret = match manifest.idempotency_secret.clone() {
@@ -257,9 +383,61 @@ async fn run_target(
         let _ = stop_tx.send(true);
     });
 
-    let journal_path = dir.path().join(JOURNAL_FILE);
-    let (decisions, _) = index_records(&journal_path, &plan)?;
-    let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
+    let plan = Arc::new(plan);
+    let execution = decide_and_appeal(
+        Arc::clone(&plan),
+        target,
+        cache,
+        &dir.path().join(JOURNAL_FILE),
+        &request,
+        idempotency_secret,
+        observer,
+        stop_rx,
+    )
+    .await?;
+    if !execution.rate_limiting.is_empty() {
+        let before = manifest.rate_limiting.unwrap_or_default();
+        manifest.rate_limiting = Some(before.merge(execution.rate_limiting));
+    }
+    watcher.abort();
+    let report = write_report(&dir, &plan, &mut manifest, !execution.interrupted)?;
+    Ok(RunOutcome {
+        dir: dir.path().to_path_buf(),
+        report,
+        execution,
+    })
+}
+
+/// The response cache of `target` (one per fingerprint), unless the target
+/// is not one to cache or the scenario or request turns caching off.
+fn open_cache(target: &dyn Moderator, plan: &Plan, request: &RunRequest, info: &TargetInfo) -> Option<Cache> {
+    (target.cacheable() && plan.run.cache && !request.no_cache).then(|| {
+        let root = request
+            .cache_dir
+            .clone()
+            .or_else(|| plan.run.cache_dir.clone())
+            .unwrap_or_else(default_cache_root);
+        Cache::open(&root, &info.fingerprint)
+    })
+}
+
+/// Asks `target` about every case of `plan` its journal at `journal_path`
+/// has no decision for (or an `error`, with `--retry-errors`), then — when
+/// the plan has an appeal path and nothing stopped the run — files and
+/// follows the appeals.
+#[allow(clippy::too_many_arguments)]
+async fn decide_and_appeal(
+    plan: Arc<Plan>,
+    target: Arc<dyn Moderator>,
+    cache: Option<Cache>,
+    journal_path: &Path,
+    request: &RunRequest,
+    idempotency_secret: String,
+    observer: Arc<dyn RunObserver>,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+) -> Result<Execution, Error> {
+    let (decisions, _) = index_records(journal_path, &plan)?;
+    let (journal, _) = Journal::open(journal_path).map_err(Error::io(journal_path))?;
     let pending: Vec<usize> = plan
         .cases
         .iter()
@@ -274,7 +452,6 @@ async fn run_target(
         total: plan.cases.len() as u64,
         pending: pending.len() as u64,
     });
-    let plan = Arc::new(plan);
     let mut execution = executor::execute(
         Arc::clone(&plan),
         pending,
@@ -285,13 +462,9 @@ async fn run_target(
         stop_rx.clone(),
     )
     .await?;
-    if !execution.rate_limiting.is_empty() {
-        let before = manifest.rate_limiting.unwrap_or_default();
-        manifest.rate_limiting = Some(before.merge(execution.rate_limiting));
-    }
     if !execution.interrupted && plan.appeal.is_some() {
-        let (decisions, appeals) = index_records(&journal_path, &plan)?;
-        let (journal, _) = Journal::open(&journal_path).map_err(Error::io(&journal_path))?;
+        let (decisions, appeals) = index_records(journal_path, &plan)?;
+        let (journal, _) = Journal::open(journal_path).map_err(Error::io(journal_path))?;
         execution.interrupted = appeal_probe::probe_appeals(
             Arc::clone(&plan),
             Arc::new(decisions),
@@ -306,13 +479,7 @@ async fn run_target(
         )
         .await?;
     }
-    watcher.abort();
-    let report = write_report(&dir, &plan, &mut manifest, !execution.interrupted)?;
-    Ok(RunOutcome {
-        dir: dir.path().to_path_buf(),
-        report,
-        execution,
-    })
+    Ok(execution)
 }
 
 /// Rebuilds every report file of the run in `dir` from its journal.
@@ -334,15 +501,23 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 
 /// The plan and manifest of the run in `dir`, once its scenario, corpora and
 /// (when it can be known offline) target are found unchanged. A manifest
-/// written before score rules were recorded gets the scenario's.
+/// written before score rules were recorded gets the scenario's. The
+/// directory of one target of a run of several (`targets/<label>/`) gets
+/// that target's own plan.
 fn open_unchanged_run(dir: &RunDir, scenario: Option<&Path>) -> Result<(Plan, RunManifest), Error> {
     let mut manifest = dir.read_manifest()?;
     let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
-    let plan = Plan::load(&scenario)?;
-    let info = target_info_offline(&plan)?;
+    let plan = own_plan(Plan::load(&scenario)?, dir.path());
+    let Some(spec) = plan.target() else {
+        return Err(several_targets(
+            &scenario,
+            "this applies to a run of one target (`modaudit report` rebuilds the reports of either)",
+        ));
+    };
+    let info = target_info_offline(&plan, spec)?;
     check_same_run(&manifest, &plan, info.as_ref(), dir.path())?;
     if manifest.score_rule.is_none() {
-        manifest.score_rule = plan.target.score_rule();
+        manifest.score_rule = spec.score_rule();
     }
     Ok((plan, manifest))
 }
@@ -374,6 +549,15 @@ pub fn reanalyse_at_threshold(
         return Err(refuse(dir, format!("the threshold must be a number, got {threshold}")));
     }
     let run_dir = RunDir::open(dir)?;
+    if is_several(dir) {
+        return Err(refuse(
+            dir,
+            format!(
+                "holds a run of several targets; a re-analysis at another threshold is of one target's run, in {}",
+                dir.join(TARGETS_DIR).join("<label>").display()
+            ),
+        ));
+    }
     let (plan, run_manifest) = open_unchanged_run(&run_dir, scenario)?;
     let Some(rule) = run_manifest.score_rule else {
         return Err(refuse(
@@ -449,13 +633,13 @@ fn check_reanalysis_dir(out: &Path) -> Result<(), Error> {
     }
 }
 
-/// The target's description without its secrets: re-reporting needs no key, so
-/// placeholders stand in for missing secrets (they never reach the
-/// fingerprint). `None` when a variable naming the endpoint is not set (the
-/// endpoint, and so the fingerprint, cannot be known then), or when the target
-/// is a system inside the program that ran it.
-fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
-    let needed = plan.target.required_env();
+/// The description of `spec`, a target of `plan`, without its secrets:
+/// re-reporting needs no key, so placeholders stand in for missing secrets
+/// (they never reach the fingerprint). `None` when a variable naming the
+/// endpoint is not set (the endpoint, and so the fingerprint, cannot be known
+/// then), or when the target is a system inside the program that ran it.
+fn target_info_offline(plan: &Plan, spec: &TargetSpec) -> Result<Option<TargetInfo>, Error> {
+    let needed = spec.required_env();
     if needed
         .iter()
         .any(|u| !u.secret && from_process_env(&u.variable).is_none())
@@ -465,7 +649,7 @@ fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
     let env = |name: &str| {
         from_process_env(name).or_else(|| needed.iter().any(|u| u.variable == name).then(|| "unset".to_string()))
     };
-    match build_target_with_env(plan, &env) {
+    match build_spec_with_env(plan, spec, &env) {
         Ok(target) => Ok(Some(target.info())),
         Err(Error::InProcessTarget(_)) => Ok(None),
         Err(e) => Err(e),
@@ -476,6 +660,12 @@ fn target_info_offline(plan: &Plan) -> Result<Option<TargetInfo>, Error> {
 /// statements of reasons to it).
 pub fn adverse_decision_ids(dir: &Path) -> Result<Vec<String>, Error> {
     let manifest = read_manifest(dir)?;
+    if is_several(dir) {
+        return Err(several_targets(
+            dir,
+            "statements of reasons are joined to the decisions of a run of one target",
+        ));
+    }
     let plan = Plan::load(&manifest.scenario.path)?;
     let (decisions, _) = index_records(&dir.join(JOURNAL_FILE), &plan)?;
     Ok(plan
@@ -624,9 +814,12 @@ fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, A
     }
 }
 
+/// The manifest of a new run of `plan` (of one target, or of one of its
+/// several) against the target `info` describes.
 fn new_manifest(
     plan: &Plan,
     info: &TargetInfo,
+    score_rule: Option<crate::decision::ScoreRule>,
     run_id: String,
     now: chrono::DateTime<Utc>,
 ) -> Result<RunManifest, Error> {
@@ -650,7 +843,7 @@ fn new_manifest(
         finished_at: None,
         rate_limiting: None,
         outputs: Default::default(),
-        score_rule: plan.target.score_rule(),
+        score_rule,
         threshold_override: None,
     })
 }
@@ -658,6 +851,22 @@ fn new_manifest(
 /// Refuses to continue or re-report a run whose inputs have changed; the
 /// target is compared when it is known.
 fn check_same_run(manifest: &RunManifest, plan: &Plan, info: Option<&TargetInfo>, dir: &Path) -> Result<(), Error> {
+    let mut changed = input_changes(manifest, plan);
+    if is_several(dir) {
+        changed.push("the run has several targets, and the scenario now has one".into());
+    }
+    if let Some(info) = info.filter(|i| i.fingerprint != manifest.target.fingerprint) {
+        changed.push(format!(
+            "the target has changed (was: {}; now: {})",
+            manifest.target.description, info.description
+        ));
+    }
+    refuse_changes(changed, dir)
+}
+
+/// What has changed since the run started, besides its targets: the
+/// scenario, the corpora, the taxonomy.
+fn input_changes(manifest: &RunManifest, plan: &Plan) -> Vec<String> {
     let mut changed = Vec::new();
     if manifest.scenario.sha256 != plan.scenario.sha256 {
         changed.push(format!(
@@ -692,12 +901,11 @@ fn check_same_run(manifest: &RunManifest, plan: &Plan, info: Option<&TargetInfo>
             .map_or("", |t| t.path.as_str());
         changed.push(format!("the taxonomy file {file} has changed"));
     }
-    if let Some(info) = info.filter(|i| i.fingerprint != manifest.target.fingerprint) {
-        changed.push(format!(
-            "the target has changed (was: {}; now: {})",
-            manifest.target.description, info.description
-        ));
-    }
+    changed
+}
+
+/// Refuses a run with `changed` inputs, saying what changed.
+fn refuse_changes(changed: Vec<String>, dir: &Path) -> Result<(), Error> {
     if changed.is_empty() {
         Ok(())
     } else {

@@ -4,6 +4,11 @@
 //! A directory is a run when it holds `manifest.json`. A new run is written only
 //! into a new or empty directory, or, with `--force`, into a non-empty one that
 //! holds no run; a directory that holds a run is only ever continued.
+//!
+//! A run of several targets keeps each target's manifest, journal and reports
+//! in `targets/<label>/` ([`RunDir::target_dir`]), so that each is a run of
+//! that target alone; the manifest of the whole and the reports that compare
+//! the targets are at the top.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -16,6 +21,9 @@ use crate::report::threshold_text;
 
 /// The manifest's file name inside a run directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// The directory of a run of several targets that holds one directory per
+/// target (`targets/<label>/`), with its journal and its own reports.
+pub const TARGETS_DIR: &str = "targets";
 const LOCK_FILE: &str = ".lock";
 
 /// A run directory this process holds.
@@ -92,16 +100,32 @@ impl RunDir {
         &self.path
     }
 
+    /// The directory of target `label` in a run of several targets.
+    pub fn target_dir(&self, label: &str) -> PathBuf {
+        self.path.join(TARGETS_DIR).join(label)
+    }
+
     pub fn read_manifest(&self) -> Result<RunManifest, Error> {
         read_manifest(&self.path)
     }
 
     pub fn write_manifest(&self, manifest: &RunManifest) -> Result<(), Error> {
-        let mut bytes =
-            serde_json::to_vec_pretty(manifest).map_err(|e| Error::io(self.path.join(MANIFEST_FILE))(e.into()))?;
-        bytes.push(b'\n');
-        write_atomically(&self.path.join(MANIFEST_FILE), &bytes)
+        write_manifest_in(&self.path, manifest)
     }
+}
+
+/// Writes `manifest` as the `manifest.json` of `dir` (a run, or one target's
+/// directory in a run of several, which the run's lock covers).
+pub fn write_manifest_in(dir: &Path, manifest: &RunManifest) -> Result<(), Error> {
+    let mut bytes = serde_json::to_vec_pretty(manifest).map_err(|e| Error::io(dir.join(MANIFEST_FILE))(e.into()))?;
+    bytes.push(b'\n');
+    write_atomically(&dir.join(MANIFEST_FILE), &bytes)
+}
+
+/// Whether the run in `dir` is a run of several targets (it has a
+/// `targets/` directory).
+pub fn is_several(dir: &Path) -> bool {
+    dir.join(TARGETS_DIR).is_dir()
 }
 
 /// A fresh per-run secret for [`RunManifest::idempotency_secret`]: 32 bytes
@@ -134,11 +158,15 @@ fn check_new_run_dir(path: &Path, force: bool) -> Result<(), Error> {
             path.display()
         ));
     }
-    if path.join(crate::journal::JOURNAL_FILE).exists() {
-        return refuse(format!(
-            "holds a {} but no {MANIFEST_FILE}, what is left of a run; choose another --out",
-            crate::journal::JOURNAL_FILE
-        ));
+    for (left, what) in [
+        (crate::journal::JOURNAL_FILE, crate::journal::JOURNAL_FILE),
+        (TARGETS_DIR, "`targets` directory"),
+    ] {
+        if path.join(left).exists() {
+            return refuse(format!(
+                "holds a {what} but no {MANIFEST_FILE}, what is left of a run; choose another --out"
+            ));
+        }
     }
     let mut entries = std::fs::read_dir(path).map_err(Error::io(path))?;
     let is_lock = |entry: &std::io::Result<std::fs::DirEntry>| entry.as_ref().is_ok_and(|e| e.file_name() == LOCK_FILE);

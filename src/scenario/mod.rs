@@ -7,6 +7,12 @@
 //! `[target]` table is the exception: the scenario knows no kind's keys, and
 //! hands the table to [`crate::moderator::registry`], which reads it with the
 //! kind its `kind` names.
+//!
+//! A scenario audits one system (`[target]`) or compares several on the same
+//! cases (`[[targets]]`, each table a target with a `label`); [`Plan::per_target`]
+//! gives each of several its own plan. `[appeal]`, `[statements]` and
+//! `[declared]` concern one platform: with several targets, `[appeal] target`
+//! names it and the other two go with it; `[baseline]` needs a single target.
 
 mod raw;
 mod thresholds;
@@ -28,10 +34,10 @@ use crate::input::{TOML_LIMIT, read_input};
 use crate::moderator::TargetSpec;
 use crate::moderator::check::{Checks, ScenarioFile};
 use crate::moderator::env::{self, EnvUse};
-use crate::moderator::registry::{self, TargetTable};
+use crate::moderator::registry::{self, TargetTable, is_label};
 
 pub use raw::RawScenario;
-pub use thresholds::GateThresholds;
+pub use thresholds::{GateThresholds, RawGates};
 
 /// Default number of requests in flight.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -155,12 +161,82 @@ pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(600);
 /// `run.max_rate_limit_wait_secs`: from 10 ms to a week.
 pub const MAX_RATE_LIMIT_WAIT_BOUNDS: SecondsBounds = (0.01, 604_800.0);
 
+/// One of the systems a scenario of several targets compares (`[[targets]]`).
+#[derive(Debug, Clone)]
+pub struct LabelledTarget {
+    /// Unique in the scenario; names the target in the reports and its
+    /// directory in the run (`targets/<label>/`).
+    pub label: String,
+    pub spec: TargetSpec,
+    /// `[gates]`, with the target's own `[gates.<label>]` over it.
+    pub gates: GateThresholds,
+    /// Whether this target is the platform `[appeal] target` names: the
+    /// appeal path, statements of reasons and declared facts are its alone.
+    pub platform: bool,
+}
+
+/// The systems a plan audits.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    /// `[target]`: one system.
+    One(TargetSpec),
+    /// `[[targets]]`: several systems, each asked about every case, in the scenario's order.
+    Several(Vec<LabelledTarget>),
+}
+
 impl Plan {
-    /// Environment variables the run needs: the target's, and the appeal API's.
+    /// Environment variables the run needs: every target's, and the appeal API's.
     pub fn required_env(&self) -> Vec<EnvUse> {
-        let mut needed = self.target.required_env();
+        let mut needed: Vec<EnvUse> = self.target_specs().iter().flat_map(|t| t.required_env()).collect();
         needed.extend(self.appeal_env());
         needed
+    }
+
+    /// The target of a plan of one system; `None` for a plan of several
+    /// (each of which [`Plan::per_target`] gives a plan of its own).
+    pub fn target(&self) -> Option<&TargetSpec> {
+        match &self.targets {
+            Targets::One(spec) => Some(spec),
+            Targets::Several(_) => None,
+        }
+    }
+
+    /// Every target of the plan, in the scenario's order.
+    pub fn target_specs(&self) -> Vec<&TargetSpec> {
+        match &self.targets {
+            Targets::One(spec) => vec![spec],
+            Targets::Several(targets) => targets.iter().map(|t| &t.spec).collect(),
+        }
+    }
+
+    /// The plan of each of several targets, by label, in the scenario's order:
+    /// this plan with that target alone and its own gates; the appeal path,
+    /// statements of reasons and declared facts go to the target `[appeal]`
+    /// names and to no other. `None` for a plan of one target.
+    pub fn per_target(&self) -> Option<Vec<(String, Plan)>> {
+        let Targets::Several(targets) = &self.targets else {
+            return None;
+        };
+        let plans = targets
+            .iter()
+            .map(|t| {
+                let platform = t.platform;
+                let plan = Plan {
+                    targets: Targets::One(t.spec.clone()),
+                    gates: t.gates.clone(),
+                    appeal: self.appeal.clone().filter(|_| platform),
+                    statements: self.statements.clone().filter(|_| platform),
+                    declared: if platform {
+                        self.declared.clone()
+                    } else {
+                        DeclaredFacts::default()
+                    },
+                    ..self.clone()
+                };
+                (t.label.clone(), plan)
+            })
+            .collect();
+        Some(plans)
     }
 
     /// Environment variables the appeal API needs.
@@ -217,8 +293,9 @@ pub struct Plan {
     pub review_filter: Option<ReviewFilter>,
     /// The run's cases that reviewers dispute.
     pub disputed_cases: BTreeSet<String>,
-    /// The target, checked (secrets are read from the environment only when it is built).
-    pub target: TargetSpec,
+    /// The target or targets, checked (secrets are read from the environment
+    /// only when one is built).
+    pub targets: Targets,
     pub run: RunSettings,
     pub analysis: AnalysisSettings,
     /// Actions that count as adverse.
@@ -303,7 +380,7 @@ impl PlanBuilder<'_> {
         }
         let run = self.run_settings(&raw.run);
         let (mut analysis, adverse_actions) = self.analysis_settings(&raw.analysis);
-        for (key, message) in raw.gates.validate() {
+        for (key, message) in raw.gates.shared.validate() {
             self.problem(&["gates", &key], message);
         }
         let appeal = raw.appeal.as_ref().map(|a| self.appeal(a));
@@ -328,10 +405,24 @@ impl PlanBuilder<'_> {
         {
             *reference = group.name.clone();
         }
-        let target = {
+        let (labels, targets) = {
             let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-            self.target(&known)
+            self.targets(&raw, &known)
         };
+        self.target_gates(&raw.gates, &labels);
+        self.single_platform(&raw, &labels);
+        let platform = raw.appeal.as_ref().and_then(|a| a.target.as_deref());
+        let targets = targets.map(|targets| match targets {
+            Targets::Several(mut several) => {
+                for t in &mut several {
+                    let own = raw.gates.by_target.get(&t.label).cloned().unwrap_or_default();
+                    t.gates = raw.gates.shared.overridden_by(&own);
+                    t.platform = platform == Some(t.label.as_str());
+                }
+                Targets::Several(several)
+            }
+            one => one,
+        });
         let cases = self.filter(&raw.filter, cases);
         let (cases, disputed_cases) = self.review_filter(raw.filter.review, cases, &mut corpora, &reviews);
         if self.problems.is_empty() && cases.is_empty() {
@@ -353,11 +444,11 @@ impl PlanBuilder<'_> {
             cases,
             review_filter: raw.filter.review,
             disputed_cases,
-            target: target.expect("a target exists when there are no problems"),
+            targets: targets.expect("the targets exist when there are no problems"),
             run,
             analysis,
             adverse_actions,
-            gates: raw.gates,
+            gates: raw.gates.shared,
             appeal,
             declared: raw.declared,
             statements,
@@ -613,13 +704,159 @@ impl PlanBuilder<'_> {
         Checks::new(file, table, case_ids, &mut self.problems, &mut self.warnings)
     }
 
-    /// Hands `[target]` to the kind it names; `known_ids` are every case id of the corpora.
-    fn target(&mut self, known_ids: &HashSet<&str>) -> Option<TargetSpec> {
-        let Some(table) = TargetTable::find(self.text) else {
-            self.problem(&["target"], "the scenario has no `[target]` table");
-            return None;
-        };
-        registry::configure(table, &mut self.checks("target", known_ids))
+    /// Hands `[target]`, or each table of `[[targets]]`, to the kind it names;
+    /// `known_ids` are every case id of the corpora. Returns the labels read
+    /// (for the tables that name targets), and the targets when all are sound;
+    /// the gates of several targets are set by the caller.
+    fn targets(&mut self, raw: &RawScenario, known_ids: &HashSet<&str>) -> (Vec<String>, Option<Targets>) {
+        match (raw.target.is_some(), raw.targets.is_empty()) {
+            (true, false) => {
+                self.problem(
+                    &["targets"],
+                    "`[target]` and `[[targets]]` cannot both be given: write one system as `[target]`, or every system as a `[[targets]]` table with a `label`",
+                );
+                (Vec::new(), None)
+            }
+            (false, true) => {
+                self.problem(
+                    &["target"],
+                    "the scenario has no `[target]` table (or `[[targets]]` tables, to compare several systems)",
+                );
+                (Vec::new(), None)
+            }
+            (true, true) => {
+                let spec = TargetTable::find(self.text)
+                    .and_then(|table| registry::configure(table, &mut self.checks("target", known_ids)));
+                (Vec::new(), spec.map(Targets::One))
+            }
+            (false, false) => self.several_targets(known_ids),
+        }
+    }
+
+    /// Reads each `[[targets]]` table: its `label` (present, a safe name,
+    /// unique whatever its case, since it names a directory), then the rest
+    /// as `[target]` is read.
+    fn several_targets(&mut self, known_ids: &HashSet<&str>) -> (Vec<String>, Option<Targets>) {
+        let mut labels: Vec<String> = Vec::new();
+        let mut targets = Vec::new();
+        let mut sound = true;
+        for (i, mut table) in TargetTable::find_all(self.text).into_iter().enumerate() {
+            let at = format!("targets[{i}]");
+            let label = match table.take_string("label") {
+                None => {
+                    self.problem(
+                        &[&at],
+                        "missing field `label` (each of several targets has a label, which names it in the reports)",
+                    );
+                    None
+                }
+                Some(Err(what)) => {
+                    self.problem(&[&at, "label"], format!("must be a string, not {what}"));
+                    None
+                }
+                Some(Ok(label)) if !is_label(&label) => {
+                    self.problem(
+                        &[&at, "label"],
+                        format!(
+                            "`{}` is not a label: use 1 to 64 letters, digits, `-` and `_`, starting with a letter or digit (it names the target's directory in the run)",
+                            crate::diagnostic::excerpt(&label)
+                        ),
+                    );
+                    None
+                }
+                Some(Ok(label)) => match labels.iter().find(|l| l.eq_ignore_ascii_case(&label)) {
+                    Some(other) => {
+                        let case = if *other == label {
+                            ""
+                        } else {
+                            " (labels that differ only in case name the same directory)"
+                        };
+                        self.problem(
+                            &[&at, "label"],
+                            format!("`{label}` is the label of another target{case}"),
+                        );
+                        None
+                    }
+                    None => {
+                        labels.push(label.clone());
+                        Some(label)
+                    }
+                },
+            };
+            let spec = registry::configure(table, &mut self.checks(&at, known_ids));
+            match (label, spec) {
+                (Some(label), Some(spec)) => targets.push(LabelledTarget {
+                    label,
+                    spec,
+                    gates: GateThresholds::default(),
+                    platform: false,
+                }),
+                _ => sound = false,
+            }
+        }
+        (labels, sound.then_some(Targets::Several(targets)))
+    }
+
+    /// Checks each `[gates.<label>]` table: its thresholds, and that a target has the label.
+    fn target_gates(&mut self, gates: &RawGates, labels: &[String]) {
+        for (label, own) in &gates.by_target {
+            for (key, message) in own.validate() {
+                self.problem(&["gates", label, &key], message);
+            }
+            if !labels.contains(label) {
+                let known = if labels.is_empty() {
+                    " (gates of one target go with `[[targets]]`, whose tables have labels)".to_string()
+                } else {
+                    format!(" (the targets are labelled {})", labels.join(", "))
+                };
+                self.problem(&["gates", label], format!("no target is labelled `{label}`{known}"));
+            }
+        }
+    }
+
+    /// `[appeal]`, `[statements]` and `[declared]` concern one platform, and
+    /// `[baseline]` one system: with several targets, `[appeal] target` names
+    /// the platform (the other two go with it) and `[baseline]` is refused;
+    /// with one, `[appeal] target` has nothing to name.
+    fn single_platform(&mut self, raw: &RawScenario, labels: &[String]) {
+        let several = !raw.targets.is_empty();
+        match raw.appeal.as_ref().map(|a| a.target.as_deref()) {
+            Some(Some(label)) if !several => self.problem(
+                &["appeal", "target"],
+                format!("names target `{label}`, but the scenario has a single `[target]`, whose appeal path `[appeal]` is; leave `target` out"),
+            ),
+            Some(Some(label)) if !labels.is_empty() && !labels.iter().any(|l| l == label) => self.problem(
+                &["appeal", "target"],
+                format!("no target is labelled `{label}` (the targets are labelled {})", labels.join(", ")),
+            ),
+            Some(None) if several => self.problem(
+                &["appeal"],
+                "an appeal path is one platform's: with several targets, name it with `target = \"<label>\"`",
+            ),
+            _ => {}
+        }
+        if !several {
+            return;
+        }
+        let platform = raw.appeal.as_ref().is_some_and(|a| a.target.is_some());
+        if raw.statements.is_some() && !platform {
+            self.problem(
+                &["statements"],
+                "statements of reasons are one platform's: with several targets they go with the target `[appeal] target` names (add `[appeal]`, or audit the platform with a single `[target]`)",
+            );
+        }
+        if raw.declared != DeclaredFacts::default() && !platform {
+            self.problem(
+                &["declared"],
+                "declared facts are one platform's: with several targets they go with the target `[appeal] target` names (add `[appeal]`, or audit the platform with a single `[target]`)",
+            );
+        }
+        if raw.baseline.is_some() {
+            self.problem(
+                &["baseline"],
+                "compares a run of one target with an earlier run; a scenario of several targets compares them with each other (compare one system with its baseline in a scenario with a single `[target]`)",
+            );
+        }
     }
 
     fn baseline(&mut self, raw: &raw::RawBaseline) -> BaselinePlan {

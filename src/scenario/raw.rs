@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::thresholds::GateThresholds;
+use super::thresholds::RawGates;
 use crate::analysis::{Correction, Dimension, FamilyMode, ReferenceMode};
 use crate::corpus::Label;
 use crate::corpus::review::ReviewFilter;
@@ -22,17 +22,26 @@ pub struct RawScenario {
     pub filter: RawFilter,
     /// `[target]`: read by the kind its `kind` names (see
     /// [`crate::moderator::registry`]), which alone knows the other keys.
+    #[serde(default)]
     #[schemars(
         schema_with = "crate::moderator::registry::target_schema",
         description = "The system audited: `kind` names the target kind, which alone knows the other keys."
     )]
-    pub target: toml::Table,
+    pub target: Option<toml::Table>,
+    /// `[[targets]]`: several systems compared on the same cases, each a
+    /// `[target]` table with a `label`; a scenario has either this or `[target]`.
+    #[serde(default)]
+    #[schemars(
+        schema_with = "targets_schema",
+        description = "Several systems audited on the same cases and compared: each a `[target]` table with a unique `label`. A scenario has either `[target]` or `[[targets]]`."
+    )]
+    pub targets: Vec<toml::Table>,
     #[serde(default)]
     pub run: RawRun,
     #[serde(default)]
     pub analysis: RawAnalysis,
     #[serde(default)]
-    pub gates: GateThresholds,
+    pub gates: RawGates,
     /// How to probe the platform's appeal path.
     #[serde(default)]
     pub appeal: Option<RawAppeal>,
@@ -51,6 +60,16 @@ pub struct RawScenario {
     /// A taxonomy of groups merged over the bundled one.
     #[serde(default)]
     pub taxonomy: Option<RawTaxonomy>,
+}
+
+/// The schema of `[[targets]]`: an array of labelled target tables.
+fn targets_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let item = crate::moderator::registry::labelled_target_schema(generator);
+    schemars::json_schema!({
+        "type": "array",
+        "minItems": 1,
+        "items": item,
+    })
 }
 
 /// `[baseline]`: an earlier run of the same cases to compare with.
@@ -100,6 +119,8 @@ pub struct RawTaxonomy {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAppeal {
+    /// With several targets, the label of the one whose appeal path this is.
+    pub target: Option<String>,
     /// Where appeals are filed (POST); may contain `${ENV}`.
     pub submit_url: String,
     /// Body template: `{id}`, `{decision_id}`, `{lang}`, `{text}`, `{appeal_text}`, `{idempotency_key}`.

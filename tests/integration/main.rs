@@ -24,6 +24,7 @@ mod input_files;
 mod interrupt;
 mod layers;
 mod library;
+mod multi_target;
 mod perturb;
 mod quickstart;
 mod recompute;
