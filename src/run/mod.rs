@@ -18,6 +18,7 @@ mod executor;
 mod progress;
 mod rate_limit;
 mod rundir;
+mod shards;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
 use crate::moderator::{Moderator, Setup, TargetInfo, env};
 use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
 use crate::scenario::{CorpusRecord, Plan};
+use crate::shard::{Shard, Sharding};
 
 pub use crate::manifest::{RunManifest, ScenarioRecord, ThresholdOverride};
 pub use compare::{BASELINE_FILES, DiffRequest, diff_runs, write_diff};
@@ -43,6 +45,7 @@ pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
 pub use rate_limit::{Permit, Throttle};
 pub use rundir::{MANIFEST_FILE, RunDir, new_idempotency_secret, read_manifest};
+pub use shards::{MergeRequest, merge_shards, shard_record};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +66,12 @@ pub struct RunRequest {
     pub no_cache: bool,
     /// Cache location overriding the scenario's and the default.
     pub cache_dir: Option<PathBuf>,
+    /// Decide only this shard of the cases (a new run only: a resumed run
+    /// keeps the shard its manifest records).
+    pub shard: Option<Shard>,
+    /// With `shard`: this shard's rate limit in requests per second, instead
+    /// of the scenario's limits divided by the number of shards.
+    pub shard_rate: Option<f64>,
 }
 
 /// A finished (or interrupted) run.
@@ -200,7 +209,7 @@ pub async fn run_with_moderator(
 
 /// Runs (or resumes) a plan against `target`.
 async fn run_target(
-    plan: Plan,
+    mut plan: Plan,
     target: Arc<dyn Moderator>,
     request: RunRequest,
     observer: Arc<dyn RunObserver>,
@@ -219,6 +228,16 @@ async fn run_target(
         Cache::open(&root, &info.fingerprint)
     });
     let now = Utc::now();
+    let shard = match (request.shard, &request.resume) {
+        (Some(_), Some(path)) => {
+            return Err(Error::RunDir {
+                path: path.clone(),
+                message: "a resumed run keeps the shard it was started with; resume it without a shard".into(),
+            });
+        }
+        (Some(shard), None) => Some(shards::shard_record(&plan, shard, request.shard_rate)?),
+        (None, _) => None,
+    };
     let (dir, mut manifest) = match &request.resume {
         Some(path) => {
             let dir = RunDir::open(path)?;
@@ -236,9 +255,15 @@ async fn run_target(
             let run_id = path
                 .file_name()
                 .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
-            (dir, new_manifest(&plan, &info, run_id, now)?)
+            let mut manifest = new_manifest(&plan, &info, run_id, now)?;
+            if let Some(record) = shard {
+                manifest.cases = record.cases;
+                manifest.sharding = Some(Sharding::Shard(record));
+            }
+            (dir, manifest)
         }
     };
+    shards::narrow_to_shard(&mut plan, &manifest, dir.path())?;
     let idempotency_secret = match manifest.idempotency_secret.clone() {
         Some(secret) => secret,
         // A run started before runs had a secret: its journaled intents keep their keys.
@@ -338,9 +363,10 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 fn open_unchanged_run(dir: &RunDir, scenario: Option<&Path>) -> Result<(Plan, RunManifest), Error> {
     let mut manifest = dir.read_manifest()?;
     let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
-    let plan = Plan::load(&scenario)?;
+    let mut plan = Plan::load(&scenario)?;
     let info = target_info_offline(&plan)?;
     check_same_run(&manifest, &plan, info.as_ref(), dir.path())?;
+    shards::narrow_to_shard(&mut plan, &manifest, dir.path())?;
     if manifest.score_rule.is_none() {
         manifest.score_rule = plan.target.score_rule();
     }
@@ -501,7 +527,9 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
     }
     let statements = statements_of(plan, &decisions)?;
     let mut report = build_report(plan, manifest, &decisions, &appeals, statements);
-    let baseline = if all_decided {
+    // a shard is compared with the baseline once merged
+    let is_shard = matches!(manifest.sharding, Some(Sharding::Shard(_)));
+    let baseline = if all_decided && !is_shard {
         compare::compare_with_baseline(dir.path(), plan, manifest, &decisions, &report)?
     } else {
         None
@@ -652,6 +680,7 @@ fn new_manifest(
         outputs: Default::default(),
         score_rule: plan.target.score_rule(),
         threshold_override: None,
+        sharding: None,
     })
 }
 

@@ -862,6 +862,7 @@ mod snapshot {
             outputs: Default::default(),
             score_rule: None,
             threshold_override: None,
+            sharding: None,
         };
         let mut decisions = HashMap::new();
         let mut appeals = AppealIndex::new();

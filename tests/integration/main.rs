@@ -35,6 +35,7 @@ mod run_dir;
 mod schemas;
 mod secrets;
 mod server;
+mod shards;
 mod shared_fixtures;
 mod snapshots;
 mod standin;
