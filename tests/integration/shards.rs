@@ -383,3 +383,62 @@ fn help_completions_and_man_page_name_shards_and_merge() {
     let man = String::from_utf8(man.stdout).unwrap();
     assert!(man.contains("merge") && man.contains("shard"), "{man}");
 }
+
+#[test]
+fn the_appeals_of_every_shard_are_merged() {
+    use crate::appeals::{corpus, scenario_with};
+    use crate::standin::{Behaviour, StandIn};
+    let standin = StandIn::start(Behaviour::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_with(
+        tmp.path(),
+        &standin,
+        corpus(&tmp.path().join("corpus")),
+        (true, 10.0, ""),
+        "",
+    );
+    let shards = run_shards(&scenario, tmp.path(), 3);
+    let merged = tmp.path().join("merged");
+    let output = merge(&shards, &merged);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let probe = &read_json(&merged.join("results.json"))["appeal"]["probe"];
+    assert_eq!(probe["wrongful_removals"], 60, "{probe}");
+    assert_eq!(probe["filed"], 60);
+    assert_eq!(probe["decided"], 60);
+    assert_eq!(probe["reversed"], 24, "the stand-in reverses 2 in 5 filings");
+    // one appeal per wrongful removal, each with its own idempotency key
+    let journal = std::fs::read_to_string(merged.join("journal.jsonl")).unwrap();
+    let keys: std::collections::BTreeSet<String> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["record"] == "appeal_intent")
+        .map(|r| r["idempotency_key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), 60);
+    assert!(standin.appeals_per_decision().values().all(|&n| n == 1));
+}
+
+#[test]
+fn a_scenario_that_samples_its_appeals_is_not_sharded() {
+    use crate::appeals::{corpus, scenario_with};
+    use crate::standin::{Behaviour, StandIn};
+    let standin = StandIn::start(Behaviour::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_with(
+        tmp.path(),
+        &standin,
+        corpus(&tmp.path().join("corpus")),
+        (true, 10.0, "max_appeals = 9"),
+        "",
+    );
+    let out = tmp.path().join("shard");
+    let output = run_shard(&scenario, "1/2", &out);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("samples the appeals"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(!out.exists(), "nothing is written");
+    assert_eq!(standin.server.count(), 0, "nothing is asked");
+}
