@@ -442,3 +442,28 @@ fn a_scenario_that_samples_its_appeals_is_not_sharded() {
     assert!(!out.exists(), "nothing is written");
     assert_eq!(standin.server.count(), 0, "nothing is asked");
 }
+
+#[test]
+fn the_recipes_are_documented_and_linked() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(readme.contains("(docs/shards.md)"), "README links docs/shards.md");
+    let doc = std::fs::read_to_string(repo().join("docs/shards.md")).unwrap();
+    for needle in [
+        "JOB_COMPLETION_INDEX",
+        "completionMode: Indexed",
+        "configMap",
+        "strategy:",
+        "shard: [1, 2, 3, 4]",
+        "actions/upload-artifact",
+        "actions/download-artifact",
+        "modaudit merge",
+    ] {
+        assert!(doc.contains(needle), "docs/shards.md misses {needle}");
+    }
+    for field in RUN_IDENTITY {
+        assert!(
+            doc.contains(&format!("`run.{field}`")),
+            "docs/shards.md names {field} as excluded"
+        );
+    }
+}
