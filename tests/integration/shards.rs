@@ -467,3 +467,14 @@ fn the_recipes_are_documented_and_linked() {
         );
     }
 }
+
+#[test]
+fn a_shard_compares_with_another_run_of_the_same_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = keyword_scenario(tmp.path(), "sharded");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run_shard(&scenario, "2/4", &a);
+    run_shard(&scenario, "2/4", &b);
+    let output = modaudit().arg("diff").arg(&a).arg(&b).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+}
