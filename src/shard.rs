@@ -161,6 +161,9 @@ pub enum ShardError {
     /// A scenario samples its appeals, which shards cannot do.
     #[error("{}: the [appeal] table samples the appeals (`sample` below 1 or `max_appeals`), and a sample is drawn over the wrongful removals of all cases, which no shard sees; shard without sampling, or run this audit unsharded", scenario.display())]
     SampledAppeals { scenario: PathBuf },
+    /// No run directory was given to merge.
+    #[error("no shard to merge: name the run directories of every shard")]
+    NoneGiven,
     /// The merged run would be written into a shard.
     #[error("{}: is one of the shards; merge into a new directory", out.display())]
     IntoAShard { out: PathBuf },
@@ -295,6 +298,34 @@ mod tests {
             "5/4".parse::<Shard>(),
             Err(ShardSpecError::OutOfRange { index: 5, count: 4 })
         );
+    }
+
+    #[test]
+    fn missing_shards_are_named() {
+        let given = vec!["1/4".to_string(), "2/4".to_string(), "4/4".to_string()];
+        let one = ShardError::Missing {
+            missing: vec!["3/4".into()],
+            given: given.clone(),
+        };
+        assert_eq!(
+            one.to_string(),
+            "shard 3/4 is missing (given: 1/4, 2/4, 4/4); merge every shard of the run"
+        );
+        let two = ShardError::Missing {
+            missing: vec!["2/3".into(), "3/3".into()],
+            given: vec!["1/3".into()],
+        };
+        assert!(
+            two.to_string().starts_with("shards 2/3, 3/3 are missing (given: 1/3)"),
+            "{two}"
+        );
+        assert_eq!(one.exit_code(), crate::exit::BAD_INPUT);
+        let unfinished = ShardError::Unfinished {
+            dir: "d".into(),
+            shard: "1/2".into(),
+            pending: 3,
+        };
+        assert_eq!(unfinished.exit_code(), crate::exit::RUN_INCOMPLETE);
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub fn merge_shards(request: &MergeRequest) -> Result<RunOutcome, Error> {
     let given = read_shards(&request.shards)?;
     check_same_inputs(&given)?;
     let ordered = check_coverage(given)?;
-    let first = &ordered[0];
+    let first = ordered.first().ok_or(ShardError::NoneGiven)?;
     let scenario = request
         .scenario
         .clone()

@@ -478,3 +478,29 @@ fn a_shard_compares_with_another_run_of_the_same_shard() {
     let output = modaudit().arg("diff").arg(&a).arg(&b).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 }
+
+#[test]
+fn an_unfinished_shard_is_refused_until_resumed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = keyword_scenario(tmp.path(), "sharded");
+    let shards = run_shards(&scenario, tmp.path(), 2);
+    // shard 2 as a run killed halfway leaves it
+    let journal = shards[1].join("journal.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let half: Vec<&str> = text.lines().take(text.lines().count() / 2).collect();
+    std::fs::write(&journal, format!("{}\n", half.join("\n"))).unwrap();
+    let merged = tmp.path().join("merged");
+    let output = merge(&shards, &merged);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("shard 2/2 is unfinished"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(!merged.exists());
+
+    let output = modaudit().arg("run").arg("--resume").arg(&shards[1]).output().unwrap();
+    assert!(output.status.code().is_some_and(|c| c <= 1), "{}", stderr_of(&output));
+    let output = merge(&shards, &merged);
+    assert!(output.status.code().is_some_and(|c| c <= 1), "{}", stderr_of(&output));
+}
