@@ -504,3 +504,35 @@ fn an_unfinished_shard_is_refused_until_resumed() {
     let output = merge(&shards, &merged);
     assert!(output.status.code().is_some_and(|c| c <= 1), "{}", stderr_of(&output));
 }
+
+#[test]
+fn merged_shards_of_a_replay_give_the_results_and_decisions_of_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = repo().join("tests/fixtures/recompute/cells/scenario.toml");
+    let single = tmp.path().join("single");
+    let output = run_scenario(&scenario, &single);
+    let single_code = output.status.code();
+    assert!(single_code.is_some_and(|c| c <= 1), "{}", stderr_of(&output));
+    let mut shards = run_shards(&scenario, tmp.path(), 4);
+    // the order the directories are named in does not matter
+    shards.reverse();
+    let merged = tmp.path().join("merged");
+    let output = merge(&shards, &merged);
+    assert_eq!(
+        output.status.code(),
+        run_scenario(&scenario, &tmp.path().join("again")).status.code()
+    );
+    assert_eq!(
+        results_without_run_identity(&merged),
+        results_without_run_identity(&single)
+    );
+    // decisions.csv too, but for how long each answer took
+    let rows = |dir: &Path| {
+        let mut rows = read_decisions(dir);
+        rows.iter_mut().for_each(|row| {
+            row.remove("latency_ms");
+        });
+        rows
+    };
+    assert_eq!(rows(&merged), rows(&single));
+}
