@@ -477,6 +477,12 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
     }
     if !args.quiet {
         show(&render_terminal(&outcome.report, &outcome.dir));
+        if let Some(shard) = args.shard {
+            show(&format!(
+                "This run is shard {shard}: its report covers its {} only. Join every shard's run directory with `modaudit merge`.\n",
+                crate::plural::count_of(outcome.report.totals.cases, "case", "cases")
+            ));
+        }
     }
     let step_summary = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|v| !v.is_empty());
     let default_format = if step_summary.is_some() {

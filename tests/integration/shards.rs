@@ -347,6 +347,8 @@ fn a_shard_rate_replaces_the_divided_rate() {
         .output()
         .unwrap();
     assert!(output.status.code().is_some_and(|c| c <= 1), "{}", stderr_of(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("This run is shard 2/3"), "{stdout}");
     let shard = &read_json(&out.join("manifest.json"))["sharding"]["shard"];
     assert_eq!(shard["requests_per_second"], 7.5);
     assert!(shard["requests_per_minute"].is_null(), "{shard}");
