@@ -15,6 +15,7 @@ use crate::report::render_terminal;
 use crate::report::systems::render_systems_terminal;
 use crate::run::{self, Progress, RunObserver, RunRequest, Silent};
 use crate::scenario::Plan;
+use crate::shard::Shard;
 use crate::visible::{for_terminal, json_escaped};
 
 /// The scenario run when `modaudit run` is given none.
@@ -60,6 +61,12 @@ pub enum Command {
     /// no --max-regression), 1 a regression, 2 the runs cannot be compared,
     /// 3 a run is incomplete.
     Diff(DiffArgs),
+    /// Merge the run directories of every shard of a sharded run (`run
+    /// --shard K/N`) into one run: the shards must be of the same scenario,
+    /// corpora and target, and cover shards 1 to N once each. The journals are
+    /// joined in shard order and every report file is written again, as one
+    /// unsharded run would write it. Exit codes as `run`.
+    Merge(MergeArgs),
     /// Rebuild every report file of a run from its journal.
     Report {
         /// The run directory.
@@ -334,6 +341,46 @@ pub struct RunArgs {
     /// variable is set); `plain`: neither.
     #[arg(long, value_enum)]
     pub format: Option<RunFormat>,
+    /// Decide only shard K of N (1 ≤ K ≤ N): the cases whose id's sha256,
+    /// its first 8 bytes read as a big-endian integer, is K − 1 modulo N. The
+    /// scenario's rate limits are divided by N. Join the shards' run
+    /// directories with `modaudit merge`.
+    #[arg(long, value_name = "K/N", conflicts_with = "resume")]
+    pub shard: Option<Shard>,
+    /// With --shard: this shard's own rate limit, in requests per second,
+    /// instead of the scenario's limits divided by N.
+    #[arg(long, value_name = "RPS", requires = "shard", value_parser = shard_rate)]
+    pub shard_rate: Option<f64>,
+}
+
+/// A shard's rate limit: requests per second within the bounds a scenario's are.
+fn shard_rate(value: &str) -> Result<f64, String> {
+    let (low, high) = crate::scenario::REQUESTS_PER_SECOND_BOUNDS;
+    match value.parse::<f64>() {
+        Ok(rate) if (low..=high).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "`{value}` is not a rate between {low} and {high} requests per second"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The run directories of every shard (`run --shard K/N`) of one sharded run.
+    #[arg(required = true, value_name = "DIR")]
+    pub shards: Vec<PathBuf>,
+    /// The new run directory; it must be new or empty, unless --force.
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
+    /// Write into a directory that holds other files (never one that holds a run).
+    #[arg(long)]
+    pub force: bool,
+    /// The scenario, if it has moved since the shards ran (must be unchanged).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// How the end of a run is reported besides the report files.
@@ -364,6 +411,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             out,
         } => report_command(&run_dir, scenario.as_deref(), threshold, out.as_deref()),
         Command::Diff(args) => diff_command(args),
+        Command::Merge(args) => merge_command(&args),
         Command::Completions { shell } => print_generated(|out| {
             clap_complete::generate(shell, &mut Cli::command(), "modaudit", out);
             Ok(())
@@ -418,6 +466,8 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
         reports_root: PathBuf::from(DEFAULT_REPORTS_DIR),
         no_cache: args.no_cache,
         cache_dir: args.cache_dir.clone(),
+        shard: args.shard,
+        shard_rate: args.shard_rate,
     };
     let outcome = runtime()?.block_on(run::run_plan(plan, request, observer, Box::pin(interrupted())))?;
     if outcome.execution().interrupted {
@@ -428,6 +478,12 @@ fn run_command(args: RunArgs) -> Result<u8, Error> {
     }
     if !args.quiet {
         show(&render_outcome(&outcome));
+        if let (Some(shard), run::Outcome::One(one)) = (args.shard, &outcome) {
+            show(&format!(
+                "This run is shard {shard}: its report covers its {} only. Join every shard's run directory with `modaudit merge`.\n",
+                crate::plural::count_of(one.report.totals.cases, "case", "cases")
+            ));
+        }
     }
     let step_summary = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|v| !v.is_empty());
     let default_format = if step_summary.is_some() {
@@ -867,6 +923,19 @@ fn diff_command(args: DiffArgs) -> Result<u8, Error> {
     }
     show(&crate::report::diff::render_terminal(&diff, args.out.as_deref()));
     Ok(diff.exit_code)
+}
+
+fn merge_command(args: &MergeArgs) -> Result<u8, Error> {
+    let outcome = run::merge_shards(&run::MergeRequest {
+        shards: args.shards.clone(),
+        out: args.out.clone(),
+        force: args.force,
+        scenario: args.scenario.clone(),
+    })?;
+    if !args.quiet {
+        show(&render_terminal(&outcome.report, &outcome.dir));
+    }
+    Ok(outcome.report.outcome.exit_code)
 }
 
 fn report_command(

@@ -7,6 +7,7 @@ use crate::exit;
 use crate::moderator::SetupError;
 use crate::moderator::env::EnvError;
 use crate::moderator::library::InProcessTarget;
+use crate::shard::ShardError;
 
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,9 @@ pub enum Error {
     /// The run was interrupted before every case was decided.
     #[error("the run was interrupted with {pending} cases undecided; continue it with `modaudit run --resume {}`", dir.display())]
     Interrupted { dir: PathBuf, pending: u64 },
+    /// Shards cannot be run or merged as asked (boxed: the error stays small).
+    #[error(transparent)]
+    Shard(Box<ShardError>),
 }
 
 impl Error {
@@ -76,6 +80,7 @@ impl Error {
             | Error::InProcessTarget(_)
             | Error::SeveralTargets { .. }
             | Error::NotComparable(_) => exit::BAD_INPUT,
+            Error::Shard(e) => e.exit_code(),
             Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } | Error::IncompleteRun { .. } => {
                 exit::RUN_INCOMPLETE
             }
@@ -94,6 +99,12 @@ impl From<EnvError> for Error {
             EnvError::Missing { variable, key } => Error::MissingSecret { variable, key },
             EnvError::Invalid { variable, key, problem } => Error::BadEnvironment { variable, key, problem },
         }
+    }
+}
+
+impl From<ShardError> for Error {
+    fn from(error: ShardError) -> Self {
+        Error::Shard(Box::new(error))
     }
 }
 

@@ -9,7 +9,7 @@
 //! caller's own program.
 //!
 //! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`],
-//! [`hash`], [`draw`], [`input`], [`fsutil`] and [`plural`] at the bottom;
+//! [`hash`], [`draw`], [`input`], [`fsutil`], [`plural`] and [`shard`] at the bottom;
 //! then [`corpus`], [`scenario`] and [`moderator`]; then [`manifest`],
 //! [`analysis`] and the appeal metrics; then [`report`] and [`schema`]; then
 //! [`run`]; then [`cli`].
@@ -38,5 +38,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod schema;
+pub mod shard;
 pub mod statements;
 pub mod visible;

@@ -14,6 +14,7 @@ use crate::corpus::HashedFile;
 use crate::decision::ScoreRule;
 use crate::moderator::TargetInfo;
 use crate::scenario::CorpusRecord;
+use crate::shard::Sharding;
 
 /// Everything a third party needs to reproduce a run, written when the run starts
 /// and completed when it ends.
@@ -59,6 +60,10 @@ pub struct RunManifest {
     /// --threshold T`): its reports are not what the system did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold_override: Option<ThresholdOverride>,
+    /// Set when the run decided one shard of the cases (`run --shard k/n`),
+    /// or was merged from shards (`merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharding: Option<Sharding>,
 }
 
 /// What a re-analysis of a run at another threshold is.

@@ -337,7 +337,14 @@ fn cases_from_scenario(manifest: &RunManifest) -> Result<Vec<Case>, String> {
             path.display()
         ));
     }
-    Ok(plan.cases)
+    match &manifest.sharding {
+        // a shard's cases are its part of the scenario's
+        Some(crate::shard::Sharding::Shard(record)) => {
+            let shard = record.shard().map_err(|e| format!("its manifest records {e}"))?;
+            Ok(plan.cases.into_iter().filter(|c| shard.contains(&c.id)).collect())
+        }
+        _ => Ok(plan.cases),
+    }
 }
 
 fn cases_from_corpora(manifest: &RunManifest) -> Result<Vec<Case>, String> {

@@ -25,6 +25,7 @@ mod progress;
 mod rate_limit;
 mod rundir;
 mod several;
+mod shards;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ use crate::moderator::{Moderator, Setup, TargetInfo, TargetSpec, env};
 use crate::report::systems::SystemsReport;
 use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
 use crate::scenario::{CorpusRecord, Plan};
+use crate::shard::{Shard, Sharding};
 
 pub use crate::manifest::{RunManifest, ScenarioRecord, ThresholdOverride};
 pub use compare::{BASELINE_FILES, DiffRequest, diff_runs, write_diff};
@@ -51,6 +53,7 @@ pub use executor::{Context, Execution, StopSignal, decide_batch};
 pub use progress::Progress;
 pub use rate_limit::{Permit, Throttle};
 pub use rundir::{MANIFEST_FILE, RunDir, TARGETS_DIR, is_several, new_idempotency_secret, read_manifest};
+pub use shards::{MergeRequest, merge_shards, shard_record};
 
 /// Where and how to run.
 #[derive(Debug, Clone, Default)]
@@ -71,6 +74,12 @@ pub struct RunRequest {
     pub no_cache: bool,
     /// Cache location overriding the scenario's and the default.
     pub cache_dir: Option<PathBuf>,
+    /// Decide only this shard of the cases (a new run only: a resumed run
+    /// keeps the shard its manifest records).
+    pub shard: Option<Shard>,
+    /// With `shard`: this shard's rate limit in requests per second, instead
+    /// of the scenario's limits divided by the number of shards.
+    pub shard_rate: Option<f64>,
 }
 
 /// A finished (or interrupted) run.
@@ -186,6 +195,12 @@ pub async fn run_plan(
         return run(plan, request, observer, stop)
             .await
             .map(|o| Outcome::One(Box::new(o)));
+    }
+    if request.shard.is_some() {
+        return Err(several_targets(
+            &plan.scenario.path,
+            "shard a scenario of one target (run each target's scenario with `--shard`)",
+        ));
     }
     env::check_all(&plan.required_env(), &from_process_env)?;
     several::run(plan, request, observer, stop)
@@ -326,7 +341,7 @@ pub async fn run_with_moderator(
 
 /// Runs (or resumes) a plan against `target`.
 async fn run_target(
-    plan: Plan,
+    mut plan: Plan,
     target: Arc<dyn Moderator>,
     request: RunRequest,
     observer: Arc<dyn RunObserver>,
@@ -345,6 +360,16 @@ async fn run_target(
     let info = target.info();
     let cache = open_cache(target.as_ref(), &plan, &request, &info);
     let now = Utc::now();
+    let shard = match (request.shard, &request.resume) {
+        (Some(_), Some(path)) => {
+            return Err(Error::RunDir {
+                path: path.clone(),
+                message: "a resumed run keeps the shard it was started with; resume it without a shard".into(),
+            });
+        }
+        (Some(shard), None) => Some(shards::shard_record(&plan, shard, request.shard_rate)?),
+        (None, _) => None,
+    };
     let (dir, mut manifest) = match &request.resume {
         Some(path) => {
             let dir = RunDir::open(path)?;
@@ -362,9 +387,15 @@ async fn run_target(
             let run_id = path
                 .file_name()
                 .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
-            (dir, new_manifest(&plan, &info, score_rule, run_id, now)?)
+            let mut manifest = new_manifest(&plan, &info, score_rule, run_id, now)?;
+            if let Some(record) = shard {
+                manifest.cases = record.cases;
+                manifest.sharding = Some(Sharding::Shard(record));
+            }
+            (dir, manifest)
         }
     };
+    shards::narrow_to_shard(&mut plan, &manifest, dir.path())?;
     let idempotency_secret = match manifest.idempotency_secret.clone() {
         Some(secret) => secret,
         // A run started before runs had a secret: its journaled intents keep their keys.
@@ -507,7 +538,7 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 fn open_unchanged_run(dir: &RunDir, scenario: Option<&Path>) -> Result<(Plan, RunManifest), Error> {
     let mut manifest = dir.read_manifest()?;
     let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
-    let plan = own_plan(Plan::load(&scenario)?, dir.path());
+    let mut plan = own_plan(Plan::load(&scenario)?, dir.path());
     let Some(spec) = plan.target() else {
         return Err(several_targets(
             &scenario,
@@ -519,6 +550,7 @@ fn open_unchanged_run(dir: &RunDir, scenario: Option<&Path>) -> Result<(Plan, Ru
     if manifest.score_rule.is_none() {
         manifest.score_rule = spec.score_rule();
     }
+    shards::narrow_to_shard(&mut plan, &manifest, dir.path())?;
     Ok((plan, manifest))
 }
 
@@ -691,7 +723,9 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
     }
     let statements = statements_of(plan, &decisions)?;
     let mut report = build_report(plan, manifest, &decisions, &appeals, statements);
-    let baseline = if all_decided {
+    // a shard is compared with the baseline once merged
+    let is_shard = matches!(manifest.sharding, Some(Sharding::Shard(_)));
+    let baseline = if all_decided && !is_shard {
         compare::compare_with_baseline(dir.path(), plan, manifest, &decisions, &report)?
     } else {
         None
@@ -845,6 +879,7 @@ fn new_manifest(
         outputs: Default::default(),
         score_rule,
         threshold_override: None,
+        sharding: None,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::support::*;
 
 /// 60 wrongful removals (protected counter-speech that quotes "kill"), 20 in
 /// each of English, Spanish and Arabic, beside allowed posts and violating ones.
-fn corpus(dir: &Path) -> PathBuf {
+pub fn corpus(dir: &Path) -> PathBuf {
     corpus_with(dir, &[("en", 20), ("es", 20), ("ar", 20)])
 }
 
@@ -58,7 +58,7 @@ fn scenario(dir: &Path, standin: &StandIn, with_appeal: bool, deadline: f64, ext
 
 /// A scenario against the stand-in: `(with_appeal, deadline, keys of [appeal])`,
 /// `extra` tables after `[analysis] min_n = 5`.
-fn scenario_with(
+pub fn scenario_with(
     dir: &Path,
     standin: &StandIn,
     corpus: PathBuf,
@@ -862,6 +862,7 @@ mod snapshot {
             outputs: Default::default(),
             score_rule: None,
             threshold_override: None,
+            sharding: None,
         };
         let mut decisions = HashMap::new();
         let mut appeals = AppealIndex::new();

@@ -4,7 +4,7 @@
 use crate::support::*;
 
 /// The subcommands every generated text must mention.
-const SUBCOMMANDS: [&str; 5] = ["run", "validate", "corpus", "statements", "report"];
+const SUBCOMMANDS: [&str; 6] = ["run", "validate", "corpus", "statements", "report", "merge"];
 
 fn stdout_of(args: &[&str]) -> String {
     let output = modaudit().args(args).output().unwrap();

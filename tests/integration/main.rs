@@ -36,6 +36,7 @@ mod run_dir;
 mod schemas;
 mod secrets;
 mod server;
+mod shards;
 mod shared_fixtures;
 mod snapshots;
 mod standin;

@@ -515,3 +515,21 @@ fn an_interrupted_run_of_several_targets_resumes_and_a_changed_one_is_refused() 
         "{stderr}"
     );
 }
+
+#[test]
+fn a_scenario_of_several_targets_is_not_sharded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario(tmp.path(), 0, "");
+    let out = tmp.path().join("run");
+    let output = modaudit()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .args(["--shard", "1/2", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("several targets"), "{}", stderr_of(&output));
+    assert!(!out.join("journal.jsonl").exists());
+}

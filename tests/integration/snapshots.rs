@@ -103,6 +103,7 @@ fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
         outputs: Default::default(),
         score_rule: None,
         threshold_override: None,
+        sharding: None,
     };
     let decisions = decisions(&plan);
     (plan, manifest, decisions)
