@@ -90,6 +90,7 @@ pub fn build_target_with_env(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) 
     Ok(plan.target.build(&Setup {
         env,
         case_ids: &case_ids,
+        timeout: plan.run.timeout,
     })?)
 }
 
