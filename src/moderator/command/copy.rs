@@ -328,6 +328,9 @@ async fn write_requests(shared: Arc<Shared>, mut stdin: ChildStdin, faults: mpsc
         if shared.dead.load(Ordering::Acquire) {
             return;
         }
+        // Cases woken by the same batch of answers queue their requests now:
+        // letting them run first sends them in one write.
+        tokio::task::yield_now().await;
         std::mem::swap(&mut shared.lock_state().outbox, &mut batch);
         if batch.is_empty() {
             continue;
