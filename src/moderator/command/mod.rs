@@ -54,7 +54,8 @@ use copy::Launcher;
 use pool::Pool;
 
 /// Cases written ahead to each copy of the program when the scenario does not
-/// say (`window`); see the README for the measurement behind it.
+/// say (`window`): enough that a fast program always finds requests waiting,
+/// while each copy holds little.
 pub const DEFAULT_WINDOW: usize = 64;
 /// Largest `window` accepted.
 pub const MAX_WINDOW: usize = 1024;
