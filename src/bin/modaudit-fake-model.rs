@@ -14,9 +14,16 @@
 //! words (case-insensitively) and allows it otherwise. `--spawn-child FILE`
 //! starts a child process that idles forever with the model's stdout and stderr
 //! (as a model's helper or server process would) and appends the model's and
-//! the child's process ids to FILE, one a line.
+//! the child's process ids to FILE, one a line. `--reverse` answers the
+//! requests that arrive together (read in one go) last first, as a model that
+//! batches requests may; answers name their case's id, so order does not matter.
+//! `--exit-after N` exits (with status 0) once it has answered N requests, as a
+//! model that quits with requests still unread does.
+//!
+//! Answers are written as the requests come: those to requests that arrived
+//! together go out in one write, before the program waits for more.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -35,11 +42,19 @@ struct Behaviour {
     unsupported_langs: Vec<String>,
     log: Option<String>,
     spawn_child: Option<String>,
+    reverse: bool,
+    exit_after: Option<usize>,
 }
 
 const USAGE: &str = "usage: modaudit-fake-model [--delay-ms N] [--remove-if-contains WORD]... [--score-only] [--notice]
        [--crash-on ID]... [--hang-on ID]... [--garbage-on ID]... [--wrong-id-on ID]...
-       [--unsupported-lang TAG]... [--log FILE] [--spawn-child FILE]";
+       [--unsupported-lang TAG]... [--log FILE] [--spawn-child FILE] [--reverse]
+       [--exit-after N]";
+
+/// Bytes of requests read at once.
+const INPUT_BUFFER_BYTES: usize = 1 << 16;
+/// Bytes of answers written at once.
+const OUTPUT_BUFFER_BYTES: usize = 1 << 16;
 
 /// The argument that makes the program idle forever (the child of `--spawn-child`).
 const IDLE: &str = "--idle";
@@ -61,6 +76,8 @@ fn parse_args() -> Result<Behaviour, String> {
             "--unsupported-lang" => b.unsupported_langs.push(value()?),
             "--log" => b.log = Some(value()?),
             "--spawn-child" => b.spawn_child = Some(value()?),
+            "--reverse" => b.reverse = true,
+            "--exit-after" => b.exit_after = Some(value()?.parse().map_err(|e| format!("--exit-after: {e}"))?),
             "--help" | "-h" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -87,39 +104,71 @@ fn main() {
         eprintln!("fake model: cannot start a child: {e}");
         std::process::exit(2);
     }
-    let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
+    let mut input = BufReader::with_capacity(INPUT_BUFFER_BYTES, std::io::stdin().lock());
+    let mut output = BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, std::io::stdout().lock());
+    let mut requests = Vec::new();
+    let mut answered = 0;
+    loop {
+        // Answers go out before the program waits for more requests.
+        if input.buffer().is_empty() && output.flush().is_err() {
+            break;
+        }
+        let mut line = String::new();
+        match input.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
         let Ok(request) = serde_json::from_str::<Value>(&line) else {
             eprintln!("fake model: cannot parse request line");
             std::process::exit(2);
         };
-        let id = request["id"].as_str().unwrap_or_default().to_string();
-        if let Some(mut f) = behaviour
-            .log
-            .as_ref()
-            .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok())
-        {
-            // one write per record: copies of the model append to the same file
-            let _ = f.write_all(format!("{id}\n").as_bytes());
+        requests.push(request);
+        // In reverse, the requests that arrived together are answered together, last first.
+        if behaviour.reverse && !input.buffer().is_empty() {
+            continue;
         }
-        if behaviour.crash_on.contains(&id) {
-            eprintln!("fake model: simulated crash on {id}");
-            std::process::exit(3);
+        for request in requests.drain(..).rev() {
+            if respond(&behaviour, &request, &mut output).is_err() {
+                return;
+            }
+            answered += 1;
+            if behaviour.exit_after == Some(answered) {
+                let _ = output.flush();
+                return;
+            }
         }
-        if behaviour.hang_on.contains(&id) {
-            std::thread::sleep(Duration::from_secs(3600));
-        }
+    }
+    let _ = output.flush();
+}
+
+/// Answers one request, or misbehaves on it as told.
+fn respond(behaviour: &Behaviour, request: &Value, output: &mut impl Write) -> std::io::Result<()> {
+    let id = request["id"].as_str().unwrap_or_default().to_string();
+    if let Some(mut f) = behaviour
+        .log
+        .as_ref()
+        .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok())
+    {
+        // one write per record: copies of the model append to the same file
+        let _ = f.write_all(format!("{id}\n").as_bytes());
+    }
+    if behaviour.crash_on.contains(&id) {
+        let _ = output.flush();
+        eprintln!("fake model: simulated crash on {id}");
+        std::process::exit(3);
+    }
+    if behaviour.hang_on.contains(&id) {
+        output.flush()?;
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+    if !behaviour.delay.is_zero() {
+        output.flush()?;
         std::thread::sleep(behaviour.delay);
-        let answer = if behaviour.garbage_on.contains(&id) {
-            "this is not json".to_string()
-        } else {
-            answer(&behaviour, &request, &id).to_string()
-        };
-        if writeln!(stdout, "{answer}").and_then(|()| stdout.flush()).is_err() {
-            break;
-        }
+    }
+    if behaviour.garbage_on.contains(&id) {
+        writeln!(output, "this is not json")
+    } else {
+        writeln!(output, "{}", answer(behaviour, request, &id))
     }
 }
 

@@ -63,6 +63,9 @@ pub struct Setup<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// Ids of the cases the run asks about.
     pub case_ids: &'a [&'a str],
+    /// How long the run waits for one answer (`run.timeout_secs`), for a
+    /// target that times its requests itself.
+    pub timeout: std::time::Duration,
 }
 
 impl Setup<'_> {

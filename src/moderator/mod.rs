@@ -124,6 +124,11 @@ impl AttemptError {
         }
     }
 
+    /// The attempt got no answer within `timeout`; the runner retries it.
+    pub fn timed_out(timeout: Duration) -> Self {
+        AttemptError::transient(format!("no answer within {:.1} s (timeout)", timeout.as_secs_f64()))
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self.retry, Retry::After(_) | Retry::RateLimited(_))
     }
@@ -215,6 +220,15 @@ pub trait Moderator: Send + Sync {
     /// call's timeout never includes time spent queueing inside the adapter.
     fn max_in_flight(&self) -> Option<usize> {
         None
+    }
+
+    /// Whether the target bounds each request by the run's timeout itself
+    /// (given to it as [`Setup::timeout`]); the runner then leaves its calls
+    /// unbounded. A target that writes requests ahead to a program knows what
+    /// the runner cannot: when the program could start on a request, from
+    /// which its time counts.
+    fn times_requests_itself(&self) -> bool {
+        false
     }
 
     /// Whether answers may be kept in the on-disk cache (remote systems that bill

@@ -241,7 +241,15 @@ impl Prober {
             };
             self.transport.json_body(&response)
         };
-        retrying(&self.throttle, &self.settings, |_| {}, call).await.result
+        retrying(
+            &self.throttle,
+            &self.settings,
+            Some(self.settings.timeout),
+            |_| {},
+            call,
+        )
+        .await
+        .result
     }
 
     async fn submit(&self, case: &Case, decision: &Decision, key: &str) -> Result<AppealFiled, AttemptError> {

@@ -88,13 +88,16 @@ pub async fn execute(
 ) -> Result<Execution, Error> {
     let settings = &plan.run;
     let context = Arc::new(Context::new(settings, cache));
-    let (tx, rx) = mpsc::channel::<Vec<Decision>>(settings.concurrency.max(1) * 2);
-    let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
     // Never more in flight than the target can serve, so that a timeout never
-    // counts time spent queueing inside the adapter.
-    let in_flight = target
-        .max_in_flight()
-        .map_or(settings.concurrency, |limit| limit.min(settings.concurrency));
+    // counts time spent queueing inside the adapter; as many as it can serve
+    // when the scenario does not say.
+    let in_flight = match target.max_in_flight() {
+        None => settings.concurrency,
+        Some(limit) if settings.concurrency_set => limit.min(settings.concurrency),
+        Some(limit) => limit,
+    };
+    let (tx, rx) = mpsc::channel::<Vec<Decision>>(in_flight.max(1) * 2);
+    let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
     let semaphore = Arc::new(Semaphore::new(in_flight.max(1)));
     let mut tasks = JoinSet::new();
     let batch_size = target.batch_size().max(1);
@@ -230,13 +233,15 @@ pub(super) struct Attempted<T> {
 /// Sends a request until it is answered, a failure is permanent, transient
 /// failures outlast `max_attempts`, or rate limiting outlasts
 /// `max_rate_limit_wait`. Every attempt waits for its turn with the target's
-/// [`Throttle`] and is bounded by the timeout. A rate-limited answer (429) uses
+/// [`Throttle`] and is bounded by `timeout` (`None` for a call that bounds
+/// itself). A rate-limited answer (429) uses
 /// up no attempt: it slows the whole target down instead; a `Retry-After` on a
 /// transient failure pauses the whole target. Shared by the moderation phase
 /// and the appeal prober, so both treat a target alike.
 pub(super) async fn retrying<T, F, Fut>(
     throttle: &Throttle,
     settings: &RunSettings,
+    timeout: Option<Duration>,
     on_wait: impl Fn(Wait<'_>),
     mut call: F,
 ) -> Attempted<T>
@@ -244,7 +249,6 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AttemptError>>,
 {
-    let timeout = settings.timeout;
     let mut backoff = ExponentialBuilder::default()
         .with_min_delay(MIN_BACKOFF)
         .with_max_delay(MAX_BACKOFF)
@@ -262,13 +266,19 @@ where
             rate_limited_wait += since.elapsed();
         }
         attempts += 1;
-        let error = match tokio::time::timeout(timeout, call()).await {
-            Ok(Ok(answer)) => {
+        let attempt = call();
+        let outcome = match timeout {
+            Some(limit) => tokio::time::timeout(limit, attempt)
+                .await
+                .unwrap_or_else(|_| Err(AttemptError::timed_out(limit))),
+            None => attempt.await,
+        };
+        let error = match outcome {
+            Ok(answer) => {
                 throttle.succeeded();
                 break Ok(answer);
             }
-            Ok(Err(error)) => error,
-            Err(_) => AttemptError::transient(format!("no answer within {:.1} s (timeout)", timeout.as_secs_f64())),
+            Err(error) => error,
         };
         match error.retry {
             Retry::Never => break Err(error),
@@ -326,6 +336,7 @@ async fn ask(
     observer: &dyn RunObserver,
 ) -> Vec<Decision> {
     let requests: Vec<ModerationRequest<'_>> = cases.iter().map(|c| request_of(c)).collect();
+    let timeout = (!target.times_requests_itself()).then_some(settings.timeout);
     let started = Instant::now();
     let on_wait = |wait: Wait<'_>| match wait {
         Wait::RateLimited { wait, rate } => observer.on_event(&RunEvent::RateLimited {
@@ -340,8 +351,10 @@ async fn ask(
             reason,
         }),
     };
-    let Attempted { result, attempts } =
-        retrying(&context.throttle, settings, on_wait, || target.moderate(&requests)).await;
+    let Attempted { result, attempts } = retrying(&context.throttle, settings, timeout, on_wait, || {
+        target.moderate(&requests)
+    })
+    .await;
     let result = result.map_err(|error| match error.retry {
         Retry::RateLimited(_) => error.message,
         _ => with_attempts(error.message, attempts),

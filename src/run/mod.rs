@@ -180,6 +180,7 @@ fn build_spec_with_env(
     Ok(spec.build(&Setup {
         env,
         case_ids: &case_ids,
+        timeout: plan.run.timeout,
     })?)
 }
 

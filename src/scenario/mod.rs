@@ -264,7 +264,12 @@ pub struct PerturbPlan {
 /// How the run proceeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {
+    /// Cases (or batches) in flight at once: the scenario's, or [`DEFAULT_CONCURRENCY`].
     pub concurrency: usize,
+    /// Whether the scenario set `concurrency`. When it did not, a target that
+    /// says how many cases it serves at once (a `command` target's copies ×
+    /// window) gets that many in flight instead of the default.
+    pub concurrency_set: bool,
     pub timeout: Duration,
     pub max_attempts: u32,
     pub seed: u64,
@@ -606,6 +611,7 @@ impl PlanBuilder<'_> {
         );
         RunSettings {
             concurrency,
+            concurrency_set: raw.concurrency.is_some(),
             timeout,
             max_attempts,
             seed: raw.seed.unwrap_or(0),

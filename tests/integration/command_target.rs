@@ -209,3 +209,131 @@ fn an_unsupported_language_is_its_own_outcome() {
         "{md}"
     );
 }
+
+/// `cases` cases `p0000`, `p0001`, …; every seventh says "kill".
+fn many_rows(cases: usize) -> String {
+    (0..cases)
+        .map(|i| {
+            let (text, label) = if i % 7 == 0 {
+                ("we will kill you", "violating")
+            } else {
+                ("a post about the weather", "protected")
+            };
+            format!("p{i:04},en,{text},{label},neutral_mention,women,,,\n")
+        })
+        .collect()
+}
+
+/// A run over [`many_rows`] whose `[target]` and `[run]` end with the given lines.
+fn run_many(cases: usize, model_args: &[&str], target_extra: &str, run_extra: &str) -> Run {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(&tmp.path().join("corpus"), &["en"], &many_rows(cases));
+    let mut command = vec![fake_model(), "--remove-if-contains", "kill"];
+    command.extend_from_slice(model_args);
+    let scenario = write_scenario(
+        tmp.path(),
+        &corpus,
+        &format!(
+            "name = \"pipelined\"\ncorpora = [{{corpus}}]\n[target]\nkind = \"command\"\ncommand = {}\n{target_extra}\n[run]\ntimeout_secs = 1\nerror_budget = 1.0\n{run_extra}",
+            toml_command(&command)
+        ),
+    );
+    let dir = tmp.path().join("run");
+    let output = run_scenario(&scenario, &dir);
+    Run {
+        dir,
+        code: output.status.code(),
+        stderr: stderr_of(&output),
+        _tmp: tmp,
+    }
+}
+
+/// The journal holds every one of the `cases` cases exactly once, and every
+/// case but those in `failing` has the fake model's right answer.
+fn assert_each_decided_once(run: &Run, cases: usize, failing: &[&str]) -> HashMap<String, HashMap<String, String>> {
+    let mut ids = journal_case_ids(&run.dir);
+    assert_eq!(ids.len(), cases, "one journal record per case");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), cases, "no case is journaled twice");
+    let rows = by_case(&run.dir);
+    assert_eq!(rows.len(), cases);
+    for i in 0..cases {
+        let id = format!("p{i:04}");
+        let row = &rows[&id];
+        let expected = if failing.contains(&id.as_str()) {
+            "error"
+        } else if i % 7 == 0 {
+            "remove"
+        } else {
+            "allow"
+        };
+        assert_eq!(row["action"], expected, "{id}: {row:?}");
+    }
+    rows
+}
+
+#[test]
+fn a_program_answering_out_of_order_has_each_answer_matched_by_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("answered.txt");
+    let run = run_many(300, &["--reverse", "--log", log.to_str().unwrap()], "", "");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_each_decided_once(&run, 300, &[]);
+    let answered: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(answered.len(), 300, "each case was asked once");
+    assert!(
+        answered.windows(2).any(|pair| pair[0] > pair[1]),
+        "requests were written ahead, and the program answered some of them last first"
+    );
+}
+
+#[test]
+fn a_program_crashing_mid_window_charges_only_the_case_it_crashed_on() {
+    let run = run_many(
+        300,
+        &["--crash-on", "p0050", "--crash-on", "p0200"],
+        "processes = 2\nwindow = 32",
+        "max_attempts = 2",
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let rows = assert_each_decided_once(&run, 300, &["p0050", "p0200"]);
+    for id in ["p0050", "p0200"] {
+        let reason = &rows[id]["error"];
+        assert!(
+            reason.contains("the program exited with exit status: 3"),
+            "{id}: {reason}"
+        );
+        assert!(reason.contains(&format!("simulated crash on {id}")), "{id}: {reason}");
+        assert!(reason.contains("after 2 attempts"), "{id}: {reason}");
+    }
+}
+
+#[test]
+fn a_program_quitting_mid_window_has_every_case_decided() {
+    let run = run_many(200, &["--exit-after", "25"], "window = 16", "max_attempts = 2");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let rows = assert_each_decided_once(&run, 200, &[]);
+    assert!(rows.values().all(|row| row["error"].is_empty()), "{rows:?}");
+}
+
+#[test]
+fn a_program_hanging_mid_window_times_out_only_the_case_it_hangs_on() {
+    let run = run_many(120, &["--hang-on", "p0060"], "window = 16", "max_attempts = 2");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let rows = assert_each_decided_once(&run, 120, &["p0060"]);
+    let reason = &rows["p0060"]["error"];
+    assert!(reason.contains("no answer within 1.0 s (timeout)"), "{reason}");
+    assert_eq!(rows["p0060"]["attempts"], "2");
+}
+
+#[test]
+fn a_window_out_of_range_is_refused() {
+    let run = run_many(10, &[], "window = 0", "");
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("window"), "{}", run.stderr);
+}
