@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::check::Checks;
+use super::check::{Checks, RecordedData};
 use super::env::EnvUse;
 use super::http::{automated_flag, map_action, scope_text, value_text};
 use super::kind::{Setup, TargetConfig, TargetKind};
@@ -108,8 +108,9 @@ struct ReplayFingerprint<'a> {
 pub struct ReplayData {
     pub config: ReplayConfig,
     /// The validated rows, shared by every copy of the configuration and the
-    /// target built from it (never copied).
-    pub recording: Arc<Recording>,
+    /// target built from it (never copied); `None` when the recording was
+    /// only hashed ([`RecordedData::HashOnly`]).
+    pub recording: Option<Arc<Recording>>,
     pub sha256: String,
     /// Recorded ids that are in none of the corpora.
     pub unknown_ids: Vec<String>,
@@ -201,7 +202,11 @@ impl TargetKind for ReplayData {
         if checks.has_problems() {
             return None;
         }
-        match load_replay(config, checks.case_ids()) {
+        let loaded = match checks.recorded_data() {
+            RecordedData::Read => load_replay(config, checks.case_ids()),
+            RecordedData::HashOnly => hash_replay(config),
+        };
+        match loaded {
             Ok(data) => Some(data),
             Err(problems) => {
                 checks.extend(problems);
@@ -294,13 +299,25 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
     let rows = rows.into_iter().map(|(id, (offset, _))| (id, offset)).collect();
     Ok(ReplayData {
         sha256: sha256_hex(bytes.raw()),
-        recording: Arc::new(Recording {
+        recording: Some(Arc::new(Recording {
             format,
             content: bytes.content().to_vec(),
             rows,
-        }),
+        })),
         config,
         unknown_ids,
+    })
+}
+
+/// A recording hashed for its fingerprint, its rows not read.
+pub fn hash_replay(config: ReplayConfig) -> Result<ReplayData, Diagnostics> {
+    let path = &config.path;
+    let bytes = read_input(path, DATA_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
+    Ok(ReplayData {
+        sha256: sha256_hex(bytes.raw()),
+        recording: None,
+        config,
+        unknown_ids: Vec::new(),
     })
 }
 
@@ -534,7 +551,9 @@ impl ReplayTarget {
                 }
             ));
         }
-        let missing = case_ids.iter().filter(|id| !data.recording.contains(id)).count();
+        let missing = data.recording.as_ref().map_or(0, |recording| {
+            case_ids.iter().filter(|id| !recording.contains(id)).count()
+        });
         if missing > 0 {
             notes.push(format!(
                 "{missing} cases have no recorded decision in {file}; they end as errors"
@@ -573,16 +592,17 @@ impl Moderator for ReplayTarget {
         Box::pin(async move {
             Ok(batch
                 .iter()
-                .map(|r| match self.data.recording.row(r.id) {
-                    // Every row was checked when the recording was loaded.
-                    Some(row) => {
-                        verdict_of(row, &self.data.config).unwrap_or_else(|problem| Verdict::failed(problem.message))
-                    }
-                    None => Verdict::failed(format!(
-                        "no recorded decision for this case in {}",
-                        self.data.config.path.display()
-                    )),
-                })
+                .map(
+                    |r| match self.data.recording.as_ref().and_then(|recording| recording.row(r.id)) {
+                        // Every row was checked when the recording was loaded.
+                        Some(row) => verdict_of(row, &self.data.config)
+                            .unwrap_or_else(|problem| Verdict::failed(problem.message)),
+                        None => Verdict::failed(format!(
+                            "no recorded decision for this case in {}",
+                            self.data.config.path.display()
+                        )),
+                    },
+                )
                 .collect())
         })
     }
@@ -601,11 +621,7 @@ mod tests {
                 action_map: [("taken_down".to_string(), Action::Remove)].into(),
                 threshold: Some(0.5),
             },
-            recording: Arc::new(Recording {
-                format: RowFormat::JsonLines,
-                content: Vec::new(),
-                rows: HashMap::new(),
-            }),
+            recording: None,
             sha256: crate::hash::sha256_hex(b"id,action\n"),
             unknown_ids: Vec::new(),
         };
@@ -654,7 +670,7 @@ mod tests {
         .expect("written");
         let known: HashSet<&str> = ["a", "b", "c"].into();
         let data = load_replay(config(path), &known).expect("a valid recording");
-        assert_eq!(data.recording.len(), 3);
+        assert_eq!(data.recording.as_ref().map(|r| r.len()), Some(3));
         let verdicts = answers(&data, &["c", "a", "b", "z"]);
         assert_eq!(verdicts[0].action, Some(Action::Allow));
         assert_eq!(verdicts[0].notice.reason.as_deref(), Some("plain"));
@@ -702,6 +718,27 @@ mod tests {
         let known: HashSet<&str> = ["a"].into();
         let data = load_replay(config(path), &known).expect("a valid recording");
         let target = ReplayTarget::new(data.clone(), &["a"]);
-        assert!(Arc::ptr_eq(&target.data.recording, &data.recording));
+        assert!(matches!(
+            (&target.data.recording, &data.recording),
+            (Some(built), Some(loaded)) if Arc::ptr_eq(built, loaded)
+        ));
+    }
+
+    #[test]
+    fn a_hashed_recording_has_the_fingerprint_of_a_read_one_without_reading_rows() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("recorded.csv");
+        std::fs::write(&path, "id,action\na,remove\nb,remove\n").expect("written");
+        let known: HashSet<&str> = ["a", "b"].into();
+        let read = load_replay(config(path.clone()), &known).expect("a valid recording");
+        let hashed = hash_replay(config(path.clone())).expect("a readable file");
+        assert!(hashed.recording.is_none());
+        assert_eq!(
+            ReplayTarget::new(hashed, &["a"]).info().fingerprint,
+            ReplayTarget::new(read, &["a"]).info().fingerprint
+        );
+        std::fs::write(&path, "id,action\na,remove\na,not an action\n").expect("written");
+        assert!(load_replay(config(path.clone()), &known).is_err());
+        assert!(hash_replay(config(path)).is_ok());
     }
 }
