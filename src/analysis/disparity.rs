@@ -283,18 +283,30 @@ struct GroupCounts {
     categories: BTreeMap<String, u64>,
 }
 
+/// One decided case, as a group counts it.
+struct CaseCount<'a> {
+    adverse: bool,
+    stratum: &'a str,
+    category: &'a str,
+}
+
 impl GroupCounts {
-    /// Adds another group's counts to these.
-    fn add(&mut self, other: &GroupCounts) {
-        self.total.n += other.total.n;
-        self.total.adverse += other.total.adverse;
-        for (k, c) in &other.strata {
-            let s = self.strata.entry(k.clone()).or_default();
-            s.n += c.n;
-            s.adverse += c.adverse;
+    /// Counts one case (a key is copied only the first time it is seen).
+    fn count(&mut self, case: &CaseCount<'_>) {
+        self.total.add(case.adverse);
+        match self.strata.get_mut(case.stratum) {
+            Some(counts) => counts.add(case.adverse),
+            None => self
+                .strata
+                .entry(case.stratum.to_string())
+                .or_default()
+                .add(case.adverse),
         }
-        for (k, c) in &other.categories {
-            *self.categories.entry(k.clone()).or_default() += c;
+        match self.categories.get_mut(case.category) {
+            Some(n) => *n += 1,
+            None => {
+                self.categories.insert(case.category.to_string(), 1);
+            }
         }
     }
 
@@ -372,22 +384,26 @@ fn tally(observations: &[Observation<'_>], measure: Measure, dimension: Dimensio
         if values.is_empty() {
             continue;
         }
-        let mut one = GroupCounts::default();
-        one.total.add(o.adverse);
-        one.strata.entry(stratum_of(o.case, &by)).or_default().add(o.adverse);
-        *one.categories.entry(o.case.category.clone()).or_default() += 1;
+        let one = CaseCount {
+            adverse: o.adverse,
+            stratum: &stratum_of(o.case, &by),
+            category: &o.case.category,
+        };
         for (i, value) in values.iter().enumerate() {
-            tally.groups.entry(value.clone()).or_default().add(&one);
+            match tally.groups.get_mut(value) {
+                Some(group) => group.count(&one),
+                None => tally.groups.entry(value.clone()).or_default().count(&one),
+            }
             for other in &values[i + 1..] {
                 let key = if value < other {
                     (value.clone(), other.clone())
                 } else {
                     (other.clone(), value.clone())
                 };
-                tally.shared.entry(key).or_default().add(&one);
+                tally.shared.entry(key).or_default().count(&one);
             }
         }
-        tally.all.add(&one);
+        tally.all.count(&one);
     }
     tally
 }

@@ -25,6 +25,18 @@ pub struct ScenarioFile<'a> {
     pub base: &'a Path,
 }
 
+/// How far a target's recorded data (a replay file) is read while its table
+/// is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordedData {
+    /// Read and check every row: to run, or to validate a scenario.
+    #[default]
+    Read,
+    /// Only hash it, for the target's fingerprint: re-reporting a run takes
+    /// every decision from its journal.
+    HashOnly,
+}
+
 /// The problems and warnings found in one table of a scenario file.
 pub struct Checks<'a> {
     file: ScenarioFile<'a>,
@@ -33,6 +45,7 @@ pub struct Checks<'a> {
     case_ids: &'a HashSet<&'a str>,
     problems: &'a mut Vec<Diagnostic>,
     warnings: &'a mut Vec<Diagnostic>,
+    recorded_data: RecordedData,
 }
 
 impl<'a> Checks<'a> {
@@ -53,7 +66,19 @@ impl<'a> Checks<'a> {
             case_ids,
             problems,
             warnings,
+            recorded_data: RecordedData::Read,
         }
+    }
+
+    /// These checks, reading a target's recorded data only as far as `recorded_data` says.
+    pub fn with_recorded_data(mut self, recorded_data: RecordedData) -> Self {
+        self.recorded_data = recorded_data;
+        self
+    }
+
+    /// How far a target's recorded data is to be read.
+    pub fn recorded_data(&self) -> RecordedData {
+        self.recorded_data
     }
 
     fn located(&self, key: &[&str], message: impl Into<String>) -> Diagnostic {

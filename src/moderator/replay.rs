@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::check::Checks;
+use super::check::{Checks, RecordedData};
 use super::env::EnvUse;
 use super::http::{automated_flag, map_action, scope_text, value_text};
 use super::kind::{Setup, TargetConfig, TargetKind};
@@ -107,10 +107,69 @@ struct ReplayFingerprint<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayData {
     pub config: ReplayConfig,
-    pub verdicts: HashMap<String, Verdict>,
+    /// The validated rows, shared by every copy of the configuration and the
+    /// target built from it (never copied); `None` when the recording was
+    /// only hashed ([`RecordedData::HashOnly`]).
+    pub recording: Option<Arc<Recording>>,
     pub sha256: String,
     /// Recorded ids that are in none of the corpora.
     pub unknown_ids: Vec<String>,
+}
+
+/// How the rows of a recording are written.
+#[derive(Debug, Clone, PartialEq)]
+enum RowFormat {
+    /// CSV, with the names of its columns (from the header row).
+    Csv(Vec<String>),
+    /// One JSON object per line.
+    JsonLines,
+}
+
+/// A validated recording held compactly: its bytes once, and where the row
+/// of each recorded case starts in them. A row becomes a verdict (with the
+/// row as its evidence) only when its case is asked about, so memory holds no
+/// object per row — only the file and one small entry per case id.
+#[derive(Debug, PartialEq)]
+pub struct Recording {
+    format: RowFormat,
+    content: Vec<u8>,
+    /// Case id → byte offset of its row in `content`.
+    rows: HashMap<Box<str>, u32>,
+}
+
+impl Recording {
+    /// Whether the recording has a row for case `id`.
+    pub fn contains(&self, id: &str) -> bool {
+        self.rows.contains_key(id)
+    }
+
+    /// The number of recorded decisions.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The row of case `id`, as the JSON object it is read as.
+    fn row(&self, id: &str) -> Option<Value> {
+        let start = usize::try_from(*self.rows.get(id)?).ok()?;
+        let rest = self.content.get(start..)?;
+        match &self.format {
+            RowFormat::JsonLines => {
+                let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                serde_json::from_slice(&rest[..end]).ok()
+            }
+            RowFormat::Csv(headers) => {
+                let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(rest);
+                let mut record = csv::StringRecord::new();
+                reader.read_record(&mut record).ok()?.then_some(())?;
+                Some(csv_object(headers, &record))
+            }
+        }
+    }
 }
 
 impl TargetKind for ReplayData {
@@ -143,7 +202,11 @@ impl TargetKind for ReplayData {
         if checks.has_problems() {
             return None;
         }
-        match load_replay(config, checks.case_ids()) {
+        let loaded = match checks.recorded_data() {
+            RecordedData::Read => load_replay(config, checks.case_ids()),
+            RecordedData::HashOnly => hash_replay(config),
+        };
+        match loaded {
             Ok(data) => Some(data),
             Err(problems) => {
                 checks.extend(problems);
@@ -174,28 +237,29 @@ impl TargetConfig for ReplayData {
 }
 
 /// Loads and validates a recording; `known_ids` are every case id of the corpora.
+///
+/// Every row is read and checked here, one at a time; what is kept is the
+/// file and where each case's row starts ([`Recording`]).
 pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<ReplayData, Diagnostics> {
-    let path = &config.path;
+    let path = config.path.clone();
+    let path = path.as_path();
     let bytes = read_input(path, DATA_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
     let jsonl = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
     let mut problems = Vec::new();
-    let rows = if jsonl {
-        jsonl_rows(path, bytes.content(), &mut problems)
-    } else {
-        csv_rows(path, bytes.content(), &config.columns, &mut problems)
-    };
-    let mut verdicts = HashMap::new();
-    let mut first_line: HashMap<String, u64> = HashMap::new();
-    for (line, row) in rows {
-        let get = |name: &Option<String>| name.as_deref().and_then(|n| field(&row, n)).filter(|v| !is_blank(v));
-        let Some(id) = field(&row, &config.columns.id).filter(|v| !is_blank(v)).map(value_text) else {
-            problems.push(Diagnostic::at_line(path, line, "no case id").with_field(config.columns.id.clone()));
-            continue;
+    // Case id → (byte offset of its row, its line), while the file is read.
+    let mut rows: HashMap<Box<str>, (u32, u32)> = HashMap::new();
+    let mut check_row = |line: u64, offset: usize, row: Value, problems: &mut Vec<Diagnostic>| {
+        let id = match row_id(&row, &config.columns) {
+            Ok(id) => id,
+            Err(problem) => {
+                problems.push(problem.at(path, line));
+                return;
+            }
         };
-        if let Some(first) = first_line.get(&id) {
+        if let Some((_, first)) = rows.get(id.as_str()) {
             problems.push(
                 Diagnostic::at_line(
                     path,
@@ -204,85 +268,150 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
                 )
                 .with_field(config.columns.id.clone()),
             );
-            continue;
+            return;
         }
-        first_line.insert(id.clone(), line);
-        let score = match get(&config.columns.score) {
-            None => None,
-            Some(v) => match number(v) {
-                Some(s) => Some(s),
-                None => {
-                    problems.push(
-                        Diagnostic::at_line(path, line, format!("score `{}` is not a number", value_text(v)))
-                            .with_field("score"),
-                    );
-                    continue;
-                }
-            },
-        };
-        let action = match (get(&config.columns.action), score, config.threshold) {
-            (Some(v), _, _) => match map_action(v, &config.action_map) {
-                Ok(a) => a,
-                Err(e) => {
-                    problems.push(Diagnostic::at_line(path, line, e.message).with_field("action"));
-                    continue;
-                }
-            },
-            (None, Some(s), Some(t)) => action_from_score(s, t),
-            (None, Some(_), None) => {
-                problems.push(Diagnostic::at_line(
-                    path,
-                    line,
-                    "a score but no action, and the target sets no `threshold`",
-                ));
-                continue;
-            }
-            (None, None, _) => {
-                problems.push(Diagnostic::at_line(
-                    path,
-                    line,
-                    format!("case `{id}` has neither an action nor a score"),
-                ));
-                continue;
-            }
-        };
-        let text = |name: &Option<String>| get(name).map(value_text);
-        let verdict = Verdict {
-            action: Some(action),
-            score,
-            scores: score
-                .map(|s| BTreeMap::from([("score".to_string(), s)]))
-                .unwrap_or_default(),
-            notice: Notice {
-                decision_id: text(&config.columns.decision_id),
-                reason: text(&config.columns.reason),
-                rule: text(&config.columns.rule),
-                automated: get(&config.columns.automated).and_then(automated_flag),
-                automated_detection: get(&config.columns.automated_detection).and_then(automated_flag),
-                territorial_scope: get(&config.columns.territorial_scope).map(scope_text),
-                appeal_url: text(&config.columns.appeal_url),
-            },
-            detail: (action == Action::Unsupported)
-                .then(|| text(&config.columns.reason).unwrap_or_else(|| "recorded as unsupported".into())),
-            response: Some(row.clone()),
-            ..Verdict::default()
-        };
-        verdicts.insert(id, verdict);
-    }
-    if !problems.is_empty() {
+        if let Err(problem) = verdict_of(row, &config) {
+            problems.push(problem.at(path, line));
+            return;
+        }
+        // The file is at most DATA_LIMIT (1 GiB) long, so offsets and lines fit.
+        let spot = (
+            u32::try_from(offset).unwrap_or(u32::MAX),
+            u32::try_from(line).unwrap_or(u32::MAX),
+        );
+        rows.insert(id.into_boxed_str(), spot);
+    };
+    let format = if jsonl {
+        jsonl_rows(path, bytes.content(), &mut problems, &mut check_row);
+        Some(RowFormat::JsonLines)
+    } else {
+        csv_rows(path, bytes.content(), &config.columns, &mut problems, &mut check_row).map(RowFormat::Csv)
+    };
+    let Some(format) = format.filter(|_| problems.is_empty()) else {
         return Err(Diagnostics(problems));
-    }
-    let mut unknown_ids: Vec<String> = verdicts
+    };
+    let mut unknown_ids: Vec<String> = rows
         .keys()
-        .filter(|id| !known_ids.contains(id.as_str()))
-        .cloned()
+        .filter(|id| !known_ids.contains(id.as_ref()))
+        .map(|id| id.to_string())
         .collect();
     unknown_ids.sort();
+    let rows = rows.into_iter().map(|(id, (offset, _))| (id, offset)).collect();
     Ok(ReplayData {
-        config,
-        verdicts,
         sha256: sha256_hex(bytes.raw()),
+        recording: Some(Arc::new(Recording {
+            format,
+            content: bytes.content().to_vec(),
+            rows,
+        })),
+        config,
         unknown_ids,
+    })
+}
+
+/// A recording hashed for its fingerprint, its rows not read.
+pub fn hash_replay(config: ReplayConfig) -> Result<ReplayData, Diagnostics> {
+    let path = &config.path;
+    let bytes = read_input(path, DATA_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
+    Ok(ReplayData {
+        sha256: sha256_hex(bytes.raw()),
+        recording: None,
+        config,
+        unknown_ids: Vec::new(),
+    })
+}
+
+/// Why a row of a recording cannot be used, and the column it is about.
+struct RowProblem {
+    message: String,
+    field: Option<String>,
+}
+
+impl RowProblem {
+    fn new(message: impl Into<String>) -> Self {
+        RowProblem {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn in_field(message: impl Into<String>, field: impl Into<String>) -> Self {
+        RowProblem {
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    fn at(self, path: &Path, line: u64) -> Diagnostic {
+        let diagnostic = Diagnostic::at_line(path, line, self.message);
+        match self.field {
+            Some(field) => diagnostic.with_field(field),
+            None => diagnostic,
+        }
+    }
+}
+
+/// The case id of a row.
+fn row_id(row: &Value, columns: &ReplayColumns) -> Result<String, RowProblem> {
+    field(row, &columns.id)
+        .filter(|v| !is_blank(v))
+        .map(value_text)
+        .ok_or_else(|| RowProblem::in_field("no case id", columns.id.clone()))
+}
+
+/// The verdict a row records, with the row as its evidence.
+fn verdict_of(row: Value, config: &ReplayConfig) -> Result<Verdict, RowProblem> {
+    let get = |name: &Option<String>| name.as_deref().and_then(|n| field(&row, n)).filter(|v| !is_blank(v));
+    let score = match get(&config.columns.score) {
+        None => None,
+        Some(v) => match number(v) {
+            Some(s) => Some(s),
+            None => {
+                return Err(RowProblem::in_field(
+                    format!("score `{}` is not a number", value_text(v)),
+                    "score",
+                ));
+            }
+        },
+    };
+    let action = match (get(&config.columns.action), score, config.threshold) {
+        (Some(v), _, _) => map_action(v, &config.action_map).map_err(|e| RowProblem::in_field(e.message, "action"))?,
+        (None, Some(s), Some(t)) => action_from_score(s, t),
+        (None, Some(_), None) => {
+            return Err(RowProblem::new(
+                "a score but no action, and the target sets no `threshold`",
+            ));
+        }
+        (None, None, _) => {
+            let id = row_id(&row, &config.columns).unwrap_or_default();
+            return Err(RowProblem::new(format!(
+                "case `{id}` has neither an action nor a score"
+            )));
+        }
+    };
+    let text = |name: &Option<String>| get(name).map(value_text);
+    let verdict = Verdict {
+        action: Some(action),
+        score,
+        scores: score
+            .map(|s| BTreeMap::from([("score".to_string(), s)]))
+            .unwrap_or_default(),
+        notice: Notice {
+            decision_id: text(&config.columns.decision_id),
+            reason: text(&config.columns.reason),
+            rule: text(&config.columns.rule),
+            automated: get(&config.columns.automated).and_then(automated_flag),
+            automated_detection: get(&config.columns.automated_detection).and_then(automated_flag),
+            territorial_scope: get(&config.columns.territorial_scope).map(scope_text),
+            appeal_url: text(&config.columns.appeal_url),
+        },
+        detail: (action == Action::Unsupported)
+            .then(|| text(&config.columns.reason).unwrap_or_else(|| "recorded as unsupported".into())),
+        ..Verdict::default()
+    };
+    Ok(Verdict {
+        response: Some(row),
+        ..verdict
     })
 }
 
@@ -305,55 +434,69 @@ fn field<'a>(row: &'a Value, name: &str) -> Option<&'a Value> {
     }
 }
 
-fn jsonl_rows(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(u64, Value)> {
-    let mut rows = Vec::new();
+/// Hands each JSON object line to `on_row` with its line and byte offset.
+fn jsonl_rows(
+    path: &Path,
+    bytes: &[u8],
+    problems: &mut Vec<Diagnostic>,
+    on_row: &mut impl FnMut(u64, usize, Value, &mut Vec<Diagnostic>),
+) {
+    let mut offset = 0;
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let start = offset;
+        offset += line.len() + 1;
         let line_number = i as u64 + 1;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         match serde_json::from_slice::<Value>(line) {
-            Ok(v) if v.is_object() => rows.push((line_number, v)),
+            Ok(v) if v.is_object() => on_row(line_number, start, v, problems),
             Ok(_) => problems.push(Diagnostic::at_line(path, line_number, "not a JSON object")),
             Err(e) => problems.push(Diagnostic::at_line(path, line_number, format!("not valid JSON: {e}"))),
         }
     }
-    rows
 }
 
-fn csv_rows(path: &Path, bytes: &[u8], columns: &ReplayColumns, problems: &mut Vec<Diagnostic>) -> Vec<(u64, Value)> {
+/// Hands each CSV record to `on_row` as an object (column → text) with its
+/// line and the byte offset where it starts; the column names, when the
+/// header row is usable.
+fn csv_rows(
+    path: &Path,
+    bytes: &[u8],
+    columns: &ReplayColumns,
+    problems: &mut Vec<Diagnostic>,
+    on_row: &mut impl FnMut(u64, usize, Value, &mut Vec<Diagnostic>),
+) -> Option<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
     let mut lines = LineCounter::new(bytes);
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => {
             problems.push(Diagnostic::at_line(path, 1, format!("cannot read the header: {e}")));
-            return Vec::new();
+            return None;
         }
     };
-    if !headers.iter().any(|h| h == columns.id) {
+    if !headers.contains(&columns.id) {
         problems.push(
             Diagnostic::at_line(path, 1, format!("missing the id column `{}`", columns.id))
                 .with_field(columns.id.clone()),
         );
-        return Vec::new();
+        return None;
     }
     let has = |c: &Option<String>| c.as_deref().is_some_and(|c| headers.iter().any(|h| h == c));
     if !has(&columns.action) && !has(&columns.score) {
         problems.push(Diagnostic::at_line(path, 1, "needs an action column or a score column"));
-        return Vec::new();
+        return None;
     }
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        match record {
-            Ok(r) => {
-                let line = r.position().map_or(0, |p| lines.csv_line(p));
-                let object: serde_json::Map<String, Value> = headers
-                    .iter()
-                    .zip(r.iter())
-                    .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
-                    .collect();
-                rows.push((line, Value::Object(object)));
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let (line, start) = record
+                    .position()
+                    .map_or((0, 0), |p| (lines.csv_line(p), record_start(bytes, p)));
+                on_row(line, start, csv_object(&headers, &record), problems);
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.csv_line(p));
@@ -361,7 +504,29 @@ fn csv_rows(path: &Path, bytes: &[u8], columns: &ReplayColumns, problems: &mut V
             }
         }
     }
-    rows
+    Some(headers)
+}
+
+/// Where the CSV record the reader places at `position` begins: past the
+/// line break that ended the previous record, which the position may still
+/// point at.
+fn record_start(bytes: &[u8], position: &csv::Position) -> usize {
+    let mut start = usize::try_from(position.byte()).unwrap_or(usize::MAX).min(bytes.len());
+    while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+        start += 1;
+    }
+    start
+}
+
+/// A CSV record as a JSON object: column name → text.
+fn csv_object(headers: &[String], record: &csv::StringRecord) -> Value {
+    Value::Object(
+        headers
+            .iter()
+            .zip(record.iter())
+            .map(|(h, v)| (h.clone(), Value::String(v.to_string())))
+            .collect(),
+    )
 }
 
 pub struct ReplayTarget {
@@ -386,7 +551,9 @@ impl ReplayTarget {
                 }
             ));
         }
-        let missing = case_ids.iter().filter(|id| !data.verdicts.contains_key(**id)).count();
+        let missing = data.recording.as_ref().map_or(0, |recording| {
+            case_ids.iter().filter(|id| !recording.contains(id)).count()
+        });
         if missing > 0 {
             notes.push(format!(
                 "{missing} cases have no recorded decision in {file}; they end as errors"
@@ -425,13 +592,17 @@ impl Moderator for ReplayTarget {
         Box::pin(async move {
             Ok(batch
                 .iter()
-                .map(|r| match self.data.verdicts.get(r.id) {
-                    Some(v) => v.clone(),
-                    None => Verdict::failed(format!(
-                        "no recorded decision for this case in {}",
-                        self.data.config.path.display()
-                    )),
-                })
+                .map(
+                    |r| match self.data.recording.as_ref().and_then(|recording| recording.row(r.id)) {
+                        // Every row was checked when the recording was loaded.
+                        Some(row) => verdict_of(row, &self.data.config)
+                            .unwrap_or_else(|problem| Verdict::failed(problem.message)),
+                        None => Verdict::failed(format!(
+                            "no recorded decision for this case in {}",
+                            self.data.config.path.display()
+                        )),
+                    },
+                )
                 .collect())
         })
     }
@@ -450,7 +621,7 @@ mod tests {
                 action_map: [("taken_down".to_string(), Action::Remove)].into(),
                 threshold: Some(0.5),
             },
-            verdicts: HashMap::new(),
+            recording: None,
             sha256: crate::hash::sha256_hex(b"id,action\n"),
             unknown_ids: Vec::new(),
         };
@@ -458,5 +629,116 @@ mod tests {
             ReplayTarget::new(data, &[]).info().fingerprint,
             "ecffa89d77f695658d8121261fefbddd99f738c539d40977af86e3bebdc51ba2"
         );
+    }
+
+    fn config(path: PathBuf) -> ReplayConfig {
+        ReplayConfig {
+            path,
+            columns: ReplayColumns::default(),
+            action_map: BTreeMap::new(),
+            threshold: Some(0.5),
+        }
+    }
+
+    /// What the target answers for each id (one batch, in order).
+    fn answers(data: &ReplayData, ids: &[&str]) -> Vec<Verdict> {
+        let target = ReplayTarget::new(data.clone(), ids);
+        let requests: Vec<ModerationRequest<'_>> = ids
+            .iter()
+            .map(|id| ModerationRequest {
+                id,
+                lang: "en",
+                text: "",
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime
+            .block_on(target.moderate(&requests))
+            .expect("a replay always answers")
+    }
+
+    #[test]
+    fn csv_rows_are_read_back_as_they_were_checked() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("recorded.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}id,action,score,reason\r\na,remove,0.9,\"quoted, with a comma\r\nand a line break\"\r\n\r\nb,,0.1,\r\nc,allow,,plain\r\n",
+        )
+        .expect("written");
+        let known: HashSet<&str> = ["a", "b", "c"].into();
+        let data = load_replay(config(path), &known).expect("a valid recording");
+        assert_eq!(data.recording.as_ref().map(|r| r.len()), Some(3));
+        let verdicts = answers(&data, &["c", "a", "b", "z"]);
+        assert_eq!(verdicts[0].action, Some(Action::Allow));
+        assert_eq!(verdicts[0].notice.reason.as_deref(), Some("plain"));
+        assert_eq!(verdicts[1].action, Some(Action::Remove));
+        assert_eq!(verdicts[1].score, Some(0.9));
+        assert_eq!(
+            verdicts[1].response,
+            Some(serde_json::json!({
+                "id": "a",
+                "action": "remove",
+                "score": "0.9",
+                "reason": "quoted, with a comma\r\nand a line break",
+            }))
+        );
+        assert_eq!(verdicts[2].action, Some(Action::Allow));
+        assert_eq!(verdicts[2].scores, BTreeMap::from([("score".to_string(), 0.1)]));
+        assert_eq!(verdicts[3].action, Some(Action::Error));
+    }
+
+    #[test]
+    fn json_lines_are_read_back_as_they_were_checked() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("recorded.jsonl");
+        std::fs::write(
+            &path,
+            "{\"id\": 7, \"score\": 0.75, \"extra\": [1, 2]}\n\n  \n{\"id\": \"b\", \"action\": \"allow\"}",
+        )
+        .expect("written");
+        let known: HashSet<&str> = ["7", "b"].into();
+        let data = load_replay(config(path), &known).expect("a valid recording");
+        let verdicts = answers(&data, &["b", "7"]);
+        assert_eq!(verdicts[0].action, Some(Action::Allow));
+        assert_eq!(verdicts[1].action, Some(Action::Remove));
+        assert_eq!(
+            verdicts[1].response,
+            Some(serde_json::json!({"id": 7, "score": 0.75, "extra": [1, 2]}))
+        );
+    }
+
+    #[test]
+    fn targets_built_from_a_recording_share_it() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("recorded.csv");
+        std::fs::write(&path, "id,action\na,remove\n").expect("written");
+        let known: HashSet<&str> = ["a"].into();
+        let data = load_replay(config(path), &known).expect("a valid recording");
+        let target = ReplayTarget::new(data.clone(), &["a"]);
+        assert!(matches!(
+            (&target.data.recording, &data.recording),
+            (Some(built), Some(loaded)) if Arc::ptr_eq(built, loaded)
+        ));
+    }
+
+    #[test]
+    fn a_hashed_recording_has_the_fingerprint_of_a_read_one_without_reading_rows() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("recorded.csv");
+        std::fs::write(&path, "id,action\na,remove\nb,remove\n").expect("written");
+        let known: HashSet<&str> = ["a", "b"].into();
+        let read = load_replay(config(path.clone()), &known).expect("a valid recording");
+        let hashed = hash_replay(config(path.clone())).expect("a readable file");
+        assert!(hashed.recording.is_none());
+        assert_eq!(
+            ReplayTarget::new(hashed, &["a"]).info().fingerprint,
+            ReplayTarget::new(read, &["a"]).info().fingerprint
+        );
+        std::fs::write(&path, "id,action\na,remove\na,not an action\n").expect("written");
+        assert!(load_replay(config(path.clone()), &known).is_err());
+        assert!(hash_replay(config(path)).is_ok());
     }
 }

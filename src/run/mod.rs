@@ -539,7 +539,8 @@ pub fn rebuild_report(dir: &Path, scenario: Option<&Path>) -> Result<RunOutcome,
 fn open_unchanged_run(dir: &RunDir, scenario: Option<&Path>) -> Result<(Plan, RunManifest), Error> {
     let mut manifest = dir.read_manifest()?;
     let scenario = scenario.map_or_else(|| manifest.scenario.path.clone(), Path::to_path_buf);
-    let mut plan = own_plan(Plan::load(&scenario)?, dir.path());
+    // Every decision comes from the journal: a recording is only hashed, for the fingerprint.
+    let mut plan = own_plan(Plan::load_to_report(&scenario)?, dir.path());
     let Some(spec) = plan.target() else {
         return Err(several_targets(
             &scenario,
@@ -761,8 +762,9 @@ fn statements_of(plan: &Plan, decisions: &DecisionIndex) -> Result<Option<crate:
 /// Reads the journal once: decisions and appeal states, indexed by case. Records
 /// that do not belong to the plan, or that repeat a step, are refused; a later
 /// decision replaces an `error`, and a later appeal outcome a `failed` one (both
-/// retried with `--retry-errors`). The journal is streamed and raw responses are
-/// dropped (reports need only their hash), so memory stays flat.
+/// retried with `--retry-errors`). The journal is streamed; raw responses
+/// (reports need only their hash) and the scores by attribute (reports need
+/// only the score) are dropped.
 fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex), Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
     index_journal(path, &known)
@@ -799,6 +801,8 @@ fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, A
             match record {
                 Record::Decision(mut decision) => {
                     decision.response = None;
+                    // Reports use the score compared with the threshold, not every attribute's.
+                    decision.scores = BTreeMap::new();
                     if decisions
                         .get(&decision.case_id)
                         .is_some_and(|previous| previous.action != Action::Error)

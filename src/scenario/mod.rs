@@ -32,7 +32,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, toml_key_line}
 use crate::hash::sha256_hex;
 use crate::input::{TOML_LIMIT, read_input};
 use crate::moderator::TargetSpec;
-use crate::moderator::check::{Checks, ScenarioFile};
+use crate::moderator::check::{Checks, RecordedData, ScenarioFile};
 use crate::moderator::env::{self, EnvUse};
 use crate::moderator::registry::{self, TargetTable, is_label};
 
@@ -325,6 +325,18 @@ pub struct Plan {
 impl Plan {
     /// Reads, parses and validates a scenario file, loading its corpora.
     pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
+        Plan::load_reading(path, RecordedData::Read)
+    }
+
+    /// [`Plan::load`] for re-reporting a run: a target's recorded decisions
+    /// (a replay file) are hashed for its fingerprint but not read, since the
+    /// report takes every decision from the run's journal. The plan's target
+    /// cannot answer then.
+    pub fn load_to_report(path: &Path) -> Result<Plan, Diagnostics> {
+        Plan::load_reading(path, RecordedData::HashOnly)
+    }
+
+    fn load_reading(path: &Path, recorded_data: RecordedData) -> Result<Plan, Diagnostics> {
         let bytes = read_input(path, TOML_LIMIT).map_err(|e| Diagnostics(vec![e.at(path)]))?;
         let text = std::str::from_utf8(bytes.content())
             .map_err(|e| Diagnostics(vec![Diagnostic::file(path, format!("not valid UTF-8: {e}"))]))?;
@@ -337,6 +349,7 @@ impl Plan {
             base: &base,
             problems: Vec::new(),
             warnings: Vec::new(),
+            recorded_data,
         }
         .build(
             raw,
@@ -364,6 +377,7 @@ struct PlanBuilder<'a> {
     base: &'a Path,
     problems: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
+    recorded_data: RecordedData,
 }
 
 impl PlanBuilder<'_> {
@@ -707,7 +721,8 @@ impl PlanBuilder<'_> {
             text: self.text,
             base: self.base,
         };
-        Checks::new(file, table, case_ids, &mut self.problems, &mut self.warnings)
+        let recorded_data = self.recorded_data;
+        Checks::new(file, table, case_ids, &mut self.problems, &mut self.warnings).with_recorded_data(recorded_data)
     }
 
     /// Hands `[target]`, or each table of `[[targets]]`, to the kind it names;
