@@ -47,14 +47,22 @@ pub const COLUMNS: [&str; 27] = [
     "text",
 ];
 
-/// Renders `decisions.csv` in corpus order; undecided cases have an empty action.
-/// Local paths in the system's words are shortened as in every published file
-/// (see [`LocalPaths`]).
+/// Renders `decisions.csv` in memory (see [`write_decisions_csv`], which a run uses).
 pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    write_decisions_csv(&mut bytes, plan, decisions)?;
+    Ok(bytes)
+}
+
+/// Writes `decisions.csv` to `out` in corpus order, row by row (no more than a
+/// row is held in memory); undecided cases have an empty action. Local paths
+/// in the system's words are shortened as in every published file (see
+/// [`LocalPaths`]).
+pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<()> {
     let local = LocalPaths::of(plan, None);
     let mut writer = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
+        .from_writer(out);
     writer.write_record(COLUMNS)?;
     for case in &plan.cases {
         let d = decisions.get(&case.id);
@@ -98,7 +106,7 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
         }
         writer.write_record(None::<&[u8]>)?;
     }
-    writer.into_inner().map_err(|e| e.into_error())
+    writer.flush()
 }
 
 /// The cell as a spreadsheet should show it: text that would start a formula
