@@ -26,7 +26,7 @@ use crate::cache::Cache;
 use crate::corpus::Case;
 use crate::decision::{Action, Decision};
 use crate::error::Error;
-use crate::hash::sha256_hex;
+use crate::hash::HashingWriter;
 use crate::journal::{Journal, Record};
 use crate::manifest::RateLimiting;
 use crate::moderator::{AttemptError, ModerationRequest, Moderator, Retry, Verdict};
@@ -36,8 +36,10 @@ use crate::scenario::{Plan, RunSettings};
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 /// Longest backoff delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Most decisions the journal writer gathers into one write.
+/// Most decisions the journal writer gathers into one write…
 const MAX_GROUP: usize = 1024;
+/// …and how long it lets them gather after a write.
+const GATHER: Duration = Duration::from_micros(500);
 
 /// A future that resolves when the run should stop.
 pub type StopSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -91,7 +93,8 @@ pub async fn execute(
 ) -> Result<Execution, Error> {
     let settings = &plan.run;
     let context = Arc::new(Context::new(settings, cache));
-    let (tx, rx) = mpsc::channel::<Vec<Decision>>(settings.concurrency.max(1) * 2);
+    // Room for what a fast target decides while the journal gathers a group.
+    let (tx, rx) = mpsc::channel::<Vec<Decision>>((settings.concurrency * 2).max(MAX_GROUP));
     let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
     // Never more in flight than the target can serve, so that a timeout never
     // counts time spent queueing inside the adapter.
@@ -163,10 +166,11 @@ fn spawn_journal_writer(
 /// Writes every decision that arrives on `rx` to the journal, then tells
 /// `observer`; returns how many were written once every sender is gone.
 ///
-/// Group commit: whatever has queued up while the previous write went out is
-/// written together, in one `write` (up to [`MAX_GROUP`] records), so a fast
-/// target costs one system call per group rather than per decision, and a
-/// slow one still has each decision written as soon as it comes.
+/// Group commit: whatever has queued up while the previous write went out (and
+/// for [`GATHER`] after it) is written together, in one `write` of up to
+/// [`MAX_GROUP`] records, so a fast target costs one system call and one
+/// wake-up of this thread per group rather than per decision; a decision waits
+/// at most [`GATHER`] longer to be written.
 fn write_journal(
     mut journal: Journal,
     mut rx: mpsc::Receiver<Vec<Decision>>,
@@ -190,6 +194,7 @@ fn write_journal(
             }
             written += 1;
         }
+        std::thread::sleep(GATHER);
     }
     journal.sync().map_err(Error::io(&path))?;
     Ok(written)
@@ -424,11 +429,11 @@ fn with_attempts(message: String, attempts: u32) -> String {
 }
 
 fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attempts: u32) -> Decision {
-    let response_sha256 = verdict
-        .response
-        .as_ref()
-        .and_then(|r| serde_json::to_vec(r).ok())
-        .map(|bytes| sha256_hex(&bytes));
+    let response_sha256 = verdict.response.as_ref().and_then(|response| {
+        let mut hashed = HashingWriter::new(std::io::sink());
+        serde_json::to_writer(&mut hashed, response).ok()?;
+        Some(hashed.finish().1)
+    });
     let (action, error, detail) = match verdict.action {
         Some(action @ (Action::Unsupported | Action::Error)) => (action, verdict.detail, None),
         Some(action) => (action, None, verdict.detail),
