@@ -82,7 +82,26 @@ pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
 
 /// Decides the cases at `pending` (indices into the plan's cases), journaling
 /// every decision, until done or until `stop` turns true.
+///
+/// The work runs as a task of the runtime: the loop that hands out cases is
+/// woken whenever a case finishes, and on a worker thread that costs nothing,
+/// where the thread blocked in `block_on` would be woken by a system call.
 pub async fn execute(
+    plan: Arc<Plan>,
+    pending: Vec<usize>,
+    target: Arc<dyn Moderator>,
+    cache: Option<Cache>,
+    journal: Journal,
+    observer: Arc<dyn RunObserver>,
+    stop: watch::Receiver<bool>,
+) -> Result<Execution, Error> {
+    tokio::spawn(hand_out_cases(plan, pending, target, cache, journal, observer, stop))
+        .await
+        .map_err(|e| Error::Target(format!("the executor failed: {e}")))?
+}
+
+/// [`execute`], on the runtime's workers.
+async fn hand_out_cases(
     plan: Arc<Plan>,
     pending: Vec<usize>,
     target: Arc<dyn Moderator>,
