@@ -1,9 +1,13 @@
 //! The journal: an append-only JSON Lines log of every decision of a run.
 //!
-//! One complete record per line, written with a single `write` and flushed per
-//! record, fsynced at intervals and when the run ends. A run killed mid-write
-//! leaves at most a torn last line, which [`read_journal`] detects and
-//! [`Journal::open`] cuts off before appending again. The journal is the run's
+//! One complete record per line. Records are group-committed: a batch of
+//! records (all the decisions that arrived while the previous batch was being
+//! written) goes out in a single `write`, fsynced at intervals and when the run
+//! ends; a record that must be durable before the program acts on it (an
+//! appeal intent) is appended alone and synced. A run killed mid-write leaves
+//! the batch's complete lines and at most a torn last line, which
+//! [`read_journal`] detects and [`Journal::open`] cuts off before appending
+//! again. The journal is the run's
 //! evidence log: reports are always rebuilt from it.
 
 pub mod appeal;
@@ -43,6 +47,8 @@ pub struct Journal {
     path: PathBuf,
     unsynced: usize,
     last_sync: Instant,
+    /// The lines of the batch being written, kept to be reused.
+    buffer: Vec<u8>,
 }
 
 /// What a scan of a journal found, besides its records.
@@ -79,6 +85,7 @@ impl Journal {
             path: path.to_path_buf(),
             unsynced: 0,
             last_sync: Instant::now(),
+            buffer: Vec::new(),
         };
         journal.seek_end()?;
         Ok((journal, contents))
@@ -89,13 +96,24 @@ impl Journal {
         self.file.seek(io::SeekFrom::End(0)).map(|_| ())
     }
 
-    /// Appends one record as one line, flushed; fsynced at intervals.
+    /// Appends one record as one line; fsynced at intervals.
     pub fn append(&mut self, record: &Record) -> io::Result<()> {
-        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.flush()?;
-        self.unsynced += 1;
+        self.append_all(std::slice::from_ref(record))
+    }
+
+    /// Appends records, one line each, in a single `write`; fsynced at
+    /// intervals (every 256 records or every second, whichever comes first).
+    pub fn append_all(&mut self, records: &[Record]) -> io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.buffer.clear();
+        for record in records {
+            serde_json::to_writer(&mut self.buffer, record).map_err(io::Error::other)?;
+            self.buffer.push(b'\n');
+        }
+        self.file.write_all(&self.buffer)?;
+        self.unsynced += records.len();
         if self.unsynced >= SYNC_EVERY_RECORDS || self.last_sync.elapsed() >= SYNC_EVERY {
             self.sync()?;
         }
@@ -223,6 +241,35 @@ mod tests {
         assert!(!scan.torn_tail);
         let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
         assert_eq!(records, vec![decision("a"), decision("b"), decision("c")]);
+    }
+
+    #[test]
+    fn a_batch_cut_anywhere_resumes_with_each_record_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        let batch: Vec<Record> = ["a", "b", "c", "d"].into_iter().map(decision).collect();
+        {
+            let (mut j, _) = Journal::open(&path).unwrap();
+            j.append(&decision("before")).unwrap();
+            j.append_all(&batch).unwrap();
+        }
+        let whole = std::fs::read(&path).unwrap();
+        let batch_start = whole.iter().position(|&b| b == b'\n').unwrap() + 1;
+        for cut in batch_start..=whole.len() {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            let (mut j, scan) = Journal::open(&path).unwrap();
+            let kept = scan.records as usize - 1;
+            assert_eq!(kept, whole[batch_start..cut].iter().filter(|&&b| b == b'\n').count());
+            // Resume: the cases whose lines were lost are decided again.
+            j.append_all(&batch[kept..]).unwrap();
+            drop(j);
+            let (records, scan) = read_journal(&path).unwrap();
+            assert!(!scan.torn_tail, "cut at {cut}");
+            let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
+            let mut expected = vec![decision("before")];
+            expected.extend(batch.iter().cloned());
+            assert_eq!(records, expected, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -114,31 +114,46 @@ pub fn render_body(template: &str, id: &str, lang: &str, text: &str) -> Result<V
 /// strings) in one pass, so a value containing `{…}` is never expanded again;
 /// the result must be JSON.
 pub fn render_template(template: &str, values: &[(&str, &str)]) -> Result<Value, TemplateError> {
-    let escape = |s: &str| {
-        let quoted = serde_json::to_string(s).unwrap_or_default();
-        quoted[1..quoted.len() - 1].to_string()
-    };
-    let mut rendered = String::with_capacity(template.len());
-    let mut rest = template;
-    'scan: while let Some(start) = rest.find('{') {
-        rendered.push_str(&rest[..start]);
-        let after = &rest[start..];
-        for (name, value) in values {
-            let placeholder = format!("{{{name}}}");
-            if after.starts_with(&placeholder) {
-                rendered.push_str(&escape(value));
-                rest = &after[placeholder.len()..];
-                continue 'scan;
-            }
-        }
-        rendered.push('{');
-        rest = &after[1..];
-    }
-    rendered.push_str(rest);
+    let rendered = substitute(template, values);
     serde_json::from_str(&rendered).map_err(|e| TemplateError {
         message: e.to_string(),
         rendered,
     })
+}
+
+/// Renders the body template for one case as the bytes sent: the template's
+/// own text with the values in place, checked to be JSON without building it.
+pub fn render_body_bytes(template: &str, id: &str, lang: &str, text: &str) -> Result<Vec<u8>, TemplateError> {
+    let rendered = substitute(template, &[("text", text), ("lang", lang), ("id", id)]);
+    match serde_json::from_str::<serde::de::IgnoredAny>(&rendered) {
+        Ok(_) => Ok(rendered.into_bytes()),
+        Err(e) => Err(TemplateError {
+            message: e.to_string(),
+            rendered,
+        }),
+    }
+}
+
+/// The template with each `{name}` replaced by its JSON-escaped value, in one pass.
+fn substitute(template: &str, values: &[(&str, &str)]) -> String {
+    let mut rendered = String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut rest = template;
+    'scan: while let Some(start) = rest.find('{') {
+        rendered.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        for (name, value) in values {
+            if let Some(tail) = after.strip_prefix(name).and_then(|t| t.strip_prefix('}')) {
+                let quoted = serde_json::to_string(value).expect("a string always serializes as JSON");
+                rendered.push_str(&quoted[1..quoted.len() - 1]);
+                rest = tail;
+                continue 'scan;
+            }
+        }
+        rendered.push('{');
+        rest = after;
+    }
+    rendered.push_str(rest);
+    rendered
 }
 
 impl TargetKind for HttpConfig {
@@ -284,6 +299,7 @@ impl HttpTarget {
         Ok(HttpModerator::from_parts(
             MappedApi {
                 config,
+                parsed_url: reqwest::Url::parse(&url.value).ok(),
                 url: url.value,
                 headers,
                 transport,
@@ -293,20 +309,33 @@ impl HttpTarget {
     }
 }
 
+/// The content type of the request body.
+const JSON: &str = "application/json";
+
 /// How a JSON API is asked: one case per call, the body from the template,
 /// the verdict by the mapping.
 pub struct MappedApi {
     config: HttpConfig,
     url: String,
+    /// `url` parsed once, rather than for every request (`None`: it does not
+    /// parse, and every request says so).
+    parsed_url: Option<reqwest::Url>,
     headers: Vec<(String, String)>,
     transport: Transport,
 }
 
 impl MappedApi {
     async fn ask(&self, request: &ModerationRequest<'_>) -> Result<Verdict, AttemptError> {
-        let body =
-            render_body(&self.config.body, request.id, request.lang, request.text).map_err(AttemptError::permanent)?;
-        let response = self.transport.post_json(&self.url, &self.headers, &body).await?;
+        let body = render_body_bytes(&self.config.body, request.id, request.lang, request.text)
+            .map_err(AttemptError::permanent)?;
+        let response = match &self.parsed_url {
+            Some(url) => {
+                self.transport
+                    .post_bytes(url.clone(), &self.headers, JSON, body)
+                    .await?
+            }
+            None => self.transport.post_bytes(&self.url, &self.headers, JSON, body).await?,
+        };
         let value = self.transport.json_body(&response)?;
         let mut verdict = map_response(&value, &self.config.mapping).map_err(|e| AttemptError {
             message: format!("{}: {}", e.message, excerpt(&response.body)),
@@ -456,6 +485,18 @@ mod tests {
             "a value is never expanded again"
         );
         assert_eq!(v["meta"]["ref"], "a\"1");
+    }
+
+    #[test]
+    fn the_body_sent_is_the_template_with_its_values_in_place() {
+        let template = r#"{ "content": "{text}",  "ref": "{id}", "n": 1 }"#;
+        let bytes = render_body_bytes(template, "p\"1", "en", "a {id} \\ b\n").unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            r#"{ "content": "a {id} \\ b\n",  "ref": "p\"1", "n": 1 }"#
+        );
+        let broken = render_body_bytes(r#"{"n": {id}}"#, "p1", "en", "x").unwrap_err();
+        assert_eq!(broken.rendered, r#"{"n": p1}"#);
     }
 
     #[test]

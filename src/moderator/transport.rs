@@ -235,7 +235,7 @@ impl Transport {
     /// POSTs a JSON body and reads the whole response.
     pub async fn post_json(
         &self,
-        url: &str,
+        url: impl reqwest::IntoUrl,
         headers: &[(String, String)],
         body: &Value,
     ) -> Result<Response, AttemptError> {
@@ -246,7 +246,7 @@ impl Transport {
     /// signed, such as AWS's), and reads the whole response.
     pub async fn post_bytes(
         &self,
-        url: &str,
+        url: impl reqwest::IntoUrl,
         headers: &[(String, String)],
         content_type: &str,
         body: Vec<u8>,

@@ -47,58 +47,76 @@ pub const COLUMNS: [&str; 27] = [
     "text",
 ];
 
-/// Renders `decisions.csv` in corpus order; undecided cases have an empty action.
-/// Local paths in the system's words are shortened as in every published file
-/// (see [`LocalPaths`]).
+/// Renders `decisions.csv` in memory (see [`write_decisions_csv`], which a run uses).
 pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    write_decisions_csv(&mut bytes, plan, decisions)?;
+    Ok(bytes)
+}
+
+/// Writes `decisions.csv` to `out` in corpus order, row by row (no more than a
+/// row is held in memory); undecided cases have an empty action. Local paths
+/// in the system's words are shortened as in every published file (see
+/// [`LocalPaths`]).
+pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<()> {
     let local = LocalPaths::of(plan, None);
     let mut writer = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
+        .from_writer(out);
     writer.write_record(COLUMNS)?;
     for case in &plan.cases {
         let d = decisions.get(&case.id);
-        let opt = |v: Option<&String>| v.cloned().unwrap_or_default();
-        let words = |v: Option<&String>| v.map(|w| local.shorten(w).into_owned()).unwrap_or_default();
-        let row = [
-            case.id.clone(),
-            case.lang.clone(),
-            case.label.to_string(),
-            case.category.clone(),
-            opt(case.target_group.as_ref()),
-            opt(case.speaker_group.as_ref()),
-            opt(case.pair_id.as_ref()),
-            case.perturbation_of().unwrap_or_default().to_string(),
-            case.transform().map(|t| t.as_str().to_string()).unwrap_or_default(),
-            d.map(|d| d.action.to_string()).unwrap_or_default(),
-            d.map(|d| plan.is_adverse(d.action).to_string()).unwrap_or_default(),
-            d.and_then(|d| d.score).map(|s| s.to_string()).unwrap_or_default(),
+        let words = |v| shortened(&local, v);
+        let row: [Cow<'_, str>; COLUMNS.len()] = [
+            Cow::Borrowed(&case.id),
+            Cow::Borrowed(&case.lang),
+            Cow::Owned(case.label.to_string()),
+            Cow::Borrowed(&case.category),
+            borrowed(case.target_group.as_ref()),
+            borrowed(case.speaker_group.as_ref()),
+            borrowed(case.pair_id.as_ref()),
+            Cow::Borrowed(case.perturbation_of().unwrap_or_default()),
+            Cow::Borrowed(case.transform().map_or("", |t| t.as_str())),
+            shown(d.map(|d| d.action.to_string())),
+            shown(d.map(|d| plan.is_adverse(d.action).to_string())),
+            shown(d.and_then(|d| d.score).map(|s| s.to_string())),
             words(d.and_then(|d| d.notice.reason.as_ref())),
-            d.map(|d| d.latency_ms.to_string()).unwrap_or_default(),
-            d.map(|d| d.attempts.to_string()).unwrap_or_default(),
+            shown(d.map(|d| d.latency_ms.to_string())),
+            shown(d.map(|d| d.attempts.to_string())),
             words(d.and_then(|d| d.error.as_ref())),
-            opt(d.and_then(|d| d.notice.decision_id.as_ref())),
+            borrowed(d.and_then(|d| d.notice.decision_id.as_ref())),
             words(d.and_then(|d| d.notice.rule.as_ref())),
-            d.and_then(|d| d.notice.automated)
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-            d.and_then(|d| d.notice.automated_detection)
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-            opt(d.and_then(|d| d.notice.territorial_scope.as_ref())),
-            opt(d.and_then(|d| d.notice.appeal_url.as_ref())),
+            shown(d.and_then(|d| d.notice.automated).map(|a| a.to_string())),
+            shown(d.and_then(|d| d.notice.automated_detection).map(|a| a.to_string())),
+            borrowed(d.and_then(|d| d.notice.territorial_scope.as_ref())),
+            borrowed(d.and_then(|d| d.notice.appeal_url.as_ref())),
             words(d.and_then(|d| d.model.as_ref())),
             words(d.and_then(|d| d.detail.as_ref())),
-            d.map(|d| d.cache_hit.to_string()).unwrap_or_default(),
-            opt(d.and_then(|d| d.response_sha256.as_ref())),
-            case.text.clone(),
+            shown(d.map(|d| d.cache_hit.to_string())),
+            borrowed(d.and_then(|d| d.response_sha256.as_ref())),
+            Cow::Borrowed(&case.text),
         ];
         for cell in &row {
             writer.write_field(neutralise_formula(cell).as_bytes())?;
         }
         writer.write_record(None::<&[u8]>)?;
     }
-    writer.into_inner().map_err(|e| e.into_error())
+    writer.flush()
+}
+
+/// A text cell, empty when there is no value.
+fn borrowed(value: Option<&String>) -> Cow<'_, str> {
+    Cow::Borrowed(value.map_or("", String::as_str))
+}
+
+/// A cell of the system's words, with local paths shortened; empty when there is no value.
+fn shortened<'a>(local: &LocalPaths, value: Option<&'a String>) -> Cow<'a, str> {
+    value.map_or(Cow::Borrowed(""), |words| local.shorten(words))
+}
+
+/// A formatted cell, empty when there is no value.
+fn shown(value: Option<String>) -> Cow<'static, str> {
+    value.map_or(Cow::Borrowed(""), Cow::Owned)
 }
 
 /// The cell as a spreadsheet should show it: text that would start a formula

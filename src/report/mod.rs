@@ -42,9 +42,9 @@ use crate::corpus::{Characteristic, TransformSummary, canonical_language_tag};
 use crate::decision::{Action, DecisionIndex, ScoreRule};
 use crate::error::Error;
 use crate::exit;
-use crate::fsutil::write_atomically;
+use crate::fsutil::write_atomically_streaming;
 use crate::gates::{self, GateResult};
-use crate::hash::sha256_hex;
+use crate::hash::sha256_file;
 use crate::manifest::{RateLimiting, RunManifest};
 use crate::scenario::{CorpusRecord, Plan};
 use crate::statements::StatementsReport;
@@ -53,7 +53,7 @@ use findings::{Finding, Limitation, Review};
 use local_paths::LocalPaths;
 
 pub use crate::plural::count_of;
-pub use decisions_csv::{decisions_csv, restore_formula_cell};
+pub use decisions_csv::{decisions_csv, restore_formula_cell, write_decisions_csv};
 pub use github::{render_annotations, render_step_summary};
 pub use html::{chart_files, render_html};
 pub use junit::render_junit;
@@ -699,10 +699,6 @@ pub fn write_outputs(
                 .into_bytes(),
         ),
         ("results.json".into(), results),
-        (
-            "decisions.csv".into(),
-            decisions_csv(plan, decisions).map_err(Error::io(dir.join("decisions.csv")))?,
-        ),
         ("junit.xml".into(), render_junit(report).into_bytes()),
     ];
     files.extend(
@@ -712,12 +708,17 @@ pub fn write_outputs(
     );
     let mut hashes = BTreeMap::new();
     for (name, bytes) in files {
-        write_atomically(&dir.join(&name), &bytes)?;
-        hashes.insert(name, sha256_hex(&bytes));
+        let sha256 = write_atomically_streaming(&dir.join(&name), |out| out.write_all(&bytes))?;
+        hashes.insert(name, sha256);
     }
+    // One row per case: written (and hashed) row by row, never built in memory.
+    let sha256 = write_atomically_streaming(&dir.join("decisions.csv"), |out| {
+        write_decisions_csv(out, plan, decisions)
+    })?;
+    hashes.insert("decisions.csv".into(), sha256);
     let journal = dir.join(crate::journal::JOURNAL_FILE);
-    if let Ok(bytes) = std::fs::read(&journal) {
-        hashes.insert(crate::journal::JOURNAL_FILE.to_string(), sha256_hex(&bytes));
+    if let Ok(sha256) = sha256_file(&journal) {
+        hashes.insert(crate::journal::JOURNAL_FILE.to_string(), sha256);
     }
     Ok(hashes)
 }
