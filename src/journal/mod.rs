@@ -26,6 +26,10 @@ use appeal::{AppealFiled, AppealIntent, AppealOutcome};
 /// The journal's file name inside a run directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
 
+/// How every decision line the journal writes begins: the record's tag first,
+/// as serde writes an internally tagged enum.
+const DECISION_LINE_START: &[u8] = b"{\"record\":\"decision\",";
+
 /// Fsync after this many records…
 const SYNC_EVERY_RECORDS: usize = 256;
 /// …or after this long, whichever comes first.
@@ -160,7 +164,8 @@ pub fn scan_journal(
             break;
         }
         let is_last = reader.fill_buf().map_err(cannot)?.is_empty();
-        match serde_json::from_slice::<Record>(&line[..line.len() - 1]) {
+        let body = line.len() - 1;
+        match decode_record(&mut line[..body]) {
             Ok(record) => visit(line_number, record)?,
             Err(_) if is_last => {
                 scan.torn_tail = true;
@@ -178,6 +183,28 @@ pub fn scan_journal(
         scan.valid_len += read as u64;
     }
     Ok(scan)
+}
+
+/// Decodes one journal line (without its newline).
+///
+/// A tagged enum is decoded by buffering the whole record into serde's
+/// intermediate form first, which costs as much as the decoding itself. A
+/// decision line — nearly every line — begins with its tag, so it is decoded
+/// straight into a [`Decision`]: the tag's `,` is turned into the `{` that opens
+/// the remaining fields for the duration of the decode, then put back. Any other
+/// line, and any decision line the direct decode refuses, goes the general way,
+/// so the records read and every error message stay those of [`Record`].
+fn decode_record(line: &mut [u8]) -> serde_json::Result<Record> {
+    if line.starts_with(DECISION_LINE_START) {
+        let fields = DECISION_LINE_START.len() - 1;
+        line[fields] = b'{';
+        let decision = serde_json::from_slice::<Decision>(&line[fields..]);
+        line[fields] = b',';
+        if let Ok(decision) = decision {
+            return Ok(Record::Decision(decision));
+        }
+    }
+    serde_json::from_slice::<Record>(line)
 }
 
 /// Every record of a journal, in order (for small journals and tests).
@@ -270,6 +297,46 @@ mod tests {
             expected.extend(batch.iter().cloned());
             assert_eq!(records, expected, "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn every_record_kind_decodes_as_the_tagged_enum_does() {
+        let mut full = match decision("full") {
+            Record::Decision(d) => d,
+            _ => unreachable!(),
+        };
+        full.action = Action::Remove;
+        full.score = Some(0.75);
+        full.scores = [("toxicity".to_string(), 0.75)].into();
+        full.error = None;
+        full.detail = Some("matched \"kill\"".into());
+        full.model = Some("m-1".into());
+        full.response_sha256 = Some("ab".repeat(32));
+        full.response = Some(serde_json::json!({"nested": {"record": "appeal_intent"}, "list": [1, 2.5, null]}));
+        full.cache_hit = true;
+        let written = Record::Decision(full);
+        let mut line = serde_json::to_vec(&written).unwrap();
+        assert!(line.starts_with(DECISION_LINE_START), "the tag is written first");
+        let original = line.clone();
+        assert_eq!(decode_record(&mut line).unwrap(), written);
+        assert_eq!(line, original, "the line is left as it was");
+
+        // A decision line the direct decode refuses gets the tagged decode's verdict.
+        let mut bad = br#"{"record":"decision","case_id":"x","action":"nonsense"}"#.to_vec();
+        let expected = serde_json::from_slice::<Record>(&bad).unwrap_err().to_string();
+        assert_eq!(decode_record(&mut bad).unwrap_err().to_string(), expected);
+
+        // Other kinds, and a decision whose tag is not first, go the general way.
+        let intent = Record::AppealIntent(AppealIntent {
+            case_id: "z".into(),
+            idempotency_key: "k".into(),
+            at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        });
+        let mut line = serde_json::to_vec(&intent).unwrap();
+        assert_eq!(decode_record(&mut line).unwrap(), intent);
+        let mut moved = br#"{"case_id":"y","record":"decision","action":"allow","latency_ms":1,"attempts":1,"decided_at":"1970-01-01T00:00:00Z"}"#.to_vec();
+        let expected = serde_json::from_slice::<Record>(&moved).unwrap();
+        assert_eq!(decode_record(&mut moved).unwrap(), expected);
     }
 
     #[test]

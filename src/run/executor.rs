@@ -14,10 +14,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::events::{RunEvent, RunObserver};
@@ -83,9 +84,8 @@ pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
 /// Decides the cases at `pending` (indices into the plan's cases), journaling
 /// every decision, until done or until `stop` turns true.
 ///
-/// The work runs as a task of the runtime: the loop that hands out cases is
-/// woken whenever a case finishes, and on a worker thread that costs nothing,
-/// where the thread blocked in `block_on` would be woken by a system call.
+/// The work runs on the runtime's workers: a thread blocked in `block_on` would
+/// be woken by a system call each time a case finishes.
 pub async fn execute(
     plan: Arc<Plan>,
     pending: Vec<usize>,
@@ -100,7 +100,9 @@ pub async fn execute(
         .map_err(|e| Error::Target(format!("the executor failed: {e}")))?
 }
 
-/// [`execute`], on the runtime's workers.
+/// [`execute`]: as many workers as may be in flight, each taking the next
+/// batch of pending cases until none is left, so a case costs no task, no
+/// semaphore permit and no copy of its batch's indices.
 async fn hand_out_cases(
     plan: Arc<Plan>,
     pending: Vec<usize>,
@@ -123,19 +125,15 @@ async fn hand_out_cases(
     // Room for what a fast target decides while the journal gathers a group.
     let (tx, rx) = mpsc::channel::<Vec<Decision>>((in_flight * 2).max(MAX_GROUP));
     let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
-    let semaphore = Arc::new(Semaphore::new(in_flight.max(1)));
+    let batches = Arc::new(Batches {
+        pending,
+        size: target.batch_size().max(1),
+        next: AtomicUsize::new(0),
+    });
+    let workers = in_flight.max(1).min(batches.count());
     let mut tasks = JoinSet::new();
-    let batch_size = target.batch_size().max(1);
-    for batch in pending.chunks(batch_size) {
-        let permit = tokio::select! {
-            biased;
-            () = stopped(stop.clone()) => break,
-            permit = Arc::clone(&semaphore).acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
-        if tx.is_closed() {
-            break; // the journal writer failed; its error is reported below
-        }
-        let batch = batch.to_vec();
+    for _ in 0..workers {
+        let batches = Arc::clone(&batches);
         let plan = Arc::clone(&plan);
         let target = Arc::clone(&target);
         let observer = Arc::clone(&observer);
@@ -143,21 +141,24 @@ async fn hand_out_cases(
         let tx = tx.clone();
         let stop = stop.clone();
         tasks.spawn(async move {
-            let members: Vec<&Case> = batch.iter().map(|&i| &plan.cases[i]).collect();
-            // A stop drops the batch where it stands: its cases stay pending.
-            let decided = tokio::select! {
-                biased;
-                () = stopped(stop) => None,
-                decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()) => Some(decisions),
-            };
-            if let Some(decisions) = decided {
-                let _ = tx.send(decisions).await;
+            let mut members: Vec<&Case> = Vec::with_capacity(batches.size);
+            // A failed journal writer closes the channel; its error is reported below.
+            while !*stop.borrow() && !tx.is_closed() {
+                let Some(batch) = batches.take() else { break };
+                members.clear();
+                members.extend(batch.iter().map(|&i| &plan.cases[i]));
+                // A stop drops the batch where it stands: its cases stay pending.
+                let decided = tokio::select! {
+                    biased;
+                    () = stopped(stop.clone()) => None,
+                    decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()) => Some(decisions),
+                };
+                let Some(decisions) = decided else { break };
+                if tx.send(decisions).await.is_err() {
+                    break;
+                }
             }
-            drop(permit);
         });
-        while let Some(joined) = tasks.try_join_next() {
-            joined.map_err(|e| Error::Target(format!("a worker task failed: {e}")))?;
-        }
     }
     drop(tx);
     while let Some(joined) = tasks.join_next().await {
@@ -173,6 +174,27 @@ async fn hand_out_cases(
         interrupted,
         rate_limiting: context.throttle.rate_limiting(),
     })
+}
+
+/// The pending cases, cut into the target's batches, handed out in order.
+struct Batches {
+    pending: Vec<usize>,
+    size: usize,
+    /// The number of the next batch to hand out.
+    next: AtomicUsize,
+}
+
+impl Batches {
+    fn count(&self) -> usize {
+        self.pending.len().div_ceil(self.size)
+    }
+
+    /// The next batch's case indices, or `None` once all are handed out.
+    fn take(&self) -> Option<&[usize]> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed).checked_mul(self.size)?;
+        let end = start.checked_add(self.size)?.min(self.pending.len());
+        self.pending.get(start..end).filter(|batch| !batch.is_empty())
+    }
 }
 
 /// Runs the journal on a blocking thread: every decision is on disk before its
@@ -232,10 +254,13 @@ pub async fn decide_batch(
     context: &Context,
     observer: &dyn RunObserver,
 ) -> Vec<Decision> {
+    let Some(cache) = &context.cache else {
+        return ask(target, cases, settings, context, observer).await;
+    };
     let mut decisions = Vec::with_capacity(cases.len());
     let mut missed: Vec<&Case> = Vec::with_capacity(cases.len());
     for &case in cases {
-        match context.cache.as_ref().and_then(|c| c.get(&request_of(case))) {
+        match cache.get(&request_of(case)) {
             Some(verdict) => {
                 let mut decision = decision_from_verdict(&case.id, verdict, 0, 0);
                 decision.cache_hit = true;

@@ -79,18 +79,18 @@ impl Throttle {
 
     /// Waits for this request's turn.
     pub async fn acquire(&self) -> Permit {
-        let mut resets = self.reset.subscribe();
         'reserve: loop {
-            let (mut wake, generation) = {
+            let (mut wake, generation, mut resets) = {
                 let mut pace = self.pace();
-                // Seen under the lock, so no reset can slip between the two.
-                resets.mark_unchanged();
                 let now = Instant::now();
                 let slot = pace.reserve(now);
                 if slot <= now {
                     return pace.grant(now);
                 }
-                (slot, pace.generation)
+                // Subscribed under the lock (resets are sent under it), so no
+                // reset can slip between the two; only a caller that has to
+                // wait pays for the subscription.
+                (slot, pace.generation, self.reset.subscribe())
             };
             loop {
                 tokio::select! {
