@@ -6,6 +6,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::hash::Sha256Digest;
+
 /// The outcome of moderating one case.
 ///
 /// `Error` (the system could not be asked or did not answer usably) and
@@ -155,7 +157,7 @@ pub struct Decision {
     pub decided_at: DateTime<Utc>,
     /// sha256 of the raw response body, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_sha256: Option<String>,
+    pub response_sha256: Option<Sha256Digest>,
     /// The raw response (secrets never included), kept as evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<serde_json::Value>,

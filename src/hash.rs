@@ -3,15 +3,65 @@
 //! hashed as they are written ([`HashingWriter`]) or read piece by piece
 //! ([`sha256_file`]), never held whole in memory for it.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::str::FromStr;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Lower-case hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// A sha256 digest held as its 32 bytes (a hex `String` would take three
+/// times that, on the heap), written in files and text as lower-case hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sha256Digest([u8; 32]);
+
+/// Text that is not the 64 hex digits of a sha256 digest.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a sha256 digest in hex (64 hex digits)")]
+pub struct NotADigest(String);
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut text).map_err(|_| fmt::Error)?;
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256Digest({self})")
+    }
+}
+
+impl FromStr for Sha256Digest {
+    type Err = NotADigest;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| NotADigest(text.to_string()))?;
+        Ok(Sha256Digest(bytes))
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// Lower-case hex sha256 of a file's content, read in pieces.
@@ -47,6 +97,11 @@ impl<W: Write> HashingWriter<W> {
     /// The writer and the lower-case hex sha256 of what was written to it.
     pub fn finish(self) -> (W, String) {
         (self.inner, hex::encode(self.hasher.finalize()))
+    }
+
+    /// The sha256 of what was written, as its bytes.
+    pub fn digest(self) -> Sha256Digest {
+        Sha256Digest(self.hasher.finalize().into())
     }
 }
 
@@ -102,6 +157,25 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_reads_and_writes_the_hex_of_its_bytes() {
+        let hex = sha256_hex(b"abc");
+        let digest: Sha256Digest = hex.parse().expect("64 hex digits");
+        assert_eq!(digest.to_string(), hex);
+        let mut hashed = HashingWriter::new(io::sink());
+        hashed.write_all(b"abc").expect("written");
+        assert_eq!(hashed.digest(), digest);
+        let json = serde_json::to_string(&digest).expect("serialized");
+        assert_eq!(json, format!("\"{hex}\""));
+        assert_eq!(serde_json::from_str::<Sha256Digest>(&json).expect("read"), digest);
+        for bad in ["", "abc", &hex[..62], &hex.replace('b', "g")] {
+            assert!(bad.parse::<Sha256Digest>().is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Sha256Digest>("\"not hex\"").is_err());
+    }
+
     #[test]
     fn known_vector() {
         assert_eq!(

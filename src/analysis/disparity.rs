@@ -11,6 +11,7 @@
 //! cases than the minimum n are described (rate, intervals) but not tested.
 //! Per dimension: which reference was used, and a χ² test of homogeneity.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -339,11 +340,16 @@ fn strata_by(dimension: Dimension) -> Option<Vec<Dimension>> {
     }
 }
 
-fn stratum_of(case: &Case, by: &[Dimension]) -> String {
-    by.iter()
-        .filter_map(|d| d.value_of(case))
-        .collect::<Vec<_>>()
-        .join(" × ")
+/// Writes the case's stratum, its values in `by` joined by ` × `, into
+/// `stratum` (cleared first), so that counting a case builds no new string.
+fn write_stratum(stratum: &mut String, case: &Case, by: &[Dimension]) {
+    stratum.clear();
+    for value in by.iter().filter_map(|d| d.value_of(case)) {
+        if !stratum.is_empty() {
+            stratum.push_str(" × ");
+        }
+        stratum.push_str(&value);
+    }
 }
 
 /// The decided cases of one measure in one dimension, counted per group.
@@ -376,29 +382,33 @@ impl Tally {
 fn tally(observations: &[Observation<'_>], measure: Measure, dimension: Dimension) -> Tally {
     let by = strata_by(dimension).unwrap_or_default();
     let mut tally = Tally::default();
+    let mut values: Vec<Cow<'_, str>> = Vec::new();
+    let mut stratum = String::new();
     for o in observations
         .iter()
         .filter(|o| o.decided() && o.case.label == measure.label())
     {
-        let values = dimension.values_of(o.case);
+        values.clear();
+        values.extend(dimension.values_of(o.case));
         if values.is_empty() {
             continue;
         }
+        write_stratum(&mut stratum, o.case, &by);
         let one = CaseCount {
             adverse: o.adverse,
-            stratum: &stratum_of(o.case, &by),
+            stratum: &stratum,
             category: &o.case.category,
         };
         for (i, value) in values.iter().enumerate() {
-            match tally.groups.get_mut(value) {
+            match tally.groups.get_mut(value.as_ref()) {
                 Some(group) => group.count(&one),
-                None => tally.groups.entry(value.clone()).or_default().count(&one),
+                None => tally.groups.entry(value.to_string()).or_default().count(&one),
             }
             for other in &values[i + 1..] {
                 let key = if value < other {
-                    (value.clone(), other.clone())
+                    (value.to_string(), other.to_string())
                 } else {
-                    (other.clone(), value.clone())
+                    (other.to_string(), value.to_string())
                 };
                 tally.shared.entry(key).or_default().count(&one);
             }
@@ -883,6 +893,19 @@ mod tests {
     use super::super::test_support::{case, observe};
     use super::*;
     use crate::decision::Action;
+
+    #[test]
+    fn a_stratum_joins_its_values_and_replaces_the_previous_one() {
+        let mut stratum = String::from("left over");
+        let grouped = case("c1", "de", Label::Protected, "insult", Some("women"), None);
+        write_stratum(&mut stratum, &grouped, &[Dimension::Category, Dimension::Language]);
+        assert_eq!(stratum, "insult × de");
+        write_stratum(&mut stratum, &grouped, &[Dimension::Category]);
+        assert_eq!(stratum, "insult");
+        let ungrouped = case("c2", "fr", Label::Protected, "slur", None, None);
+        write_stratum(&mut stratum, &ungrouped, &[Dimension::TargetGroup, Dimension::Language]);
+        assert_eq!(stratum, "fr");
+    }
 
     /// `n` cases of one language, category, target group and label, the first
     /// `adverse` of them removed: `(lang, category, group, label, n, adverse)`.

@@ -37,11 +37,12 @@ pub mod stratified;
 pub mod survival;
 pub mod sweep;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::{Case, Label};
+use crate::corpus::{Case, Characteristics, Label};
 use crate::decision::Action;
 
 pub use correction::Correction;
@@ -130,31 +131,43 @@ impl Dimension {
 
     /// The case's values in this dimension: none or one, or for a
     /// [multi-valued](Dimension::is_multi_valued) dimension one per
-    /// characteristic of its group.
-    pub fn values_of(self, case: &Case) -> Vec<String> {
-        match self {
-            Dimension::Characteristic => case.characteristics.iter().map(|c| c.as_str().to_string()).collect(),
-            Dimension::LanguageXCharacteristic => case
-                .characteristics
-                .iter()
-                .map(|c| format!("{} × {}", case.lang, c.as_str()))
-                .collect(),
-            _ => self.value_of(case).into_iter().collect(),
-        }
+    /// characteristic of its group. A value the case holds is borrowed; only
+    /// the crossed dimensions build a new string.
+    pub fn values_of(self, case: &Case) -> impl Iterator<Item = Cow<'_, str>> {
+        let single = if self.is_multi_valued() {
+            None
+        } else {
+            self.value_of(case)
+        };
+        let characteristics = if self.is_multi_valued() {
+            case.characteristics
+        } else {
+            Characteristics::default()
+        };
+        single
+            .into_iter()
+            .chain(characteristics.iter().map(move |c| match self {
+                Dimension::LanguageXCharacteristic => Cow::Owned(format!("{} × {}", case.lang, c.as_str())),
+                _ => Cow::Borrowed(c.as_str()),
+            }))
     }
 
     /// The case's value in a dimension that gives each case at most one;
     /// `None` for a [multi-valued](Dimension::is_multi_valued) dimension, whose
-    /// values [`Dimension::values_of`] gives.
-    pub fn value_of(self, case: &Case) -> Option<String> {
+    /// values [`Dimension::values_of`] gives. A value the case holds is
+    /// borrowed; only a crossed dimension builds a new string.
+    pub fn value_of(self, case: &Case) -> Option<Cow<'_, str>> {
         debug_assert!(!self.is_multi_valued(), "{} has several values per case", self.as_str());
         match self {
-            Dimension::Overall => Some("all".to_string()),
-            Dimension::Language => Some(case.lang.clone()),
-            Dimension::Category => Some(case.category.clone()),
-            Dimension::TargetGroup => case.target_group.clone(),
-            Dimension::SpeakerGroup => case.speaker_group.clone(),
-            Dimension::LanguageXTargetGroup => case.target_group.as_ref().map(|g| format!("{} × {g}", case.lang)),
+            Dimension::Overall => Some(Cow::Borrowed("all")),
+            Dimension::Language => Some(Cow::Borrowed(&case.lang)),
+            Dimension::Category => Some(Cow::Borrowed(&case.category)),
+            Dimension::TargetGroup => case.target_group.as_deref().map(Cow::Borrowed),
+            Dimension::SpeakerGroup => case.speaker_group.as_deref().map(Cow::Borrowed),
+            Dimension::LanguageXTargetGroup => case
+                .target_group
+                .as_ref()
+                .map(|g| Cow::Owned(format!("{} × {g}", case.lang))),
             Dimension::Characteristic | Dimension::LanguageXCharacteristic => None,
         }
     }
@@ -338,5 +351,63 @@ pub(crate) mod test_support {
             action: Some(action),
             adverse: action.is_decision() && action != Action::Allow,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::case;
+    use super::*;
+    use crate::corpus::Characteristic;
+
+    #[test]
+    fn a_value_the_case_holds_is_borrowed_and_a_crossed_one_built() {
+        let mut c = case("c1", "de", Label::Protected, "insult", Some("women"), None);
+        c.speaker_group = Some("migrants".into());
+        for (dimension, expected) in [
+            (Dimension::Overall, "all"),
+            (Dimension::Language, "de"),
+            (Dimension::Category, "insult"),
+            (Dimension::TargetGroup, "women"),
+            (Dimension::SpeakerGroup, "migrants"),
+        ] {
+            let value = dimension.value_of(&c);
+            assert!(
+                matches!(value, Some(Cow::Borrowed(v)) if v == expected),
+                "{dimension:?}: {value:?}"
+            );
+        }
+        assert_eq!(
+            Dimension::LanguageXTargetGroup.value_of(&c).as_deref(),
+            Some("de × women")
+        );
+        c.target_group = None;
+        assert_eq!(Dimension::TargetGroup.value_of(&c), None);
+        assert_eq!(Dimension::LanguageXTargetGroup.value_of(&c), None);
+    }
+
+    #[test]
+    fn values_of_gives_one_value_or_one_per_characteristic_in_list_order() {
+        let mut c = case("c1", "de", Label::Protected, "insult", Some("women"), None);
+        c.characteristics = [Characteristic::SexOrGender, Characteristic::ReligionOrBelief]
+            .into_iter()
+            .collect();
+        let values = |c: &Case, d: Dimension| d.values_of(c).map(Cow::into_owned).collect::<Vec<_>>();
+        assert_eq!(values(&c, Dimension::Language), ["de"]);
+        assert_eq!(
+            values(&c, Dimension::Characteristic),
+            ["religion_or_belief", "sex_or_gender"]
+        );
+        assert_eq!(
+            values(&c, Dimension::LanguageXCharacteristic),
+            ["de × religion_or_belief", "de × sex_or_gender"]
+        );
+        assert!(
+            Dimension::Characteristic
+                .values_of(&c)
+                .all(|v| matches!(v, Cow::Borrowed(_)))
+        );
+        c.characteristics = Characteristics::default();
+        assert!(values(&c, Dimension::Characteristic).is_empty());
     }
 }

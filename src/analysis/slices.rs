@@ -82,7 +82,10 @@ pub fn slices(observations: &[Observation<'_>], settings: &AnalysisSettings) -> 
         let mut groups: BTreeMap<String, Counts<'_>> = BTreeMap::new();
         for o in observations {
             for value in dimension.values_of(o.case) {
-                groups.entry(value).or_default().add(o);
+                match groups.get_mut(value.as_ref()) {
+                    Some(counts) => counts.add(o),
+                    None => groups.entry(value.into_owned()).or_default().add(o),
+                }
             }
         }
         for (value, c) in groups {

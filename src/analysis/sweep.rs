@@ -497,7 +497,10 @@ fn sides_by_group(points: &[Point<'_>], dimension: Dimension) -> BTreeMap<String
         let Some(value) = dimension.value_of(p.case) else {
             continue;
         };
-        let sides = groups.entry(value).or_default();
+        let sides = match groups.get_mut(value.as_ref()) {
+            Some(sides) => sides,
+            None => groups.entry(value.into_owned()).or_default(),
+        };
         let side = match p.case.label {
             Label::Protected => &mut sides.protected,
             Label::Violating => &mut sides.violating,

@@ -12,6 +12,7 @@
 //! Comparisons with at least the minimum n on both sides are tested and
 //! corrected within the family of one measure and one dimension.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -384,16 +385,16 @@ fn slices(plan: &Plan, wrongful: &[(&Case, &Decision)], appealed: &[Appealed<'_>
             .iter()
             .filter(|c| c.label == Label::Protected)
             .filter_map(|c| dimension.value_of(c))
-            .map(|v| (v, (0, Vec::new())))
+            .map(|v| (v.into_owned(), (0, Vec::new())))
             .collect();
         for (case, _) in wrongful {
             if let Some(v) = dimension.value_of(case) {
-                groups.entry(v).or_default().0 += 1;
+                groups.entry(v.into_owned()).or_default().0 += 1;
             }
         }
         for a in appealed {
             if let Some(v) = dimension.value_of(a.case) {
-                groups.entry(v).or_default().1.push(a);
+                groups.entry(v.into_owned()).or_default().1.push(a);
             }
         }
         for (value, (wrongful_removals, members)) in groups {
@@ -516,16 +517,19 @@ fn disparities(plan: &Plan, appealed: &[Appealed<'_>]) -> Vec<AppealDisparity> {
     let settings = &plan.analysis;
     let mut out = Vec::new();
     for dimension in APPEAL_DIMENSIONS {
-        let values: BTreeSet<String> = appealed.iter().filter_map(|a| dimension.value_of(a.case)).collect();
+        let values: BTreeSet<String> = appealed
+            .iter()
+            .filter_map(|a| dimension.value_of(a.case).map(Cow::into_owned))
+            .collect();
         let reference = settings.references.get(&dimension);
         for group in &values {
             if reference == Some(group) {
                 continue;
             }
-            let in_group = |a: &&Appealed<'_>| dimension.value_of(a.case).as_ref() == Some(group);
+            let in_group = |a: &&Appealed<'_>| dimension.value_of(a.case).as_deref() == Some(group.as_str());
             let in_reference = |a: &&Appealed<'_>| match reference {
-                Some(r) => dimension.value_of(a.case).as_ref() == Some(r),
-                None => dimension.value_of(a.case).is_some_and(|v| &v != group),
+                Some(r) => dimension.value_of(a.case).as_deref() == Some(r.as_str()),
+                None => dimension.value_of(a.case).is_some_and(|v| v.as_ref() != group.as_str()),
             };
             let g = AppealCounts::of(appealed.iter().filter(in_group));
             let r = AppealCounts::of(appealed.iter().filter(in_reference));

@@ -55,6 +55,14 @@ pub trait TargetConfig: fmt::Debug + Send + Sync {
     /// a verdict, per-category thresholds …): what a threshold sweep and a
     /// re-analysis at another threshold rest on.
     fn score_rule(&self) -> Option<ScoreRule>;
+
+    /// The configuration without the data it loaded only to answer (a
+    /// recording's rows), for a plan whose cases are all asked: its
+    /// fingerprint, description and files stay those of this one. `None` when
+    /// it holds no such data.
+    fn without_answers(&self) -> Option<Arc<dyn TargetConfig>> {
+        None
+    }
 }
 
 /// What building a moderator may use besides its configuration.
@@ -115,6 +123,14 @@ impl TargetSpec {
     /// See [`TargetConfig::score_rule`].
     pub fn score_rule(&self) -> Option<ScoreRule> {
         self.config.score_rule()
+    }
+
+    /// Lets go of the data the target loaded only to answer (see
+    /// [`TargetConfig::without_answers`]), once no case is left to ask about.
+    pub fn drop_answers(&mut self) {
+        if let Some(config) = self.config.without_answers() {
+            self.config = config;
+        }
     }
 }
 

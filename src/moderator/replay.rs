@@ -234,6 +234,15 @@ impl TargetConfig for ReplayData {
     fn score_rule(&self) -> Option<ScoreRule> {
         self.config.threshold.map(ScoreRule::remove_at_or_above)
     }
+
+    /// The recording as only hashed: the fingerprint rests on its hash.
+    fn without_answers(&self) -> Option<Arc<dyn TargetConfig>> {
+        self.recording.as_ref()?;
+        Some(Arc::new(ReplayData {
+            recording: None,
+            ..self.clone()
+        }))
+    }
 }
 
 /// Loads and validates a recording; `known_ids` are every case id of the corpora.
@@ -740,5 +749,28 @@ mod tests {
         std::fs::write(&path, "id,action\na,remove\na,not an action\n").expect("written");
         assert!(load_replay(config(path.clone()), &known).is_err());
         assert!(hash_replay(config(path)).is_ok());
+    }
+
+    #[test]
+    fn a_target_spec_lets_go_of_its_recording_and_keeps_its_fingerprint() {
+        use crate::moderator::TargetSpec;
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("recorded.csv");
+        std::fs::write(&path, "id,action\na,remove\n").expect("written");
+        let known: HashSet<&str> = ["a"].into();
+        let data = load_replay(config(path), &known).expect("a valid recording");
+        let recording = Arc::clone(data.recording.as_ref().expect("rows read"));
+        let mut spec = TargetSpec::new(data);
+        let setup = Setup {
+            env: &|_| None,
+            case_ids: &["a"],
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let before = spec.build(&setup).expect("built").info().fingerprint;
+        spec.drop_answers();
+        assert_eq!(Arc::strong_count(&recording), 1, "only this test holds the rows");
+        assert_eq!(spec.build(&setup).expect("built").info().fingerprint, before);
+        spec.drop_answers();
     }
 }

@@ -93,7 +93,7 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
             words(d.and_then(|d| d.model.as_ref())),
             words(d.and_then(|d| d.detail.as_ref())),
             shown(d.map(|d| d.cache_hit.to_string())),
-            borrowed(d.and_then(|d| d.response_sha256.as_ref())),
+            shown(d.and_then(|d| d.response_sha256).map(|sha| sha.to_string())),
             Cow::Borrowed(&case.text),
         ];
         for cell in &row {

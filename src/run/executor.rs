@@ -489,7 +489,7 @@ fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attem
     let response_sha256 = verdict.response.as_ref().and_then(|response| {
         let mut hashed = HashingWriter::new(std::io::sink());
         serde_json::to_writer(&mut hashed, response).ok()?;
-        Some(hashed.finish().1)
+        Some(hashed.digest())
     });
     let (action, error, detail) = match verdict.action {
         Some(action @ (Action::Unsupported | Action::Error)) => (action, verdict.detail, None),

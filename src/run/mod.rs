@@ -43,7 +43,7 @@ use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
 use crate::moderator::{Moderator, Setup, TargetInfo, TargetSpec, env};
 use crate::report::systems::SystemsReport;
 use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
-use crate::scenario::{CorpusRecord, Plan};
+use crate::scenario::{CorpusRecord, Plan, Targets};
 use crate::shard::{Shard, Sharding};
 
 pub use crate::manifest::{RunManifest, ScenarioRecord, ThresholdOverride};
@@ -415,7 +415,7 @@ async fn run_target(
         let _ = stop_tx.send(true);
     });
 
-    let plan = Arc::new(plan);
+    let mut plan = Arc::new(plan);
     let execution = decide_and_appeal(
         Arc::clone(&plan),
         target,
@@ -432,6 +432,11 @@ async fn run_target(
         manifest.rate_limiting = Some(before.merge(execution.rate_limiting));
     }
     watcher.abort();
+    // Asking is over: the reports need the target's fingerprint, not what it
+    // loaded to answer (a recording), which would otherwise stay held beside them.
+    if let Some(Targets::One(spec)) = Arc::get_mut(&mut plan).map(|plan| &mut plan.targets) {
+        spec.drop_answers();
+    }
     let report = write_report(&dir, &plan, &mut manifest, !execution.interrupted)?;
     Ok(RunOutcome {
         dir: dir.path().to_path_buf(),

@@ -1232,7 +1232,10 @@ impl PlanBuilder<'_> {
     fn check_references(&mut self, analysis: &AnalysisSettings, cases: &[Case]) {
         if analysis.reference_mode == ReferenceMode::Fixed {
             for dimension in Dimension::COMPARED {
-                let values: BTreeSet<String> = cases.iter().flat_map(|c| dimension.values_of(c)).collect();
+                let values: BTreeSet<String> = cases
+                    .iter()
+                    .flat_map(|c| dimension.values_of(c).map(std::borrow::Cow::into_owned))
+                    .collect();
                 if values.len() > 1 && !analysis.references.contains_key(&dimension) {
                     self.problem(
                         &["analysis", "reference_mode"],
@@ -1245,7 +1248,10 @@ impl PlanBuilder<'_> {
             }
         }
         for (dimension, value) in &analysis.references {
-            let values: BTreeSet<String> = cases.iter().flat_map(|c| dimension.values_of(c)).collect();
+            let values: BTreeSet<String> = cases
+                .iter()
+                .flat_map(|c| dimension.values_of(c).map(std::borrow::Cow::into_owned))
+                .collect();
             if !values.contains(value) {
                 let known: Vec<&str> = values.iter().map(String::as_str).take(20).collect();
                 self.problem(

@@ -641,7 +641,7 @@ fn slice_changes(pairs: &[Pair<'_>], settings: &DiffSettings) -> Vec<SliceChange
             let Some(value) = dimension.value_of(pair.case) else {
                 continue;
             };
-            let (table, not_decided) = tables.entry((measure, dimension, value)).or_default();
+            let (table, not_decided) = tables.entry((measure, dimension, value.into_owned())).or_default();
             if decided {
                 table.add(pair.outcome_a == Outcome::Adverse, pair.outcome_b == Outcome::Adverse);
             } else {

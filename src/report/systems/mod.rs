@@ -353,7 +353,7 @@ fn differences(plan: &Plan, systems: &[SystemInput<'_>]) -> Vec<PairedDifference
                 for case in plan.cases.iter().filter(|c| c.label == measure.label()) {
                     let decided = adverse(a, case).zip(adverse(b, case));
                     for value in dimension.values_of(case) {
-                        let table = tables.entry(value).or_default();
+                        let table = tables.entry(value.into_owned()).or_default();
                         if let Some((in_a, in_b)) = decided {
                             table.add(in_b, in_a);
                         }
