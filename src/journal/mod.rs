@@ -314,7 +314,7 @@ mod tests {
         full.error = None;
         full.detail = Some("matched \"kill\"".into());
         full.model = Some("m-1".into());
-        full.response_sha256 = Some("ab".repeat(32));
+        full.response_sha256 = Some("ab".repeat(32).parse().unwrap());
         full.response = Some(serde_json::json!({"nested": {"record": "appeal_intent"}, "list": [1, 2.5, null]}));
         full.cache_hit = true;
         let written = Record::Decision(full);
