@@ -497,8 +497,12 @@ fn finding_text(d: &PairedDifference) -> String {
         d.n
     );
     let test = format!(
-        "exact McNemar p = {p:.3} (corrected), {} by {} alone, {} by {} alone",
-        d.only_a, d.a, d.only_b, d.b
+        "{} (corrected), {} by {} alone, {} by {} alone",
+        crate::report::summary::p_text("exact McNemar p", p),
+        d.only_a,
+        d.a,
+        d.only_b,
+        d.b
     );
     if d.significant {
         let (more, less) = if difference > 0.0 { (&d.a, &d.b) } else { (&d.b, &d.a) };
@@ -590,6 +594,14 @@ mod tests {
         );
         let text = finding_text(&difference(0, 0, None, false));
         assert!(text.contains("too few to compare them"), "{text}");
+    }
+
+    #[test]
+    fn a_tiny_p_value_is_written_as_a_bound_not_as_zero() {
+        let text = finding_text(&difference(0, 19, Some(3.8e-6), true));
+        assert!(text.contains("exact McNemar p < 0.0001 (corrected)"), "{text}");
+        let text = finding_text(&difference(0, 10, Some(0.00196), true));
+        assert!(text.contains("exact McNemar p = 0.0020 (corrected)"), "{text}");
     }
 
     #[test]

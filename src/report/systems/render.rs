@@ -68,7 +68,7 @@ fn slice_name(dimension: Dimension, value: &str) -> String {
 }
 
 fn p_cell(p: Option<f64>) -> String {
-    p.map_or("–".into(), |p| format!("{p:.4}"))
+    p.map_or("–".into(), crate::report::diff::format_p)
 }
 
 fn difference_cell(d: &PairedDifference) -> String {
@@ -433,12 +433,15 @@ pub fn render_systems_terminal(report: &SystemsReport, dir: &Path) -> String {
         .filter(|d| d.dimension == Dimension::Overall)
     {
         out.push_str(&format!(
-            "  {} vs {}, {}: {} (exact McNemar p = {})\n",
+            "  {} vs {}, {}: {} ({})\n",
             for_terminal_line(&d.a),
             for_terminal_line(&d.b),
             d.measure.title().to_lowercase(),
             difference_cell(d),
-            p_cell(d.p_adjusted)
+            d.p_adjusted.map_or_else(
+                || "not tested".to_string(),
+                |p| crate::report::summary::p_text("exact McNemar p", p)
+            )
         ));
     }
     out.push_str(&format!(
