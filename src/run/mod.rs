@@ -380,14 +380,7 @@ async fn run_target(
             (dir, manifest)
         }
         None => {
-            let path = match &request.out {
-                Some(out) => out.clone(),
-                None => unused_run_dir(&request.reports_root, &plan.name, now),
-            };
-            let dir = RunDir::create(&path, request.force)?;
-            let run_id = path
-                .file_name()
-                .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
+            let (dir, run_id) = create_run_dir(&plan, &request, now)?;
             let mut manifest = new_manifest(&plan, &info, score_rule, run_id, now)?;
             if let Some(record) = shard {
                 manifest.cases = record.cases;
@@ -962,6 +955,20 @@ fn refuse_changes(changed: Vec<String>, dir: &Path) -> Result<(), Error> {
             ),
         })
     }
+}
+
+/// A new run directory for `plan` (`--out`, or an unused one under the
+/// reports root) and the run's id, which is the directory's name.
+fn create_run_dir(plan: &Plan, request: &RunRequest, now: chrono::DateTime<Utc>) -> Result<(RunDir, String), Error> {
+    let path = match &request.out {
+        Some(out) => out.clone(),
+        None => unused_run_dir(&request.reports_root, &plan.name, now),
+    };
+    let dir = RunDir::create(&path, request.force)?;
+    let run_id = path
+        .file_name()
+        .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
+    Ok((dir, run_id))
 }
 
 /// A run id: the scenario name and the UTC start time, e.g. `quickstart-20261123T101500Z`.

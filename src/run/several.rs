@@ -16,9 +16,9 @@ use chrono::Utc;
 
 use super::rundir::write_manifest_in;
 use super::{
-    Execution, RunDir, RunObserver, RunRequest, StopSignal, SystemsOutcome, TARGETS_DIR, build_target,
+    Execution, RunDir, RunObserver, RunRequest, StopSignal, SystemsOutcome, TARGETS_DIR, build_target, create_run_dir,
     decide_and_appeal, index_records, input_changes, new_idempotency_secret, new_manifest, open_cache, read_manifest,
-    refuse_changes, run_id, several_targets, statements_of, target_info_offline, unused_run_dir,
+    refuse_changes, several_targets, statements_of, target_info_offline,
 };
 use crate::error::Error;
 use crate::hash::sha256_hex;
@@ -85,14 +85,7 @@ pub(super) async fn run(
             (dir, manifest)
         }
         None => {
-            let path = match &request.out {
-                Some(out) => out.clone(),
-                None => unused_run_dir(&request.reports_root, &plan.name, now),
-            };
-            let dir = RunDir::create(&path, request.force)?;
-            let run_id = path
-                .file_name()
-                .map_or_else(|| run_id(&plan.name, now), |n| n.to_string_lossy().into_owned());
+            let (dir, run_id) = create_run_dir(&plan, &request, now)?;
             let manifest = new_manifest(&plan, &set_of_targets(&infos), None, run_id, now)?;
             (dir, manifest)
         }
