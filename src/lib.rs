@@ -40,4 +40,5 @@ pub mod scenario;
 pub mod schema;
 pub mod shard;
 pub mod statements;
+pub mod sym;
 pub mod visible;

@@ -146,10 +146,10 @@ fn distinguishing_value(o: &Observation<'_>, kind: FamilyKind, variants: bool) -
         return Some(case.transform().map_or(ORIGINAL, |t| t.as_str()).to_string());
     }
     match kind {
-        FamilyKind::GroupSwap => case.target_group.clone(),
-        FamilyKind::Dialect => case.speaker_group.clone(),
+        FamilyKind::GroupSwap => case.target_group.map(String::from),
+        FamilyKind::Dialect => case.speaker_group.map(String::from),
         FamilyKind::Perturbation | FamilyKind::Unclassified => {
-            case.target_group.clone().or_else(|| case.speaker_group.clone())
+            case.target_group.or(case.speaker_group).map(String::from)
         }
     }
 }
@@ -305,14 +305,14 @@ pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Coun
         }
         flipped += u64::from(!variants);
         let member = |o: &&Observation<'_>| Member {
-            case_id: o.case.id.clone(),
+            case_id: o.case.id.to_string(),
             group: distinguishing_value(o, kind, variants),
         };
         flipped_families.push(FlippedFamily {
             pair_id: pair_id.to_string(),
             kind,
             label: members[0].case.label,
-            category: members[0].case.category.clone(),
+            category: members[0].case.category.to_string(),
             adverse: members.iter().filter(|o| o.adverse).map(member).collect(),
             not_adverse: members.iter().filter(|o| !o.adverse).map(member).collect(),
         });

@@ -340,7 +340,7 @@ pub(crate) mod test_support {
             characteristics: Default::default(),
             speaker_group: None,
             pair_id: pair.map(Into::into),
-            notes: String::new(),
+            notes: Default::default(),
             metadata: BTreeMap::new(),
         }
     }

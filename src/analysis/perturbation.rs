@@ -181,8 +181,8 @@ pub fn perturbation(observations: &[Observation<'_>], confidence: f64) -> Option
         per_language.add(measure, original.adverse, variant.adverse);
         if measure == Measure::Directional && variant.adverse && !original.adverse && examples.len() < MAX_EXAMPLES {
             examples.push(DirectionalExample {
-                original: original.case.id.clone(),
-                variant: variant.case.id.clone(),
+                original: original.case.id.to_string(),
+                variant: variant.case.id.to_string(),
                 language,
             });
         }
@@ -245,7 +245,8 @@ mod tests {
             None,
             Some(&original.id),
         );
-        v.metadata.insert(PERTURBATION_OF_COLUMN.into(), original.id.clone());
+        v.metadata
+            .insert(PERTURBATION_OF_COLUMN.into(), original.id.to_string());
         v.metadata.insert(TRANSFORM_COLUMN.into(), transform.as_str().into());
         v
     }

@@ -113,7 +113,7 @@ pub fn rederive<'a>(
     };
     let mut changes: Vec<(&str, Action)> = Vec::new();
     for case in cases {
-        let Some(decision) = decisions.get(&case.id).filter(|d| d.action.is_decision()) else {
+        let Some(decision) = decisions.get(case.id.as_str()).filter(|d| d.action.is_decision()) else {
             continue;
         };
         match swept_score(decision, rule) {
@@ -355,7 +355,7 @@ pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings
         .iter()
         .filter(|case| !case.is_variant())
         .map(|case| {
-            let decision = decisions.get(&case.id);
+            let decision = decisions.get(case.id.as_str());
             let action = decision.map(|d| d.action);
             let score = decision
                 .filter(|d| d.action.is_decision())
@@ -363,7 +363,7 @@ pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings
                     Ok(score) => Some(score),
                     Err(reason) => {
                         kept.push(KeptCase {
-                            case_id: case.id.clone(),
+                            case_id: case.id.to_string(),
                             action: d.action,
                             reason,
                         });
@@ -918,7 +918,7 @@ mod tests {
         let observations: Vec<Observation<'_>> = cases
             .iter()
             .map(|c| {
-                let action = decisions[&c.id].action;
+                let action = decisions[c.id.as_str()].action;
                 Observation {
                     case: c,
                     action: Some(action),

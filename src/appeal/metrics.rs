@@ -336,7 +336,7 @@ pub(super) fn probe_report(plan: &Plan, decisions: &DecisionIndex, appeals: &App
     let appealed: Vec<Appealed<'_>> = selection
         .chosen
         .iter()
-        .map(|(case, _)| Appealed::of(case, appeals.get(&case.id)))
+        .map(|(case, _)| Appealed::of(case, appeals.get(case.id.as_str())))
         .collect();
     let counts = AppealCounts::of(&appealed);
     let confidence = plan.analysis.confidence;

@@ -78,7 +78,7 @@ pub fn wrongful_removals<'a>(plan: &'a Plan, decisions: &'a DecisionIndex) -> Ve
         .filter(|c| c.label == Label::Protected && !c.is_variant())
         .filter_map(|c| {
             decisions
-                .get(&c.id)
+                .get(c.id.as_str())
                 .filter(|d| plan.is_adverse(d.action))
                 .map(|d| (c, d))
         })
@@ -202,7 +202,7 @@ mod tests {
 
     fn decision(case: &Case) -> Decision {
         Decision {
-            case_id: case.id.clone(),
+            case_id: case.id.to_string(),
             action: Action::Remove,
             score: None,
             scores: BTreeMap::new(),
@@ -220,7 +220,7 @@ mod tests {
     }
 
     fn ids(selection: &Selection<'_>) -> Vec<String> {
-        selection.chosen.iter().map(|(c, _)| c.id.clone()).collect()
+        selection.chosen.iter().map(|(c, _)| c.id.to_string()).collect()
     }
 
     #[test]

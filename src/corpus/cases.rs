@@ -207,16 +207,16 @@ fn read_case(
         return None;
     }
     Some(Case {
-        id: id?,
-        lang: lang?,
+        id: id?.into(),
+        lang: lang?.into(),
         text: text?,
         label: label?,
-        category: category?.trim().to_string(),
-        target_group,
+        category: category?.trim().to_string().into(),
+        target_group: target_group.map(Into::into),
         characteristics: Default::default(),
-        speaker_group,
-        pair_id,
-        notes,
+        speaker_group: speaker_group.map(Into::into),
+        pair_id: pair_id.map(Into::into),
+        notes: notes.into(),
         metadata,
     })
 }

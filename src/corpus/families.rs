@@ -141,7 +141,7 @@ mod tests {
             characteristics: Default::default(),
             speaker_group: None,
             pair_id: pair.map(Into::into),
-            notes: String::new(),
+            notes: Default::default(),
             metadata: BTreeMap::from([(FAMILY_KIND_COLUMN.to_string(), kind.to_string())]),
         }
     }

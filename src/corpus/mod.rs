@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, InputBytes, ReadError, TOML_LIMIT, read_inside};
+use crate::sym::Sym;
 
 pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_cases};
 pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_families};
@@ -72,27 +73,27 @@ impl fmt::Display for Label {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Case {
     /// Unique within the corpora of a run.
-    pub id: String,
+    pub id: Sym,
     /// BCP 47 tag, canonical case.
-    pub lang: String,
+    pub lang: Sym,
     /// The text exactly as the moderation system is to see it.
     pub text: String,
     pub label: Label,
     /// Functionality, e.g. `counter_speech`, `reclaimed_term`, `slur`.
-    pub category: String,
+    pub category: Sym,
     /// Who the text is about, if anyone: as the corpus writes it, until a plan
     /// resolves it to its canonical name in the [`Taxonomy`].
-    pub target_group: Option<String>,
+    pub target_group: Option<Sym>,
     /// The protected characteristics of the target group, set when a plan
     /// resolves the cases ([`Taxonomy::resolve_cases`]); empty before, and for
     /// a group the taxonomy does not know.
     #[serde(skip_serializing_if = "Characteristics::is_empty")]
     pub characteristics: Characteristics,
     /// Dialect or community of the writer, if recorded.
-    pub speaker_group: Option<String>,
+    pub speaker_group: Option<Sym>,
     /// Counterfactual family: cases that differ only by an identity term or dialect.
-    pub pair_id: Option<String>,
-    pub notes: String,
+    pub pair_id: Option<Sym>,
+    pub notes: Sym,
     /// Columns beyond the standard ones (e.g. annotation flags of an imported suite).
     pub metadata: BTreeMap<String, String>,
 }
@@ -179,9 +180,10 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         }
     }
     check_families(
-        cases
-            .iter()
-            .filter_map(|case| seen.get(&case.id).map(|(path, line)| (case, path.as_path(), *line))),
+        cases.iter().filter_map(|case| {
+            seen.get(case.id.as_str())
+                .map(|(path, line)| (case, path.as_path(), *line))
+        }),
         &mut problems,
     );
     if problems.is_empty() && cases.is_empty() {
@@ -279,7 +281,7 @@ fn admit(
                 .with_field("lang"),
             );
         }
-        if let Some((first_path, first_line)) = seen.get(&case.id) {
+        if let Some((first_path, first_line)) = seen.get(case.id.as_str()) {
             problems.push(
                 Diagnostic::at_line(
                     &path,
@@ -294,7 +296,7 @@ fn admit(
             );
             continue;
         }
-        seen.insert(case.id.clone(), (path, line));
+        seen.insert(case.id.to_string(), (path, line));
         cases.push(case);
     }
 }
@@ -343,7 +345,7 @@ impl Corpus {
         for case in &self.cases {
             match counts.iter_mut().find(|(l, _)| *l == case.lang) {
                 Some((_, n)) => *n += 1,
-                None => counts.push((case.lang.clone(), 1)),
+                None => counts.push((case.lang.to_string(), 1)),
             }
         }
         counts

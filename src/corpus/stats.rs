@@ -81,14 +81,14 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> Co
         let mut characteristics = BTreeMap::new();
         let mut variants = BTreeMap::new();
         for case in cases {
-            *variants.entry(case.lang.clone()).or_default() += 1;
+            *variants.entry(case.lang.to_string()).or_default() += 1;
             *categories
                 .entry(case.label.to_string())
                 .or_default()
-                .entry(case.category.clone())
+                .entry(case.category.to_string())
                 .or_default() += 1;
             if let Some(g) = &case.target_group {
-                *target_groups.entry(g.clone()).or_default() += 1;
+                *target_groups.entry(g.to_string()).or_default() += 1;
                 for c in taxonomy.group(g).iter().flat_map(|group| group.characteristics.iter()) {
                     *characteristics.entry(c.as_str().to_string()).or_default() += 1;
                 }
@@ -141,7 +141,7 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> Co
                     "`{}` is declared `{}` but written in {found} script, not {expected}",
                     case.id, case.lang
                 ),
-                cases: vec![case.id.clone()],
+                cases: vec![case.id.to_string()],
             });
         }
     }
@@ -275,7 +275,7 @@ fn near_duplicates(cases: &[&Case]) -> Vec<Flag> {
             flags.push(Flag {
                 kind: FlagKind::NearDuplicate,
                 message: format!("`{}` and `{}` have {what} (similarity {similarity:.2})", a.id, b.id),
-                cases: vec![a.id.clone(), b.id.clone()],
+                cases: vec![a.id.to_string(), b.id.to_string()],
             });
         }
     }
@@ -430,7 +430,7 @@ mod tests {
             characteristics: Default::default(),
             speaker_group: None,
             pair_id: pair.map(Into::into),
-            notes: String::new(),
+            notes: Default::default(),
             metadata: BTreeMap::new(),
         }
     }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::Case;
 use crate::diagnostic::{Diagnostic, Diagnostics, from_toml_error, line_and_column, toml_key_line};
 use crate::input::{TOML_LIMIT, read_input};
+use crate::sym::Sym;
 
 /// The bundled taxonomy, as shipped in `corpora/taxonomy.toml`.
 pub const BUNDLED_TAXONOMY: &str = include_str!("../../corpora/taxonomy.toml");
@@ -385,10 +386,10 @@ impl Taxonomy {
                 Some(group) => {
                     case.characteristics = group.characteristics;
                     if *written != group.name {
-                        case.target_group = Some(group.name.clone());
+                        case.target_group = Some(Sym::new(&group.name));
                     }
                 }
-                None => *unknown.entry(written.clone()).or_default() += 1,
+                None => *unknown.entry(written.to_string()).or_default() += 1,
             }
         }
         unknown
@@ -583,7 +584,7 @@ mod tests {
             characteristics: Characteristics::default(),
             speaker_group: None,
             pair_id: None,
-            notes: String::new(),
+            notes: Default::default(),
             metadata: BTreeMap::new(),
         };
         let mut cases = vec![

@@ -314,16 +314,16 @@ pub fn expand_templates(
                 }
                 Ok(rendered) => out.push((
                     Case {
-                        id: format!("{id}-{}", group.id),
-                        lang: lang.clone(),
+                        id: format!("{id}-{}", group.id).into(),
+                        lang: lang.clone().into(),
                         text: rendered,
                         label,
-                        category: category.trim().to_string(),
-                        target_group: Some(group.target_group.clone()),
+                        category: category.trim().to_string().into(),
+                        target_group: Some(group.target_group.as_str().into()),
                         characteristics: Default::default(),
                         speaker_group: None,
-                        pair_id: Some(id.clone()),
-                        notes: notes.clone(),
+                        pair_id: Some(id.as_str().into()),
+                        notes: notes.clone().into(),
                         metadata: BTreeMap::from([("template".to_string(), id.clone())]),
                     },
                     templates_path.to_path_buf(),

@@ -65,16 +65,16 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
         .from_writer(out);
     writer.write_record(COLUMNS)?;
     for case in &plan.cases {
-        let d = decisions.get(&case.id);
+        let d = decisions.get(case.id.as_str());
         let words = |v| shortened(&local, v);
         let row: [Cow<'_, str>; COLUMNS.len()] = [
             Cow::Borrowed(&case.id),
             Cow::Borrowed(&case.lang),
             Cow::Owned(case.label.to_string()),
             Cow::Borrowed(&case.category),
-            borrowed(case.target_group.as_ref()),
-            borrowed(case.speaker_group.as_ref()),
-            borrowed(case.pair_id.as_ref()),
+            Cow::Borrowed(case.target_group.as_deref().unwrap_or_default()),
+            Cow::Borrowed(case.speaker_group.as_deref().unwrap_or_default()),
+            Cow::Borrowed(case.pair_id.as_deref().unwrap_or_default()),
             Cow::Borrowed(case.perturbation_of().unwrap_or_default()),
             Cow::Borrowed(case.transform().map_or("", |t| t.as_str())),
             shown(d.map(|d| d.action.to_string())),

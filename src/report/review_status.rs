@@ -281,9 +281,9 @@ fn language_status(language: String, cases: &[(&Case, CaseReview<'_>)], bootstra
             .iter()
             .filter(|(_, r)| r.status == CaseStatus::Disputed)
             .map(|(case, review)| DisputedCase {
-                id: case.id.clone(),
+                id: case.id.to_string(),
                 proposed_label: case.label,
-                category: case.category.clone(),
+                category: case.category.to_string(),
                 reasons: review.reasons.iter().copied().collect(),
                 reviews: review
                     .current
@@ -575,7 +575,7 @@ mod tests {
     fn corpus(missing: impl Fn(usize, usize) -> bool) -> Corpus {
         let cases: Vec<Case> = (0..30)
             .map(|i| Case {
-                id: format!("c{i:02}"),
+                id: format!("c{i:02}").into(),
                 lang: "sw".into(),
                 text: format!("maandishi {i}"),
                 label: Label::Protected,
@@ -584,7 +584,7 @@ mod tests {
                 characteristics: Default::default(),
                 speaker_group: None,
                 pair_id: None,
-                notes: String::new(),
+                notes: Default::default(),
                 metadata: BTreeMap::new(),
             })
             .collect();
@@ -595,7 +595,7 @@ mod tests {
                     continue;
                 }
                 reviews.push(ReviewRecord {
-                    case_id: cases[i].id.clone(),
+                    case_id: cases[i].id.to_string(),
                     reviewer: reviewer.into(),
                     reviewed_on: chrono::NaiveDate::from_ymd_opt(2027, 1, 15).unwrap(),
                     text_sha256: sha256_hex(cases[i].text.as_bytes()),

@@ -107,7 +107,12 @@ pub async fn probe_appeals(
     let todo: Vec<(String, AppealState)> = selected(&plan, &decisions, &prior)
         .chosen
         .into_iter()
-        .map(|(case, _)| (case.id.clone(), prior.get(&case.id).cloned().unwrap_or_default()))
+        .map(|(case, _)| {
+            (
+                case.id.to_string(),
+                prior.get(case.id.as_str()).cloned().unwrap_or_default(),
+            )
+        })
         .filter(|(_, state)| match &state.outcome {
             None => true,
             Some(outcome) => settings.retry_failed && outcome.result == AppealResult::Failed,
@@ -185,7 +190,7 @@ impl Prober {
                     None => {
                         let key = idempotency_key(&self.idempotency_secret, &case.id);
                         let intent = AppealIntent {
-                            case_id: case.id.clone(),
+                            case_id: case.id.to_string(),
                             idempotency_key: key.clone(),
                             at: Utc::now(),
                         };
@@ -292,7 +297,7 @@ impl Prober {
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
         Ok(AppealFiled {
-            case_id: case.id.clone(),
+            case_id: case.id.to_string(),
             appeal_id,
             filed_at,
             response: Some(answer),
@@ -343,7 +348,7 @@ impl Prober {
                                 .and_then(|p| answer.pointer(p))
                                 .map(value_text);
                             return Some(AppealOutcome {
-                                case_id: case.id.clone(),
+                                case_id: case.id.to_string(),
                                 result,
                                 decided_at: Some(decided_at),
                                 observed_at,
@@ -373,7 +378,7 @@ impl Prober {
             let now = Utc::now();
             if now >= deadline_at {
                 return Some(AppealOutcome {
-                    case_id: case.id.clone(),
+                    case_id: case.id.to_string(),
                     result: AppealResult::Pending,
                     decided_at: None,
                     observed_at: now,

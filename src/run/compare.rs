@@ -213,12 +213,15 @@ fn load_run(dir: &Path) -> Result<LoadedRun, Error> {
     let (cases, pending) = match case_source {
         // The corpora hold every case the scenario could have chosen; the run's are those it decided.
         CaseSource::Corpora => {
-            let decided: Vec<Case> = cases.into_iter().filter(|c| decisions.contains_key(&c.id)).collect();
+            let decided: Vec<Case> = cases
+                .into_iter()
+                .filter(|c| decisions.contains_key(c.id.as_str()))
+                .collect();
             let pending = manifest.cases.saturating_sub(decided.len() as u64);
             (decided, pending)
         }
         CaseSource::Scenario | CaseSource::DecisionsCsv => {
-            let pending = cases.iter().filter(|c| !decisions.contains_key(&c.id)).count() as u64;
+            let pending = cases.iter().filter(|c| !decisions.contains_key(c.id.as_str())).count() as u64;
             (cases, pending)
         }
     };
@@ -412,16 +415,16 @@ fn cases_from_decisions_csv(dir: &Path, manifest: &RunManifest) -> Result<Vec<Ca
         let case_label = Label::parse(&cell(label))
             .ok_or_else(|| format!("{FILE} row {}: `{}` is not a label", row + 2, cell(label)))?;
         cases.push(Case {
-            id: cell(id),
-            lang: cell(lang),
+            id: cell(id).into(),
+            lang: cell(lang).into(),
             text: cell(text),
             label: case_label,
-            category: cell(category),
-            target_group: optional(target_group),
+            category: cell(category).into(),
+            target_group: optional(target_group).map(Into::into),
             characteristics: Default::default(),
-            speaker_group: optional(speaker_group),
-            pair_id: optional(pair_id),
-            notes: String::new(),
+            speaker_group: optional(speaker_group).map(Into::into),
+            pair_id: optional(pair_id).map(Into::into),
+            notes: Default::default(),
             metadata: BTreeMap::new(),
         });
     }

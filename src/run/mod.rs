@@ -472,7 +472,7 @@ async fn decide_and_appeal(
         .cases
         .iter()
         .enumerate()
-        .filter(|(_, case)| match decisions.get(&case.id) {
+        .filter(|(_, case)| match decisions.get(case.id.as_str()) {
             None => true,
             Some(d) => request.retry_errors && d.action == Action::Error,
         })
@@ -703,7 +703,7 @@ pub fn adverse_decision_ids(dir: &Path) -> Result<Vec<String>, Error> {
     Ok(plan
         .cases
         .iter()
-        .filter_map(|c| decisions.get(&c.id))
+        .filter_map(|c| decisions.get(c.id.as_str()))
         .filter(|d| plan.is_adverse(d.action))
         .filter_map(|d| d.notice.decision_id.clone())
         .collect())
@@ -717,7 +717,7 @@ pub fn scenario_of(dir: &Path) -> Result<PathBuf, Error> {
 fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finish: bool) -> Result<Report, Error> {
     let journal_path = dir.path().join(JOURNAL_FILE);
     let (decisions, appeals) = index_records(&journal_path, plan)?;
-    let all_decided = plan.cases.iter().all(|c| decisions.contains_key(&c.id));
+    let all_decided = plan.cases.iter().all(|c| decisions.contains_key(c.id.as_str()));
     if may_finish && all_decided {
         manifest.finished_at = Some(Utc::now());
     }
@@ -750,7 +750,7 @@ fn statements_of(plan: &Plan, decisions: &DecisionIndex) -> Result<Option<crate:
     let ids: Vec<String> = plan
         .cases
         .iter()
-        .filter_map(|c| decisions.get(&c.id))
+        .filter_map(|c| decisions.get(c.id.as_str()))
         .filter(|d| plan.is_adverse(d.action))
         .filter_map(|d| d.notice.decision_id.clone())
         .collect();

@@ -555,7 +555,7 @@ impl PlanBuilder<'_> {
             .variants
             .iter()
             .filter(|v| known.contains(v.id.as_str()))
-            .map(|v| v.id.clone())
+            .map(|v| v.id.to_string())
             .collect();
         for id in clashes {
             self.problem(
@@ -1087,14 +1087,14 @@ impl PlanBuilder<'_> {
                         ..
                     } = corpus;
                     for case in corpus_cases {
-                        if let Some(other) = seen.get(&case.id) {
+                        if let Some(other) = seen.get(case.id.as_str()) {
                             self.problem(
                                 &["corpora"],
                                 format!("case id `{}` appears in both `{other}` and `{dir}`", case.id),
                             );
                             continue;
                         }
-                        seen.insert(case.id.clone(), dir.clone());
+                        seen.insert(case.id.to_string(), dir.clone());
                         cases.push(case);
                     }
                     records.push(CorpusRecord {
@@ -1148,7 +1148,7 @@ impl PlanBuilder<'_> {
         let disputed = kept
             .iter()
             .filter(|c| status(c) == Some(CaseStatus::Disputed))
-            .map(|c| c.id.clone())
+            .map(|c| c.id.to_string())
             .collect();
         (kept, disputed)
     }
@@ -1218,7 +1218,7 @@ impl PlanBuilder<'_> {
         cases
             .into_iter()
             .filter(|c| languages.is_empty() || languages.iter().any(|l| language_covered_by(&c.lang, l)))
-            .filter(|c| filter.categories.is_empty() || filter.categories.contains(&c.category))
+            .filter(|c| filter.categories.is_empty() || filter.categories.iter().any(|x| *x == c.category))
             .filter(|c| filter.labels.is_empty() || filter.labels.contains(&c.label))
             .filter(|c| {
                 filter

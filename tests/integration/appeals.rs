@@ -870,9 +870,9 @@ mod snapshot {
             let removed = case.label == Label::Violating || i % 2 == 0;
             let action = if removed { Action::Remove } else { Action::Allow };
             decisions.insert(
-                case.id.clone(),
+                case.id.to_string(),
                 Decision {
-                    case_id: case.id.clone(),
+                    case_id: case.id.to_string(),
                     action,
                     score: None,
                     scores: Default::default(),
@@ -918,17 +918,17 @@ mod snapshot {
             };
             let observed_at = filed_at + Duration::seconds(seconds.unwrap_or(604_800 + 30));
             appeals.insert(
-                case.id.clone(),
+                case.id.to_string(),
                 AppealState {
                     intent: None,
                     filed: Some(AppealFiled {
-                        case_id: case.id.clone(),
+                        case_id: case.id.to_string(),
                         appeal_id: format!("A-{i}"),
                         filed_at,
                         response: None,
                     }),
                     outcome: Some(AppealOutcome {
-                        case_id: case.id.clone(),
+                        case_id: case.id.to_string(),
                         result,
                         decided_at: seconds.map(|_| observed_at),
                         observed_at,

@@ -598,7 +598,7 @@ mod snapshot {
             characteristics: Default::default(),
             speaker_group: None,
             pair_id: None,
-            notes: String::new(),
+            notes: Default::default(),
             metadata: BTreeMap::new(),
         }
     }
@@ -623,7 +623,7 @@ mod snapshot {
             actions: cases
                 .iter()
                 .enumerate()
-                .map(|(i, c)| (c.id.clone(), action(i, c)))
+                .map(|(i, c)| (c.id.to_string(), action(i, c)))
                 .collect::<HashMap<_, _>>(),
         }
     }

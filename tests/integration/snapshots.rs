@@ -58,7 +58,7 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
                 _ => Some((i % 7) as f64 / 10.0),
             };
             let decision = Decision {
-                case_id: case.id.clone(),
+                case_id: case.id.to_string(),
                 action,
                 score,
                 scores: Default::default(),
@@ -73,7 +73,7 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
                 response: None,
                 cache_hit: false,
             };
-            (case.id.clone(), decision)
+            (case.id.to_string(), decision)
         })
         .collect()
 }

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag, case_problems};
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::error::Error;
+use crate::sym::Sym;
 
 use super::{
     GroupMap, GroupMapper, ImportSummary, count_rows, group_skipped, line_numbers, read_suite, snake_case, write_corpus,
@@ -127,7 +128,7 @@ pub fn import_generic(options: &GenericImport) -> Result<ImportSummary, Error> {
         };
         match row_to_case(options, path, &stem, lang.as_deref(), line, &row, &mut ids) {
             Ok(mut case) => {
-                case.target_group = case.target_group.and_then(|t| groups.map(&t));
+                case.target_group = case.target_group.and_then(|t| groups.map(&t)).map(Sym::from);
                 cases.push(case)
             }
             Err(rejection) => rejected.push((line, rejection)),
@@ -303,16 +304,18 @@ fn row_to_case(
     let category = options.category_column.as_deref().and_then(get);
     let target = options.target_column.as_deref().and_then(get);
     let case = Case {
-        id,
-        lang: case_lang,
+        id: id.into(),
+        lang: case_lang.into(),
         text,
         label,
-        category: category.map_or_else(|| options.category.clone(), |c| c.trim().to_string()),
-        target_group: target,
+        category: category
+            .map_or_else(|| options.category.clone(), |c| c.trim().to_string())
+            .into(),
+        target_group: target.map(Into::into),
         characteristics: Default::default(),
         speaker_group: None,
         pair_id: None,
-        notes: String::new(),
+        notes: Default::default(),
         metadata: BTreeMap::from([("source_label".to_string(), raw_label)]),
     };
     if let Some((column, message)) = case_problems(&case).into_iter().next() {
@@ -321,7 +324,7 @@ fn row_to_case(
             located(column, message),
         ));
     }
-    ids.insert(case.id.clone(), line);
+    ids.insert(case.id.to_string(), line);
     Ok(case)
 }
 

@@ -226,16 +226,18 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
         }
         let templ = get("templ_id").trim();
         let case = Case {
-            id,
-            lang: lang.clone(),
+            id: id.into(),
+            lang: lang.clone().into(),
             text: get("test_case").to_string(),
             label,
-            category: get("functionality").trim().to_string(),
-            target_group: group,
+            category: get("functionality").trim().to_string().into(),
+            target_group: group.map(Into::into),
             characteristics: Default::default(),
             speaker_group: None,
-            pair_id: (!templ.is_empty()).then(|| format!("{prefix}-t{templ}")),
-            notes: String::new(),
+            pair_id: (!templ.is_empty())
+                .then(|| format!("{prefix}-t{templ}"))
+                .map(Into::into),
+            notes: Default::default(),
             metadata,
         };
         if let Some((column, message)) = case_problems(&case).into_iter().next() {
@@ -252,7 +254,7 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             );
             continue;
         }
-        ids.insert(case.id.clone(), line);
+        ids.insert(case.id.to_string(), line);
         cases.push(case);
     }
     if !problems.is_empty() {

@@ -57,7 +57,7 @@ pub(crate) fn write_corpus(
             "no row of the input became a case; nothing is written",
         )])));
     }
-    let languages: BTreeSet<String> = cases.iter().map(|c| c.lang.clone()).collect();
+    let languages: BTreeSet<String> = cases.iter().map(|c| c.lang.to_string()).collect();
     manifest.languages = languages.into_iter().collect();
     manifest.files = vec!["cases.csv".into()];
     manifest.provenance = vec![Provenance {
@@ -86,15 +86,15 @@ pub(crate) fn write_corpus(
     writer.write_record(&header).map_err(csv_error)?;
     for case in cases {
         let mut row = vec![
-            case.id.clone(),
-            case.lang.clone(),
+            case.id.to_string(),
+            case.lang.to_string(),
             case.text.clone(),
             case.label.to_string(),
-            case.category.clone(),
-            case.target_group.clone().unwrap_or_default(),
-            case.speaker_group.clone().unwrap_or_default(),
-            case.pair_id.clone().unwrap_or_default(),
-            case.notes.clone(),
+            case.category.to_string(),
+            case.target_group.map(String::from).unwrap_or_default(),
+            case.speaker_group.map(String::from).unwrap_or_default(),
+            case.pair_id.map(String::from).unwrap_or_default(),
+            case.notes.to_string(),
         ];
         row.extend(extra.iter().map(|k| case.metadata.get(*k).cloned().unwrap_or_default()));
         writer.write_record(&row).map_err(csv_error)?;
@@ -281,7 +281,7 @@ fn outside_taxonomy(cases: &[Case]) -> Vec<(String, usize)> {
     let mut outside: BTreeMap<String, usize> = BTreeMap::new();
     for group in cases.iter().filter_map(|c| c.target_group.as_ref()) {
         if taxonomy.group(group).is_none() {
-            *outside.entry(group.clone()).or_default() += 1;
+            *outside.entry(group.to_string()).or_default() += 1;
         }
     }
     outside.into_iter().collect()

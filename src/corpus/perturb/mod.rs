@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Case, FAMILY_KIND_COLUMN, FamilyKind, Label, language_covered_by};
 use crate::hash::sha256_hex;
+use crate::sym::Sym;
 pub(crate) use text::Rng;
 
 /// The column naming the original a variant was made from.
@@ -270,7 +271,7 @@ fn select<'a>(cases: &'a [Case], settings: &PerturbSettings) -> Vec<&'a Case> {
     for (i, case) in cases.iter().enumerate() {
         let eligible = (settings.labels.is_empty() || settings.labels.contains(&case.label))
             && (settings.languages.is_empty() || settings.languages.iter().any(|l| language_covered_by(&case.lang, l)))
-            && (settings.categories.is_empty() || settings.categories.contains(&case.category))
+            && (settings.categories.is_empty() || settings.categories.iter().any(|c| *c == case.category))
             && !case.is_variant();
         if eligible {
             by_language
@@ -304,24 +305,24 @@ pub fn variant(original: &Case, transform: Transform, seed: u64) -> Option<Case>
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     metadata.insert(FAMILY_KIND_COLUMN.into(), FamilyKind::Perturbation.as_str().into());
-    metadata.insert(PERTURBATION_OF_COLUMN.into(), original.id.clone());
+    metadata.insert(PERTURBATION_OF_COLUMN.into(), original.id.to_string());
     metadata.insert(TRANSFORM_COLUMN.into(), transform.as_str().into());
     let (label, category) = if transform.is_directional() {
         (Label::Protected, QUOTED_CATEGORY.to_string())
     } else {
-        (original.label, original.category.clone())
+        (original.label, original.category.to_string())
     };
     Some(Case {
-        id: format!("{}~{}", original.id, transform.as_str()),
-        lang: lang.unwrap_or_else(|| original.lang.clone()),
+        id: format!("{}~{}", original.id, transform.as_str()).into(),
+        lang: lang.map_or(original.lang, Sym::from),
         text,
         label,
-        category,
-        target_group: original.target_group.clone(),
+        category: category.into(),
+        target_group: original.target_group,
         characteristics: original.characteristics,
-        speaker_group: original.speaker_group.clone(),
-        pair_id: Some(original.id.clone()),
-        notes: format!("{} of {}", transform.title(), original.id),
+        speaker_group: original.speaker_group,
+        pair_id: Some(original.id),
+        notes: format!("{} of {}", transform.title(), original.id).into(),
         metadata,
     })
 }
@@ -391,7 +392,7 @@ mod tests {
             characteristics: Default::default(),
             speaker_group: None,
             pair_id: Some("family".into()),
-            notes: String::new(),
+            notes: Default::default(),
             metadata: BTreeMap::from([(FAMILY_KIND_COLUMN.to_string(), "group_swap".to_string())]),
         }
     }

@@ -173,8 +173,8 @@ proptest! {
             .iter()
             .enumerate()
             .map(|(i, (text, lang))| Case {
-                id: format!("c{i}"),
-                lang: lang.to_string(),
+                id: format!("c{i}").into(),
+                lang: lang.to_string().into(),
                 text: text.clone(),
                 label: if i % 2 == 0 { Label::Violating } else { Label::Protected },
                 category: "c".into(),
@@ -182,7 +182,7 @@ proptest! {
                 characteristics: Default::default(),
                 speaker_group: None,
                 pair_id: None,
-                notes: String::new(),
+                notes: Default::default(),
                 metadata: BTreeMap::new(),
             })
             .collect();
@@ -198,8 +198,8 @@ proptest! {
         let mut forward = perturb(&cases, &settings).variants;
         let reversed: Vec<Case> = cases.iter().rev().cloned().collect();
         let mut backward = perturb(&reversed, &settings).variants;
-        forward.sort_by(|a, b| a.id.cmp(&b.id));
-        backward.sort_by(|a, b| a.id.cmp(&b.id));
+        forward.sort_by_key(|c| c.id);
+        backward.sort_by_key(|c| c.id);
         prop_assert_eq!(forward, backward);
     }
 }

@@ -148,7 +148,7 @@ fn read_sheet(
             bad(0, format!("unknown case `{}` (not in the corpus)", excerpt(value(0))));
             continue;
         };
-        if let Some(first) = seen.insert(case.id.clone(), row.line) {
+        if let Some(first) = seen.insert(case.id.to_string(), row.line) {
             bad(
                 0,
                 format!("case `{}` is answered twice (first on line {first})", excerpt(&case.id)),
@@ -195,7 +195,7 @@ fn read_sheet(
         let corrected = value(10);
         if let (Some(label), Some(natural), true) = (label, natural, value(3) == sha) {
             records.push(ReviewRecord {
-                case_id: case.id.clone(),
+                case_id: case.id.to_string(),
                 reviewer: import.reviewer.clone(),
                 reviewed_on: import.date,
                 text_sha256: sha,

@@ -293,7 +293,7 @@ impl ReviewIndex {
                 index.languages.insert(language.clone());
             }
             index.cases.insert(
-                case.id.clone(),
+                case.id.to_string(),
                 IndexedCase {
                     language,
                     status: review.status,
@@ -321,7 +321,7 @@ impl ReviewIndex {
     pub fn summarise(&self, in_scope: &[&Case], kept: impl Fn(&Case) -> bool) -> Vec<LanguageReview> {
         let mut out: BTreeMap<&str, (StatusCounts, StatusCounts, BTreeSet<&str>)> = BTreeMap::new();
         for case in in_scope {
-            let Some(indexed) = self.cases.get(&case.id) else {
+            let Some(indexed) = self.cases.get(case.id.as_str()) else {
                 continue;
             };
             if !self.languages.contains(&indexed.language) {
@@ -361,7 +361,7 @@ mod tests {
             characteristics: Default::default(),
             speaker_group: None,
             pair_id: None,
-            notes: String::new(),
+            notes: Default::default(),
             metadata: BTreeMap::new(),
         }
     }

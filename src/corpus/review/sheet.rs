@@ -65,7 +65,7 @@ impl SheetRow {
         SheetRow {
             values: [
                 for_spreadsheet(&case.id),
-                case.lang.clone(),
+                case.lang.to_string(),
                 for_spreadsheet(&case.text),
                 sha256_hex(case.text.as_bytes()),
                 case.label.to_string(),

@@ -602,7 +602,8 @@ fn join<'a>(
     let mut not_decided_in_both = 0;
     for &(case_a, case_b) in &matched.pairs {
         // A complete run has an outcome for every case; one without counts as undecided.
-        let (Some(&action_a), Some(&action_b)) = (a.actions.get(&case_a.id), b.actions.get(&case_b.id)) else {
+        let (Some(&action_a), Some(&action_b)) = (a.actions.get(case_a.id.as_str()), b.actions.get(case_b.id.as_str()))
+        else {
             not_decided_in_both += 1;
             continue;
         };
@@ -715,12 +716,12 @@ fn flipped(pairs: &[Pair<'_>]) -> (Vec<FlippedCase>, Vec<OutcomeChange>, FlipCou
             *count += 1;
             flips.push(FlippedCase {
                 flip,
-                case_id: case.id.clone(),
-                lang: case.lang.clone(),
+                case_id: case.id.to_string(),
+                lang: case.lang.to_string(),
                 label: case.label,
-                category: case.category.clone(),
-                target_group: case.target_group.clone(),
-                speaker_group: case.speaker_group.clone(),
+                category: case.category.to_string(),
+                target_group: case.target_group.map(String::from),
+                speaker_group: case.speaker_group.map(String::from),
                 text: case.text.clone(),
                 a: pair.a,
                 b: pair.b,
@@ -728,8 +729,8 @@ fn flipped(pairs: &[Pair<'_>]) -> (Vec<FlippedCase>, Vec<OutcomeChange>, FlipCou
         } else if pair.outcome_a != pair.outcome_b {
             counts.outcome_changes += 1;
             outcome_changes.push(OutcomeChange {
-                case_id: case.id.clone(),
-                lang: case.lang.clone(),
+                case_id: case.id.to_string(),
+                lang: case.lang.to_string(),
                 label: case.label,
                 text: case.text.clone(),
                 a: pair.a,

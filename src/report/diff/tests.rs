@@ -55,7 +55,7 @@ fn arabic_regression(removed: usize) -> (ComparedRun, ComparedRun) {
             ));
         }
     }
-    let allow: Vec<(String, Action)> = cases.iter().map(|c| (c.id.clone(), Action::Allow)).collect();
+    let allow: Vec<(String, Action)> = cases.iter().map(|c| (c.id.to_string(), Action::Allow)).collect();
     let a_actions: Vec<(&str, Action)> = allow.iter().map(|(id, a)| (id.as_str(), *a)).collect();
     let b_actions: Vec<(&str, Action)> = allow
         .iter()

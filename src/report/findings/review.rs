@@ -79,7 +79,7 @@ pub fn robustness(
 ) -> Option<ReviewRobustness> {
     let without: Vec<Observation<'_>> = observations
         .iter()
-        .filter(|o| !plan.disputed_cases.contains(&o.case.id))
+        .filter(|o| !plan.disputed_cases.contains(o.case.id.as_str()))
         .cloned()
         .collect();
     let disputed = (observations.len() - without.len()) as u64;
