@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use super::interval::z_critical;
 use crate::corpus::Case;
+use crate::sym::Sym;
 
 /// The cluster a case belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,18 +50,18 @@ pub enum ClusterKey<'a> {
     /// The case's `cluster` column.
     Explicit(&'a str),
     /// The case's counterfactual family (`pair_id`).
-    Family(&'a str),
+    Family(Sym),
     /// A case in no family and no explicit cluster: a cluster of its own.
-    Single(&'a str),
+    Single(Sym),
 }
 
 impl<'a> ClusterKey<'a> {
     /// The cluster of `case`: its explicit cluster, else its family, else itself.
     pub fn of(case: &'a Case) -> ClusterKey<'a> {
-        match (case.cluster(), case.pair_id.as_deref()) {
+        match (case.cluster(), case.pair_id) {
             (Some(cluster), _) => ClusterKey::Explicit(cluster),
             (None, Some(family)) => ClusterKey::Family(family),
-            (None, None) => ClusterKey::Single(&case.id),
+            (None, None) => ClusterKey::Single(case.id),
         }
     }
 }
@@ -414,13 +415,13 @@ mod tests {
     #[test]
     fn tallies_give_the_same_sums_in_any_order() {
         let cases: Vec<(ClusterKey<'_>, bool)> = vec![
-            (ClusterKey::Family("f"), true),
-            (ClusterKey::Single("a"), false),
-            (ClusterKey::Family("f"), true),
+            (ClusterKey::Family(Sym::new("f")), true),
+            (ClusterKey::Single(Sym::new("a")), false),
+            (ClusterKey::Family(Sym::new("f")), true),
             (ClusterKey::Explicit("t"), false),
-            (ClusterKey::Family("g"), true),
+            (ClusterKey::Family(Sym::new("g")), true),
             (ClusterKey::Explicit("t"), true),
-            (ClusterKey::Single("b"), true),
+            (ClusterKey::Single(Sym::new("b")), true),
         ];
         let mut forward = ClusterTallies::default();
         cases.iter().for_each(|(k, s)| forward.add(*k, *s));

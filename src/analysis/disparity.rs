@@ -14,6 +14,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::correction::Correction;
@@ -23,8 +25,9 @@ use super::interval::{newcombe_difference, wilson, z_critical};
 use super::power::{MinimumDetectable, POWER, minimum_detectable};
 use super::ratio::{RatioInterval, mover_wilson_rate_ratio};
 use super::stratified::{Table, crude_odds_ratio, mantel_haenszel};
-use super::{AnalysisSettings, Dimension, FamilyMode, Observation, ReferenceMode};
+use super::{AnalysisSettings, Dimension, FamilyMode, Observation, ReferenceMode, ValueKey};
 use crate::corpus::{Case, Label};
+use crate::sym::Sym;
 
 /// The reference name used when a group is compared with all other groups.
 pub const ALL_OTHERS: &str = "all others";
@@ -267,6 +270,11 @@ impl Counts {
         self.adverse as f64 / self.n as f64
     }
 
+    fn absorb(&mut self, other: Counts) {
+        self.n += other.n;
+        self.adverse += other.adverse;
+    }
+
     fn minus(self, other: Counts) -> Counts {
         Counts {
             n: self.n - other.n,
@@ -284,33 +292,7 @@ struct GroupCounts {
     categories: BTreeMap<String, u64>,
 }
 
-/// One decided case, as a group counts it.
-struct CaseCount<'a> {
-    adverse: bool,
-    stratum: &'a str,
-    category: &'a str,
-}
-
 impl GroupCounts {
-    /// Counts one case (a key is copied only the first time it is seen).
-    fn count(&mut self, case: &CaseCount<'_>) {
-        self.total.add(case.adverse);
-        match self.strata.get_mut(case.stratum) {
-            Some(counts) => counts.add(case.adverse),
-            None => self
-                .strata
-                .entry(case.stratum.to_string())
-                .or_default()
-                .add(case.adverse),
-        }
-        match self.categories.get_mut(case.category) {
-            Some(n) => *n += 1,
-            None => {
-                self.categories.insert(case.category.to_string(), 1);
-            }
-        }
-    }
-
     /// These counts less a part of them (all groups less one: the rest).
     fn without(&self, part: &GroupCounts) -> GroupCounts {
         GroupCounts {
@@ -340,15 +322,83 @@ fn strata_by(dimension: Dimension) -> Option<Vec<Dimension>> {
     }
 }
 
-/// Writes the case's stratum, its values in `by` joined by ` × `, into
-/// `stratum` (cleared first), so that counting a case builds no new string.
-fn write_stratum(stratum: &mut String, case: &Case, by: &[Dimension]) {
-    stratum.clear();
-    for value in by.iter().filter_map(|d| d.value_of(case)) {
-        if !stratum.is_empty() {
-            stratum.push_str(" × ");
+/// A case's stratum as keys: its values in the (at most two) dimensions of
+/// [`strata_by`]; its text joins their texts with ` × `.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct StratumKey([Option<ValueKey>; 2]);
+
+impl StratumKey {
+    fn of(case: &Case, by: &[Dimension]) -> StratumKey {
+        debug_assert!(by.len() <= 2, "a stratum spans at most two dimensions");
+        let mut keys = [None; 2];
+        for (key, dimension) in keys.iter_mut().zip(by) {
+            *key = dimension.key_of(case);
         }
-        stratum.push_str(&value);
+        StratumKey(keys)
+    }
+
+    fn text(self) -> String {
+        let texts: Vec<Cow<'static, str>> = self.0.iter().flatten().map(|k| k.text()).collect();
+        texts.join(" × ")
+    }
+}
+
+/// One decided case, as keyed counting sees it.
+struct KeyedCase {
+    adverse: bool,
+    stratum: StratumKey,
+    category: Sym,
+}
+
+/// [`GroupCounts`] while counting: keyed by numbers, so counting a case
+/// compares no text; turned into text once per distinct key.
+#[derive(Default)]
+struct KeyedCounts {
+    total: Counts,
+    strata: FxHashMap<StratumKey, Counts>,
+    categories: FxHashMap<Sym, u64>,
+}
+
+impl KeyedCounts {
+    fn count(&mut self, case: &KeyedCase) {
+        self.total.add(case.adverse);
+        self.strata.entry(case.stratum).or_default().add(case.adverse);
+        *self.categories.entry(case.category).or_default() += 1;
+    }
+
+    /// Adds these counts to `into`, under their texts.
+    fn add_to(self, into: &mut GroupCounts) {
+        into.total.absorb(self.total);
+        for (stratum, counts) in self.strata {
+            into.strata.entry(stratum.text()).or_default().absorb(counts);
+        }
+        for (category, n) in self.categories {
+            *into.categories.entry(category.to_string()).or_default() += n;
+        }
+    }
+}
+
+/// [`Tally`] while counting.
+#[derive(Default)]
+struct KeyedTally {
+    groups: FxHashMap<ValueKey, KeyedCounts>,
+    all: KeyedCounts,
+    shared: FxHashMap<(ValueKey, ValueKey), KeyedCounts>,
+}
+
+impl KeyedTally {
+    fn into_tally(self) -> Tally {
+        let mut tally = Tally::default();
+        for (value, counts) in self.groups {
+            counts.add_to(tally.groups.entry(value.text().into_owned()).or_default());
+        }
+        self.all.add_to(&mut tally.all);
+        for ((a, b), counts) in self.shared {
+            let (a, b) = (a.text().into_owned(), b.text().into_owned());
+            let key = if a < b { (a, b) } else { (b, a) };
+            counts.add_to(tally.shared.entry(key).or_default());
+        }
+        tally
     }
 }
 
@@ -381,41 +431,31 @@ impl Tally {
 
 fn tally(observations: &[Observation<'_>], measure: Measure, dimension: Dimension) -> Tally {
     let by = strata_by(dimension).unwrap_or_default();
-    let mut tally = Tally::default();
-    let mut values: Vec<Cow<'_, str>> = Vec::new();
-    let mut stratum = String::new();
+    let mut keyed = KeyedTally::default();
+    let mut values: Vec<ValueKey> = Vec::new();
     for o in observations
         .iter()
         .filter(|o| o.decided() && o.case.label == measure.label())
     {
         values.clear();
-        values.extend(dimension.values_of(o.case));
+        values.extend(dimension.keys_of(o.case));
         if values.is_empty() {
             continue;
         }
-        write_stratum(&mut stratum, o.case, &by);
-        let one = CaseCount {
+        let one = KeyedCase {
             adverse: o.adverse,
-            stratum: &stratum,
-            category: &o.case.category,
+            stratum: StratumKey::of(o.case, &by),
+            category: o.case.category,
         };
         for (i, value) in values.iter().enumerate() {
-            match tally.groups.get_mut(value.as_ref()) {
-                Some(group) => group.count(&one),
-                None => tally.groups.entry(value.to_string()).or_default().count(&one),
-            }
+            keyed.groups.entry(*value).or_default().count(&one);
             for other in &values[i + 1..] {
-                let key = if value < other {
-                    (value.to_string(), other.to_string())
-                } else {
-                    (other.to_string(), value.to_string())
-                };
-                tally.shared.entry(key).or_default().count(&one);
+                keyed.shared.entry((*value, *other)).or_default().count(&one);
             }
         }
-        tally.all.count(&one);
+        keyed.all.count(&one);
     }
-    tally
+    keyed.into_tally()
 }
 
 /// The reference of one dimension: all others, or one group.
@@ -895,16 +935,19 @@ mod tests {
     use crate::decision::Action;
 
     #[test]
-    fn a_stratum_joins_its_values_and_replaces_the_previous_one() {
-        let mut stratum = String::from("left over");
+    fn a_stratum_joins_the_values_the_case_has() {
         let grouped = case("c1", "de", Label::Protected, "insult", Some("women"), None);
-        write_stratum(&mut stratum, &grouped, &[Dimension::Category, Dimension::Language]);
-        assert_eq!(stratum, "insult × de");
-        write_stratum(&mut stratum, &grouped, &[Dimension::Category]);
-        assert_eq!(stratum, "insult");
+        let by_both = StratumKey::of(&grouped, &[Dimension::Category, Dimension::Language]);
+        assert_eq!(by_both.text(), "insult × de");
+        assert_eq!(StratumKey::of(&grouped, &[Dimension::Category]).text(), "insult");
         let ungrouped = case("c2", "fr", Label::Protected, "slur", None, None);
-        write_stratum(&mut stratum, &ungrouped, &[Dimension::TargetGroup, Dimension::Language]);
-        assert_eq!(stratum, "fr");
+        assert_eq!(
+            StratumKey::of(&ungrouped, &[Dimension::TargetGroup, Dimension::Language]).text(),
+            "fr"
+        );
+        // the same values are the same key, whichever case holds them
+        let same = case("c3", "de", Label::Violating, "insult", None, None);
+        assert!(by_both == StratumKey::of(&same, &[Dimension::Category, Dimension::Language]));
     }
 
     /// `n` cases of one language, category, target group and label, the first

@@ -42,8 +42,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::corpus::{Case, Characteristics, Label};
+use crate::corpus::{Case, Characteristic, Characteristics, Label};
 use crate::decision::Action;
+use crate::sym::Sym;
 
 pub use correction::Correction;
 pub use counterfactual::{
@@ -133,42 +134,82 @@ impl Dimension {
     /// [multi-valued](Dimension::is_multi_valued) dimension one per
     /// characteristic of its group. A value the case holds is borrowed; only
     /// the crossed dimensions build a new string.
-    pub fn values_of(self, case: &Case) -> impl Iterator<Item = Cow<'_, str>> {
-        let single = if self.is_multi_valued() {
-            None
-        } else {
-            self.value_of(case)
-        };
-        let characteristics = if self.is_multi_valued() {
-            case.characteristics
-        } else {
-            Characteristics::default()
-        };
-        single
-            .into_iter()
-            .chain(characteristics.iter().map(move |c| match self {
-                Dimension::LanguageXCharacteristic => Cow::Owned(format!("{} × {}", case.lang, c.as_str())),
-                _ => Cow::Borrowed(c.as_str()),
-            }))
+    pub fn values_of(self, case: &Case) -> impl Iterator<Item = Cow<'static, str>> + use<> {
+        self.keys_of(case).map(ValueKey::text)
     }
 
     /// The case's value in a dimension that gives each case at most one;
     /// `None` for a [multi-valued](Dimension::is_multi_valued) dimension, whose
     /// values [`Dimension::values_of`] gives. A value the case holds is
     /// borrowed; only a crossed dimension builds a new string.
-    pub fn value_of(self, case: &Case) -> Option<Cow<'_, str>> {
+    pub fn value_of(self, case: &Case) -> Option<Cow<'static, str>> {
+        self.key_of(case).map(ValueKey::text)
+    }
+
+    /// [`Dimension::values_of`] as keys: what counting by value compares and
+    /// hashes, without building the text of a crossed value.
+    pub fn keys_of(self, case: &Case) -> impl Iterator<Item = ValueKey> + use<> {
+        let single = if self.is_multi_valued() {
+            None
+        } else {
+            self.key_of(case)
+        };
+        let characteristics = if self.is_multi_valued() {
+            case.characteristics
+        } else {
+            Characteristics::default()
+        };
+        let lang = case.lang;
+        single
+            .into_iter()
+            .chain(characteristics.iter().map(move |c| match self {
+                Dimension::LanguageXCharacteristic => ValueKey::LanguageCharacteristic(lang, c),
+                _ => ValueKey::Characteristic(c),
+            }))
+    }
+
+    /// [`Dimension::value_of`] as a key.
+    pub fn key_of(self, case: &Case) -> Option<ValueKey> {
         debug_assert!(!self.is_multi_valued(), "{} has several values per case", self.as_str());
         match self {
-            Dimension::Overall => Some(Cow::Borrowed("all")),
-            Dimension::Language => Some(Cow::Borrowed(&case.lang)),
-            Dimension::Category => Some(Cow::Borrowed(&case.category)),
-            Dimension::TargetGroup => case.target_group.as_deref().map(Cow::Borrowed),
-            Dimension::SpeakerGroup => case.speaker_group.as_deref().map(Cow::Borrowed),
-            Dimension::LanguageXTargetGroup => case
-                .target_group
-                .as_ref()
-                .map(|g| Cow::Owned(format!("{} × {g}", case.lang))),
+            Dimension::Overall => Some(ValueKey::All),
+            Dimension::Language => Some(ValueKey::Held(case.lang)),
+            Dimension::Category => Some(ValueKey::Held(case.category)),
+            Dimension::TargetGroup => case.target_group.map(ValueKey::Held),
+            Dimension::SpeakerGroup => case.speaker_group.map(ValueKey::Held),
+            Dimension::LanguageXTargetGroup => case.target_group.map(|g| ValueKey::LanguageGroup(case.lang, g)),
             Dimension::Characteristic | Dimension::LanguageXCharacteristic => None,
+        }
+    }
+}
+
+/// A case's value in one dimension, as four to twelve bytes that compare and
+/// hash as numbers; [`ValueKey::text`] is the value as reports write it. Two
+/// keys of one dimension are equal exactly when their texts are (the crossed
+/// texts join two values with ` × `).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueKey {
+    /// The overall slice, `all`.
+    All,
+    /// A value the case holds: its language, category or a group.
+    Held(Sym),
+    /// A protected characteristic of the case's target group.
+    Characteristic(Characteristic),
+    /// The case's language and target group.
+    LanguageGroup(Sym, Sym),
+    /// The case's language and a protected characteristic of its group.
+    LanguageCharacteristic(Sym, Characteristic),
+}
+
+impl ValueKey {
+    /// The value as reports write it.
+    pub fn text(self) -> Cow<'static, str> {
+        match self {
+            ValueKey::All => Cow::Borrowed("all"),
+            ValueKey::Held(value) => Cow::Borrowed(value.as_str()),
+            ValueKey::Characteristic(c) => Cow::Borrowed(c.as_str()),
+            ValueKey::LanguageGroup(lang, group) => Cow::Owned(format!("{lang} × {group}")),
+            ValueKey::LanguageCharacteristic(lang, c) => Cow::Owned(format!("{lang} × {}", c.as_str())),
         }
     }
 }

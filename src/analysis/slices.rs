@@ -1,12 +1,12 @@
 //! Over-removal and detection rates per slice, each with its Wilson interval
 //! and its cluster-robust interval (see [`super::cluster`]).
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::cluster::{ClusterKey, ClusterRobust, ClusterTallies, cluster_robust};
-use super::{AnalysisSettings, Dimension, Observation, rate_with_interval};
+use super::{AnalysisSettings, Dimension, Observation, ValueKey, rate_with_interval};
 use crate::corpus::Label;
 use crate::decision::Action;
 
@@ -79,15 +79,15 @@ impl<'a> Counts<'a> {
 pub fn slices(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Vec<Slice> {
     let mut out = Vec::new();
     for dimension in Dimension::ALL {
-        let mut groups: BTreeMap<String, Counts<'_>> = BTreeMap::new();
+        let mut keyed: FxHashMap<ValueKey, Counts<'_>> = FxHashMap::default();
         for o in observations {
-            for value in dimension.values_of(o.case) {
-                match groups.get_mut(value.as_ref()) {
-                    Some(counts) => counts.add(o),
-                    None => groups.entry(value.into_owned()).or_default().add(o),
-                }
+            for key in dimension.keys_of(o.case) {
+                keyed.entry(key).or_default().add(o);
             }
         }
+        let mut groups: Vec<(String, Counts<'_>)> =
+            keyed.into_iter().map(|(k, c)| (k.text().into_owned(), c)).collect();
+        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (value, c) in groups {
             let (over_removal_rate, over_removal_ci) =
                 rate_with_interval(c.protected_adverse, c.protected_n, settings.confidence);
