@@ -95,6 +95,14 @@ impl InputBytes {
     pub fn content(&self) -> &[u8] {
         self.raw.strip_prefix(UTF8_BOM).unwrap_or(&self.raw)
     }
+
+    /// [`InputBytes::content`], taken without a copy.
+    pub fn into_content(mut self) -> Vec<u8> {
+        if self.raw.starts_with(UTF8_BOM) {
+            self.raw.drain(..UTF8_BOM.len());
+        }
+        self.raw
+    }
 }
 
 /// Reads a regular file of at most `limit` bytes that is not UTF-16.

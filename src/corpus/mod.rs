@@ -154,16 +154,21 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         files: &mut files,
     };
     let mut cases = Vec::new();
-    let mut seen: HashMap<String, (PathBuf, u64)> = HashMap::new();
+    let mut seen = Seen::default();
     for file in &manifest.files {
         let Some((path, bytes)) = listed.read(file, "files", &mut problems) else {
             continue;
         };
-        let parsed: Vec<(Case, PathBuf, u64)> = parse_cases(&path, bytes.content(), &mut problems)
-            .into_iter()
-            .map(|(case, line)| (case, path.clone(), line))
-            .collect();
-        admit(parsed, &declared, &mut seen, &mut cases, &mut problems);
+        let parsed = parse_cases(&path, bytes.content(), &mut problems);
+        drop(bytes);
+        let at = seen.file(&path);
+        admit(
+            parsed.into_iter().map(|(case, line)| (case, at, line)),
+            &declared,
+            &mut seen,
+            &mut cases,
+            &mut problems,
+        );
     }
     for set in &manifest.templates {
         let templates = listed.read(&set.templates, "templates", &mut problems);
@@ -176,14 +181,17 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
                 (&groups.0, groups.1.content()),
                 &mut problems,
             );
+            let expanded: Vec<(Case, usize, u64)> = expanded
+                .into_iter()
+                .map(|(case, path, line)| (case, seen.file(&path), line))
+                .collect();
             admit(expanded, &declared, &mut seen, &mut cases, &mut problems);
         }
     }
     check_families(
-        cases.iter().filter_map(|case| {
-            seen.get(case.id.as_str())
-                .map(|(path, line)| (case, path.as_path(), *line))
-        }),
+        cases
+            .iter()
+            .filter_map(|case| seen.at(case.id).map(|(path, line)| (case, path, line))),
         &mut problems,
     );
     if problems.is_empty() && cases.is_empty() {
@@ -258,19 +266,48 @@ impl ListedFiles<'_> {
     }
 }
 
+/// Where each admitted case was read: one entry per case, naming its file by
+/// position so a million cases share a handful of paths.
+#[derive(Default)]
+struct Seen {
+    files: Vec<PathBuf>,
+    cases: HashMap<Sym, (usize, u64)>,
+}
+
+impl Seen {
+    /// The position of `path` among the files read, added the first time.
+    fn file(&mut self, path: &Path) -> usize {
+        match self.files.iter().position(|p| p == path) {
+            Some(at) => at,
+            None => {
+                self.files.push(path.to_path_buf());
+                self.files.len() - 1
+            }
+        }
+    }
+
+    /// The file and line of the case `id`, if admitted.
+    fn at(&self, id: Sym) -> Option<(&Path, u64)> {
+        self.cases
+            .get(&id)
+            .map(|&(file, line)| (self.files[file].as_path(), line))
+    }
+}
+
 /// Adds cases after checking their language is declared and their id unused.
 fn admit(
-    parsed: Vec<(Case, PathBuf, u64)>,
+    parsed: impl IntoIterator<Item = (Case, usize, u64)>,
     declared: &[String],
-    seen: &mut HashMap<String, (PathBuf, u64)>,
+    seen: &mut Seen,
     cases: &mut Vec<Case>,
     problems: &mut Vec<Diagnostic>,
 ) {
-    for (case, path, line) in parsed {
+    for (case, file, line) in parsed {
+        let path = &seen.files[file];
         if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d)) {
             problems.push(
                 Diagnostic::at_line(
-                    &path,
+                    path,
                     line,
                     format!(
                         "language `{}` is not among the corpus languages [{}] declared in {MANIFEST_FILE}",
@@ -281,10 +318,10 @@ fn admit(
                 .with_field("lang"),
             );
         }
-        if let Some((first_path, first_line)) = seen.get(case.id.as_str()) {
+        if let Some((first_path, first_line)) = seen.at(case.id) {
             problems.push(
                 Diagnostic::at_line(
-                    &path,
+                    path,
                     line,
                     format!(
                         "duplicate id `{}` (first used at {}:{first_line})",
@@ -296,7 +333,7 @@ fn admit(
             );
             continue;
         }
-        seen.insert(case.id.to_string(), (path, line));
+        seen.cases.insert(case.id, (file, line));
         cases.push(case);
     }
 }

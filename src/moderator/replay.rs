@@ -24,6 +24,7 @@ use crate::decision::{Action, Notice, ScoreRule};
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
 use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, read_input};
+use crate::sym::Sym;
 
 /// `[target]` with `kind = "replay"`, as written.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -133,14 +134,14 @@ enum RowFormat {
 pub struct Recording {
     format: RowFormat,
     content: Vec<u8>,
-    /// Case id → byte offset of its row in `content`.
-    rows: HashMap<Box<str>, u32>,
+    /// Case id → byte offset of its row in `content` and the row's line.
+    rows: HashMap<Sym, (u32, u32)>,
 }
 
 impl Recording {
     /// Whether the recording has a row for case `id`.
     pub fn contains(&self, id: &str) -> bool {
-        self.rows.contains_key(id)
+        self.offset(id).is_some()
     }
 
     /// The number of recorded decisions.
@@ -153,9 +154,16 @@ impl Recording {
         self.rows.is_empty()
     }
 
+    /// Where the row of case `id` starts in `content`.
+    fn offset(&self, id: &str) -> Option<usize> {
+        // an id that was never interned is in no recording
+        let (offset, _) = self.rows.get(&Sym::existing(id)?)?;
+        usize::try_from(*offset).ok()
+    }
+
     /// The row of case `id`, as the JSON object it is read as.
     fn row(&self, id: &str) -> Option<Value> {
-        let start = usize::try_from(*self.rows.get(id)?).ok()?;
+        let start = self.offset(id)?;
         let rest = self.content.get(start..)?;
         match &self.format {
             RowFormat::JsonLines => {
@@ -259,7 +267,7 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
     let mut problems = Vec::new();
     // Case id → (byte offset of its row, its line), while the file is read.
-    let mut rows: HashMap<Box<str>, (u32, u32)> = HashMap::new();
+    let mut rows: HashMap<Sym, (u32, u32)> = HashMap::new();
     let mut check_row = |line: u64, offset: usize, row: Value, problems: &mut Vec<Diagnostic>| {
         let id = match row_id(&row, &config.columns) {
             Ok(id) => id,
@@ -268,7 +276,8 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
                 return;
             }
         };
-        if let Some((_, first)) = rows.get(id.as_str()) {
+        let id = Sym::new(&id);
+        if let Some((_, first)) = rows.get(&id) {
             problems.push(
                 Diagnostic::at_line(
                     path,
@@ -288,7 +297,7 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
             u32::try_from(offset).unwrap_or(u32::MAX),
             u32::try_from(line).unwrap_or(u32::MAX),
         );
-        rows.insert(id.into_boxed_str(), spot);
+        rows.insert(id, spot);
     };
     let format = if jsonl {
         jsonl_rows(path, bytes.content(), &mut problems, &mut check_row);
@@ -301,16 +310,15 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
     };
     let mut unknown_ids: Vec<String> = rows
         .keys()
-        .filter(|id| !known_ids.contains(id.as_ref()))
+        .filter(|id| !known_ids.contains(id.as_str()))
         .map(|id| id.to_string())
         .collect();
     unknown_ids.sort();
-    let rows = rows.into_iter().map(|(id, (offset, _))| (id, offset)).collect();
     Ok(ReplayData {
         sha256: sha256_hex(bytes.raw()),
         recording: Some(Arc::new(Recording {
             format,
-            content: bytes.content().to_vec(),
+            content: bytes.into_content(),
             rows,
         })),
         config,

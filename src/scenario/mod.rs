@@ -35,6 +35,7 @@ use crate::moderator::TargetSpec;
 use crate::moderator::check::{Checks, RecordedData, ScenarioFile};
 use crate::moderator::env::{self, EnvUse};
 use crate::moderator::registry::{self, TargetTable, is_label};
+use crate::sym::Sym;
 
 pub use raw::RawScenario;
 pub use thresholds::{GateThresholds, RawGates};
@@ -1074,8 +1075,9 @@ impl PlanBuilder<'_> {
         let mut records = Vec::new();
         let mut cases: Vec<Case> = Vec::new();
         let mut reviews = Vec::new();
-        let mut seen: HashMap<String, String> = HashMap::new();
-        for dir in &raw.corpora {
+        // the corpus (by position in `raw.corpora`) each case id came from
+        let mut seen: HashMap<Sym, usize> = HashMap::new();
+        for (at, dir) in raw.corpora.iter().enumerate() {
             let path = self.resolve(dir);
             match load_corpus(&path) {
                 Ok(corpus) => {
@@ -1087,14 +1089,17 @@ impl PlanBuilder<'_> {
                         ..
                     } = corpus;
                     for case in corpus_cases {
-                        if let Some(other) = seen.get(case.id.as_str()) {
+                        if let Some(&other) = seen.get(&case.id) {
                             self.problem(
                                 &["corpora"],
-                                format!("case id `{}` appears in both `{other}` and `{dir}`", case.id),
+                                format!(
+                                    "case id `{}` appears in both `{}` and `{dir}`",
+                                    case.id, raw.corpora[other]
+                                ),
                             );
                             continue;
                         }
-                        seen.insert(case.id.to_string(), dir.clone());
+                        seen.insert(case.id, at);
                         cases.push(case);
                     }
                     records.push(CorpusRecord {
