@@ -21,6 +21,7 @@ pub mod auc;
 pub mod cluster;
 pub mod correction;
 mod counterfactual;
+mod discrete;
 mod disparity;
 pub mod fisher;
 pub mod homogeneity;

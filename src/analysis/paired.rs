@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use statrs::function::factorial::ln_binomial;
 
+use super::discrete::{DIRECT_SUM_MAX_CASES, binomial_half_lower_tail};
 use super::interval::wilson_z;
 
 /// The 2 × 2 table of paired decisions: how many cases were adverse in both
@@ -62,8 +63,12 @@ impl PairedTable {
 
 /// Two-sided exact McNemar p-value: the probability, under no change, of
 /// discordant cases split at least as unevenly as `only_a` : `only_b`
-/// (binomial with p = ½, doubled, capped at 1). Summed in log space, so any
-/// number of discordant cases is exact to floating-point precision.
+/// (binomial with p = ½, doubled, capped at 1).
+///
+/// Up to `DIRECT_SUM_MAX_CASES` (1,000) discordant cases every term of the tail is
+/// summed in log space, from log-binomial coefficients; beyond that the tail
+/// is summed outwards from its largest term with the ratio between neighbours,
+/// O(√n) terms, each as exact as the first (see the `discrete` module).
 ///
 /// Same as statsmodels' `mcnemar([[·, only_a], [only_b, ·]], exact=True)`.
 pub fn mcnemar_exact(only_a: u64, only_b: u64) -> f64 {
@@ -72,6 +77,9 @@ pub fn mcnemar_exact(only_a: u64, only_b: u64) -> f64 {
         return 1.0;
     }
     let smaller = only_a.min(only_b);
+    if n > DIRECT_SUM_MAX_CASES {
+        return (2.0 * binomial_half_lower_tail(smaller, n)).min(1.0);
+    }
     let ln_half_n = n as f64 * std::f64::consts::LN_2;
     let ln_terms: Vec<f64> = (0..=smaller).map(|k| ln_binomial(n, k) - ln_half_n).collect();
     let largest = ln_terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -161,6 +169,43 @@ mod tests {
                 "{only_a} vs {only_b}: {p} vs {expected}"
             );
             assert_eq!(p, mcnemar_exact(only_b, only_a), "symmetric");
+        }
+    }
+
+    /// Reference values: mpmath 1.3 at 50 digits, `2·Σ exp(log C(n, j) − n·log 2)`
+    /// over j ≤ min(b, c), capped at 1 (statsmodels 0.15 gives 9.116949314541157e-05
+    /// for the first).
+    #[test]
+    fn mcnemar_at_large_n_matches_high_precision_sums() {
+        for (only_a, only_b, expected) in [
+            (5000, 5400, 9.116949314540886e-05),
+            (100_000, 100_310, 0.4899363936069375),
+            (700, 800, 0.010559255466711544),
+            (250, 251, 1.0),
+        ] {
+            let p = mcnemar_exact(only_a, only_b);
+            assert!((p - expected).abs() <= 1e-12 * expected, "{only_a} vs {only_b}: {p}");
+            assert_eq!(p, mcnemar_exact(only_b, only_a), "symmetric");
+        }
+        // below the smallest f64 (5.0e-6017 exactly)
+        assert_eq!(mcnemar_exact(1, 20_000), 0.0);
+    }
+
+    /// Past 1,000 discordant cases the tail is summed outwards from its largest
+    /// term; it agrees with the log-space sum of every term to the precision
+    /// that sum keeps there.
+    #[test]
+    fn mcnemar_paths_agree_where_they_meet() {
+        for (only_a, only_b) in [(400, 601), (480, 521), (300, 800), (500, 501)] {
+            let n: u64 = only_a + only_b;
+            let direct: f64 = (0..=only_a)
+                .map(|k| (ln_binomial(n, k) - n as f64 * std::f64::consts::LN_2).exp())
+                .sum();
+            let p = mcnemar_exact(only_a, only_b);
+            assert!(
+                (p - (2.0 * direct).min(1.0)).abs() <= 1e-11 * p,
+                "{only_a} vs {only_b}: {p}"
+            );
         }
     }
 
