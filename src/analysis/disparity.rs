@@ -529,18 +529,28 @@ pub fn compare_dimensions(
     settings: &AnalysisSettings,
     dimensions_compared: &[Dimension],
 ) -> Comparisons {
+    let tallies = Measure::ALL.into_iter().flat_map(|measure| {
+        dimensions_compared
+            .iter()
+            .map(move |&dimension| (measure, dimension, tally(observations, measure, dimension)))
+    });
+    compare_tallies(tallies, settings)
+}
+
+/// The comparisons of tallied dimensions, corrected in their families.
+fn compare_tallies(
+    tallies: impl Iterator<Item = (Measure, Dimension, Tally)>,
+    settings: &AnalysisSettings,
+) -> Comparisons {
     let mut compared: Vec<(Disparity, StrataEvidence)> = Vec::new();
     let mut dimensions = Vec::new();
-    for measure in Measure::ALL {
-        for &dimension in dimensions_compared {
-            let tally = tally(observations, measure, dimension);
-            if tally.groups.is_empty() {
-                continue;
-            }
-            let (record, comparisons) = compare_dimension(measure, dimension, &tally, settings);
-            dimensions.push(record);
-            compared.extend(comparisons);
+    for (measure, dimension, tally) in tallies {
+        if tally.groups.is_empty() {
+            continue;
         }
+        let (record, comparisons) = compare_dimension(measure, dimension, &tally, settings);
+        dimensions.push(record);
+        compared.extend(comparisons);
     }
     let (mut disparities, evidence): (Vec<Disparity>, Vec<StrataEvidence>) = compared.into_iter().unzip();
     let families = correct_families(&mut disparities, settings);
@@ -561,6 +571,181 @@ pub fn compare_dimensions(
         disparities,
         families,
         dimensions,
+    }
+}
+
+/// How a decided case of a threshold sweep meets adverse action.
+#[derive(Debug, Clone, Copy)]
+pub enum SweptCase {
+    /// The same at every threshold (the rule does not explain its action).
+    Fixed { adverse: bool },
+    /// Decided by comparing its score with the threshold.
+    Scored(f64),
+}
+
+/// Which side of the threshold meets adverse action.
+#[derive(Debug, Clone, Copy)]
+pub struct AdverseSides {
+    pub at_or_above: bool,
+    pub below: bool,
+}
+
+/// The cases of one stratum of one group while sweeping: how many there are,
+/// how many of the fixed ones are adverse, and the sorted scores of the rest.
+#[derive(Debug, Default)]
+struct SweptCell {
+    n: u64,
+    fixed_adverse: u64,
+    scores: Vec<f64>,
+}
+
+impl SweptCell {
+    fn add(&mut self, case: SweptCase) {
+        self.n += 1;
+        match case {
+            SweptCase::Fixed { adverse } => self.fixed_adverse += u64::from(adverse),
+            SweptCase::Scored(score) => self.scores.push(score),
+        }
+    }
+
+    fn at(&self, threshold: f64, adverse: AdverseSides) -> Counts {
+        let below = self.scores.partition_point(|&s| s < threshold) as u64;
+        let at_or_above = self.scores.len() as u64 - below;
+        Counts {
+            n: self.n,
+            adverse: self.fixed_adverse
+                + if adverse.at_or_above { at_or_above } else { 0 }
+                + if adverse.below { below } else { 0 },
+        }
+    }
+}
+
+/// [`KeyedCounts`] of a sweep: what moves with the threshold kept per stratum.
+#[derive(Default)]
+struct SweptCounts {
+    strata: FxHashMap<StratumKey, SweptCell>,
+    categories: FxHashMap<Sym, u64>,
+}
+
+impl SweptCounts {
+    fn count(&mut self, case: SweptCase, stratum: StratumKey, category: Sym) {
+        self.strata.entry(stratum).or_default().add(case);
+        *self.categories.entry(category).or_default() += 1;
+    }
+
+    fn sort(&mut self) {
+        self.strata
+            .values_mut()
+            .for_each(|c| c.scores.sort_unstable_by(f64::total_cmp));
+    }
+
+    fn at(&self, threshold: f64, adverse: AdverseSides) -> KeyedCounts {
+        let mut counts = KeyedCounts {
+            total: Counts::default(),
+            strata: FxHashMap::default(),
+            categories: self.categories.clone(),
+        };
+        for (&stratum, cell) in &self.strata {
+            let at = cell.at(threshold, adverse);
+            counts.total.absorb(at);
+            counts.strata.insert(stratum, at);
+        }
+        counts
+    }
+}
+
+/// One measure in one dimension of a sweep, tallied once.
+struct SweptTally {
+    measure: Measure,
+    dimension: Dimension,
+    groups: FxHashMap<ValueKey, SweptCounts>,
+    all: SweptCounts,
+    shared: FxHashMap<(ValueKey, ValueKey), SweptCounts>,
+}
+
+impl SweptTally {
+    fn at(&self, threshold: f64, adverse: AdverseSides) -> Tally {
+        KeyedTally {
+            groups: self
+                .groups
+                .iter()
+                .map(|(&k, c)| (k, c.at(threshold, adverse)))
+                .collect(),
+            all: self.all.at(threshold, adverse),
+            shared: self
+                .shared
+                .iter()
+                .map(|(&k, c)| (k, c.at(threshold, adverse)))
+                .collect(),
+        }
+        .into_tally()
+    }
+}
+
+/// The decided cases of a threshold sweep, counted once for every compared
+/// dimension, so that testing the disparities at a threshold costs a binary
+/// search per group and stratum instead of a pass over every case. At each
+/// threshold the result equals [`compare_dimensions`] over the cases as the
+/// threshold decides them.
+pub struct SweptTallies {
+    tallies: Vec<SweptTally>,
+}
+
+impl SweptTallies {
+    /// Counts `cases` (decided cases only) in `dimensions`.
+    pub fn new(cases: &[(&Case, SweptCase)], dimensions: &[Dimension]) -> SweptTallies {
+        let mut tallies = Vec::new();
+        let mut values: Vec<ValueKey> = Vec::new();
+        for measure in Measure::ALL {
+            for &dimension in dimensions {
+                let by = strata_by(dimension).unwrap_or_default();
+                let mut tally = SweptTally {
+                    measure,
+                    dimension,
+                    groups: FxHashMap::default(),
+                    all: SweptCounts::default(),
+                    shared: FxHashMap::default(),
+                };
+                for &(case, swept) in cases.iter().filter(|(c, _)| c.label == measure.label()) {
+                    values.clear();
+                    values.extend(dimension.keys_of(case));
+                    if values.is_empty() {
+                        continue;
+                    }
+                    let stratum = StratumKey::of(case, &by);
+                    for (i, value) in values.iter().enumerate() {
+                        tally
+                            .groups
+                            .entry(*value)
+                            .or_default()
+                            .count(swept, stratum, case.category);
+                        for other in &values[i + 1..] {
+                            tally
+                                .shared
+                                .entry((*value, *other))
+                                .or_default()
+                                .count(swept, stratum, case.category);
+                        }
+                    }
+                    tally.all.count(swept, stratum, case.category);
+                }
+                tally.groups.values_mut().for_each(SweptCounts::sort);
+                tally.shared.values_mut().for_each(SweptCounts::sort);
+                tally.all.sort();
+                tallies.push(tally);
+            }
+        }
+        SweptTallies { tallies }
+    }
+
+    /// The comparisons at `threshold`, as [`compare_dimensions`] makes them.
+    pub fn compare_at(&self, threshold: f64, adverse: AdverseSides, settings: &AnalysisSettings) -> Comparisons {
+        compare_tallies(
+            self.tallies
+                .iter()
+                .map(|t| (t.measure, t.dimension, t.at(threshold, adverse))),
+            settings,
+        )
     }
 }
 
@@ -1371,5 +1556,85 @@ mod tests {
         );
         let sex = of(&c, Measure::OverRemoval, Dimension::Characteristic, "sex_or_gender");
         assert_eq!((sex.reference_n, sex.reference_adverse), (80, 30));
+    }
+
+    #[test]
+    fn swept_tallies_compare_as_the_observations_do_at_every_threshold() {
+        use crate::corpus::Characteristic;
+        let languages = ["en", "ar", "sw"];
+        let categories = ["counter_speech", "slur", "news_reporting"];
+        let groups = [Some("women"), Some("muslims"), Some("roma"), None];
+        let mut cases = Vec::new();
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for i in 0..900 {
+            let label = if next(3) == 0 {
+                Label::Violating
+            } else {
+                Label::Protected
+            };
+            let mut c = case(
+                &format!("sw{i}"),
+                languages[next(3) as usize],
+                label,
+                categories[next(3) as usize],
+                groups[next(4) as usize],
+                None,
+            );
+            if c.target_group.is_some() && next(2) == 0 {
+                // groups with two characteristics share cases
+                c.characteristics = [Characteristic::SexOrGender, Characteristic::ReligionOrBelief]
+                    .into_iter()
+                    .collect();
+            }
+            cases.push(c);
+        }
+        // a third of the cases keep a fixed action (two of them not decided)
+        let swept: Vec<(&Case, SweptCase)> = cases
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 5 && *i != 11)
+            .map(|(i, c)| match i % 3 {
+                0 => (c, SweptCase::Fixed { adverse: i % 2 == 0 }),
+                _ => (c, SweptCase::Scored(((i * 37) % 100) as f64 / 100.0)),
+            })
+            .collect();
+        let adverse = AdverseSides {
+            at_or_above: true,
+            below: false,
+        };
+        let settings = AnalysisSettings {
+            min_n: 5,
+            ..AnalysisSettings::default()
+        };
+        let tallies = SweptTallies::new(&swept, &Dimension::COMPARED);
+        for threshold in [0.0, 0.13, 0.5, 0.51, 0.99, 1.5] {
+            let observations: Vec<Observation<'_>> = swept
+                .iter()
+                .map(|&(case, how)| {
+                    let adverse = match how {
+                        SweptCase::Fixed { adverse } => adverse,
+                        SweptCase::Scored(score) => score >= threshold,
+                    };
+                    Observation {
+                        case,
+                        action: Some(if adverse { Action::Remove } else { Action::Allow }),
+                        adverse,
+                    }
+                })
+                .collect();
+            let expected = compare_dimensions(&observations, &settings, &Dimension::COMPARED);
+            assert!(!expected.disparities.is_empty());
+            assert_eq!(
+                tallies.compare_at(threshold, adverse, &settings),
+                expected,
+                "at {threshold}"
+            );
+        }
     }
 }

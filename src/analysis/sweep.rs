@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::disparity::{AdverseSides, SweptCase, SweptTallies};
 use super::{AnalysisSettings, Dimension, FamilyMode, Measure, Observation, compare_dimensions};
 use crate::corpus::{Case, Label};
 use crate::decision::{Action, Decision, DecisionIndex, ScoreRule};
@@ -446,11 +447,7 @@ fn with_anchors(mut grid: Vec<f64>, anchors: &[f64]) -> Vec<f64> {
 }
 
 /// Whether the rule's two actions are adverse.
-#[derive(Debug, Clone, Copy)]
-struct Adverse {
-    at_or_above: bool,
-    below: bool,
-}
+type Adverse = AdverseSides;
 
 impl Adverse {
     fn of(rule: &ScoreRule, is_adverse: &dyn Fn(Action) -> bool) -> Adverse {
@@ -586,12 +583,30 @@ fn significance(
         FamilyMode::PerDimension => &SWEPT_DIMENSIONS,
         FamilyMode::Pooled => &Dimension::COMPARED,
     };
-    let tested_at = |threshold: f64| -> Vec<Tested> {
-        let observations: Vec<Observation<'_>> = points
+    // When both of the rule's actions are decisions, a scored case is decided
+    // at every threshold and the cases can be counted once.
+    let swept = (rule.at_or_above.is_decision() && rule.below.is_decision()).then(|| {
+        let cases: Vec<(&Case, SweptCase)> = points
             .iter()
-            .map(|p| p.observation_at(threshold, rule, adverse))
+            .filter_map(|p| match p.score {
+                Some(score) => Some((p.case, SweptCase::Scored(score))),
+                None => p.decided().then_some((p.case, SweptCase::Fixed { adverse: p.adverse })),
+            })
             .collect();
-        compare_dimensions(&observations, settings, dimensions)
+        SweptTallies::new(&cases, dimensions)
+    });
+    let tested_at = |threshold: f64| -> Vec<Tested> {
+        let comparisons = match &swept {
+            Some(swept) => swept.compare_at(threshold, adverse, settings),
+            None => {
+                let observations: Vec<Observation<'_>> = points
+                    .iter()
+                    .map(|p| p.observation_at(threshold, rule, adverse))
+                    .collect();
+                compare_dimensions(&observations, settings, dimensions)
+            }
+        };
+        comparisons
             .disparities
             .into_iter()
             .filter(|d| SWEPT_DIMENSIONS.contains(&d.dimension))
