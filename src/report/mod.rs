@@ -388,7 +388,7 @@ pub fn build_report(
             .filter(|c| !c.is_variant())
             .filter_map(|c| decisions.get(&c.id))
             .filter(|d| plan.is_adverse(d.action))
-            .map(|d| &d.notice),
+            .map(|d| d.notice()),
     );
     let mut appeal = appeal_report(plan, decisions, appeals, &notice, statements);
     let local = LocalPaths::of(plan, Some(&manifest.scenario.path));
@@ -585,7 +585,7 @@ fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
         .filter_map(|case| {
             let d = decisions.get(&case.id).filter(|d| d.action.is_decision())?;
             Some(Scored {
-                score: d.score.filter(|s| s.is_finite())?,
+                score: d.score.get().filter(|s| s.is_finite())?,
                 violating: case.label == crate::corpus::Label::Violating,
                 group: case.target_group.as_deref(),
             })
@@ -600,7 +600,7 @@ fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
 fn model_snapshots(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<ModelSnapshot> {
     let mut cases: BTreeMap<&str, u64> = BTreeMap::new();
     for case in &plan.cases {
-        if let Some(model) = decisions.get(&case.id).and_then(|d| d.model.as_deref()) {
+        if let Some(model) = decisions.get(&case.id).and_then(|d| d.model()) {
             *cases.entry(model).or_default() += 1;
         }
     }
@@ -621,7 +621,7 @@ fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPa
         if let Some(d) = decisions.get(&case.id).filter(|d| d.action == Action::Unsupported) {
             let entry = by_language
                 .entry(&case.lang)
-                .or_insert_with(|| (0, local.shorten(d.error.as_deref().unwrap_or_default()).into_owned()));
+                .or_insert_with(|| (0, local.shorten(d.error().unwrap_or_default()).into_owned()));
             entry.0 += 1;
         }
     }
@@ -640,9 +640,7 @@ fn error_reasons(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> 
     let mut by_reason: BTreeMap<String, (u64, String)> = BTreeMap::new();
     for case in &plan.cases {
         if let Some(d) = decisions.get(&case.id).filter(|d| d.action == Action::Error) {
-            let reason = local
-                .shorten(d.error.as_deref().unwrap_or("unknown error"))
-                .into_owned();
+            let reason = local.shorten(d.error().unwrap_or("unknown error")).into_owned();
             by_reason.entry(reason).or_insert_with(|| (0, case.id.clone())).0 += 1;
         }
     }

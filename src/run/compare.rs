@@ -141,7 +141,7 @@ pub(super) fn compare_with_baseline(
         started_at: Some(manifest.started_at),
         finished_at: manifest.finished_at,
         cases: plan.cases.clone(),
-        actions: decisions.iter().map(|(id, d)| (id.clone(), d.action)).collect(),
+        actions: decisions.iter().map(|(id, d)| (id.to_string(), d.action)).collect(),
     };
     let options = DiffOptions {
         settings: DiffSettings::of(&plan.analysis, "this run's scenario"),
@@ -245,7 +245,7 @@ fn load_run(dir: &Path) -> Result<LoadedRun, Error> {
             Action::MODERATION.into_iter().filter(|a| *a != Action::Allow).collect(),
         ),
     };
-    let actions: HashMap<String, Action> = decisions.into_iter().map(|(id, d)| (id, d.action)).collect();
+    let actions: HashMap<String, Action> = decisions.iter().map(|(id, d)| (id.to_string(), d.action)).collect();
     Ok(LoadedRun {
         run: ComparedRun {
             dir: dir.display().to_string(),

@@ -350,7 +350,7 @@ fn check_shard_journal(plan: &Plan, given: &GivenShard) -> Result<u64, Error> {
     let known: HashSet<&str> = ids.iter().copied().collect();
     let journal = given.dir.join(JOURNAL_FILE);
     let (decisions, _) = index_journal(&journal, &known)?;
-    let pending = ids.iter().filter(|id| !decisions.contains_key(**id)).count() as u64;
+    let pending = ids.iter().filter(|id| !decisions.contains_key(id)).count() as u64;
     if pending > 0 || given.manifest.finished_at.is_none() {
         return Err(ShardError::Unfinished {
             dir: given.dir.clone(),
