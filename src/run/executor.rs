@@ -234,7 +234,7 @@ fn write_journal(
         journal.append_all(&group).map_err(Error::io(&path))?;
         for record in group.drain(..) {
             if let Record::Decision(decided) = &record {
-                observer.on_event(&RunEvent::Decided(&decided.decision));
+                observer.on_event(&RunEvent::Decided(decided));
             }
             written += 1;
         }
