@@ -77,7 +77,7 @@ pub struct KeptCase {
 /// How a decided case moves with the threshold: its score when the rule
 /// explains its action, else why it keeps its action.
 pub fn swept_score(decision: &Decision, rule: &ScoreRule) -> Result<f64, KeptReason> {
-    match decision.score.filter(|s| s.is_finite()) {
+    match decision.score.get().filter(|s| s.is_finite()) {
         None => Err(KeptReason::NoScore),
         Some(score) if rule.action_at(score, rule.threshold) == decision.action => Ok(score),
         Some(_) => Err(KeptReason::ActionNotFromScore),
@@ -114,7 +114,7 @@ pub fn rederive<'a>(
     };
     let mut changes: Vec<(&str, Action)> = Vec::new();
     for case in cases {
-        let Some(decision) = decisions.get(case.id.as_str()).filter(|d| d.action.is_decision()) else {
+        let Some(decision) = decisions.get(case.id).filter(|d| d.action.is_decision()) else {
             continue;
         };
         match swept_score(decision, rule) {
@@ -356,7 +356,7 @@ pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings
         .iter()
         .filter(|case| !case.is_variant())
         .map(|case| {
-            let decision = decisions.get(case.id.as_str());
+            let decision = decisions.get(case.id);
             let action = decision.map(|d| d.action);
             let score = decision
                 .filter(|d| d.action.is_decision())
@@ -809,28 +809,20 @@ fn equalising(points: &[Point<'_>], adverse: Adverse, operating: f64, min_n: u64
 
 #[cfg(test)]
 mod tests {
-    use chrono::DateTime;
 
     use super::super::test_support::case;
     use super::super::{compare, slices};
     use super::*;
 
-    fn decision(id: &str, action: Action, score: Option<f64>) -> Decision {
+    fn decision(action: Action, score: Option<f64>) -> Decision {
         Decision {
-            case_id: id.into(),
             action,
-            score,
-            scores: BTreeMap::new(),
-            notice: Default::default(),
-            error: None,
-            detail: None,
-            model: None,
+            score: score.into(),
             latency_ms: 1,
             attempts: 1,
-            decided_at: DateTime::from_timestamp(0, 0).expect("a valid time"),
             response_sha256: None,
-            response: None,
             cache_hit: false,
+            details: None,
         }
     }
 
@@ -847,7 +839,7 @@ mod tests {
             .map(|(id, _, _, _, score)| {
                 (
                     id.to_string(),
-                    decision(id, rule.action_at(*score, threshold), Some(*score)),
+                    decision(rule.action_at(*score, threshold), Some(*score)),
                 )
             })
             .collect();
@@ -996,9 +988,9 @@ mod tests {
         let (cases, mut decisions) = scored(&TWO_LANGUAGES, 0.5);
         // no score: removed at every threshold; an action the recording gave
         // itself (allowed with a high score): allowed at every threshold
-        decisions.insert("e1".into(), decision("e1", Action::Remove, None));
-        decisions.insert("f3".into(), decision("f3", Action::Allow, Some(0.7)));
-        decisions.insert("f4".into(), decision("f4", Action::Error, None));
+        decisions.insert("e1", decision(Action::Remove, None));
+        decisions.insert("f3", decision(Action::Allow, Some(0.7)));
+        decisions.insert("f4", decision(Action::Error, None));
         let sweep = run(&cases, &decisions, 0.5, 0.5, 1);
         assert_eq!(
             sweep.kept,

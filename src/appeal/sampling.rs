@@ -78,7 +78,7 @@ pub fn wrongful_removals<'a>(plan: &'a Plan, decisions: &'a DecisionIndex) -> Ve
         .filter(|c| c.label == Label::Protected && !c.is_variant())
         .filter_map(|c| {
             decisions
-                .get(c.id.as_str())
+                .get(c.id)
                 .filter(|d| plan.is_adverse(d.action))
                 .map(|d| (c, d))
         })
@@ -166,7 +166,7 @@ mod tests {
     use super::*;
     use crate::analysis::test_support::case;
     use crate::appeal::AppealState;
-    use crate::decision::Action;
+    use crate::decision::{Action, OptionalScore};
     use std::time::Duration;
 
     fn plan(sample: f64, max_appeals: Option<usize>) -> AppealPlan {
@@ -200,22 +200,15 @@ mod tests {
             .collect()
     }
 
-    fn decision(case: &Case) -> Decision {
+    fn removal() -> Decision {
         Decision {
-            case_id: case.id.to_string(),
             action: Action::Remove,
-            score: None,
-            scores: BTreeMap::new(),
-            notice: Default::default(),
-            error: None,
-            detail: None,
-            model: None,
+            score: OptionalScore::NONE,
             latency_ms: 0,
             attempts: 1,
-            decided_at: chrono::Utc::now(),
             response_sha256: None,
-            response: None,
             cache_hit: false,
+            details: None,
         }
     }
 
@@ -226,7 +219,7 @@ mod tests {
     #[test]
     fn the_draw_is_seeded_stratified_and_in_corpus_order() {
         let cases = cases(&[("en", 40), ("es", 15), ("ar", 5)]);
-        let decisions: Vec<Decision> = cases.iter().map(decision).collect();
+        let decisions: Vec<Decision> = cases.iter().map(|_| removal()).collect();
         let wrongful = || cases.iter().zip(&decisions).collect::<Vec<_>>();
         let none = AppealIndex::new();
         let a = select(1, &plan(1.0, Some(12)), wrongful(), &none);
@@ -256,7 +249,7 @@ mod tests {
     #[test]
     fn journaled_appeals_stay_selected() {
         let cases = cases(&[("en", 20), ("es", 20)]);
-        let decisions: Vec<Decision> = cases.iter().map(decision).collect();
+        let decisions: Vec<Decision> = cases.iter().map(|_| removal()).collect();
         let wrongful = || cases.iter().zip(&decisions).collect::<Vec<_>>();
         let first = select(3, &plan(1.0, Some(4)), wrongful(), &AppealIndex::new());
         let journaled: AppealIndex = ids(&first).into_iter().map(|id| (id, AppealState::default())).collect();

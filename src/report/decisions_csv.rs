@@ -65,7 +65,7 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
         .from_writer(out);
     writer.write_record(COLUMNS)?;
     for case in &plan.cases {
-        let d = decisions.get(case.id.as_str());
+        let d = decisions.get(case.id);
         let words = |v| shortened(&local, v);
         let row: [Cow<'_, str>; COLUMNS.len()] = [
             Cow::Borrowed(&case.id),
@@ -79,19 +79,19 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
             Cow::Borrowed(case.transform().map_or("", |t| t.as_str())),
             shown(d.map(|d| d.action.to_string())),
             shown(d.map(|d| plan.is_adverse(d.action).to_string())),
-            shown(d.and_then(|d| d.score).map(|s| s.to_string())),
-            words(d.and_then(|d| d.notice.reason.as_ref())),
+            shown(d.and_then(|d| d.score.get()).map(|s| s.to_string())),
+            words(d.and_then(|d| d.notice().reason.as_deref())),
             shown(d.map(|d| d.latency_ms.to_string())),
             shown(d.map(|d| d.attempts.to_string())),
-            words(d.and_then(|d| d.error.as_ref())),
-            borrowed(d.and_then(|d| d.notice.decision_id.as_ref())),
-            words(d.and_then(|d| d.notice.rule.as_ref())),
-            shown(d.and_then(|d| d.notice.automated).map(|a| a.to_string())),
-            shown(d.and_then(|d| d.notice.automated_detection).map(|a| a.to_string())),
-            borrowed(d.and_then(|d| d.notice.territorial_scope.as_ref())),
-            borrowed(d.and_then(|d| d.notice.appeal_url.as_ref())),
-            words(d.and_then(|d| d.model.as_ref())),
-            words(d.and_then(|d| d.detail.as_ref())),
+            words(d.and_then(|d| d.error())),
+            borrowed(d.and_then(|d| d.notice().decision_id.as_ref())),
+            words(d.and_then(|d| d.notice().rule.as_deref())),
+            shown(d.and_then(|d| d.notice().automated).map(|a| a.to_string())),
+            shown(d.and_then(|d| d.notice().automated_detection).map(|a| a.to_string())),
+            borrowed(d.and_then(|d| d.notice().territorial_scope.as_ref())),
+            borrowed(d.and_then(|d| d.notice().appeal_url.as_ref())),
+            words(d.and_then(|d| d.model())),
+            words(d.and_then(|d| d.detail())),
             shown(d.map(|d| d.cache_hit.to_string())),
             shown(d.and_then(|d| d.response_sha256).map(|sha| sha.to_string())),
             Cow::Borrowed(&case.text),
@@ -110,7 +110,7 @@ fn borrowed(value: Option<&String>) -> Cow<'_, str> {
 }
 
 /// A cell of the system's words, with local paths shortened; empty when there is no value.
-fn shortened<'a>(local: &LocalPaths, value: Option<&'a String>) -> Cow<'a, str> {
+fn shortened<'a>(local: &LocalPaths, value: Option<&'a str>) -> Cow<'a, str> {
     value.map_or(Cow::Borrowed(""), |words| local.shorten(words))
 }
 

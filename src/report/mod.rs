@@ -372,7 +372,7 @@ pub fn build_report(
         .cases
         .iter()
         .map(|case| {
-            let action = decisions.get(case.id.as_str()).map(|d| d.action);
+            let action = decisions.get(case.id).map(|d| d.action);
             Observation {
                 case,
                 action,
@@ -386,9 +386,9 @@ pub fn build_report(
         plan.cases
             .iter()
             .filter(|c| !c.is_variant())
-            .filter_map(|c| decisions.get(c.id.as_str()))
+            .filter_map(|c| decisions.get(c.id))
             .filter(|d| plan.is_adverse(d.action))
-            .map(|d| &d.notice),
+            .map(|d| d.notice()),
     );
     let mut appeal = appeal_report(plan, decisions, appeals, &notice, statements);
     let local = LocalPaths::of(plan, Some(&manifest.scenario.path));
@@ -583,9 +583,9 @@ fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
         .iter()
         .filter(|case| !case.is_variant())
         .filter_map(|case| {
-            let d = decisions.get(case.id.as_str()).filter(|d| d.action.is_decision())?;
+            let d = decisions.get(case.id).filter(|d| d.action.is_decision())?;
             Some(Scored {
-                score: d.score.filter(|s| s.is_finite())?,
+                score: d.score.get().filter(|s| s.is_finite())?,
                 violating: case.label == crate::corpus::Label::Violating,
                 group: case.target_group.as_deref(),
             })
@@ -600,7 +600,7 @@ fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
 fn model_snapshots(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<ModelSnapshot> {
     let mut cases: BTreeMap<&str, u64> = BTreeMap::new();
     for case in &plan.cases {
-        if let Some(model) = decisions.get(case.id.as_str()).and_then(|d| d.model.as_deref()) {
+        if let Some(model) = decisions.get(case.id).and_then(|d| d.model()) {
             *cases.entry(model).or_default() += 1;
         }
     }
@@ -618,13 +618,10 @@ fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPa
     let mut language_cases: BTreeMap<&str, u64> = BTreeMap::new();
     for case in &plan.cases {
         *language_cases.entry(&case.lang).or_default() += 1;
-        if let Some(d) = decisions
-            .get(case.id.as_str())
-            .filter(|d| d.action == Action::Unsupported)
-        {
+        if let Some(d) = decisions.get(case.id).filter(|d| d.action == Action::Unsupported) {
             let entry = by_language
                 .entry(&case.lang)
-                .or_insert_with(|| (0, local.shorten(d.error.as_deref().unwrap_or_default()).into_owned()));
+                .or_insert_with(|| (0, local.shorten(d.error().unwrap_or_default()).into_owned()));
             entry.0 += 1;
         }
     }
@@ -642,10 +639,8 @@ fn unsupported_languages(plan: &Plan, decisions: &DecisionIndex, local: &LocalPa
 fn error_reasons(plan: &Plan, decisions: &DecisionIndex, local: &LocalPaths) -> Vec<ErrorReason> {
     let mut by_reason: BTreeMap<String, (u64, String)> = BTreeMap::new();
     for case in &plan.cases {
-        if let Some(d) = decisions.get(case.id.as_str()).filter(|d| d.action == Action::Error) {
-            let reason = local
-                .shorten(d.error.as_deref().unwrap_or("unknown error"))
-                .into_owned();
+        if let Some(d) = decisions.get(case.id).filter(|d| d.action == Action::Error) {
+            let reason = local.shorten(d.error().unwrap_or("unknown error")).into_owned();
             by_reason.entry(reason).or_insert_with(|| (0, case.id.to_string())).0 += 1;
         }
     }

@@ -179,7 +179,7 @@ impl Prober {
             None => {
                 let needs_id = self.appeal.submit_body.contains("{decision_id}")
                     || self.appeal.status_url.contains("{decision_id}");
-                if needs_id && decision.notice.decision_id.is_none() {
+                if needs_id && decision.notice().decision_id.is_none() {
                     return self.finish(failed(
                         &case.id,
                         "the decision carries no decision id to appeal against".into(),
@@ -258,7 +258,7 @@ impl Prober {
     }
 
     async fn submit(&self, case: &Case, decision: &Decision, key: &str) -> Result<AppealFiled, AttemptError> {
-        let decision_id = decision.notice.decision_id.clone().unwrap_or_default();
+        let decision_id = decision.notice().decision_id.clone().unwrap_or_default();
         let body = render_template(
             &self.appeal.submit_body,
             &[
@@ -318,7 +318,7 @@ impl Prober {
             .replace("{appeal_id}", &encode(&filed.appeal_id))
             .replace(
                 "{decision_id}",
-                &encode(decision.notice.decision_id.as_deref().unwrap_or_default()),
+                &encode(decision.notice().decision_id.as_deref().unwrap_or_default()),
             )
             .replace("{id}", &encode(&case.id));
         let deadline_at =

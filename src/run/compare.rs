@@ -141,7 +141,7 @@ pub(super) fn compare_with_baseline(
         started_at: Some(manifest.started_at),
         finished_at: manifest.finished_at,
         cases: plan.cases.clone(),
-        actions: decisions.iter().map(|(id, d)| (id.clone(), d.action)).collect(),
+        actions: decisions.iter().map(|(id, d)| (id.to_string(), d.action)).collect(),
     };
     let options = DiffOptions {
         settings: DiffSettings::of(&plan.analysis, "this run's scenario"),
@@ -213,15 +213,12 @@ fn load_run(dir: &Path) -> Result<LoadedRun, Error> {
     let (cases, pending) = match case_source {
         // The corpora hold every case the scenario could have chosen; the run's are those it decided.
         CaseSource::Corpora => {
-            let decided: Vec<Case> = cases
-                .into_iter()
-                .filter(|c| decisions.contains_key(c.id.as_str()))
-                .collect();
+            let decided: Vec<Case> = cases.into_iter().filter(|c| decisions.contains_key(c.id)).collect();
             let pending = manifest.cases.saturating_sub(decided.len() as u64);
             (decided, pending)
         }
         CaseSource::Scenario | CaseSource::DecisionsCsv => {
-            let pending = cases.iter().filter(|c| !decisions.contains_key(c.id.as_str())).count() as u64;
+            let pending = cases.iter().filter(|c| !decisions.contains_key(c.id)).count() as u64;
             (cases, pending)
         }
     };
@@ -248,7 +245,7 @@ fn load_run(dir: &Path) -> Result<LoadedRun, Error> {
             Action::MODERATION.into_iter().filter(|a| *a != Action::Allow).collect(),
         ),
     };
-    let actions: HashMap<String, Action> = decisions.into_iter().map(|(id, d)| (id, d.action)).collect();
+    let actions: HashMap<String, Action> = decisions.iter().map(|(id, d)| (id.to_string(), d.action)).collect();
     Ok(LoadedRun {
         run: ComparedRun {
             dir: dir.display().to_string(),

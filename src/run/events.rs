@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
-use crate::decision::Decision;
+use crate::decision::DecisionRecord;
 
 /// Something that happened during a run.
 #[derive(Debug)]
 pub enum RunEvent<'a> {
     /// The run is about to send `pending` of `total` cases (the rest were decided before).
     Started { total: u64, pending: u64 },
-    /// A decision was recorded in the journal.
-    Decided(&'a Decision),
+    /// A decision was recorded in the journal (as written: with its case).
+    Decided(&'a DecisionRecord),
     /// An attempt failed and will be repeated after `wait`.
     Retrying {
         cases: usize,

@@ -25,7 +25,7 @@ use super::events::{RunEvent, RunObserver};
 use super::rate_limit::Throttle;
 use crate::cache::Cache;
 use crate::corpus::Case;
-use crate::decision::{Action, Decision};
+use crate::decision::{Action, Decision, DecisionDetails, DecisionRecord, OptionalScore};
 use crate::error::Error;
 use crate::hash::HashingWriter;
 use crate::journal::{Journal, Record};
@@ -123,7 +123,7 @@ async fn hand_out_cases(
         Some(limit) => limit,
     };
     // Room for what a fast target decides while the journal gathers a group.
-    let (tx, rx) = mpsc::channel::<Vec<Decision>>((in_flight * 2).max(MAX_GROUP));
+    let (tx, rx) = mpsc::channel::<Vec<DecisionRecord>>((in_flight * 2).max(MAX_GROUP));
     let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
     let batches = Arc::new(Batches {
         pending,
@@ -201,7 +201,7 @@ impl Batches {
 /// event goes out.
 fn spawn_journal_writer(
     journal: Journal,
-    rx: mpsc::Receiver<Vec<Decision>>,
+    rx: mpsc::Receiver<Vec<DecisionRecord>>,
     observer: Arc<dyn RunObserver>,
 ) -> tokio::task::JoinHandle<Result<u64, Error>> {
     tokio::task::spawn_blocking(move || write_journal(journal, rx, observer.as_ref()))
@@ -217,7 +217,7 @@ fn spawn_journal_writer(
 /// at most [`GATHER`] longer to be written.
 fn write_journal(
     mut journal: Journal,
-    mut rx: mpsc::Receiver<Vec<Decision>>,
+    mut rx: mpsc::Receiver<Vec<DecisionRecord>>,
     observer: &dyn RunObserver,
 ) -> Result<u64, Error> {
     let mut written = 0;
@@ -233,8 +233,8 @@ fn write_journal(
         }
         journal.append_all(&group).map_err(Error::io(&path))?;
         for record in group.drain(..) {
-            if let Record::Decision(decision) = &record {
-                observer.on_event(&RunEvent::Decided(decision));
+            if let Record::Decision(decided) = &record {
+                observer.on_event(&RunEvent::Decided(decided));
             }
             written += 1;
         }
@@ -253,7 +253,7 @@ pub async fn decide_batch(
     settings: &RunSettings,
     context: &Context,
     observer: &dyn RunObserver,
-) -> Vec<Decision> {
+) -> Vec<DecisionRecord> {
     let Some(cache) = &context.cache else {
         return ask(target, cases, settings, context, observer).await;
     };
@@ -263,7 +263,7 @@ pub async fn decide_batch(
         match cache.get(&request_of(case)) {
             Some(verdict) => {
                 let mut decision = decision_from_verdict(&case.id, verdict, 0, 0);
-                decision.cache_hit = true;
+                decision.decision.cache_hit = true;
                 decisions.push(decision);
             }
             None => missed.push(case),
@@ -406,7 +406,7 @@ async fn ask(
     settings: &RunSettings,
     context: &Context,
     observer: &dyn RunObserver,
-) -> Vec<Decision> {
+) -> Vec<DecisionRecord> {
     let requests: Vec<ModerationRequest<'_>> = cases.iter().map(|c| request_of(c)).collect();
     let timeout = (!target.times_requests_itself()).then_some(settings.timeout);
     let started = Instant::now();
@@ -485,7 +485,7 @@ fn with_attempts(message: String, attempts: u32) -> String {
     }
 }
 
-fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attempts: u32) -> Decision {
+fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attempts: u32) -> DecisionRecord {
     let response_sha256 = verdict.response.as_ref().and_then(|response| {
         let mut hashed = HashingWriter::new(std::io::sink());
         serde_json::to_writer(&mut hashed, response).ok()?;
@@ -496,40 +496,47 @@ fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attem
         Some(action) => (action, None, verdict.detail),
         None => (Action::Error, Some("the target gave no action".to_string()), None),
     };
-    Decision {
+    DecisionRecord {
         case_id: case_id.to_string(),
-        action,
-        score: verdict.score,
-        scores: verdict.scores,
-        notice: verdict.notice,
-        error,
-        detail,
-        model: verdict.model,
-        latency_ms,
-        attempts,
+        decision: Decision {
+            action,
+            score: verdict.score.into(),
+            latency_ms,
+            attempts,
+            response_sha256,
+            cache_hit: false,
+            details: DecisionDetails {
+                scores: verdict.scores,
+                notice: verdict.notice,
+                error,
+                detail,
+                model: verdict.model,
+            }
+            .boxed(),
+        },
         decided_at: chrono::Utc::now(),
-        response_sha256,
         response: verdict.response,
-        cache_hit: false,
     }
 }
 
-fn error_decision(case_id: &str, message: &str, latency_ms: u64, attempts: u32) -> Decision {
-    Decision {
+fn error_decision(case_id: &str, message: &str, latency_ms: u64, attempts: u32) -> DecisionRecord {
+    DecisionRecord {
         case_id: case_id.to_string(),
-        action: Action::Error,
-        score: None,
-        scores: Default::default(),
-        notice: Default::default(),
-        error: Some(message.to_string()),
-        detail: None,
-        model: None,
-        latency_ms,
-        attempts,
+        decision: Decision {
+            action: Action::Error,
+            score: OptionalScore::NONE,
+            latency_ms,
+            attempts,
+            response_sha256: None,
+            cache_hit: false,
+            details: DecisionDetails {
+                error: Some(message.to_string()),
+                ..DecisionDetails::default()
+            }
+            .boxed(),
+        },
         decided_at: chrono::Utc::now(),
-        response_sha256: None,
         response: None,
-        cache_hit: false,
     }
 }
 
@@ -538,7 +545,7 @@ mod tests {
     use super::*;
     use crate::journal::read_journal;
 
-    fn decision(id: &str) -> Decision {
+    fn decision(id: &str) -> DecisionRecord {
         error_decision(id, "unused", 1, 1)
     }
 

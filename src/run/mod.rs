@@ -27,7 +27,7 @@ mod rundir;
 mod several;
 mod shards;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,7 +35,7 @@ use chrono::Utc;
 
 use crate::appeal::{AppealIndex, AppealResult};
 use crate::cache::{Cache, default_cache_root};
-use crate::decision::{Action, DecisionIndex};
+use crate::decision::{Action, DecisionIndex, DecisionRecord};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::fsutil::write_atomically;
@@ -472,7 +472,7 @@ async fn decide_and_appeal(
         .cases
         .iter()
         .enumerate()
-        .filter(|(_, case)| match decisions.get(case.id.as_str()) {
+        .filter(|(_, case)| match decisions.get(case.id) {
             None => true,
             Some(d) => request.retry_errors && d.action == Action::Error,
         })
@@ -703,9 +703,9 @@ pub fn adverse_decision_ids(dir: &Path) -> Result<Vec<String>, Error> {
     Ok(plan
         .cases
         .iter()
-        .filter_map(|c| decisions.get(c.id.as_str()))
+        .filter_map(|c| decisions.get(c.id))
         .filter(|d| plan.is_adverse(d.action))
-        .filter_map(|d| d.notice.decision_id.clone())
+        .filter_map(|d| d.notice().decision_id.clone())
         .collect())
 }
 
@@ -717,7 +717,7 @@ pub fn scenario_of(dir: &Path) -> Result<PathBuf, Error> {
 fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finish: bool) -> Result<Report, Error> {
     let journal_path = dir.path().join(JOURNAL_FILE);
     let (decisions, appeals) = index_records(&journal_path, plan)?;
-    let all_decided = plan.cases.iter().all(|c| decisions.contains_key(c.id.as_str()));
+    let all_decided = plan.cases.iter().all(|c| decisions.contains_key(c.id));
     if may_finish && all_decided {
         manifest.finished_at = Some(Utc::now());
     }
@@ -750,9 +750,9 @@ fn statements_of(plan: &Plan, decisions: &DecisionIndex) -> Result<Option<crate:
     let ids: Vec<String> = plan
         .cases
         .iter()
-        .filter_map(|c| decisions.get(c.id.as_str()))
+        .filter_map(|c| decisions.get(c.id))
         .filter(|d| plan.is_adverse(d.action))
-        .filter_map(|d| d.notice.decision_id.clone())
+        .filter_map(|d| d.notice().decision_id.clone())
         .collect();
     Ok(Some(crate::statements::check_statements(path, Some(&ids))?))
 }
@@ -761,8 +761,8 @@ fn statements_of(plan: &Plan, decisions: &DecisionIndex) -> Result<Option<crate:
 /// that do not belong to the plan, or that repeat a step, are refused; a later
 /// decision replaces an `error`, and a later appeal outcome a `failed` one (both
 /// retried with `--retry-errors`). The journal is streamed; raw responses
-/// (reports need only their hash) and the scores by attribute (reports need
-/// only the score) are dropped.
+/// (reports need only their hash) are skipped as lines are read, and the
+/// scores by attribute (reports need only the score) are dropped.
 fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex), Error> {
     let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
     index_journal(path, &known)
@@ -770,18 +770,13 @@ fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex
 
 /// [`index_records`] for a run whose cases have the ids `known`.
 fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, AppealIndex), Error> {
-    let mut decisions: DecisionIndex = HashMap::with_capacity(known.len());
+    let mut decisions = DecisionIndex::with_capacity(known.len());
     let mut appeals = AppealIndex::new();
     let mut problems = Vec::new();
     if path.exists() {
         scan_journal(path, |line, record| {
-            let case_id = match &record {
-                Record::Decision(d) => d.case_id.clone(),
-                Record::AppealIntent(r) => r.case_id.clone(),
-                Record::AppealFiled(r) => r.case_id.clone(),
-                Record::AppealOutcome(r) => r.case_id.clone(),
-            };
-            if !known.contains(case_id.as_str()) {
+            let case_id = record.case_id();
+            if !known.contains(case_id) {
                 problems.push(Diagnostic::at_line(
                     path,
                     line,
@@ -789,7 +784,7 @@ fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, A
                 ));
                 return Ok(());
             }
-            let repeated = |what: &str| {
+            let repeated = |what: &str, case_id: &str| {
                 Diagnostic::at_line(
                     path,
                     line,
@@ -797,23 +792,24 @@ fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, A
                 )
             };
             match record {
-                Record::Decision(mut decision) => {
-                    decision.response = None;
-                    // Reports use the score compared with the threshold, not every attribute's.
-                    decision.scores = BTreeMap::new();
-                    if decisions
-                        .get(&decision.case_id)
-                        .is_some_and(|previous| previous.action != Action::Error)
-                    {
-                        problems.push(repeated("decision"));
-                    } else {
-                        decisions.insert(decision.case_id.clone(), decision);
+                Record::Decision(DecisionRecord {
+                    case_id, mut decision, ..
+                }) => {
+                    decision.drop_scores();
+                    match decisions.get_mut(&case_id) {
+                        Some(previous) if previous.action != Action::Error => {
+                            problems.push(repeated("decision", &case_id));
+                        }
+                        Some(previous) => *previous = decision,
+                        None => {
+                            decisions.insert(case_id, decision);
+                        }
                     }
                 }
                 Record::AppealIntent(intent) => {
                     let state = appeals.entry(intent.case_id.clone()).or_default();
                     if state.intent.is_some() {
-                        problems.push(repeated("appeal intent"));
+                        problems.push(repeated("appeal intent", &intent.case_id));
                     } else {
                         state.intent = Some(intent);
                     }
@@ -822,7 +818,7 @@ fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, A
                     filed.response = None;
                     let state = appeals.entry(filed.case_id.clone()).or_default();
                     if state.filed.is_some() {
-                        problems.push(repeated("appeal filing"));
+                        problems.push(repeated("appeal filing", &filed.case_id));
                     } else {
                         state.filed = Some(filed);
                     }
@@ -835,7 +831,7 @@ fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, A
                         .as_ref()
                         .is_some_and(|previous| previous.result != AppealResult::Failed)
                     {
-                        problems.push(repeated("appeal outcome"));
+                        problems.push(repeated("appeal outcome", &outcome.case_id));
                     } else {
                         state.outcome = Some(outcome);
                     }

@@ -61,8 +61,8 @@ impl RunObserver for Progress {
                 self.bar.reset_eta();
                 self.update_message();
             }
-            RunEvent::Decided(decision) => {
-                if decision.action == Action::Error {
+            RunEvent::Decided(decided) => {
+                if decided.decision.action == Action::Error {
                     self.errors.fetch_add(1, Ordering::Relaxed);
                     self.update_message();
                 }

@@ -275,7 +275,7 @@ fn write_reports(
     let all_decided = plans
         .iter()
         .zip(&indexed)
-        .all(|((_, own), (decisions, _))| own.cases.iter().all(|c| decisions.contains_key(c.id.as_str())));
+        .all(|((_, own), (decisions, _))| own.cases.iter().all(|c| decisions.contains_key(c.id)));
     let now = Utc::now();
     if may_finish && all_decided {
         manifest.finished_at = Some(now);

@@ -823,12 +823,10 @@ fn a_language_left_out_of_the_sample_makes_discrimination_not_measurable() {
 /// journal: English appeals take days and a third are still pending at the
 /// one-week deadline; Arabic appeals are decided within hours.
 mod snapshot {
-    use std::collections::HashMap;
-
     use chrono::{DateTime, Duration, Utc};
     use modaudit::appeal::{AppealFiled, AppealIndex, AppealOutcome, AppealResult, AppealState};
     use modaudit::corpus::Label;
-    use modaudit::decision::{Action, Decision, Notice};
+    use modaudit::decision::{Action, Decision, DecisionDetails, DecisionIndex, Notice, OptionalScore};
     use modaudit::report::{Report, build_report, render_markdown};
     use modaudit::run::{RunManifest, ScenarioRecord, build_target};
     use modaudit::scenario::Plan;
@@ -864,7 +862,7 @@ mod snapshot {
             threshold_override: None,
             sharding: None,
         };
-        let mut decisions = HashMap::new();
+        let mut decisions = DecisionIndex::default();
         let mut appeals = AppealIndex::new();
         for (i, case) in plan.cases.iter().enumerate() {
             let removed = case.label == Label::Violating || i % 2 == 0;
@@ -872,25 +870,22 @@ mod snapshot {
             decisions.insert(
                 case.id.to_string(),
                 Decision {
-                    case_id: case.id.to_string(),
                     action,
-                    score: None,
-                    scores: Default::default(),
-                    notice: Notice {
-                        decision_id: removed.then(|| format!("d{i}")),
-                        reason: removed.then(|| "hate speech".into()),
-                        appeal_url: removed.then(|| "https://appeals.invalid".into()),
-                        ..Notice::default()
-                    },
-                    error: None,
-                    detail: None,
-                    model: None,
+                    score: OptionalScore::NONE,
                     latency_ms: 5,
                     attempts: 1,
-                    decided_at: at(i as i64),
                     response_sha256: None,
-                    response: None,
                     cache_hit: false,
+                    details: DecisionDetails {
+                        notice: Notice {
+                            decision_id: removed.then(|| format!("d{i}")),
+                            reason: removed.then(|| "hate speech".into()),
+                            appeal_url: removed.then(|| "https://appeals.invalid".into()),
+                            ..Notice::default()
+                        },
+                        ..DecisionDetails::default()
+                    }
+                    .boxed(),
                 },
             );
             if !removed || case.label != Label::Protected {

@@ -1,10 +1,8 @@
 //! Snapshot tests of every report format, built from a fixed corpus and fixed
 //! decisions, so any change to what a reader sees shows up as a reviewed diff.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use modaudit::decision::{Action, Decision, Notice, ScoreRule};
+use modaudit::decision::{Action, Decision, DecisionDetails, DecisionIndex, Notice, ScoreRule};
 use modaudit::report::{
     build_report, decisions_csv, render_annotations, render_html, render_junit, render_markdown, render_step_summary,
 };
@@ -19,7 +17,7 @@ fn at(seconds: i64) -> DateTime<Utc> {
 /// other post are removed; one case errs; some removals carry a full notice.
 /// Every decision carries a score, higher for removals, so the score-based
 /// bias metrics and their intervals show too.
-fn decisions(plan: &Plan) -> HashMap<String, Decision> {
+fn decisions(plan: &Plan) -> DecisionIndex {
     plan.cases
         .iter()
         .enumerate()
@@ -58,27 +56,25 @@ fn decisions(plan: &Plan) -> HashMap<String, Decision> {
                 _ => Some((i % 7) as f64 / 10.0),
             };
             let decision = Decision {
-                case_id: case.id.to_string(),
                 action,
-                score,
-                scores: Default::default(),
-                notice,
-                error,
-                detail: None,
-                model: None,
+                score: score.into(),
                 latency_ms: 5,
                 attempts: 1,
-                decided_at: at(i as i64),
                 response_sha256: None,
-                response: None,
                 cache_hit: false,
+                details: DecisionDetails {
+                    notice,
+                    error,
+                    ..DecisionDetails::default()
+                }
+                .boxed(),
             };
             (case.id.to_string(), decision)
         })
         .collect()
 }
 
-fn fixture() -> (Plan, RunManifest, HashMap<String, Decision>) {
+fn fixture() -> (Plan, RunManifest, DecisionIndex) {
     let plan = Plan::load(&crate::support::repo().join("tests/fixtures/snapshot/scenario.toml")).unwrap();
     let target = build_target(&plan).unwrap().info();
     let manifest = RunManifest {

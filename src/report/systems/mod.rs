@@ -324,7 +324,7 @@ fn sliced_rates(plan: &Plan, systems: &[SystemInput<'_>]) -> Vec<SlicedRates> {
 
 /// Whether `system` decided `case`, and if so whether adversely.
 fn adverse(system: &SystemInput<'_>, case: &Case) -> Option<bool> {
-    let decision = system.decisions.get(case.id.as_str())?;
+    let decision = system.decisions.get(case.id)?;
     decision
         .action
         .is_decision()
