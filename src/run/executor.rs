@@ -122,12 +122,16 @@ async fn hand_out_cases(
         Some(limit) if settings.concurrency_set => limit.min(settings.concurrency),
         Some(limit) => limit,
     };
-    // Room for what a fast target decides while the journal gathers a group.
-    let (tx, rx) = mpsc::channel::<Vec<DecisionRecord>>((in_flight * 2).max(MAX_GROUP));
+    // Room for what a fast target decides while the journal gathers a group,
+    // counted in decisions: the channel holds batches, and a decided batch
+    // holds its responses until the journal has them.
+    let batch_size = target.batch_size().max(1);
+    let queued_batches = (in_flight * 2).max(MAX_GROUP).div_ceil(batch_size).max(2);
+    let (tx, rx) = mpsc::channel::<Vec<DecisionRecord>>(queued_batches);
     let writer = spawn_journal_writer(journal, rx, Arc::clone(&observer));
     let batches = Arc::new(Batches {
         pending,
-        size: target.batch_size().max(1),
+        size: batch_size,
         next: AtomicUsize::new(0),
     });
     let workers = in_flight.max(1).min(batches.count());
