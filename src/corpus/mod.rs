@@ -14,7 +14,7 @@ pub mod stats;
 pub mod taxonomy;
 mod templates;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -271,7 +271,7 @@ impl ListedFiles<'_> {
 #[derive(Default)]
 struct Seen {
     files: Vec<PathBuf>,
-    cases: HashMap<Sym, (usize, u64)>,
+    cases: rustc_hash::FxHashMap<Sym, (usize, u64)>,
 }
 
 impl Seen {

@@ -20,12 +20,12 @@
 //! description from `results.json`. A run with undecided cases is refused
 //! (exit 3): it cannot be compared case for case.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{index_journal, read_manifest};
+use super::{KnownCases, index_journal, read_manifest};
 use crate::analysis::{AnalysisSettings, Correction};
 use crate::corpus::{Case, HashedFile, Label, load_corpus};
 use crate::decision::{Action, DecisionIndex};
@@ -208,7 +208,7 @@ fn load_run(dir: &Path) -> Result<LoadedRun, Error> {
     let manifest = read_manifest(dir)?;
     let results = read_results(dir, &manifest)?;
     let (case_source, cases) = run_cases(dir, &manifest)?;
-    let known: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    let known: KnownCases = cases.iter().map(|c| c.id).collect();
     let (decisions, _) = index_journal(&dir.join(JOURNAL_FILE), &known)?;
     let (cases, pending) = match case_source {
         // The corpora hold every case the scenario could have chosen; the run's are those it decided.

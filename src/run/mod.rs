@@ -27,7 +27,7 @@ mod rundir;
 mod several;
 mod shards;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -45,6 +45,7 @@ use crate::report::systems::SystemsReport;
 use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
 use crate::scenario::{CorpusRecord, Plan, Targets};
 use crate::shard::{Shard, Sharding};
+use crate::sym::Sym;
 
 pub use crate::manifest::{RunManifest, ScenarioRecord, ThresholdOverride};
 pub use compare::{BASELINE_FILES, DiffRequest, diff_runs, write_diff};
@@ -764,26 +765,29 @@ fn statements_of(plan: &Plan, decisions: &DecisionIndex) -> Result<Option<crate:
 /// (reports need only their hash) are skipped as lines are read, and the
 /// scores by attribute (reports need only the score) are dropped.
 fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex), Error> {
-    let known: HashSet<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+    let known: KnownCases = plan.cases.iter().map(|c| c.id).collect();
     index_journal(path, &known)
 }
 
+/// The ids of a run's cases: a journal record of any other case is refused.
+pub(crate) type KnownCases = rustc_hash::FxHashSet<Sym>;
+
 /// [`index_records`] for a run whose cases have the ids `known`.
-fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, AppealIndex), Error> {
+fn index_journal(path: &Path, known: &KnownCases) -> Result<(DecisionIndex, AppealIndex), Error> {
     let mut decisions = DecisionIndex::with_capacity(known.len());
     let mut appeals = AppealIndex::new();
     let mut problems = Vec::new();
     if path.exists() {
         scan_journal(path, |line, record| {
             let case_id = record.case_id();
-            if !known.contains(case_id) {
+            let Some(id) = Sym::existing(case_id).filter(|id| known.contains(id)) else {
                 problems.push(Diagnostic::at_line(
                     path,
                     line,
                     format!("a record for case `{case_id}`, which is not in this scenario's corpora"),
                 ));
                 return Ok(());
-            }
+            };
             let repeated = |what: &str, case_id: &str| {
                 Diagnostic::at_line(
                     path,
@@ -796,13 +800,13 @@ fn index_journal(path: &Path, known: &HashSet<&str>) -> Result<(DecisionIndex, A
                     case_id, mut decision, ..
                 }) => {
                     decision.drop_scores();
-                    match decisions.get_mut(&case_id) {
+                    match decisions.get_mut(id) {
                         Some(previous) if previous.action != Action::Error => {
                             problems.push(repeated("decision", &case_id));
                         }
                         Some(previous) => *previous = decision,
                         None => {
-                            decisions.insert(case_id, decision);
+                            decisions.insert(id, decision);
                         }
                     }
                 }

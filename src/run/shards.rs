@@ -12,7 +12,7 @@
 //! it concatenates the journals in shard order (1 to n) and writes every
 //! report file again from the merged journal, as one unsharded run would.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -20,8 +20,8 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Execution, RunDir, RunOutcome, check_same_run, index_journal, new_manifest, read_manifest, target_info_offline,
-    write_report,
+    Execution, KnownCases, RunDir, RunOutcome, check_same_run, index_journal, new_manifest, read_manifest,
+    target_info_offline, write_report,
 };
 use crate::error::Error;
 use crate::journal::{JOURNAL_FILE, scan_journal};
@@ -347,7 +347,12 @@ fn check_shard_journal(plan: &Plan, given: &GivenShard) -> Result<u64, Error> {
         .filter(|id| given.shard.contains(id))
         .collect();
     check_cases(&ids, &given.record, given.shard, &given.dir)?;
-    let known: HashSet<&str> = ids.iter().copied().collect();
+    let known: KnownCases = plan
+        .cases
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| given.shard.contains(id))
+        .collect();
     let journal = given.dir.join(JOURNAL_FILE);
     let (decisions, _) = index_journal(&journal, &known)?;
     let pending = ids.iter().filter(|id| !decisions.contains_key(**id)).count() as u64;
