@@ -9,7 +9,7 @@
 //! checksum of the text); the text is re-parsed from that record with the same
 //! CSV settings when needed, so quoting and escaping read back exactly.
 //!
-//! The files are kept in a process-wide, append-only registry ([`SOURCES`]),
+//! The files are kept in a process-wide, append-only registry (`SOURCES`),
 //! each opened once and read with positioned reads (no re-open, no seek per
 //! case on Unix). A file changed after it was loaded is detected by the
 //! checksum and reported ([`TextError`]) — never sent as some other text.
@@ -34,7 +34,7 @@ pub enum CaseText {
     InFile(FileText),
 }
 
-/// Where a case's text sits in a corpus file registered in [`SOURCES`].
+/// Where a case's text sits in a corpus file registered with [`register_source`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileText {
     /// Keyed 64-bit hash of the text as loaded, as two halves: four-byte
@@ -267,15 +267,49 @@ impl FileText {
 }
 
 /// Field `column` of the one CSV record in `bytes`, parsed with the settings
-/// the case loader uses.
+/// the case loader uses (the `csv` crate's defaults, which are `csv_core`'s).
+///
+/// One parser per thread, reset for each record: building a parser (its
+/// state machine) costs far more than parsing a short record.
 fn field_of_record(bytes: &[u8], column: usize) -> Option<String> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
-    let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).ok()? {
-        return None;
+    use csv_core::ReadRecordResult;
+    thread_local! {
+        static PARSER: std::cell::RefCell<csv_core::Reader> = std::cell::RefCell::new(csv_core::Reader::new());
     }
-    let field = record.get(column)?;
-    String::from_utf8(field.to_vec()).ok()
+    PARSER.with_borrow_mut(|parser| {
+        parser.reset();
+        // Unquoting never makes a field longer; the end of field `column` is
+        // the last end needed.
+        let mut output = vec![0; bytes.len()];
+        let mut ends = vec![0; column + 1];
+        let (mut read, mut written, mut ended) = (0, 0, 0);
+        loop {
+            let (result, nin, nout, nend) =
+                parser.read_record(&bytes[read..], &mut output[written..], &mut ends[ended..]);
+            read += nin;
+            written += nout;
+            ended += nend;
+            match result {
+                ReadRecordResult::InputEmpty if read < bytes.len() => {}
+                // The record has no line end: an empty input marks the end.
+                ReadRecordResult::InputEmpty => {
+                    let (result, _, _, nend) = parser.read_record(&[], &mut output[written..], &mut ends[ended..]);
+                    ended += nend;
+                    if result == ReadRecordResult::OutputFull {
+                        return None;
+                    }
+                    break;
+                }
+                ReadRecordResult::OutputFull => return None,
+                ReadRecordResult::OutputEndsFull | ReadRecordResult::Record | ReadRecordResult::End => break,
+            }
+        }
+        if ended <= column {
+            return None;
+        }
+        let start = if column == 0 { 0 } else { ends[column - 1] };
+        String::from_utf8(output.get(start..ends[column])?.to_vec()).ok()
+    })
 }
 
 impl From<&str> for CaseText {
@@ -354,6 +388,9 @@ mod tests {
         assert_eq!(field_of_record(record, 2).as_deref(), Some("Hi, \"you\"\r\nthere é"));
         assert_eq!(field_of_record(b"\na,b\n", 1).as_deref(), Some("b"));
         assert_eq!(field_of_record(b"a,b\n", 5), None);
+        assert_eq!(field_of_record(b"a,\"b\"\"c\"", 1).as_deref(), Some("b\"c"));
+        assert_eq!(field_of_record(b"a,b,c,d\r\n", 0).as_deref(), Some("a"));
+        assert_eq!(field_of_record(b"a,,c\n", 1).as_deref(), Some(""));
     }
 
     #[test]
