@@ -700,7 +700,7 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
             if let Some(file) = taxonomy {
                 merged = merged.merged_with(Taxonomy::load(&file)?);
             }
-            let stats = corpus_stats(&load_corpus(&dir)?, min, &merged);
+            let stats = corpus_stats(&load_corpus(&dir)?, min, &merged)?;
             if json {
                 show_json(&stats);
             } else {
@@ -731,12 +731,13 @@ fn corpus_command(command: CorpusCommand) -> Result<u8, Error> {
                 {
                     continue;
                 }
+                let text = case.text()?;
                 writer
                     .write_record(
                         [
                             case.id.as_str(),
                             &case.lang,
-                            &case.text,
+                            &text,
                             case.label.as_str(),
                             &case.category,
                             case.target_group.as_deref().unwrap_or_default(),
@@ -831,7 +832,7 @@ fn review_command(command: ReviewCommand) -> Result<(), Error> {
             ));
         }
         ReviewCommand::Status { dir, json, seed } => {
-            let status = review_status(&load_corpus(&dir)?, seed);
+            let status = review_status(&load_corpus(&dir)?, seed)?;
             if json {
                 show_json(&status);
             } else {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::case_text::TextError;
 use crate::diagnostic::Diagnostics;
 use crate::exit;
 use crate::moderator::SetupError;
@@ -62,6 +63,10 @@ pub enum Error {
     /// The run was interrupted before every case was decided.
     #[error("the run was interrupted with {pending} cases undecided; continue it with `modaudit run --resume {}`", dir.display())]
     Interrupted { dir: PathBuf, pending: u64 },
+    /// The text of a case cannot be read back from its corpus file: the file
+    /// changed (or went away) since it was loaded.
+    #[error(transparent)]
+    CaseText(#[from] TextError),
     /// Shards cannot be run or merged as asked (boxed: the error stays small).
     #[error(transparent)]
     Shard(Box<ShardError>),
@@ -81,9 +86,11 @@ impl Error {
             | Error::SeveralTargets { .. }
             | Error::NotComparable(_) => exit::BAD_INPUT,
             Error::Shard(e) => e.exit_code(),
-            Error::Target(_) | Error::Io { .. } | Error::Interrupted { .. } | Error::IncompleteRun { .. } => {
-                exit::RUN_INCOMPLETE
-            }
+            Error::Target(_)
+            | Error::Io { .. }
+            | Error::CaseText(_)
+            | Error::Interrupted { .. }
+            | Error::IncompleteRun { .. } => exit::RUN_INCOMPLETE,
         }
     }
 

@@ -9,7 +9,8 @@
 //! caller's own program.
 //!
 //! Dependencies run one way: [`decision`], [`journal`], [`diagnostic`],
-//! [`hash`], [`draw`], [`input`], [`fsutil`], [`plural`] and [`shard`] at the bottom;
+//! [`hash`], [`draw`], [`input`], [`fsutil`], [`plural`], [`shard`], [`sym`] and
+//! [`case_text`] at the bottom;
 //! then [`corpus`], [`scenario`] and [`moderator`]; then [`manifest`],
 //! [`analysis`] and the appeal metrics; then [`report`] and [`schema`]; then
 //! [`run`]; then [`cli`].
@@ -19,8 +20,10 @@
 pub mod analysis;
 pub mod appeal;
 pub mod cache;
+pub mod case_text;
 pub mod cli;
 pub mod corpus;
+pub mod csv_record;
 pub mod decision;
 pub mod diagnostic;
 pub mod draw;

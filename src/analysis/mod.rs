@@ -375,7 +375,7 @@ pub(crate) mod test_support {
         Case {
             id: id.into(),
             lang: lang.into(),
-            text: format!("text of {id}"),
+            text: format!("text of {id}").into(),
             label,
             category: category.into(),
             target_group: group.map(Into::into),

@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Case, Label, canonical_language_tag};
+use super::{Case, CaseText, Label, canonical_language_tag};
+use crate::case_text::register_source;
 use crate::diagnostic::{Diagnostic, LineCounter, excerpt};
+use crate::input::InputBytes;
 
 /// The standard columns, in their conventional order.
 pub const CASE_COLUMNS: [&str; 9] = [
@@ -31,7 +33,23 @@ struct Columns {
 
 /// Parses and validates the cases of one CSV file. Problems are appended to
 /// `problems`; the returned cases (with their 1-based line) are the valid ones.
+/// Their texts are held: `bytes` need not be a file's content.
 pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
+    parse(path, bytes, None, problems)
+}
+
+/// [`parse_cases`] for the file at `path` just read as `input`: each text is
+/// kept as the location of its record in the file, to be read back when
+/// needed (see [`super::CaseText`]), or held when the file cannot be opened
+/// again.
+pub fn parse_case_file(path: &Path, input: &InputBytes, problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
+    let skipped = (input.raw().len() - input.content().len()) as u64;
+    parse(path, input.content(), Some(skipped), problems)
+}
+
+/// Parses `bytes`; with `skipped` (the bytes of `path` before `bytes`), texts
+/// are located in the file at `path`.
+fn parse(path: &Path, bytes: &[u8], skipped: Option<u64>, problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
     let mut lines = LineCounter::new(bytes);
     let header = match reader.byte_headers() {
@@ -44,17 +62,26 @@ pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) ->
     let Some(columns) = read_header(path, &header, problems) else {
         return Vec::new();
     };
+    let text_column = columns.index.get("text").copied();
+    let source = skipped
+        .zip(text_column)
+        .and_then(|(skipped, column)| register_source(path, skipped, column));
     let mut cases = Vec::new();
-    for record in reader.byte_records() {
-        let record = match record {
-            Ok(r) => r,
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 problems.push(csv_error(path, &e, &mut lines));
                 continue;
             }
-        };
+        }
+        let start = record.position().map_or(0, csv::Position::byte);
+        let end = reader.position().byte();
         let line = record.position().map_or(0, |p| lines.csv_line(p));
-        if let Some(case) = read_case(path, line, &record, &columns, problems) {
+        let text = |text: String| CaseText::in_file(source, start, end.saturating_sub(start), text);
+        if let Some(case) = read_case(path, line, &record, &columns, text, problems) {
             cases.push((case, line));
         }
     }
@@ -123,6 +150,7 @@ fn read_case(
     line: u64,
     record: &csv::ByteRecord,
     columns: &Columns,
+    located: impl FnOnce(String) -> CaseText,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Case> {
     let before = problems.len();
@@ -209,7 +237,7 @@ fn read_case(
     Some(Case {
         id: id?.into(),
         lang: lang?.into(),
-        text: text?,
+        text: located(text?),
         label: label?,
         category: category?.trim().to_string().into(),
         target_group: target_group.map(Into::into),
@@ -252,7 +280,8 @@ pub fn case_problems(case: &Case) -> Vec<(&'static str, String)> {
     if let Err(message) = canonical_language_tag(&case.lang) {
         problems.push(("lang", format!("malformed language tag: {message}")));
     }
-    if let Some(message) = text_problem(&case.text) {
+    // a text located in a file was checked when the file was loaded
+    if let Some(message) = case.text.held().and_then(text_problem) {
         problems.push(("text", message));
     }
     if let Some(message) = category_problem(&case.category) {

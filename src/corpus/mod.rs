@@ -25,7 +25,8 @@ use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, InputBytes, ReadError, TOML_LIMIT, read_inside};
 use crate::sym::Sym;
 
-pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_cases};
+pub use crate::case_text::{CaseText, TextError};
+pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_case_file, parse_cases};
 pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_families};
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
@@ -76,8 +77,10 @@ pub struct Case {
     pub id: Sym,
     /// BCP 47 tag, canonical case.
     pub lang: Sym,
-    /// The text exactly as the moderation system is to see it.
-    pub text: String,
+    /// The text exactly as the moderation system is to see it; read it with
+    /// [`Case::text`] (a case loaded from a corpus file keeps only where its
+    /// text sits in the file).
+    pub text: CaseText,
     pub label: Label,
     /// Functionality, e.g. `counter_speech`, `reclaimed_term`, `slur`.
     pub category: Sym,
@@ -159,7 +162,7 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         let Some((path, bytes)) = listed.read(file, "files", &mut problems) else {
             continue;
         };
-        let parsed = parse_cases(&path, bytes.content(), &mut problems);
+        let parsed = parse_case_file(&path, &bytes, &mut problems);
         drop(bytes);
         let at = seen.file(&path);
         admit(
@@ -375,6 +378,15 @@ fn validate_manifest(
     declared
 }
 
+impl Case {
+    /// The text exactly as the moderation system is to see it, read back from
+    /// its corpus file if it is not held; an error names the file and this
+    /// case when the file changed since it was loaded.
+    pub fn text(&self) -> Result<std::borrow::Cow<'_, str>, TextError> {
+        self.text.read(&self.id)
+    }
+}
+
 impl Corpus {
     /// Languages and the number of cases in each, in first-seen order.
     pub fn language_counts(&self) -> Vec<(String, usize)> {
@@ -386,5 +398,78 @@ impl Corpus {
             }
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_is_no_larger_than_while_its_text_was_a_string() {
+        // 80 bytes while the text was a `String`.
+        assert!(std::mem::size_of::<Case>() <= 80);
+    }
+
+    /// A corpus whose texts need quoting, with a byte-order mark and CRLF.
+    fn tricky_corpus(dir: &Path) -> Vec<&'static str> {
+        let texts = vec![
+            "plain",
+            "commas, \"quotes\" and, more",
+            "two\nlines",
+            "crlf\r\ninside",
+            "ünïcödé — 日本語 🙂",
+        ];
+        std::fs::write(
+            dir.join("corpus.toml"),
+            "name = \"t\"\nversion = \"1\"\ndescription = \"t\"\nlicense = \"CC0-1.0\"\nlanguages = [\"en\"]\nfiles = [\"cases.csv\"]\n",
+        )
+        .unwrap();
+        let mut csv = String::from("\u{feff}id,lang,text,label,category\r\n");
+        for (i, text) in texts.iter().enumerate() {
+            csv.push_str(&format!("c{i},en,\"{}\",protected,c\r\n", text.replace('"', "\"\"")));
+        }
+        std::fs::write(dir.join("cases.csv"), csv).unwrap();
+        texts
+    }
+
+    #[test]
+    fn texts_of_a_corpus_file_read_back_exactly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let texts = tricky_corpus(tmp.path());
+        let corpus = load_corpus(tmp.path()).unwrap();
+        assert_eq!(corpus.cases.len(), texts.len());
+        for (case, text) in corpus.cases.iter().zip(&texts) {
+            assert!(matches!(case.text, CaseText::InFile(_)), "{:?}", case.text);
+            assert_eq!(case.text().unwrap(), *text);
+        }
+        // Loading the unchanged file again shares its registration.
+        let again = load_corpus(tmp.path()).unwrap();
+        assert_eq!(again.cases[1].text, corpus.cases[1].text);
+    }
+
+    #[test]
+    fn a_file_changed_after_loading_is_reported_with_the_case() {
+        let tmp = tempfile::tempdir().unwrap();
+        tricky_corpus(tmp.path());
+        let corpus = load_corpus(tmp.path()).unwrap();
+        let path = tmp.path().join("cases.csv");
+        let original = std::fs::read_to_string(&path).unwrap();
+        // Same length, other letters: only the checksum can tell.
+        std::fs::write(&path, original.replace("plain", "PLAIN")).unwrap();
+        let error = corpus.cases[0].text().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("corpus file {} changed since it was loaded: case c0", path.display())
+        );
+        assert_eq!(corpus.cases[1].text().unwrap(), "commas, \"quotes\" and, more");
+        std::fs::write(&path, &original[..original.len() / 2]).unwrap();
+        let error = corpus.cases[4].text().unwrap_err();
+        assert!(
+            error.to_string().ends_with("changed since it was loaded: case c4"),
+            "{error}"
+        );
+        std::fs::write(&path, &original).unwrap();
+        assert_eq!(corpus.cases[0].text().unwrap(), "plain");
     }
 }

@@ -5,13 +5,14 @@
 //! does not know, and group names that look like one group written two ways.
 
 use crate::visible::for_terminal_line;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
 use super::taxonomy::{Taxonomy, similar_names};
-use super::{Case, Corpus, Label};
+use super::{Case, Corpus, Label, TextError};
 
 /// Jaccard similarity of character trigrams at or above which two texts are near-duplicates.
 pub const NEAR_DUPLICATE: f64 = 0.9;
@@ -67,7 +68,8 @@ pub struct Flag {
 }
 
 /// Computes coverage and lint; target groups are looked up in `taxonomy`.
-pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> CorpusStats {
+/// Fails when a case's text cannot be read back from its corpus file.
+pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> Result<CorpusStats, TextError> {
     let mut by_lang: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
     for case in &corpus.cases {
         let primary = case.lang.split('-').next().unwrap_or(&case.lang);
@@ -118,7 +120,8 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> Co
             target_groups,
             characteristics,
         });
-        flags.extend(near_duplicates(cases));
+        let texts = cases.iter().map(|c| c.text()).collect::<Result<Vec<_>, _>>()?;
+        flags.extend(near_duplicates(cases, &texts));
     }
     let mut families: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for case in &corpus.cases {
@@ -134,7 +137,7 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> Co
         });
     }
     for case in &corpus.cases {
-        if let Some((expected, found)) = script_mismatch(case) {
+        if let Some((expected, found)) = script_mismatch(case, &case.text()?) {
             flags.push(Flag {
                 kind: FlagKind::ScriptMismatch,
                 message: format!(
@@ -146,14 +149,14 @@ pub fn corpus_stats(corpus: &Corpus, min_cell: usize, taxonomy: &Taxonomy) -> Co
         }
     }
     flags.extend(group_flags(corpus, taxonomy));
-    CorpusStats {
+    Ok(CorpusStats {
         name: corpus.manifest.name.clone(),
         version: corpus.manifest.version.clone(),
         cases: corpus.cases.len(),
         min_cell,
         languages,
         flags,
-    }
+    })
 }
 
 /// The target groups a taxonomy does not know (with the group each looks
@@ -241,10 +244,10 @@ fn jaccard(a: &BTreeSet<u64>, b: &BTreeSet<u64>) -> f64 {
 /// Near-duplicate texts within a language (members of one family excluded): a
 /// MinHash-style sketch (the 4 smallest trigram hashes) proposes candidates,
 /// exact Jaccard similarity decides.
-fn near_duplicates(cases: &[&Case]) -> Vec<Flag> {
+fn near_duplicates(cases: &[&Case], texts: &[Cow<'_, str>]) -> Vec<Flag> {
     const SKETCH: usize = 4;
     const MAX_BUCKET: usize = 200;
-    let grams: Vec<BTreeSet<u64>> = cases.iter().map(|c| trigrams(&normalise(&c.text))).collect();
+    let grams: Vec<BTreeSet<u64>> = texts.iter().map(|t| trigrams(&normalise(t))).collect();
     let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, g) in grams.iter().enumerate() {
         for h in g.iter().take(SKETCH) {
@@ -267,7 +270,7 @@ fn near_duplicates(cases: &[&Case]) -> Vec<Flag> {
         }
         let similarity = jaccard(&grams[i], &grams[j]);
         if similarity >= NEAR_DUPLICATE {
-            let what = if normalise(&a.text) == normalise(&b.text) {
+            let what = if normalise(&texts[i]) == normalise(&texts[j]) {
                 "the same text"
             } else {
                 "near-duplicate texts"
@@ -334,10 +337,10 @@ fn expected_script(lang: &str) -> Option<&'static str> {
     })
 }
 
-fn script_mismatch(case: &Case) -> Option<(&'static str, &'static str)> {
+fn script_mismatch(case: &Case, text: &str) -> Option<(&'static str, &'static str)> {
     let expected = expected_script(&case.lang)?;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for s in case.text.chars().filter_map(script_of) {
+    for s in text.chars().filter_map(script_of) {
         *counts.entry(s).or_default() += 1;
     }
     let letters: usize = counts.values().sum();
@@ -488,7 +491,8 @@ mod tests {
             ]),
             2,
             &Taxonomy::default(),
-        );
+        )
+        .unwrap();
         let kinds: Vec<&FlagKind> = stats.flags.iter().map(|f| &f.kind).collect();
         assert!(kinds.contains(&&FlagKind::NearDuplicate));
         assert_eq!(

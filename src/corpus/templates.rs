@@ -316,7 +316,7 @@ pub fn expand_templates(
                     Case {
                         id: format!("{id}-{}", group.id).into(),
                         lang: lang.clone().into(),
-                        text: rendered,
+                        text: rendered.into(),
                         label,
                         category: category.trim().to_string().into(),
                         target_group: Some(group.target_group.as_str().into()),

@@ -57,7 +57,9 @@ pub fn decisions_csv(plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<
 /// Writes `decisions.csv` to `out` in corpus order, row by row (no more than a
 /// row is held in memory); undecided cases have an empty action. Local paths
 /// in the system's words are shortened as in every published file (see
-/// [`LocalPaths`]).
+/// [`LocalPaths`]). A case text that cannot be read back from its corpus file
+/// fails the write with that [`crate::corpus::TextError`] inside the
+/// [`std::io::Error`].
 pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &DecisionIndex) -> std::io::Result<()> {
     let local = LocalPaths::of(plan, None);
     let mut writer = csv::WriterBuilder::new()
@@ -67,6 +69,7 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
     for case in &plan.cases {
         let d = decisions.get(case.id);
         let words = |v| shortened(&local, v);
+        let text = case.text().map_err(std::io::Error::other)?;
         let row: [Cow<'_, str>; COLUMNS.len()] = [
             Cow::Borrowed(&case.id),
             Cow::Borrowed(&case.lang),
@@ -94,7 +97,7 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
             words(d.and_then(|d| d.detail())),
             shown(d.map(|d| d.cache_hit.to_string())),
             shown(d.and_then(|d| d.response_sha256).map(|sha| sha.to_string())),
-            Cow::Borrowed(&case.text),
+            text,
         ];
         for cell in &row {
             writer.write_field(neutralise_formula(cell).as_bytes())?;

@@ -38,7 +38,7 @@ use crate::analysis::{
 };
 use crate::appeal::{AppealIndex, AppealReport, NoticeCoverage, appeal_report};
 use crate::corpus::review::{LanguageReview, ReviewFilter};
-use crate::corpus::{Characteristic, TransformSummary, canonical_language_tag};
+use crate::corpus::{Characteristic, TextError, TransformSummary, canonical_language_tag};
 use crate::decision::{Action, DecisionIndex, ScoreRule};
 use crate::error::Error;
 use crate::exit;
@@ -712,13 +712,26 @@ pub fn write_outputs(
     // One row per case: written (and hashed) row by row, never built in memory.
     let sha256 = write_atomically_streaming(&dir.join("decisions.csv"), |out| {
         write_decisions_csv(out, plan, decisions)
-    })?;
+    })
+    .map_err(case_text_error)?;
     hashes.insert("decisions.csv".into(), sha256);
     let journal = dir.join(crate::journal::JOURNAL_FILE);
     if let Ok(sha256) = sha256_file(&journal) {
         hashes.insert(crate::journal::JOURNAL_FILE.to_string(), sha256);
     }
     Ok(hashes)
+}
+
+/// The error of a case text that could not be read back, if that is what
+/// failed a write, named as such rather than as a failure of the file written.
+fn case_text_error(error: Error) -> Error {
+    match error {
+        Error::Io { path, source } => match source.downcast::<TextError>() {
+            Ok(text) => Error::CaseText(text),
+            Err(source) => Error::Io { path, source },
+        },
+        other => other,
+    }
 }
 
 impl Report {

@@ -27,7 +27,7 @@ use crate::analysis::agreement::{
 };
 use crate::analysis::interval::wilson;
 use crate::corpus::review::{CaseReview, CaseStatus, Reason, StatusCounts, declared_language, review_cases};
-use crate::corpus::{Case, Corpus, Label, canonical_language_tag};
+use crate::corpus::{Case, Corpus, Label, TextError, canonical_language_tag};
 use crate::diagnostic::excerpt;
 use crate::visible::for_terminal_line;
 
@@ -175,8 +175,9 @@ fn category(label: Label) -> Category {
 }
 
 /// The review status of every language of a corpus; bootstrap intervals are
-/// drawn with `seed`.
-pub fn review_status(corpus: &Corpus, seed: u64) -> ReviewStatusReport {
+/// drawn with `seed`. Fails when a reviewed case's text cannot be read back
+/// from its corpus file.
+pub fn review_status(corpus: &Corpus, seed: u64) -> Result<ReviewStatusReport, TextError> {
     let bootstrap = Bootstrap {
         seed,
         resamples: BOOTSTRAP_RESAMPLES,
@@ -188,7 +189,7 @@ pub fn review_status(corpus: &Corpus, seed: u64) -> ReviewStatusReport {
         .iter()
         .map(|l| canonical_language_tag(l).unwrap_or_else(|_| l.clone()))
         .collect();
-    let (reviewed, orphans) = review_cases(corpus);
+    let (reviewed, orphans) = review_cases(corpus)?;
     let mut by_language: BTreeMap<String, Vec<(&Case, CaseReview<'_>)>> = BTreeMap::new();
     for (case, review) in reviewed {
         by_language
@@ -202,7 +203,7 @@ pub fn review_status(corpus: &Corpus, seed: u64) -> ReviewStatusReport {
         .map(|(language, cases)| language_status(language, &cases, bootstrap))
         .collect();
     languages.sort_by_key(|l| order(&l.language));
-    ReviewStatusReport {
+    Ok(ReviewStatusReport {
         corpus: corpus.manifest.name.clone(),
         version: corpus.manifest.version.clone(),
         confidence: REVIEW_CONFIDENCE,
@@ -215,7 +216,7 @@ pub fn review_status(corpus: &Corpus, seed: u64) -> ReviewStatusReport {
             .collect(),
         orphan_reviews: orphans.len() as u64,
         languages,
-    }
+    })
 }
 
 fn language_status(language: String, cases: &[(&Case, CaseReview<'_>)], bootstrap: Bootstrap) -> LanguageStatus {
@@ -577,7 +578,7 @@ mod tests {
             .map(|i| Case {
                 id: format!("c{i:02}").into(),
                 lang: "sw".into(),
-                text: format!("maandishi {i}"),
+                text: format!("maandishi {i}").into(),
                 label: Label::Protected,
                 category: "counter_speech".into(),
                 target_group: None,
@@ -598,7 +599,7 @@ mod tests {
                     case_id: cases[i].id.to_string(),
                     reviewer: reviewer.into(),
                     reviewed_on: chrono::NaiveDate::from_ymd_opt(2027, 1, 15).unwrap(),
-                    text_sha256: sha256_hex(cases[i].text.as_bytes()),
+                    text_sha256: sha256_hex(cases[i].text().unwrap().as_bytes()),
                     label: if bit == b'1' {
                         Label::Violating
                     } else {
@@ -636,7 +637,7 @@ mod tests {
 
     #[test]
     fn three_reviewers_get_fleiss_kappa_and_krippendorff_alpha() {
-        let status = review_status(&corpus(|_, _| false), 0);
+        let status = review_status(&corpus(|_, _| false), 0).unwrap();
         let sw = &status.languages[0];
         let between = sw.between_reviewers.as_ref().unwrap();
         assert_eq!(between.cohen, None, "three reviewers: Fleiss' κ, not Cohen's");
@@ -653,13 +654,13 @@ mod tests {
                 cases: 30
             }]
         );
-        assert_eq!(review_status(&corpus(|_, _| false), 0), status, "seeded");
+        assert_eq!(review_status(&corpus(|_, _| false), 0).unwrap(), status, "seeded");
     }
 
     #[test]
     fn missing_answers_leave_fleiss_to_the_complete_cases_and_alpha_to_all() {
         let missing = |r: usize, i: usize| (r == 1 && (i == 3 || i == 17)) || (r == 2 && i.is_multiple_of(5));
-        let status = review_status(&corpus(missing), 0);
+        let status = review_status(&corpus(missing), 0).unwrap();
         let between = status.languages[0].between_reviewers.clone().unwrap();
         close(
             between.krippendorff.unwrap().alpha,

@@ -259,13 +259,14 @@ impl Prober {
 
     async fn submit(&self, case: &Case, decision: &Decision, key: &str) -> Result<AppealFiled, AttemptError> {
         let decision_id = decision.notice().decision_id.clone().unwrap_or_default();
+        let text = case.text().map_err(AttemptError::permanent)?;
         let body = render_template(
             &self.appeal.submit_body,
             &[
                 ("id", &case.id),
                 ("decision_id", &decision_id),
                 ("lang", &case.lang),
-                ("text", &case.text),
+                ("text", &text),
                 ("appeal_text", &self.appeal.appeal_text),
                 ("idempotency_key", key),
             ],

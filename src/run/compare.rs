@@ -414,7 +414,7 @@ fn cases_from_decisions_csv(dir: &Path, manifest: &RunManifest) -> Result<Vec<Ca
         cases.push(Case {
             id: cell(id).into(),
             lang: cell(lang).into(),
-            text: cell(text),
+            text: cell(text).into(),
             label: case_label,
             category: cell(category).into(),
             target_group: optional(target_group).map(Into::into),

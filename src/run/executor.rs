@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use super::events::{RunEvent, RunObserver};
 use super::rate_limit::Throttle;
 use crate::cache::Cache;
-use crate::corpus::Case;
+use crate::corpus::{Case, TextError};
 use crate::decision::{Action, Decision, DecisionDetails, DecisionRecord, OptionalScore};
 use crate::error::Error;
 use crate::hash::HashingWriter;
@@ -135,6 +135,7 @@ async fn hand_out_cases(
         next: AtomicUsize::new(0),
     });
     let workers = in_flight.max(1).min(batches.count());
+    let unreadable = Arc::new(FirstError::default());
     let mut tasks = JoinSet::new();
     for _ in 0..workers {
         let batches = Arc::clone(&batches);
@@ -144,10 +145,11 @@ async fn hand_out_cases(
         let context = Arc::clone(&context);
         let tx = tx.clone();
         let stop = stop.clone();
+        let unreadable = Arc::clone(&unreadable);
         tasks.spawn(async move {
             let mut members: Vec<&Case> = Vec::with_capacity(batches.size);
             // A failed journal writer closes the channel; its error is reported below.
-            while !*stop.borrow() && !tx.is_closed() {
+            while !*stop.borrow() && !tx.is_closed() && !unreadable.is_set() {
                 let Some(batch) = batches.take() else { break };
                 members.clear();
                 members.extend(batch.iter().map(|&i| &plan.cases[i]));
@@ -157,7 +159,15 @@ async fn hand_out_cases(
                     () = stopped(stop.clone()) => None,
                     decisions = decide_batch(target.as_ref(), &members, &plan.run, &context, observer.as_ref()) => Some(decisions),
                 };
-                let Some(decisions) = decided else { break };
+                let decisions = match decided {
+                    None => break,
+                    Some(Ok(decisions)) => decisions,
+                    // The batch stays pending; the run stops with the error.
+                    Some(Err(error)) => {
+                        unreadable.set(error);
+                        break;
+                    }
+                };
                 if tx.send(decisions).await.is_err() {
                     break;
                 }
@@ -171,6 +181,9 @@ async fn hand_out_cases(
     let decided = writer
         .await
         .map_err(|e| Error::Target(format!("the journal writer failed: {e}")))??;
+    if let Some(error) = unreadable.take() {
+        return Err(error.into());
+    }
     observer.on_event(&RunEvent::Finished);
     let interrupted = *stop.borrow();
     Ok(Execution {
@@ -178,6 +191,32 @@ async fn hand_out_cases(
         interrupted,
         rate_limiting: context.throttle.rate_limiting(),
     })
+}
+
+/// The first case text that could not be read back, which stops every worker.
+#[derive(Default)]
+struct FirstError {
+    set: AtomicBool,
+    error: std::sync::Mutex<Option<TextError>>,
+}
+
+impl FirstError {
+    fn set(&self, error: TextError) {
+        let mut slot = self.error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert(error);
+        self.set.store(true, Ordering::Relaxed);
+    }
+
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::Relaxed)
+    }
+
+    fn take(&self) -> Option<TextError> {
+        self.error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// The pending cases, cut into the target's batches, handed out in order.
@@ -249,41 +288,49 @@ fn write_journal(
 }
 
 /// Asks the target about one batch (or serves it from the cache), with rate
-/// limit, timeout and retries. Never fails: a batch that cannot be decided
-/// yields `error` decisions with the reason.
+/// limit, timeout and retries. A batch the target cannot decide yields
+/// `error` decisions with the reason; the batch fails only when the text of
+/// one of its cases cannot be read back from its corpus file.
 pub async fn decide_batch(
     target: &dyn Moderator,
     cases: &[&Case],
     settings: &RunSettings,
     context: &Context,
     observer: &dyn RunObserver,
-) -> Vec<DecisionRecord> {
+) -> Result<Vec<DecisionRecord>, TextError> {
+    let texts = cases.iter().map(|case| case.text()).collect::<Result<Vec<_>, _>>()?;
     let Some(cache) = &context.cache else {
-        return ask(target, cases, settings, context, observer).await;
+        let requests: Vec<ModerationRequest<'_>> = cases.iter().zip(&texts).map(|(c, t)| request_of(c, t)).collect();
+        return Ok(ask(target, cases, &requests, settings, context, observer).await);
     };
     let mut decisions = Vec::with_capacity(cases.len());
     let mut missed: Vec<&Case> = Vec::with_capacity(cases.len());
-    for &case in cases {
-        match cache.get(&request_of(case)) {
+    let mut missed_requests: Vec<ModerationRequest<'_>> = Vec::with_capacity(cases.len());
+    for (&case, text) in cases.iter().zip(&texts) {
+        let request = request_of(case, text);
+        match cache.get(&request) {
             Some(verdict) => {
                 let mut decision = decision_from_verdict(&case.id, verdict, 0, 0);
                 decision.decision.cache_hit = true;
                 decisions.push(decision);
             }
-            None => missed.push(case),
+            None => {
+                missed.push(case);
+                missed_requests.push(request);
+            }
         }
     }
     if !missed.is_empty() {
-        decisions.extend(ask(target, &missed, settings, context, observer).await);
+        decisions.extend(ask(target, &missed, &missed_requests, settings, context, observer).await);
     }
-    decisions
+    Ok(decisions)
 }
 
-fn request_of(case: &Case) -> ModerationRequest<'_> {
+fn request_of<'a>(case: &'a Case, text: &'a str) -> ModerationRequest<'a> {
     ModerationRequest {
         id: &case.id,
         lang: &case.lang,
-        text: &case.text,
+        text,
     }
 }
 
@@ -407,11 +454,11 @@ where
 async fn ask(
     target: &dyn Moderator,
     cases: &[&Case],
+    requests: &[ModerationRequest<'_>],
     settings: &RunSettings,
     context: &Context,
     observer: &dyn RunObserver,
 ) -> Vec<DecisionRecord> {
-    let requests: Vec<ModerationRequest<'_>> = cases.iter().map(|c| request_of(c)).collect();
     let timeout = (!target.times_requests_itself()).then_some(settings.timeout);
     let started = Instant::now();
     let on_wait = |wait: Wait<'_>| match wait {
@@ -428,7 +475,7 @@ async fn ask(
         }),
     };
     let Attempted { result, attempts } = retrying(&context.throttle, settings, timeout, on_wait, || {
-        target.moderate(&requests)
+        target.moderate(requests)
     })
     .await;
     let result = result.map_err(|error| match error.retry {

@@ -535,7 +535,13 @@ impl PlanBuilder<'_> {
             share,
             max_per_language: raw.max_per_language,
         };
-        let made = perturb(&cases, &settings);
+        let made = match perturb(&cases, &settings) {
+            Ok(made) => made,
+            Err(error) => {
+                self.problem(&["perturb"], error.to_string());
+                return (cases, None);
+            }
+        };
         if made.summary.iter().all(|t| t.counts.originals == 0) {
             self.problem(&["perturb"], "no case of the run passes the [perturb] filters");
             return (cases, None);
@@ -1081,7 +1087,13 @@ impl PlanBuilder<'_> {
             let path = self.resolve(dir);
             match load_corpus(&path) {
                 Ok(corpus) => {
-                    reviews.push(ReviewIndex::of(&corpus));
+                    match ReviewIndex::of(&corpus) {
+                        Ok(index) => reviews.push(index),
+                        Err(error) => {
+                            self.problem(&["corpora"], error.to_string());
+                            reviews.push(ReviewIndex::default());
+                        }
+                    }
                     let Corpus {
                         manifest,
                         cases: corpus_cases,

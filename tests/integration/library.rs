@@ -71,7 +71,7 @@ fn recording(cases: &[Case]) -> String {
     cases
         .iter()
         .map(|case| {
-            let (action, score, reason) = decide(&case.lang, &case.text);
+            let (action, score, reason) = decide(&case.lang, &case.text().unwrap());
             let mut row = json!({"id": case.id, "action": action.as_str()});
             if let Some(score) = score {
                 row["score"] = json!(score);

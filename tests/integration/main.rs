@@ -10,6 +10,7 @@ mod command_target;
 mod completions;
 mod config_limits;
 mod consistency;
+mod corpus_texts;
 mod corpus_tools;
 mod diff;
 mod gates_and_exit_codes;

@@ -306,7 +306,7 @@ fn row_to_case(
     let case = Case {
         id: id.into(),
         lang: case_lang.into(),
-        text,
+        text: text.into(),
         label,
         category: category
             .map_or_else(|| options.category.clone(), |c| c.trim().to_string())

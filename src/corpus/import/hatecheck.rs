@@ -228,7 +228,7 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
         let case = Case {
             id: id.into(),
             lang: lang.clone().into(),
-            text: get("test_case").to_string(),
+            text: get("test_case").into(),
             label,
             category: get("functionality").trim().to_string().into(),
             target_group: group.map(Into::into),

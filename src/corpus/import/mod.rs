@@ -88,7 +88,7 @@ pub(crate) fn write_corpus(
         let mut row = vec![
             case.id.to_string(),
             case.lang.to_string(),
-            case.text.clone(),
+            case.text()?.into_owned(),
             case.label.to_string(),
             case.category.to_string(),
             case.target_group.map(String::from).unwrap_or_default(),

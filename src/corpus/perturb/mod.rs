@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Case, FAMILY_KIND_COLUMN, FamilyKind, Label, language_covered_by};
+use super::{Case, FAMILY_KIND_COLUMN, FamilyKind, Label, TextError, language_covered_by};
 use crate::hash::sha256_hex;
 use crate::sym::Sym;
 pub(crate) use text::Rng;
@@ -291,13 +291,16 @@ fn select<'a>(cases: &'a [Case], settings: &PerturbSettings) -> Vec<&'a Case> {
     chosen.into_iter().map(|i| &cases[i]).collect()
 }
 
-/// The variant of `original` made by `transform`, if it applies.
-pub fn variant(original: &Case, transform: Transform, seed: u64) -> Option<Case> {
+/// The variant of `original` made by `transform`, if it applies. Fails when
+/// the original's text cannot be read back from its corpus file.
+pub fn variant(original: &Case, transform: Transform, seed: u64) -> Result<Option<Case>, TextError> {
     if transform.applies_to().is_some_and(|label| label != original.label) {
-        return None;
+        return Ok(None);
     }
     let mut rng = Rng::new(seed, &[&original.id, transform.as_str()]);
-    let (text, lang) = transform.apply(&original.text, &original.lang, &mut rng)?;
+    let Some((text, lang)) = transform.apply(&original.text()?, &original.lang, &mut rng) else {
+        return Ok(None);
+    };
     let mut metadata: BTreeMap<String, String> = original
         .metadata
         .iter()
@@ -312,10 +315,10 @@ pub fn variant(original: &Case, transform: Transform, seed: u64) -> Option<Case>
     } else {
         (original.label, original.category.to_string())
     };
-    Some(Case {
+    Ok(Some(Case {
         id: format!("{}~{}", original.id, transform.as_str()).into(),
         lang: lang.map_or(original.lang, Sym::from),
-        text,
+        text: text.into(),
         label,
         category: category.into(),
         target_group: original.target_group,
@@ -324,11 +327,13 @@ pub fn variant(original: &Case, transform: Transform, seed: u64) -> Option<Case>
         pair_id: Some(original.id),
         notes: format!("{} of {}", transform.title(), original.id).into(),
         metadata,
-    })
+    }))
 }
 
-/// The variants of the cases `settings` select, with the counts of each transform.
-pub fn perturb(cases: &[Case], settings: &PerturbSettings) -> Perturbed {
+/// The variants of the cases `settings` select, with the counts of each
+/// transform. Fails when a selected case's text cannot be read back from its
+/// corpus file.
+pub fn perturb(cases: &[Case], settings: &PerturbSettings) -> Result<Perturbed, TextError> {
     let selected = select(cases, settings);
     let mut counts: BTreeMap<Transform, BTreeMap<String, VariantCounts>> = BTreeMap::new();
     let mut variants = Vec::new();
@@ -337,7 +342,7 @@ pub fn perturb(cases: &[Case], settings: &PerturbSettings) -> Perturbed {
             if transform.applies_to().is_some_and(|label| label != original.label) {
                 continue;
             }
-            let made = variant(original, transform, settings.seed);
+            let made = variant(original, transform, settings.seed)?;
             let entry = counts
                 .entry(transform)
                 .or_default()
@@ -374,7 +379,7 @@ pub fn perturb(cases: &[Case], settings: &PerturbSettings) -> Perturbed {
             }
         })
         .collect();
-    Perturbed { variants, summary }
+    Ok(Perturbed { variants, summary })
 }
 
 #[cfg(test)]
@@ -416,7 +421,7 @@ mod tests {
             case("ar-1", "ar", "هؤلاء الحشرات", Label::Violating),
             case("en-2", "en", "Hating them is wrong", Label::Protected),
         ];
-        let out = perturb(&cases, &settings(&[Transform::Leetspeak, Transform::QuoteCondemn]));
+        let out = perturb(&cases, &settings(&[Transform::Leetspeak, Transform::QuoteCondemn])).unwrap();
         let ids: Vec<&str> = out.variants.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
             ids,

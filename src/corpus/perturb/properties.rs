@@ -175,7 +175,7 @@ proptest! {
             .map(|(i, (text, lang))| Case {
                 id: format!("c{i}").into(),
                 lang: lang.to_string().into(),
-                text: text.clone(),
+                text: text.clone().into(),
                 label: if i % 2 == 0 { Label::Violating } else { Label::Protected },
                 category: "c".into(),
                 target_group: None,
@@ -195,9 +195,9 @@ proptest! {
             share: 0.5,
             max_per_language: None,
         };
-        let mut forward = perturb(&cases, &settings).variants;
+        let mut forward = perturb(&cases, &settings).unwrap().variants;
         let reversed: Vec<Case> = cases.iter().rev().cloned().collect();
-        let mut backward = perturb(&reversed, &settings).variants;
+        let mut backward = perturb(&reversed, &settings).unwrap().variants;
         forward.sort_by_key(|c| c.id);
         backward.sort_by_key(|c| c.id);
         prop_assert_eq!(forward, backward);

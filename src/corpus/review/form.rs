@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::SheetRequest;
 use super::sheet::SheetRow;
-use crate::corpus::{Case, Corpus};
+use crate::corpus::{Case, Corpus, TextError};
 use crate::visible::for_document;
 
 /// The form's script. `sheetCsv` and `parseCsv` are plain functions (the
@@ -173,12 +173,13 @@ fn saved_file_name(corpus: &str, lang: &str) -> String {
     format!("{safe}.csv")
 }
 
-/// The form for these cases (the sheet's, in its order).
-pub fn review_form(corpus: &Corpus, request: &SheetRequest, cases: &[&Case]) -> String {
+/// The form for these cases (the sheet's, in its order). Fails when a case's
+/// text cannot be read back from its corpus file.
+pub fn review_form(corpus: &Corpus, request: &SheetRequest, cases: &[&Case]) -> Result<String, TextError> {
     let rows: Vec<serde_json::Value> = cases
         .iter()
-        .map(|c| serde_json::Value::from(SheetRow::of(c).values.to_vec()))
-        .collect();
+        .map(|c| SheetRow::of(c).map(|row| serde_json::Value::from(row.values.to_vec())))
+        .collect::<Result<_, _>>()?;
     let data = serde_json::json!({
         "file": saved_file_name(&corpus.manifest.name, &request.lang),
         "rows": rows,
@@ -216,12 +217,13 @@ to the corpus maintainers, and <strong>Load a saved sheet</strong> takes up wher
     }
     html.push_str("</datalist>\n<ol>\n");
     for (i, case) in cases.iter().enumerate() {
+        let text = case.text()?;
         let name = |field: &str| format!("{field}-{i}");
         html.push_str(&format!(
             "<li class=\"case\">\n<h2>Case <code>{}</code></h2>\n<p class=\"text\" lang=\"{}\" dir=\"auto\">{}</p>\n",
             html_text(&case.id),
             html_text(&case.lang),
-            html_text(&case.text)
+            html_text(&text)
         ));
         html.push_str(&format!(
             "<dl><dt>Proposed label</dt><dd>{}</dd><dt>Kind of speech</dt><dd>{}</dd><dt>Target group</dt><dd>{}</dd></dl>\n",
@@ -253,7 +255,7 @@ to the corpus maintainers, and <strong>Load a saved sheet</strong> takes up wher
         "<script type=\"application/json\" id=\"cases\">{}</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
         script_json(&data)
     ));
-    html
+    Ok(html)
 }
 
 #[cfg(test)]

@@ -155,7 +155,14 @@ fn read_sheet(
             );
             continue;
         }
-        let sha = sha256_hex(case.text.as_bytes());
+        let text = match case.text() {
+            Ok(text) => text,
+            Err(error) => {
+                bad(2, error.to_string());
+                continue;
+            }
+        };
+        let sha = sha256_hex(text.as_bytes());
         if value(3) != sha {
             bad(
                 3,
@@ -202,7 +209,7 @@ fn read_sheet(
                 label,
                 category: (!category.is_empty()).then(|| category.to_string()),
                 natural,
-                corrected_text: (!corrected.trim().is_empty() && corrected != case.text).then(|| corrected.to_string()),
+                corrected_text: (!corrected.trim().is_empty() && corrected != text).then(|| corrected.to_string()),
                 comment: value(11).to_string(),
             });
         }

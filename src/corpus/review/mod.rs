@@ -39,7 +39,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Case, Corpus, Label, language_covered_by};
+use std::borrow::Cow;
+
+use super::{Case, Corpus, Label, TextError, language_covered_by};
 use crate::hash::sha256_hex;
 
 pub use form::review_form;
@@ -132,9 +134,15 @@ pub struct CaseReview<'a> {
     pub reasons: BTreeSet<Reason>,
 }
 
-/// The status of `case` given every review of it (in any order).
-pub fn review_case<'a>(case: &Case, reviews: &[&'a ReviewRecord]) -> CaseReview<'a> {
-    let sha = sha256_hex(case.text.as_bytes());
+/// The status of `case` given every review of it (in any order). The text
+/// is read only when the case has reviews.
+pub fn review_case<'a>(case: &Case, reviews: &[&'a ReviewRecord]) -> Result<CaseReview<'a>, TextError> {
+    let text = if reviews.is_empty() {
+        Cow::Borrowed("")
+    } else {
+        case.text()?
+    };
+    let sha = sha256_hex(text.as_bytes());
     let (mut current, mut outdated): (Vec<&ReviewRecord>, Vec<&ReviewRecord>) =
         reviews.iter().partition(|r| r.text_sha256 == sha);
     current.sort_by(|a, b| a.reviewer.cmp(&b.reviewer));
@@ -167,25 +175,27 @@ pub fn review_case<'a>(case: &Case, reviews: &[&'a ReviewRecord]) -> CaseReview<
         } else {
             CaseStatus::Disputed
         }
-    } else if outdated
-        .iter()
-        .any(|r| r.corrected_text.as_deref() == Some(case.text.as_str()))
-    {
+    } else if outdated.iter().any(|r| r.corrected_text.as_deref() == Some(&*text)) {
         CaseStatus::Corrected
     } else {
         CaseStatus::Unreviewed
     };
-    CaseReview {
+    Ok(CaseReview {
         status,
         current,
         outdated,
         reasons,
-    }
+    })
 }
+
+/// Each case of a corpus with its reviews, and the reviews of no case.
+pub type ReviewedCases<'a> = (Vec<(&'a Case, CaseReview<'a>)>, Vec<&'a ReviewRecord>);
 
 /// Every case of a corpus with its reviews, in corpus order; reviews of ids
 /// that are no case of the corpus are returned apart.
-pub fn review_cases(corpus: &Corpus) -> (Vec<(&Case, CaseReview<'_>)>, Vec<&ReviewRecord>) {
+///
+/// Fails when the text of a reviewed case cannot be read back from its file.
+pub fn review_cases(corpus: &Corpus) -> Result<ReviewedCases<'_>, TextError> {
     let mut by_case: HashMap<&str, Vec<&ReviewRecord>> = HashMap::new();
     for record in &corpus.reviews {
         by_case.entry(record.case_id.as_str()).or_default().push(record);
@@ -195,12 +205,12 @@ pub fn review_cases(corpus: &Corpus) -> (Vec<(&Case, CaseReview<'_>)>, Vec<&Revi
         .iter()
         .map(|case| {
             let reviews = by_case.remove(case.id.as_str()).unwrap_or_default();
-            (case, review_case(case, &reviews))
+            review_case(case, &reviews).map(|review| (case, review))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut orphans: Vec<&ReviewRecord> = by_case.into_values().flatten().collect();
     orphans.sort_by(|a, b| (&a.case_id, &a.reviewer).cmp(&(&b.case_id, &b.reviewer)));
-    (reviewed, orphans)
+    Ok((reviewed, orphans))
 }
 
 /// The corpus language (as `corpus.toml` declares it) a case belongs to: the
@@ -275,9 +285,10 @@ struct IndexedCase {
 }
 
 impl ReviewIndex {
-    pub fn of(corpus: &Corpus) -> ReviewIndex {
+    /// Fails when the text of a reviewed case cannot be read back from its file.
+    pub fn of(corpus: &Corpus) -> Result<ReviewIndex, TextError> {
         if corpus.reviews.is_empty() {
-            return ReviewIndex::default();
+            return Ok(ReviewIndex::default());
         }
         let declared: Vec<String> = corpus
             .manifest
@@ -285,7 +296,7 @@ impl ReviewIndex {
             .iter()
             .map(|l| super::canonical_language_tag(l).unwrap_or_else(|_| l.clone()))
             .collect();
-        let (reviewed, _) = review_cases(corpus);
+        let (reviewed, _) = review_cases(corpus)?;
         let mut index = ReviewIndex::default();
         for (case, review) in reviewed {
             let language = declared_language(&declared, &case.lang);
@@ -301,7 +312,7 @@ impl ReviewIndex {
                 },
             );
         }
-        index
+        Ok(index)
     }
 
     /// Whether any case of the corpus has a review.
@@ -381,7 +392,7 @@ mod tests {
     }
 
     fn status(case: &Case, reviews: &[&ReviewRecord]) -> (CaseStatus, Vec<Reason>) {
-        let review = review_case(case, reviews);
+        let review = review_case(case, reviews).unwrap();
         (review.status, review.reasons.into_iter().collect())
     }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::form::review_form;
-use crate::corpus::{Case, Corpus, canonical_language_tag, language_covered_by, load_corpus};
+use crate::corpus::{Case, Corpus, TextError, canonical_language_tag, language_covered_by, load_corpus};
 use crate::diagnostic::{Diagnostic, Diagnostics, excerpt};
 use crate::draw::{allocate, draw_key};
 use crate::error::Error;
@@ -61,18 +61,20 @@ pub struct SheetRow {
 }
 
 impl SheetRow {
-    pub fn of(case: &Case) -> SheetRow {
-        SheetRow {
+    /// Fails when the case's text cannot be read back from its corpus file.
+    pub fn of(case: &Case) -> Result<SheetRow, TextError> {
+        let text = case.text()?;
+        Ok(SheetRow {
             values: [
                 for_spreadsheet(&case.id),
                 case.lang.to_string(),
-                for_spreadsheet(&case.text),
-                sha256_hex(case.text.as_bytes()),
+                for_spreadsheet(&text),
+                sha256_hex(text.as_bytes()),
                 case.label.to_string(),
                 for_spreadsheet(&case.category),
                 for_spreadsheet(case.target_group.as_deref().unwrap_or_default()),
             ],
-        }
+        })
     }
 }
 
@@ -136,20 +138,21 @@ fn stratified_sample(cases: Vec<&Case>, size: usize, seed: u64) -> Vec<&Case> {
 }
 
 /// The sheet's bytes: byte-order mark, header, one row per case with the
-/// answer columns empty, CRLF after each record.
-pub fn sheet_csv(cases: &[&Case]) -> Vec<u8> {
+/// answer columns empty, CRLF after each record. Fails when a case's text
+/// cannot be read back from its corpus file.
+pub fn sheet_csv(cases: &[&Case]) -> Result<Vec<u8>, TextError> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(BOM.as_bytes().to_vec());
     let mut write = |row: &[&str]| writer.write_record(row).expect("writing CSV to memory cannot fail");
     write(&SHEET_COLUMNS);
     for case in cases {
-        let row = SheetRow::of(case);
+        let row = SheetRow::of(case)?;
         let mut values: Vec<&str> = row.values.iter().map(String::as_str).collect();
         values.extend([""; SHEET_COLUMNS.len() - CASE_COLUMNS_IN_SHEET]);
         write(&values);
     }
-    writer.into_inner().expect("writing CSV to memory cannot fail")
+    Ok(writer.into_inner().expect("writing CSV to memory cannot fail"))
 }
 
 /// `modaudit corpus review export`: what to write where.
@@ -187,9 +190,9 @@ pub fn export_review(export: &ReviewExport) -> Result<ExportedSheet, Error> {
             });
         }
     }
-    write_atomically(&export.out, &sheet_csv(&cases))?;
+    write_atomically(&export.out, &sheet_csv(&cases)?)?;
     if let Some(html) = &export.html {
-        write_atomically(html, review_form(&corpus, &export.request, &cases).as_bytes())?;
+        write_atomically(html, review_form(&corpus, &export.request, &cases)?.as_bytes())?;
     }
     let language_cases = sheet_rows(
         &corpus,

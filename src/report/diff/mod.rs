@@ -28,7 +28,7 @@ use super::ModelSnapshot;
 use crate::analysis::interval::z_critical;
 use crate::analysis::paired::{PairedTable, mcnemar_exact, newcombe_paired};
 use crate::analysis::{AnalysisSettings, Correction, Dimension, Measure};
-use crate::corpus::{Case, Label};
+use crate::corpus::{Case, Label, TextError};
 use crate::decision::Action;
 use crate::exit;
 use crate::gates::{GateResult, GateStatus};
@@ -155,6 +155,16 @@ pub enum DiffError {
     /// No case is the same in both runs.
     #[error("the two runs have no case in common ({left_out}); there is nothing to compare")]
     NothingInCommon { left_out: LeftOut },
+    /// The text of a case cannot be read back from its corpus file (the
+    /// message of the [`crate::corpus::TextError`]).
+    #[error("{0}")]
+    CaseText(String),
+}
+
+impl From<TextError> for DiffError {
+    fn from(error: TextError) -> DiffError {
+        DiffError::CaseText(error.to_string())
+    }
 }
 
 /// Cases left out of a comparison, by reason.
@@ -486,7 +496,7 @@ pub fn compare(a: &ComparedRun, b: &ComparedRun, options: &DiffOptions) -> Resul
     let (pairs, corpus) = join(a, b, options.allow_corpus_change)?;
     let settings = &options.settings;
     let slices = slice_changes(&pairs, settings);
-    let (flips, outcome_changes, flip_counts) = flipped(&pairs);
+    let (flips, outcome_changes, flip_counts) = flipped(&pairs)?;
     let gate = options
         .max_regression
         .map(|max| regression_gate(&slices, max, options.strict, settings.min_n));
@@ -540,7 +550,7 @@ pub fn match_cases<'a>(a: &'a [Case], b: &'a [Case], allow_corpus_change: bool) 
             note(&mut example, format!("case `{}` is only in run A", case_a.id));
             continue;
         };
-        if case_a.text != case_b.text {
+        if case_a.text()? != case_b.text()? {
             left_out.text_changed += 1;
             note(
                 &mut example,
@@ -695,7 +705,8 @@ fn slice_changes(pairs: &[Pair<'_>], settings: &DiffSettings) -> Vec<SliceChange
 
 /// The flipped cases (newly adverse first, protected first, then in corpus
 /// order) and the cases whose outcome changed to or from error or unsupported.
-fn flipped(pairs: &[Pair<'_>]) -> (Vec<FlippedCase>, Vec<OutcomeChange>, FlipCounts) {
+/// Fails when a listed case's text cannot be read back from its corpus file.
+fn flipped(pairs: &[Pair<'_>]) -> Result<(Vec<FlippedCase>, Vec<OutcomeChange>, FlipCounts), TextError> {
     let mut counts = FlipCounts::default();
     let mut flips = Vec::new();
     let mut outcome_changes = Vec::new();
@@ -722,7 +733,7 @@ fn flipped(pairs: &[Pair<'_>]) -> (Vec<FlippedCase>, Vec<OutcomeChange>, FlipCou
                 category: case.category.to_string(),
                 target_group: case.target_group.map(String::from),
                 speaker_group: case.speaker_group.map(String::from),
-                text: case.text.clone(),
+                text: case.text()?.into_owned(),
                 a: pair.a,
                 b: pair.b,
             });
@@ -732,14 +743,14 @@ fn flipped(pairs: &[Pair<'_>]) -> (Vec<FlippedCase>, Vec<OutcomeChange>, FlipCou
                 case_id: case.id.to_string(),
                 lang: case.lang.to_string(),
                 label: case.label,
-                text: case.text.clone(),
+                text: case.text()?.into_owned(),
                 a: pair.a,
                 b: pair.b,
             });
         }
     }
     flips.sort_by_key(|f| (f.flip, f.label));
-    (flips, outcome_changes, counts)
+    Ok((flips, outcome_changes, counts))
 }
 
 /// Checks over-removal overall and in every slice with at least `min_n`

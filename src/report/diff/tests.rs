@@ -161,7 +161,7 @@ fn differing_corpora_are_refused_or_left_out_with_reasons() {
     ];
     let mut changed = base.clone();
     changed.remove(1);
-    changed[1].text.push('!');
+    changed[1].text = format!("{}!", changed[1].text().unwrap()).into();
     changed[2].label = Label::Violating;
     changed.push(case("new", "en", Label::Violating, "threat", None, None));
     let ids = ["same", "gone", "edited", "relabelled", "new"].map(|id| (id, Action::Allow));
