@@ -636,7 +636,10 @@ impl SweptCounts {
     fn sort(&mut self) {
         self.strata
             .values_mut()
-            .for_each(|c| c.scores.sort_unstable_by(f64::total_cmp));
+            .for_each(|c| {
+                c.scores.sort_unstable_by(f64::total_cmp);
+                c.scores.shrink_to_fit();
+            });
     }
 
     fn at(&self, threshold: f64, adverse: AdverseSides) -> KeyedCounts {
@@ -692,8 +695,13 @@ pub struct SweptTallies {
 }
 
 impl SweptTallies {
-    /// Counts `cases` (decided cases only) in `dimensions`.
-    pub fn new(cases: &[(&Case, SweptCase)], dimensions: &[Dimension]) -> SweptTallies {
+    /// Counts `cases` (decided cases only) in `dimensions`; `cases` is walked
+    /// once per measure and dimension, so it is an iterator rather than a
+    /// list of every case.
+    pub fn new<'a, I>(cases: I, dimensions: &[Dimension]) -> SweptTallies
+    where
+        I: Iterator<Item = (&'a Case, SweptCase)> + Clone,
+    {
         let mut tallies = Vec::new();
         let mut values: Vec<ValueKey> = Vec::new();
         for measure in Measure::ALL {
@@ -706,7 +714,7 @@ impl SweptTallies {
                     all: SweptCounts::default(),
                     shared: FxHashMap::default(),
                 };
-                for &(case, swept) in cases.iter().filter(|(c, _)| c.label == measure.label()) {
+                for (case, swept) in cases.clone().filter(|(c, _)| c.label == measure.label()) {
                     values.clear();
                     values.extend(dimension.keys_of(case));
                     if values.is_empty() {
@@ -1612,7 +1620,7 @@ mod tests {
             min_n: 5,
             ..AnalysisSettings::default()
         };
-        let tallies = SweptTallies::new(&swept, &Dimension::COMPARED);
+        let tallies = SweptTallies::new(swept.iter().copied(), &Dimension::COMPARED);
         for threshold in [0.0, 0.13, 0.5, 0.51, 0.99, 1.5] {
             let observations: Vec<Observation<'_>> = swept
                 .iter()
