@@ -93,31 +93,45 @@ impl Rng {
     }
 }
 
+/// Cases per generated case file: a file stays well under the size limit of
+/// one input file, as a large corpus would be split.
+const CASES_PER_FILE: usize = 1_000_000;
+
 /// Writes a corpus of `cases` cases (a quarter in template-like families of
 /// four) and a recording of a scoring system's decisions on them.
 fn generate(dir: &Path, cases: usize, seed: u64) {
     let corpus = dir.join("corpus");
     std::fs::create_dir_all(&corpus).unwrap();
     let languages: Vec<String> = LANGUAGES.iter().map(|l| format!("\"{l}\"")).collect();
+    let files: Vec<String> = (0..cases.div_ceil(CASES_PER_FILE).max(1))
+        .map(|f| format!("cases-{f:02}.csv"))
+        .collect();
+    let listed: Vec<String> = files.iter().map(|f| format!("\"{f}\"")).collect();
     std::fs::write(
         corpus.join("corpus.toml"),
         format!(
-            "name = \"scale\"\nversion = \"1\"\ndescription = \"generated for the scale benchmark\"\nlicense = \"CC0-1.0\"\nlanguages = [{}]\n",
-            languages.join(", ")
+            "name = \"scale\"\nversion = \"1\"\ndescription = \"generated for the scale benchmark\"\nlicense = \"CC0-1.0\"\nlanguages = [{}]\nfiles = [{}]\n",
+            languages.join(", "),
+            listed.join(", ")
         ),
     )
     .unwrap();
     let mut rng = Rng(seed);
-    let mut cases_csv = BufWriter::with_capacity(1 << 20, std::fs::File::create(corpus.join("cases.csv")).unwrap());
+    let mut cases_csv: BufWriter<Box<dyn Write>> = BufWriter::new(Box::new(std::io::sink()));
     let mut recording = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("recording.csv")).unwrap());
-    writeln!(
-        cases_csv,
-        "id,lang,text,label,category,target_group,speaker_group,pair_id,notes"
-    )
-    .unwrap();
     writeln!(recording, "id,score").unwrap();
     let mut line = String::with_capacity(256);
     for i in 0..cases {
+        if i % CASES_PER_FILE == 0 {
+            cases_csv.flush().unwrap();
+            let file = std::fs::File::create(corpus.join(&files[i / CASES_PER_FILE])).unwrap();
+            cases_csv = BufWriter::with_capacity(1 << 20, Box::new(file));
+            writeln!(
+                cases_csv,
+                "id,lang,text,label,category,target_group,speaker_group,pair_id,notes"
+            )
+            .unwrap();
+        }
         let lang = LANGUAGES[rng.below(LANGUAGES.len())];
         let violating = rng.below(4) == 0;
         let (label, category) = if violating {

@@ -634,12 +634,10 @@ impl SweptCounts {
     }
 
     fn sort(&mut self) {
-        self.strata
-            .values_mut()
-            .for_each(|c| {
-                c.scores.sort_unstable_by(f64::total_cmp);
-                c.scores.shrink_to_fit();
-            });
+        self.strata.values_mut().for_each(|c| {
+            c.scores.sort_unstable_by(f64::total_cmp);
+            c.scores.shrink_to_fit();
+        });
     }
 
     fn at(&self, threshold: f64, adverse: AdverseSides) -> KeyedCounts {

@@ -586,12 +586,10 @@ fn significance(
     // When both of the rule's actions are decisions, a scored case is decided
     // at every threshold and the cases can be counted once.
     let swept = (rule.at_or_above.is_decision() && rule.below.is_decision()).then(|| {
-        let cases = points
-            .iter()
-            .filter_map(|p| match p.score {
-                Some(score) => Some((p.case, SweptCase::Scored(score))),
-                None => p.decided().then_some((p.case, SweptCase::Fixed { adverse: p.adverse })),
-            });
+        let cases = points.iter().filter_map(|p| match p.score {
+            Some(score) => Some((p.case, SweptCase::Scored(score))),
+            None => p.decided().then_some((p.case, SweptCase::Fixed { adverse: p.adverse })),
+        });
         SweptTallies::new(cases, dimensions)
     });
     let tested_at = |threshold: f64| -> Vec<Tested> {
