@@ -77,33 +77,26 @@ fn tails_beyond_the_observed(dist: &Hypergeometric, observed: u64) -> f64 {
         // every table at least as extreme: exactly 1
         return 1.0;
     }
-    // largest included count below the mode: `included` holds on low..=end
-    let lower = included(low).then(|| {
-        let (mut end, mut beyond) = (low, mode);
-        while beyond - end > 1 {
-            let middle = end + (beyond - end) / 2;
-            if included(middle) {
-                end = middle
-            } else {
-                beyond = middle
-            }
-        }
-        dist.lower_tail(end)
-    });
-    // smallest included count above the mode: `included` holds on start..=high
-    let upper = included(high).then(|| {
-        let (mut before, mut start) = (mode, high);
-        while start - before > 1 {
-            let middle = before + (start - before) / 2;
-            if included(middle) {
-                start = middle
-            } else {
-                before = middle
-            }
-        }
-        dist.upper_tail(start)
-    });
+    // the included counts run from `low` up to a boundary below the mode, and
+    // from a boundary above it up to `high`
+    let lower = included(low).then(|| dist.lower_tail(last_included(low, mode, included)));
+    let upper = included(high).then(|| dist.upper_tail(last_included(high, mode, included)));
     (lower.unwrap_or(0.0) + upper.unwrap_or(0.0)).min(1.0)
+}
+
+/// Searching from `inside` (included) towards `outside` (not included), the
+/// last included count before the boundary, for a `included` that holds on
+/// one side of a single boundary between them.
+fn last_included(mut inside: u64, mut outside: u64, included: impl Fn(u64) -> bool) -> u64 {
+    while inside.abs_diff(outside) > 1 {
+        let middle = inside.min(outside) + inside.abs_diff(outside) / 2;
+        if included(middle) {
+            inside = middle;
+        } else {
+            outside = middle;
+        }
+    }
+    inside
 }
 
 /// Sample odds ratio `a·d / (b·c)`, or `None` when it is undefined or infinite.
