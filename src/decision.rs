@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::hash::Sha256Digest;
@@ -407,14 +406,19 @@ impl From<DecisionLine> for DecisionRecord {
 /// The decision of every case of a plan, as far as the journal records it, by case id.
 ///
 /// The decisions sit in one vector, in the order their cases were first
-/// recorded; a map from case id to position finds them, so a case id is held
-/// once (interned, as the plan's cases hold it) and a decision costs its own
-/// size plus one eight-byte entry of the map.
+/// recorded, beside their case ids; a table indexed by the case id's symbol
+/// number finds them, so a case id is held once (interned, as the plan's
+/// cases hold it) and a decision costs its own size plus eight bytes.
 #[derive(Debug, Clone, Default)]
 pub struct DecisionIndex {
-    positions: FxHashMap<Sym, u32>,
+    /// By symbol number: the position of that case's decision, or [`ABSENT`].
+    positions: Vec<u32>,
+    ids: Vec<Sym>,
     decisions: Vec<Decision>,
 }
+
+/// No decision for the case of this symbol number.
+const ABSENT: u32 = u32::MAX;
 
 /// A case id as the index is asked for it: the interned id a case holds
 /// (found at once), or any string (found through the interner).
@@ -452,14 +456,15 @@ impl DecisionIndex {
     /// An empty index with room for `cases` decisions.
     pub fn with_capacity(cases: usize) -> DecisionIndex {
         DecisionIndex {
-            positions: FxHashMap::with_capacity_and_hasher(cases, Default::default()),
+            positions: Vec::new(),
+            ids: Vec::with_capacity(cases),
             decisions: Vec::with_capacity(cases),
         }
     }
 
     fn position(&self, case_id: impl CaseKey) -> Option<usize> {
-        let at = *self.positions.get(&case_id.sym()?)?;
-        Some(at as usize)
+        let at = *self.positions.get(case_id.sym()?.number())?;
+        (at != ABSENT).then_some(at as usize)
     }
 
     /// The decision of the case `case_id`.
@@ -483,17 +488,25 @@ impl DecisionIndex {
         if let Some(previous) = self.get_mut(case_id) {
             return Some(std::mem::replace(previous, decision));
         }
-        let at = u32::try_from(self.decisions.len()).expect("fewer than 2^32 decisions");
-        self.positions.insert(case_id, at);
+        let at = u32::try_from(self.decisions.len())
+            .ok()
+            .filter(|&at| at != ABSENT)
+            .expect("fewer than 2^32 - 1 decisions");
+        let number = case_id.number();
+        if number >= self.positions.len() {
+            // room for every symbol interned so far: all the ids a run's
+            // cases have are interned before their decisions are recorded
+            self.positions.resize((number + 1).max(Sym::count()), ABSENT);
+        }
+        self.positions[number] = at;
+        self.ids.push(case_id);
         self.decisions.push(decision);
         None
     }
 
-    /// Every case id with its decision, in no particular order.
+    /// Every case id with its decision, in the order they were first recorded.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Decision)> {
-        self.positions
-            .iter()
-            .map(|(id, &at)| (id.as_str(), &self.decisions[at as usize]))
+        self.ids.iter().map(|id| id.as_str()).zip(&self.decisions)
     }
 
     /// How many cases have a decision.

@@ -108,6 +108,17 @@ impl Sym {
     pub fn as_str(self) -> &'static str {
         STRINGS[(self.0.get() - 1) as usize]
     }
+
+    /// How many strings are interned: every symbol's number is below it.
+    pub fn count() -> usize {
+        STRINGS.count()
+    }
+
+    /// The symbol's number: dense from 0 in the order strings were first
+    /// interned, so a table indexed by it needs no hashing.
+    pub fn number(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
 }
 
 impl Default for Sym {

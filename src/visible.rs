@@ -9,6 +9,7 @@
 //! character but writes these as `\u` escapes, which lose nothing.
 
 use std::borrow::Cow;
+use std::io::{self, Write};
 
 /// Whether `c` acts rather than shows: a C0 control (tab, line feed and
 /// carriage return included; callers keep those they can show), DEL, a C1
@@ -97,6 +98,94 @@ pub fn json_escaped(json: &str) -> Cow<'_, str> {
     )
 }
 
+/// A writer that passes JSON on as [`json_escaped`] would return it, while it
+/// streams: a large document is escaped and written without being held. A
+/// character split across two writes is completed before it is looked at.
+pub struct JsonEscapedWriter<W: Write> {
+    inner: W,
+    pending: [u8; 4],
+    pending_len: usize,
+}
+
+impl<W: Write> JsonEscapedWriter<W> {
+    pub fn new(inner: W) -> Self {
+        JsonEscapedWriter {
+            inner,
+            pending: [0; 4],
+            pending_len: 0,
+        }
+    }
+
+    fn pass(&mut self, text: &str) -> io::Result<()> {
+        match json_escaped(text) {
+            Cow::Borrowed(text) => self.inner.write_all(text.as_bytes()),
+            Cow::Owned(text) => self.inner.write_all(text.as_bytes()),
+        }
+    }
+}
+
+fn not_utf8() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "JSON that is not UTF-8")
+}
+
+impl<W: Write> Write for JsonEscapedWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if self.pending_len > 0 {
+            let width = match self.pending[0] {
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                _ => 4,
+            };
+            let take = (width - self.pending_len).min(bytes.len());
+            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&bytes[..take]);
+            self.pending_len += take;
+            bytes = &bytes[take..];
+            if self.pending_len < width {
+                return Ok(());
+            }
+            let pending = self.pending;
+            self.pending_len = 0;
+            let text = std::str::from_utf8(&pending[..width]).map_err(|_| not_utf8())?;
+            self.pass(text)?;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.pass(text),
+            Err(error) => {
+                let (valid, rest) = bytes.split_at(error.valid_up_to());
+                // Only an incomplete last character waits for the next write.
+                if error.error_len().is_some() {
+                    return Err(not_utf8());
+                }
+                self.pass(std::str::from_utf8(valid).map_err(|_| not_utf8())?)?;
+                self.pending[..rest.len()].copy_from_slice(rest);
+                self.pending_len = rest.len();
+                Ok(())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.pending_len > 0 {
+            return Err(not_utf8());
+        }
+        self.inner.flush()
+    }
+}
+
+/// Writes `value` as pretty JSON with a final line feed, escaped as
+/// [`json_escaped`] does, streaming through a buffer into `out`.
+pub fn write_json_escaped<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut json = JsonEscapedWriter::new(io::BufWriter::with_capacity(1 << 16, out));
+    serde_json::to_writer_pretty(&mut json, value).map_err(io::Error::from)?;
+    json.write_all(b"\n")?;
+    json.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +244,23 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn streamed_json_is_escaped_as_a_whole_even_one_byte_at_a_time() {
+        let value = serde_json::json!({ "text": HOSTILE, "astral": "\u{10fffe}", "plain": "عربي 🙂" });
+        let expected = format!("{}\n", json_escaped(&serde_json::to_string_pretty(&value).unwrap()));
+        let mut whole = Vec::new();
+        write_json_escaped(&mut whole, &value).unwrap();
+        assert_eq!(String::from_utf8(whole).unwrap(), expected);
+        let json = serde_json::to_string_pretty(&value).unwrap();
+        let mut bytewise = JsonEscapedWriter::new(Vec::new());
+        for byte in json.as_bytes() {
+            bytewise.write_all(std::slice::from_ref(byte)).unwrap();
+        }
+        bytewise.flush().unwrap();
+        assert_eq!(format!("{}\n", String::from_utf8(bytewise.inner).unwrap()), expected);
+        let mut broken = JsonEscapedWriter::new(Vec::new());
+        assert!(broken.write_all(b"\"a\xff\"").is_err());
     }
 }

@@ -686,8 +686,6 @@ pub fn write_outputs(
     let override_threshold = settings.threshold_override.as_ref().map(|o| o.threshold);
     let (decisions, _) = operating_decisions(plan, decisions, settings.score_rule, override_threshold);
     let decisions: &DecisionIndex = &decisions;
-    let results = serde_json::to_string_pretty(report).map_err(|e| Error::io(dir.join("results.json"))(e.into()))?;
-    let results = format!("{}\n", visible::json_escaped(&results)).into_bytes();
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("report.md".into(), render_markdown(report).into_bytes()),
         (
@@ -696,7 +694,6 @@ pub fn write_outputs(
                 .map_err(|e| Error::io(dir.join("report.html"))(std::io::Error::other(e)))?
                 .into_bytes(),
         ),
-        ("results.json".into(), results),
         ("junit.xml".into(), render_junit(report).into_bytes()),
     ];
     files.extend(
@@ -705,6 +702,12 @@ pub fn write_outputs(
             .map(|(name, svg)| (name, svg.into_bytes())),
     );
     let mut hashes = BTreeMap::new();
+    // results.json holds every flipped family and can be tens of megabytes:
+    // serialised, escaped and hashed while written.
+    let sha256 = write_atomically_streaming(&dir.join("results.json"), |out| {
+        visible::write_json_escaped(out, report)
+    })?;
+    hashes.insert("results.json".to_string(), sha256);
     for (name, bytes) in files {
         let sha256 = write_atomically_streaming(&dir.join(&name), |out| out.write_all(&bytes))?;
         hashes.insert(name, sha256);
