@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::cluster::{ClusterRobust, ClusterSums, Tally, cluster_robust};
 use super::{Observation, rate_with_interval};
 use crate::corpus::{FamilyKind, Label};
+use crate::sym::Sym;
 
 /// Flip statistics over all counterfactual families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -103,10 +104,10 @@ pub struct MemberFlips {
 /// A family whose members were treated differently.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlippedFamily {
-    pub pair_id: String,
+    pub pair_id: Sym,
     pub kind: FamilyKind,
     pub label: Label,
-    pub category: String,
+    pub category: Sym,
     /// Members that met adverse action: (case id, target group or speaker group).
     pub adverse: Vec<Member>,
     /// Members that did not.
@@ -116,9 +117,9 @@ pub struct FlippedFamily {
 /// A member of a counterfactual family.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Member {
-    pub case_id: String,
+    pub case_id: Sym,
     /// The value that distinguishes the member within its kind of family.
-    pub group: Option<String>,
+    pub group: Option<Sym>,
 }
 
 /// The kind of a family: declared by a member, else inferred from the members.
@@ -140,17 +141,15 @@ pub const ORIGINAL: &str = "original";
 
 /// The value that distinguishes a member within its kind of family; members of
 /// a family of variants are told apart by their transform.
-fn distinguishing_value(o: &Observation<'_>, kind: FamilyKind, variants: bool) -> Option<String> {
+fn distinguishing_value(o: &Observation<'_>, kind: FamilyKind, variants: bool) -> Option<Sym> {
     let case = o.case;
     if variants {
-        return Some(case.transform().map_or(ORIGINAL, |t| t.as_str()).to_string());
+        return Some(Sym::new(case.transform().map_or(ORIGINAL, |t| t.as_str())));
     }
     match kind {
-        FamilyKind::GroupSwap => case.target_group.map(String::from),
-        FamilyKind::Dialect => case.speaker_group.map(String::from),
-        FamilyKind::Perturbation | FamilyKind::Unclassified => {
-            case.target_group.or(case.speaker_group).map(String::from)
-        }
+        FamilyKind::GroupSwap => case.target_group,
+        FamilyKind::Dialect => case.speaker_group,
+        FamilyKind::Perturbation | FamilyKind::Unclassified => case.target_group.or(case.speaker_group),
     }
 }
 
@@ -169,7 +168,7 @@ struct KindCounts {
     flipped_families: u64,
     pairs: ClusterSums,
     sizes: BTreeMap<u64, (u64, u64)>,
-    members: BTreeMap<Option<String>, MemberFlips>,
+    members: BTreeMap<Option<Sym>, MemberFlips>,
 }
 
 impl KindCounts {
@@ -190,8 +189,8 @@ impl KindCounts {
         let mut counted_in_family = BTreeSet::new();
         for o in members {
             let value = distinguishing_value(o, kind, variants);
-            let entry = self.members.entry(value.clone()).or_insert_with(|| MemberFlips {
-                value: value.clone(),
+            let entry = self.members.entry(value).or_insert_with(|| MemberFlips {
+                value: value.map(String::from),
                 members: 0,
                 actioned: 0,
                 adverse_in_flipped_families: 0,
@@ -305,14 +304,14 @@ pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Coun
         }
         flipped += u64::from(!variants);
         let member = |o: &&Observation<'_>| Member {
-            case_id: o.case.id.to_string(),
+            case_id: o.case.id,
             group: distinguishing_value(o, kind, variants),
         };
         flipped_families.push(FlippedFamily {
-            pair_id: pair_id.to_string(),
+            pair_id: Sym::new(pair_id),
             kind,
             label: members[0].case.label,
-            category: members[0].case.category.to_string(),
+            category: members[0].case.category,
             adverse: members.iter().filter(|o| o.adverse).map(member).collect(),
             not_adverse: members.iter().filter(|o| !o.adverse).map(member).collect(),
         });

@@ -1155,7 +1155,7 @@ fn flipped_families_section(report: &Report) -> Section {
     }
     let member = |m: &crate::analysis::Member| match &m.group {
         Some(g) => format!("{} ({g})", m.case_id),
-        None => m.case_id.clone(),
+        None => m.case_id.to_string(),
     };
     s.table = Some(Table {
         headers: ["Family", "Kind", "Label", "Category", "Actioned", "Not actioned"]
@@ -1168,10 +1168,10 @@ fn flipped_families_section(report: &Report) -> Section {
             .take(MAX_FAMILIES_LISTED)
             .map(|f| {
                 vec![
-                    f.pair_id.clone(),
+                    f.pair_id.to_string(),
                     f.kind.title().to_string(),
                     f.label.to_string(),
-                    f.category.clone(),
+                    f.category.to_string(),
                     f.adverse.iter().map(member).collect::<Vec<_>>().join(", "),
                     f.not_adverse.iter().map(member).collect::<Vec<_>>().join(", "),
                 ]
