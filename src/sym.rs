@@ -19,7 +19,8 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroU32;
 use std::ops::Deref;
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -30,48 +31,192 @@ pub struct Sym(NonZeroU32);
 /// Bytes of one block that interned text is copied into.
 const BLOCK: usize = 64 * 1024;
 
-/// Every interned string, by `Sym` number less one. Appending never moves
-/// what is already there, so reading needs no lock.
-static STRINGS: boxcar::Vec<&'static str> = boxcar::Vec::new();
+/// The longest text copied into a block; a longer one is a piece of its own.
+const LONGEST_IN_BLOCK: usize = BLOCK / 16;
 
-/// Finds the number of a string already interned.
+/// The length an entry gives a text that is a whole piece of its own.
+const WHOLE_PIECE: u64 = 0xffff;
+
+/// Entries per segment of [`ENTRIES`]: 2^16 segments of 2^16 hold every `u32`.
+const SEGMENT_BITS: u32 = 16;
+const SEGMENT: usize = 1 << SEGMENT_BITS;
+
+/// Every interned string, by `Sym` number less one: where its text sits, as
+/// one number (see [`Entry`]). Eight bytes a string, in segments allocated
+/// as they fill and never moved, so reading takes no lock.
+static ENTRIES: [OnceLock<Box<[AtomicU64; SEGMENT]>>; SEGMENT] = [const { OnceLock::new() }; SEGMENT];
+
+/// The finished pieces of text: a block's text up to where it was sealed
+/// (sealing leaves the rest of the block to the next piece), or one long
+/// text. A block is sealed when it is full or when its text is first read
+/// without the lock; the texts interned since are read under the lock.
+static PIECES: boxcar::Vec<&'static str> = boxcar::Vec::new();
+
+/// How many strings are interned.
+static COUNT: AtomicU32 = AtomicU32::new(0);
+
+/// Where one interned text sits: its piece, its offset in the piece, its
+/// length ([`WHOLE_PIECE`]: all of the piece).
+#[derive(Clone, Copy)]
+struct Entry {
+    piece: usize,
+    offset: usize,
+    len: u64,
+}
+
+impl Entry {
+    /// Piece number plus one in the high half (so no entry is zero), offset
+    /// and length in the low one.
+    fn pack(self) -> u64 {
+        ((self.piece as u64 + 1) << 32) | ((self.offset as u64) << 16) | self.len
+    }
+
+    fn unpack(packed: u64) -> Entry {
+        assert!(packed != 0, "a symbol read before it was interned");
+        Entry {
+            piece: ((packed >> 32) - 1) as usize,
+            offset: ((packed >> 16) & 0xffff) as usize,
+            len: packed & 0xffff,
+        }
+    }
+
+    /// The text in `piece`, the piece this entry names.
+    fn in_piece(self, piece: &str) -> &str {
+        if self.len == WHOLE_PIECE {
+            piece
+        } else {
+            &piece[self.offset..self.offset + self.len as usize]
+        }
+    }
+}
+
+/// The entry of string number `at`.
+fn entry(at: u32) -> Entry {
+    let segment = ENTRIES[(at >> SEGMENT_BITS) as usize]
+        .get()
+        .expect("a symbol read before it was interned");
+    Entry::unpack(segment[at as usize & (SEGMENT - 1)].load(AtomicOrdering::Acquire))
+}
+
+/// The text of string number `at`, without the lock unless its block is
+/// still being filled.
+fn text_at(at: u32) -> &'static str {
+    let entry = entry(at);
+    if let Some(piece) = PIECES.get(entry.piece) {
+        return entry.in_piece(piece);
+    }
+    let mut table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
+    if PIECES.get(entry.piece).is_none() {
+        table.seal();
+    }
+    entry.in_piece(PIECES[entry.piece])
+}
+
+/// Finds the number of a string already interned, and interns new ones.
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| {
     Mutex::new(Table {
         index: hashbrown::HashTable::new(),
         // Keyed per process: corpus text is adversarial, and a fixed hash
         // would let a crafted corpus make every id collide.
         hasher: RandomState::new(),
-        free: &mut [],
+        block: &mut [],
+        used: 0,
+        pieces: 0,
     })
 });
 
 struct Table {
-    /// The position in [`STRINGS`] of every interned string, by its hash.
+    /// The number of every interned string, by its hash.
     index: hashbrown::HashTable<u32>,
     hasher: RandomState,
-    /// The unused tail of the current block.
-    free: &'static mut [u8],
+    /// The block being filled: its first `used` bytes are the text of the
+    /// next piece, the rest is free.
+    block: &'static mut [u8],
+    used: usize,
+    /// How many pieces are finished: the number the block's piece will have.
+    pieces: usize,
 }
 
 impl Table {
-    /// A copy of `text` that lives as long as the process.
-    fn keep(&mut self, text: &str) -> &'static str {
-        if text.len() > BLOCK / 16 {
-            return Box::leak(text.into());
+    /// Finishes the piece of the block being filled, if it holds any text.
+    fn seal(&mut self) {
+        if self.used == 0 {
+            return;
         }
-        if self.free.len() < text.len() {
+        let block = std::mem::take(&mut self.block);
+        let (written, rest) = block.split_at_mut(self.used);
+        let text = match std::str::from_utf8(written) {
+            Ok(text) => text,
+            Err(_) => unreachable!("a block holds only text copied from strs"),
+        };
+        self.finish_piece(text);
+        self.block = rest;
+        self.used = 0;
+    }
+
+    fn finish_piece(&mut self, text: &'static str) {
+        let number = PIECES.push(text);
+        debug_assert_eq!(number, self.pieces, "pieces are pushed only under the lock");
+        self.pieces += 1;
+    }
+
+    /// Copies `text` where it will live as long as the process.
+    fn keep(&mut self, text: &str) -> Entry {
+        // The empty text too: an empty piece is never sealed, since sealing
+        // skips a block that holds no text.
+        if text.len() > LONGEST_IN_BLOCK || text.is_empty() {
+            self.seal();
+            let piece = self.pieces;
+            self.finish_piece(Box::leak(text.into()));
+            return Entry {
+                piece,
+                offset: 0,
+                len: WHOLE_PIECE,
+            };
+        }
+        if self.block.len() - self.used < text.len() {
+            self.seal();
             // zeroed pages cost nothing until they are written
-            self.free = Box::leak(vec![0u8; BLOCK].into_boxed_slice());
+            self.block = Box::leak(vec![0u8; BLOCK].into_boxed_slice());
         }
-        let free = std::mem::take(&mut self.free);
-        let (kept, rest) = free.split_at_mut(text.len());
-        kept.copy_from_slice(text.as_bytes());
-        self.free = rest;
-        match std::str::from_utf8(kept) {
-            Ok(kept) => kept,
-            // copied from a `str`, so always valid
-            Err(_) => unreachable!("interned bytes are copied from a str"),
+        let offset = self.used;
+        self.block[offset..offset + text.len()].copy_from_slice(text.as_bytes());
+        self.used += text.len();
+        Entry {
+            piece: self.pieces,
+            offset,
+            len: text.len() as u64,
         }
+    }
+
+    /// The text of string number `at`, under the lock: from its piece, or
+    /// from the block being filled.
+    fn text(&self, at: u32) -> &str {
+        let entry = entry(at);
+        match PIECES.get(entry.piece) {
+            Some(piece) => entry.in_piece(piece),
+            None => match std::str::from_utf8(&self.block[entry.offset..entry.offset + entry.len as usize]) {
+                Ok(text) => text,
+                Err(_) => unreachable!("a block holds only text copied from strs"),
+            },
+        }
+    }
+
+    /// Appends `text` as the next string and returns its number.
+    fn push(&mut self, text: &str) -> u32 {
+        let at = COUNT.load(AtomicOrdering::Relaxed);
+        assert!(at < u32::MAX, "fewer than 2^32 - 1 distinct strings");
+        let entry = self.keep(text);
+        let segment = ENTRIES[(at >> SEGMENT_BITS) as usize].get_or_init(|| {
+            let entries: Box<[AtomicU64]> = (0..SEGMENT).map(|_| AtomicU64::new(0)).collect();
+            match entries.try_into() {
+                Ok(entries) => entries,
+                Err(_) => unreachable!("a segment is made of SEGMENT entries"),
+            }
+        });
+        segment[at as usize & (SEGMENT - 1)].store(entry.pack(), AtomicOrdering::Release);
+        COUNT.store(at + 1, AtomicOrdering::Release);
+        at
     }
 }
 
@@ -80,13 +225,13 @@ impl Sym {
     pub fn new(text: &str) -> Sym {
         let mut table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
         let hash = table.hasher.hash_one(text);
-        if let Some(&at) = table.index.find(hash, |&at| STRINGS[at as usize] == text) {
+        if let Some(&at) = table.index.find(hash, |&at| table.text(at) == text) {
             return Sym::at(at);
         }
-        let kept = table.keep(text);
-        let at = u32::try_from(STRINGS.push(kept)).expect("fewer than 2^32 - 1 distinct strings");
-        let Table { index, hasher, .. } = &mut *table;
-        index.insert_unique(hash, at, |&other| hasher.hash_one(STRINGS[other as usize]));
+        let at = table.push(text);
+        let mut index = std::mem::take(&mut table.index);
+        index.insert_unique(hash, at, |&other| table.hasher.hash_one(table.text(other)));
+        table.index = index;
         Sym::at(at)
     }
 
@@ -100,18 +245,18 @@ impl Sym {
         let hash = table.hasher.hash_one(text);
         table
             .index
-            .find(hash, |&at| STRINGS[at as usize] == text)
+            .find(hash, |&at| table.text(at) == text)
             .map(|&at| Sym::at(at))
     }
 
     /// The interned text.
     pub fn as_str(self) -> &'static str {
-        STRINGS[(self.0.get() - 1) as usize]
+        text_at(self.0.get() - 1)
     }
 
     /// How many strings are interned: every symbol's number is below it.
     pub fn count() -> usize {
-        STRINGS.count()
+        COUNT.load(AtomicOrdering::Acquire) as usize
     }
 
     /// The symbol's number: dense from 0 in the order strings were first
@@ -325,6 +470,29 @@ mod tests {
             assert_eq!(&results[0], other);
         }
         assert_eq!(results[0][1234].as_str(), "sym-thread-1234");
+    }
+
+    #[test]
+    fn a_symbol_read_on_another_thread_while_its_block_fills_reads_back() {
+        let fresh: Vec<(String, Sym)> = (0..100)
+            .map(|i| {
+                let text = format!("sym-fresh-{i}");
+                let sym = Sym::new(&text);
+                (text, sym)
+            })
+            .collect();
+        let empty = Sym::new("");
+        let read = std::thread::spawn(move || {
+            assert_eq!(empty.as_str(), "");
+            fresh.iter().all(|(text, sym)| sym.as_str() == text)
+        });
+        assert!(read.join().expect("thread"));
+        // the rest of a sealed block takes the texts interned after the seal
+        let after: Vec<Sym> = (0..100).map(|i| Sym::new(&format!("sym-after-{i}"))).collect();
+        assert_eq!(Sym::new("sym-fresh-7").as_str(), "sym-fresh-7");
+        for (i, sym) in after.iter().enumerate() {
+            assert_eq!(sym.as_str(), format!("sym-after-{i}"));
+        }
     }
 
     #[test]
