@@ -266,6 +266,70 @@ impl Sym {
     }
 }
 
+/// A map keyed by symbols: one slot per symbol number, so a lookup is an
+/// index and a million keys cost a million slots, with no hashing and no
+/// spare capacity beyond the symbols interned when it grew.
+#[derive(Debug, Clone)]
+pub struct SymMap<V> {
+    slots: Vec<Option<V>>,
+    len: usize,
+}
+
+impl<V> Default for SymMap<V> {
+    fn default() -> Self {
+        SymMap {
+            slots: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<V> SymMap<V> {
+    pub fn new() -> Self {
+        SymMap::default()
+    }
+
+    pub fn get(&self, key: Sym) -> Option<&V> {
+        self.slots.get(key.number())?.as_ref()
+    }
+
+    /// Sets the value of `key`, returning the one it replaces.
+    pub fn insert(&mut self, key: Sym, value: V) -> Option<V> {
+        let number = key.number();
+        if number >= self.slots.len() {
+            // room for every symbol interned so far, which are usually the keys to come
+            self.slots.resize_with((number + 1).max(Sym::count()), || None);
+        }
+        let previous = self.slots[number].replace(value);
+        self.len += usize::from(previous.is_none());
+        previous
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every key, in the order their symbols were first interned.
+    pub fn keys(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.is_some())
+            .map(|(number, _)| Sym::at(number as u32))
+    }
+}
+
+impl<V: PartialEq> PartialEq for SymMap<V> {
+    /// Equal keys with equal values, however much room each has.
+    fn eq(&self, other: &SymMap<V>) -> bool {
+        self.len == other.len && self.keys().all(|key| self.get(key) == other.get(key))
+    }
+}
+
 impl Default for Sym {
     /// The empty string.
     fn default() -> Sym {
@@ -493,6 +557,24 @@ mod tests {
         for (i, sym) in after.iter().enumerate() {
             assert_eq!(sym.as_str(), format!("sym-after-{i}"));
         }
+    }
+
+    #[test]
+    fn a_symbol_map_finds_what_was_inserted_and_nothing_else() {
+        let mut map = SymMap::new();
+        let a = Sym::new("sym-map-a");
+        assert!(map.is_empty());
+        assert_eq!(map.insert(a, 1), None);
+        let b = Sym::new("sym-map-b-interned-later");
+        assert_eq!(map.insert(b, 2), None);
+        assert_eq!(map.insert(a, 3), Some(1));
+        assert_eq!((map.get(a), map.get(b), map.len()), (Some(&3), Some(&2), 2));
+        assert_eq!(map.get(Sym::new("sym-map-absent")), None);
+        assert_eq!(map.keys().collect::<Vec<_>>(), vec![a, b]);
+        let mut same = SymMap::new();
+        same.insert(b, 2);
+        same.insert(a, 3);
+        assert_eq!(map, same);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! decision for an id that is in no corpus is reported as a note; a case with no
 //! recorded decision ends as an `error` saying so. Nothing is silently dropped.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use crate::decision::{Action, Notice, ScoreRule};
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter};
 use crate::hash::sha256_hex;
 use crate::input::{DATA_LIMIT, read_input};
-use crate::sym::Sym;
+use crate::sym::{Sym, SymMap};
 
 /// `[target]` with `kind = "replay"`, as written.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -136,7 +136,7 @@ pub struct Recording {
     format: RowFormat,
     content: Vec<u8>,
     /// Case id → byte offset of its row in `content` and the row's line.
-    rows: HashMap<Sym, (u32, u32)>,
+    rows: SymMap<(u32, u32)>,
 }
 
 impl Recording {
@@ -158,7 +158,7 @@ impl Recording {
     /// Where the row of case `id` starts in `content`.
     fn offset(&self, id: &str) -> Option<usize> {
         // an id that was never interned is in no recording
-        let (offset, _) = self.rows.get(&Sym::existing(id)?)?;
+        let (offset, _) = self.rows.get(Sym::existing(id)?)?;
         usize::try_from(*offset).ok()
     }
 
@@ -266,7 +266,7 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
     let mut problems = Vec::new();
     // Case id → (byte offset of its row, its line), while the file is read.
-    let mut rows: HashMap<Sym, (u32, u32)> = HashMap::new();
+    let mut rows: SymMap<(u32, u32)> = SymMap::new();
     let mut check_row = |line: u64, offset: usize, row: Value, problems: &mut Vec<Diagnostic>| {
         let id = match row_id(&row, &config.columns) {
             Ok(id) => id,
@@ -276,7 +276,7 @@ pub fn load_replay(config: ReplayConfig, known_ids: &HashSet<&str>) -> Result<Re
             }
         };
         let id = Sym::new(&id);
-        if let Some((_, first)) = rows.get(&id) {
+        if let Some((_, first)) = rows.get(id) {
             problems.push(
                 Diagnostic::at_line(
                     path,
