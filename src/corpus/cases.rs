@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Case, CaseText, Label, canonical_language_tag};
+use super::{Case, CaseText, Label, Metadata, canonical_language_tag};
 use crate::case_text::register_source;
 use crate::diagnostic::{Diagnostic, LineCounter, excerpt};
 use crate::input::InputBytes;
@@ -182,7 +182,7 @@ fn read_case(
     let speaker_group = optional(field("speaker_group"));
     let pair_id = optional(field("pair_id"));
     let notes = field("notes").unwrap_or_default();
-    let mut metadata = BTreeMap::new();
+    let mut metadata = Metadata::default();
     for (i, name) in &columns.extra {
         match std::str::from_utf8(record.get(*i).unwrap_or_default()) {
             Ok(v) => {
