@@ -383,7 +383,7 @@ pub(crate) mod test_support {
             speaker_group: None,
             pair_id: pair.map(Into::into),
             notes: Default::default(),
-            metadata: BTreeMap::new(),
+            metadata: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Case, CaseText, Label, canonical_language_tag};
+use super::{Case, CaseText, Label, Metadata, canonical_language_tag};
 use crate::case_text::register_source;
 use crate::diagnostic::{Diagnostic, LineCounter, excerpt};
 use crate::input::InputBytes;
@@ -35,38 +35,65 @@ struct Columns {
 /// `problems`; the returned cases (with their 1-based line) are the valid ones.
 /// Their texts are held: `bytes` need not be a file's content.
 pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
-    parse(path, bytes, None, problems)
+    let mut cases = Vec::with_capacity(most_records(bytes));
+    parse(path, bytes, None, problems, |case, line, _| cases.push((case, line)));
+    cases.shrink_to_fit();
+    cases
 }
 
-/// [`parse_cases`] for the file at `path` just read as `input`: each text is
-/// kept as the location of its record in the file, to be read back when
-/// needed (see [`super::CaseText`]), or held when the file cannot be opened
-/// again.
-pub fn parse_case_file(path: &Path, input: &InputBytes, problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
+/// [`parse_cases`] for the file at `path` just read as `input`, handing each
+/// valid case and its line to `each` (with `problems`, for its own checks) as
+/// it is read, so that a caller keeps a large file's cases in one list. Each
+/// text is kept as the location of its record in the file, to be read back
+/// when needed (see [`super::CaseText`]), or held when the file cannot be
+/// opened again.
+pub fn parse_case_file(
+    path: &Path,
+    input: &InputBytes,
+    problems: &mut Vec<Diagnostic>,
+    each: impl FnMut(Case, u64, &mut Vec<Diagnostic>),
+) {
     let skipped = (input.raw().len() - input.content().len()) as u64;
-    parse(path, input.content(), Some(skipped), problems)
+    parse(path, input.content(), Some(skipped), problems, each);
 }
 
-/// Parses `bytes`; with `skipped` (the bytes of `path` before `bytes`), texts
-/// are located in the file at `path`.
-fn parse(path: &Path, bytes: &[u8], skipped: Option<u64>, problems: &mut Vec<Diagnostic>) -> Vec<(Case, u64)> {
+/// The most cases `bytes` can hold: one a line after the header (a quoted
+/// text may span lines, and blank lines hold none), to size the list of a
+/// file's cases before reading them.
+pub(super) fn most_records(bytes: &[u8]) -> usize {
+    let mut lines = LineCounter::new(bytes).line_at(bytes.len());
+    if matches!(bytes.last(), Some(b'\n' | b'\r')) {
+        // nothing follows the last line's terminator
+        lines -= 1;
+    }
+    usize::try_from(lines.saturating_sub(1)).unwrap_or(usize::MAX)
+}
+
+/// Parses `bytes`, handing each valid case to `each`; with `skipped` (the
+/// bytes of `path` before `bytes`), texts are located in the file at `path`.
+fn parse(
+    path: &Path,
+    bytes: &[u8],
+    skipped: Option<u64>,
+    problems: &mut Vec<Diagnostic>,
+    mut each: impl FnMut(Case, u64, &mut Vec<Diagnostic>),
+) {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
     let mut lines = LineCounter::new(bytes);
     let header = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
             problems.push(csv_error(path, &e, &mut lines));
-            return Vec::new();
+            return;
         }
     };
     let Some(columns) = read_header(path, &header, problems) else {
-        return Vec::new();
+        return;
     };
     let text_column = columns.index.get("text").copied();
     let source = skipped
         .zip(text_column)
         .and_then(|(skipped, column)| register_source(path, skipped, column));
-    let mut cases = Vec::new();
     let mut record = csv::ByteRecord::new();
     loop {
         match reader.read_byte_record(&mut record) {
@@ -82,10 +109,9 @@ fn parse(path: &Path, bytes: &[u8], skipped: Option<u64>, problems: &mut Vec<Dia
         let line = record.position().map_or(0, |p| lines.csv_line(p));
         let text = |text: String| CaseText::in_file(source, start, end.saturating_sub(start), text);
         if let Some(case) = read_case(path, line, &record, &columns, text, problems) {
-            cases.push((case, line));
+            each(case, line, problems);
         }
     }
-    cases
 }
 
 fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnostic>) -> Option<Columns> {
@@ -182,7 +208,7 @@ fn read_case(
     let speaker_group = optional(field("speaker_group"));
     let pair_id = optional(field("pair_id"));
     let notes = field("notes").unwrap_or_default();
-    let mut metadata = BTreeMap::new();
+    let mut metadata = Metadata::default();
     for (i, name) in &columns.extra {
         match std::str::from_utf8(record.get(*i).unwrap_or_default()) {
             Ok(v) => {
@@ -350,6 +376,31 @@ mod tests {
         assert_eq!(problems[1], "c.csv:4: `text`: text is empty");
         assert!(problems[2].starts_with("c.csv:5: `label`: unknown label \"hateful\""));
         assert_eq!(problems[3], "c.csv:6: record has 4 fields but the header has 5");
+    }
+
+    #[test]
+    fn a_file_holds_no_more_cases_than_lines_after_its_header() {
+        let files: [&[u8]; 5] = [
+            b"id,lang,text,label,category\na,en,t,protected,c\nb,en,t,protected,c\n",
+            b"id,lang,text,label,category\r\na,en,t,protected,c\r\nb,en,t,protected,c",
+            b"id,lang,text,label,category\ra,en,t,protected,c\rb,en,t,protected,c\r",
+            b"id,lang,text,label,category\n\na,en,\"two\nlines\",protected,c\n\nb,en,t,protected,c\n",
+            b"id,lang,text,label,category\n",
+        ];
+        for bytes in files {
+            let (cases, problems) = parse(bytes);
+            assert!(problems.is_empty(), "{problems:?}");
+            assert!(
+                cases.len() <= most_records(bytes),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        assert_eq!(most_records(files[0]), 2);
+        assert_eq!(most_records(files[1]), 2);
+        assert_eq!(most_records(files[2]), 2);
+        assert_eq!(most_records(files[4]), 0);
+        assert_eq!(most_records(b""), 0);
     }
 
     #[test]

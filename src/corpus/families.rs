@@ -142,7 +142,7 @@ mod tests {
             speaker_group: None,
             pair_id: pair.map(Into::into),
             notes: Default::default(),
-            metadata: BTreeMap::from([(FAMILY_KIND_COLUMN.to_string(), kind.to_string())]),
+            metadata: BTreeMap::from([(FAMILY_KIND_COLUMN.to_string(), kind.to_string())]).into(),
         }
     }
 

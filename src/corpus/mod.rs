@@ -8,13 +8,13 @@ mod families;
 pub mod import;
 mod lang;
 mod manifest;
+mod metadata;
 pub mod perturb;
 pub mod review;
 pub mod stats;
 pub mod taxonomy;
 mod templates;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,7 @@ pub use cases::{CASE_COLUMNS, REQUIRED_COLUMNS, case_problems, parse_case_file, 
 pub use families::{CLUSTER_COLUMN, FAMILY_KIND_COLUMN, FamilyKind, check_families};
 pub use lang::{canonical_language_tag, language_covered_by};
 pub use manifest::{CorpusManifest, Provenance, SkippedRows, Source};
+pub use metadata::Metadata;
 pub use perturb::{PerturbSettings, Perturbed, Transform, TransformSummary, perturb};
 pub use taxonomy::{Characteristic, Characteristics, Taxonomy};
 pub use templates::{TemplateFiles, expand_templates};
@@ -98,7 +99,7 @@ pub struct Case {
     pub pair_id: Option<Sym>,
     pub notes: Sym,
     /// Columns beyond the standard ones (e.g. annotation flags of an imported suite).
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: Metadata,
 }
 
 /// A file of a corpus and its sha256, for the run manifest.
@@ -162,16 +163,13 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
         let Some((path, bytes)) = listed.read(file, "files", &mut problems) else {
             continue;
         };
-        let parsed = parse_case_file(&path, &bytes, &mut problems);
-        drop(bytes);
+        let most = cases::most_records(bytes.content());
+        cases.reserve_exact(most);
+        seen.reserve(most);
         let at = seen.file(&path);
-        admit(
-            parsed.into_iter().map(|(case, line)| (case, at, line)),
-            &declared,
-            &mut seen,
-            &mut cases,
-            &mut problems,
-        );
+        parse_case_file(&path, &bytes, &mut problems, |case, line, problems| {
+            admit(case, (at, line), &declared, &mut seen, &mut cases, problems);
+        });
     }
     for set in &manifest.templates {
         let templates = listed.read(&set.templates, "templates", &mut problems);
@@ -184,13 +182,16 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
                 (&groups.0, groups.1.content()),
                 &mut problems,
             );
-            let expanded: Vec<(Case, usize, u64)> = expanded
-                .into_iter()
-                .map(|(case, path, line)| (case, seen.file(&path), line))
-                .collect();
-            admit(expanded, &declared, &mut seen, &mut cases, &mut problems);
+            cases.reserve_exact(expanded.len());
+            seen.reserve(expanded.len());
+            for (case, path, line) in expanded {
+                let at = seen.file(&path);
+                admit(case, (at, line), &declared, &mut seen, &mut cases, &mut problems);
+            }
         }
     }
+    // a quoted text spanning lines, or a rejected record, leaves room unused
+    cases.shrink_to_fit();
     check_families(
         cases
             .iter()
@@ -269,13 +270,19 @@ impl ListedFiles<'_> {
     }
 }
 
-/// Where each admitted case was read: one entry per case, naming its file by
+/// Where each admitted case was read, in a flat table indexed by the number
+/// of its id's symbol (no hashing, eight bytes a symbol), naming its file by
 /// position so a million cases share a handful of paths.
 #[derive(Default)]
 struct Seen {
     files: Vec<PathBuf>,
-    cases: rustc_hash::FxHashMap<Sym, (usize, u64)>,
+    /// By symbol number: the file's position in `files` (`NOT_SEEN` for a
+    /// symbol that is no admitted case's id) and the line.
+    cases: Vec<(u32, u32)>,
 }
+
+/// The file position of a symbol in [`Seen::cases`] that is no case's id.
+const NOT_SEEN: u32 = u32::MAX;
 
 impl Seen {
     /// The position of `path` among the files read, added the first time.
@@ -289,56 +296,75 @@ impl Seen {
         }
     }
 
+    /// Makes room for `more` cases whose ids are still to be interned.
+    fn reserve(&mut self, more: usize) {
+        let symbols = Sym::count().saturating_add(more);
+        self.cases.reserve(symbols.saturating_sub(self.cases.len()));
+    }
+
+    /// Records that the case `id` was read at `line` of the file at `file`.
+    fn admitted(&mut self, id: Sym, file: usize, line: u64) {
+        let number = id.number();
+        if number >= self.cases.len() {
+            self.cases.resize((number + 1).max(Sym::count()), (NOT_SEEN, 0));
+        }
+        let file = u32::try_from(file).expect("fewer than 2^32 - 1 files in a corpus");
+        // a file of at most 1 GiB has fewer lines than this
+        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        self.cases[number] = (file, line);
+    }
+
     /// The file and line of the case `id`, if admitted.
     fn at(&self, id: Sym) -> Option<(&Path, u64)> {
-        self.cases
-            .get(&id)
-            .map(|&(file, line)| (self.files[file].as_path(), line))
+        match self.cases.get(id.number()) {
+            Some(&(file, line)) if file != NOT_SEEN => Some((self.files[file as usize].as_path(), u64::from(line))),
+            _ => None,
+        }
     }
 }
 
-/// Adds cases after checking their language is declared and their id unused.
+/// Adds a case read at line `line` of file `file` (its position in `seen`)
+/// after checking its language is declared and its id unused.
 fn admit(
-    parsed: impl IntoIterator<Item = (Case, usize, u64)>,
+    case: Case,
+    (file, line): (usize, u64),
     declared: &[String],
     seen: &mut Seen,
     cases: &mut Vec<Case>,
     problems: &mut Vec<Diagnostic>,
 ) {
-    for (case, file, line) in parsed {
-        let path = &seen.files[file];
-        if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d)) {
-            problems.push(
-                Diagnostic::at_line(
-                    path,
-                    line,
-                    format!(
-                        "language `{}` is not among the corpus languages [{}] declared in {MANIFEST_FILE}",
-                        case.lang,
-                        declared.join(", ")
-                    ),
-                )
-                .with_field("lang"),
-            );
-        }
-        if let Some((first_path, first_line)) = seen.at(case.id) {
-            problems.push(
-                Diagnostic::at_line(
-                    path,
-                    line,
-                    format!(
-                        "duplicate id `{}` (first used at {}:{first_line})",
-                        case.id,
-                        first_path.display()
-                    ),
-                )
-                .with_field("id"),
-            );
-            continue;
-        }
-        seen.cases.insert(case.id, (file, line));
-        cases.push(case);
+    let path = &seen.files[file];
+    if !declared.is_empty() && !declared.iter().any(|d| language_covered_by(&case.lang, d)) {
+        problems.push(
+            Diagnostic::at_line(
+                path,
+                line,
+                format!(
+                    "language `{}` is not among the corpus languages [{}] declared in {MANIFEST_FILE}",
+                    case.lang,
+                    declared.join(", ")
+                ),
+            )
+            .with_field("lang"),
+        );
     }
+    if let Some((first_path, first_line)) = seen.at(case.id) {
+        problems.push(
+            Diagnostic::at_line(
+                path,
+                line,
+                format!(
+                    "duplicate id `{}` (first used at {}:{first_line})",
+                    case.id,
+                    first_path.display()
+                ),
+            )
+            .with_field("id"),
+        );
+        return;
+    }
+    seen.admitted(case.id, file, line);
+    cases.push(case);
 }
 
 /// Checks the manifest's own fields; returns its languages in canonical form.
@@ -406,9 +432,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_case_is_no_larger_than_while_its_text_was_a_string() {
-        // 80 bytes while the text was a `String`.
-        assert!(std::mem::size_of::<Case>() <= 80);
+    fn a_case_is_no_larger_than_with_its_metadata_boxed() {
+        // 80 bytes while the text was a `String` and the metadata a `BTreeMap`.
+        assert!(std::mem::size_of::<Case>() <= 64);
     }
 
     /// A corpus whose texts need quoting, with a byte-order mark and CRLF.
@@ -446,6 +472,48 @@ mod tests {
         // Loading the unchanged file again shares its registration.
         let again = load_corpus(tmp.path()).unwrap();
         assert_eq!(again.cases[1].text, corpus.cases[1].text);
+    }
+
+    #[test]
+    fn a_corpus_holds_its_cases_in_one_allocation_of_their_number() {
+        let tmp = tempfile::tempdir().unwrap();
+        let texts = tricky_corpus(tmp.path());
+        let corpus = load_corpus(tmp.path()).unwrap();
+        assert_eq!(corpus.cases.len(), texts.len());
+        assert_eq!(corpus.cases.capacity(), corpus.cases.len());
+    }
+
+    #[test]
+    fn a_repeated_id_is_reported_with_where_it_was_first_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("corpus.toml"),
+            "name = \"t\"\nversion = \"1\"\ndescription = \"t\"\nlicense = \"CC0-1.0\"\nlanguages = [\"en\"]\nfiles = [\"a.csv\", \"b.csv\"]\n",
+        )
+        .unwrap();
+        let header = "id,lang,text,label,category\n";
+        std::fs::write(
+            tmp.path().join("a.csv"),
+            format!("{header}a1,en,t,protected,c\na2,en,t,protected,c\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            tmp.path().join("b.csv"),
+            format!("{header}b1,en,t,protected,c\na2,en,t,protected,c\n"),
+        )
+        .unwrap();
+        let Err(Diagnostics(problems)) = load_corpus(tmp.path()) else {
+            panic!("a2 is repeated");
+        };
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [format!(
+                "{}:3: `id`: duplicate id `a2` (first used at {}:3)",
+                tmp.path().join("b.csv").display(),
+                tmp.path().join("a.csv").display()
+            )]
+        );
     }
 
     #[test]

@@ -434,7 +434,7 @@ mod tests {
             speaker_group: None,
             pair_id: pair.map(Into::into),
             notes: Default::default(),
-            metadata: BTreeMap::new(),
+            metadata: Default::default(),
         }
     }
 

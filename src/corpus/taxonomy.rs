@@ -585,7 +585,7 @@ mod tests {
             speaker_group: None,
             pair_id: None,
             notes: Default::default(),
-            metadata: BTreeMap::new(),
+            metadata: Default::default(),
         };
         let mut cases = vec![
             case("a", Some("ahmadiyya")),

@@ -324,7 +324,7 @@ pub fn expand_templates(
                         speaker_group: None,
                         pair_id: Some(id.as_str().into()),
                         notes: notes.clone().into(),
-                        metadata: BTreeMap::from([("template".to_string(), id.clone())]),
+                        metadata: BTreeMap::from([("template".to_string(), id.clone())]).into(),
                     },
                     templates_path.to_path_buf(),
                     line,

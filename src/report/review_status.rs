@@ -559,8 +559,6 @@ fn reason_text(reason: Reason) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::corpus::review::ReviewRecord;
     use crate::corpus::{CorpusManifest, Label};
@@ -586,7 +584,7 @@ mod tests {
                 speaker_group: None,
                 pair_id: None,
                 notes: Default::default(),
-                metadata: BTreeMap::new(),
+                metadata: Default::default(),
             })
             .collect();
         let mut reviews = Vec::new();

@@ -422,7 +422,7 @@ fn cases_from_decisions_csv(dir: &Path, manifest: &RunManifest) -> Result<Vec<Ca
             speaker_group: optional(speaker_group).map(Into::into),
             pair_id: optional(pair_id).map(Into::into),
             notes: Default::default(),
-            metadata: BTreeMap::new(),
+            metadata: Default::default(),
         });
     }
     Ok(cases)

@@ -444,7 +444,9 @@ impl PlanBuilder<'_> {
             one => one,
         });
         let cases = self.filter(&raw.filter, cases);
-        let (cases, disputed_cases) = self.review_filter(raw.filter.review, cases, &mut corpora, &reviews);
+        let (mut cases, disputed_cases) = self.review_filter(raw.filter.review, cases, &mut corpora, &reviews);
+        // the filters keep the corpora's list, and its room for the cases they leave out
+        cases.shrink_to_fit();
         if self.problems.is_empty() && cases.is_empty() {
             self.problem(&["filter"], "no case of the corpora passes the filter");
         }
@@ -570,6 +572,7 @@ impl PlanBuilder<'_> {
                 format!("the variant id `{id}` is already the id of a case of the corpora"),
             );
         }
+        cases.reserve_exact(made.variants.len());
         cases.extend(made.variants);
         (
             cases,
@@ -1081,7 +1084,8 @@ impl PlanBuilder<'_> {
         let mut records = Vec::new();
         let mut cases: Vec<Case> = Vec::new();
         let mut reviews = Vec::new();
-        // the corpus (by position in `raw.corpora`) each case id came from
+        // the corpus (by position in `raw.corpora`) each case id came from,
+        // for the corpora a later one may repeat an id of
         let mut seen: HashMap<Sym, usize> = HashMap::new();
         for (at, dir) in raw.corpora.iter().enumerate() {
             let path = self.resolve(dir);
@@ -1096,12 +1100,12 @@ impl PlanBuilder<'_> {
                     }
                     let Corpus {
                         manifest,
-                        cases: corpus_cases,
+                        cases: mut corpus_cases,
                         files,
                         ..
                     } = corpus;
-                    for case in corpus_cases {
-                        if let Some(&other) = seen.get(&case.id) {
+                    corpus_cases.retain(|case| match seen.get(&case.id) {
+                        Some(&other) => {
                             self.problem(
                                 &["corpora"],
                                 format!(
@@ -1109,10 +1113,20 @@ impl PlanBuilder<'_> {
                                     case.id, raw.corpora[other]
                                 ),
                             );
-                            continue;
+                            false
                         }
-                        seen.insert(case.id, at);
-                        cases.push(case);
+                        None => true,
+                    });
+                    if at + 1 < raw.corpora.len() {
+                        seen.reserve(corpus_cases.len());
+                        seen.extend(corpus_cases.iter().map(|case| (case.id, at)));
+                    }
+                    // the corpus's list itself becomes the plan's, or joins it
+                    if cases.is_empty() {
+                        cases = corpus_cases;
+                    } else {
+                        cases.reserve_exact(corpus_cases.len());
+                        cases.append(&mut corpus_cases);
                     }
                     records.push(CorpusRecord {
                         name: manifest.name,
@@ -1360,6 +1374,16 @@ mod tests {
             problems("transforms = [\"leetspeak\"]\ncategories = [\"satire\"]\n"),
             ["10:perturb no case of the run passes the [perturb] filters"]
         );
+    }
+
+    #[test]
+    fn the_plan_holds_its_cases_in_one_allocation_of_their_number() {
+        let (_dir, plan) =
+            load("transforms = [\"leetspeak\"]\nlabels = [\"violating\"]\n[filter]\nlanguages = [\"en\"]\n");
+        let plan = plan.expect("a valid scenario");
+        let ids: Vec<&str> = plan.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["v1", "p1", "v1~leetspeak"]);
+        assert_eq!(plan.cases.capacity(), plan.cases.len());
     }
 
     #[test]

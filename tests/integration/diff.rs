@@ -577,7 +577,7 @@ fn a_baseline_that_cannot_be_compared_stops_the_run_before_it_asks_anything() {
 
 /// Snapshots of every comparison format, from fixed runs built in the test.
 mod snapshot {
-    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    use std::collections::{BTreeSet, HashMap};
 
     use modaudit::corpus::{Case, Label};
     use modaudit::decision::Action;
@@ -599,7 +599,7 @@ mod snapshot {
             speaker_group: None,
             pair_id: None,
             notes: Default::default(),
-            metadata: BTreeMap::new(),
+            metadata: Default::default(),
         }
     }
 

@@ -316,7 +316,7 @@ fn row_to_case(
         speaker_group: None,
         pair_id: None,
         notes: Default::default(),
-        metadata: BTreeMap::from([("source_label".to_string(), raw_label)]),
+        metadata: BTreeMap::from([("source_label".to_string(), raw_label)]).into(),
     };
     if let Some((column, message)) = case_problems(&case).into_iter().next() {
         return Err(Rejection::Invalid(

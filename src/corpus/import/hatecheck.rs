@@ -13,10 +13,10 @@
 //! repeated id) refuses the file, or with `--skip-invalid` is left out and
 //! listed in the manifest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::corpus::{Case, CorpusManifest, Label, Provenance, Source, canonical_language_tag, case_problems};
+use crate::corpus::{Case, CorpusManifest, Label, Metadata, Provenance, Source, canonical_language_tag, case_problems};
 use crate::diagnostic::{Diagnostic, Diagnostics, LineCounter, excerpt};
 use crate::error::Error;
 
@@ -216,7 +216,7 @@ pub fn import_hatecheck(options: &HateCheckImport) -> Result<ImportSummary, Erro
             continue;
         }
         let group = groups.map(get("target_ident"));
-        let mut metadata = BTreeMap::new();
+        let mut metadata = Metadata::default();
         for (i, name) in header.iter().enumerate() {
             if ["test_case", "label_gold", "functionality", id_column].contains(&name.as_str()) {
                 continue;

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Case, FAMILY_KIND_COLUMN, FamilyKind, Label, TextError, language_covered_by};
+use super::{Case, FAMILY_KIND_COLUMN, FamilyKind, Label, Metadata, TextError, language_covered_by};
 use crate::hash::sha256_hex;
 use crate::sym::Sym;
 pub(crate) use text::Rng;
@@ -301,7 +301,7 @@ pub fn variant(original: &Case, transform: Transform, seed: u64) -> Result<Optio
     let Some((text, lang)) = transform.apply(&original.text()?, &original.lang, &mut rng) else {
         return Ok(None);
     };
-    let mut metadata: BTreeMap<String, String> = original
+    let mut metadata: Metadata = original
         .metadata
         .iter()
         .filter(|(k, _)| ![super::CLUSTER_COLUMN, FAMILY_KIND_COLUMN].contains(&k.as_str()))
@@ -398,7 +398,7 @@ mod tests {
             speaker_group: None,
             pair_id: Some("family".into()),
             notes: Default::default(),
-            metadata: BTreeMap::from([(FAMILY_KIND_COLUMN.to_string(), "group_swap".to_string())]),
+            metadata: BTreeMap::from([(FAMILY_KIND_COLUMN.to_string(), "group_swap".to_string())]).into(),
         }
     }
 

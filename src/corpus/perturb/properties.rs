@@ -183,7 +183,7 @@ proptest! {
                 speaker_group: None,
                 pair_id: None,
                 notes: Default::default(),
-                metadata: BTreeMap::new(),
+                metadata: Default::default(),
             })
             .collect();
         let settings = PerturbSettings {

@@ -373,7 +373,7 @@ mod tests {
             speaker_group: None,
             pair_id: None,
             notes: Default::default(),
-            metadata: BTreeMap::new(),
+            metadata: Default::default(),
         }
     }
 
