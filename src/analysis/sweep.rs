@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use super::disparity::{AdverseSides, SweptCase, SweptTallies};
 use super::{AnalysisSettings, Dimension, FamilyMode, Measure, Observation, compare_dimensions};
 use crate::corpus::{Case, Label};
-use crate::decision::{Action, Decision, DecisionIndex, ScoreRule};
+use crate::decision::{Action, Decision, DecisionIndex, OptionalScore, ScoreRule};
 
 /// Most thresholds a curve is computed at.
 pub const MAX_CURVE_POINTS: usize = 1000;
@@ -295,29 +295,32 @@ pub struct Sweep {
     pub equalising: Option<Equalising>,
 }
 
-/// One case as the sweep sees it.
-struct Point<'a> {
-    case: &'a Case,
+/// One case as the sweep sees it, in sixteen bytes (a million cases take
+/// sixteen megabytes).
+#[derive(Clone, Copy)]
+struct Point {
+    /// The case's position in the cases swept.
+    case: u32,
     /// The recorded action (`None`: not decided yet).
     action: Option<Action>,
     /// Whether the recorded action is adverse.
     adverse: bool,
     /// The score, when the rule explains the action.
-    score: Option<f64>,
+    score: OptionalScore,
 }
 
-impl Point<'_> {
-    fn decided(&self) -> bool {
+impl Point {
+    fn decided(self) -> bool {
         self.action.is_some_and(Action::is_decision)
     }
 
-    /// The case as the main analysis sees it at `threshold`.
-    fn observation_at(&self, threshold: f64, rule: &ScoreRule, adverse: Adverse) -> Observation<'_> {
-        match self.score {
+    /// The point's case as the main analysis sees it at `threshold`.
+    fn observation_at<'a>(self, case: &'a Case, threshold: f64, rule: &ScoreRule, adverse: Adverse) -> Observation<'a> {
+        match self.score.get() {
             Some(score) => {
                 let at_or_above = score >= threshold;
                 Observation {
-                    case: self.case,
+                    case,
                     action: Some(rule.action_at(score, threshold)),
                     adverse: if at_or_above {
                         adverse.at_or_above
@@ -327,11 +330,68 @@ impl Point<'_> {
                 }
             }
             None => Observation {
-                case: self.case,
+                case,
                 action: self.action,
                 adverse: self.adverse,
             },
         }
+    }
+}
+
+/// The corpus cases of a sweep, each with its [`Point`].
+struct Points<'a> {
+    cases: &'a [Case],
+    points: Vec<Point>,
+}
+
+impl<'a> Points<'a> {
+    /// Sees every corpus case of `cases` (not the `[perturb]` variants);
+    /// the decided cases the rule does not explain go to `kept`.
+    fn new(
+        cases: &'a [Case],
+        decisions: &DecisionIndex,
+        settings: &SweepSettings<'_>,
+        kept: &mut Vec<KeptCase>,
+    ) -> Points<'a> {
+        // Counted first: a list grown while collecting would reach up to
+        // twice the room it needs.
+        let mut points = Vec::with_capacity(cases.iter().filter(|case| !case.is_variant()).count());
+        for (index, case) in cases.iter().enumerate().filter(|(_, case)| !case.is_variant()) {
+            let decision = decisions.get(case.id);
+            let action = decision.map(|d| d.action);
+            let score =
+                decision
+                    .filter(|d| d.action.is_decision())
+                    .and_then(|d| match swept_score(d, &settings.rule) {
+                        Ok(score) => Some(score),
+                        Err(reason) => {
+                            kept.push(KeptCase {
+                                case_id: case.id.to_string(),
+                                action: d.action,
+                                reason,
+                            });
+                            None
+                        }
+                    });
+            points.push(Point {
+                case: u32::try_from(index).expect("fewer than 2^32 cases: each has an id of its own, numbered in u32"),
+                action,
+                adverse: action.is_some_and(|a| a.is_decision() && (settings.is_adverse)(a)),
+                score: score.into(),
+            });
+        }
+        Points { cases, points }
+    }
+
+    /// Each case with its point.
+    fn iter(&self) -> impl Iterator<Item = (&'a Case, Point)> + Clone + '_ {
+        let cases = self.cases;
+        self.points.iter().map(move |p| (&cases[p.case as usize], *p))
+    }
+
+    /// The scores of the cases that move with the threshold.
+    fn scores(&self) -> impl Iterator<Item = f64> + '_ {
+        self.points.iter().filter_map(|p| p.score.get())
     }
 }
 
@@ -352,42 +412,22 @@ pub struct SweepSettings<'a> {
 pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings<'_>) -> Option<Sweep> {
     let rule = settings.rule;
     let mut kept = Vec::new();
-    let points: Vec<Point<'_>> = cases
-        .iter()
-        .filter(|case| !case.is_variant())
-        .map(|case| {
-            let decision = decisions.get(case.id);
-            let action = decision.map(|d| d.action);
-            let score = decision
-                .filter(|d| d.action.is_decision())
-                .and_then(|d| match swept_score(d, &rule) {
-                    Ok(score) => Some(score),
-                    Err(reason) => {
-                        kept.push(KeptCase {
-                            case_id: case.id.to_string(),
-                            action: d.action,
-                            reason,
-                        });
-                        None
-                    }
-                });
-            Point {
-                case,
-                action,
-                adverse: action.is_some_and(|a| a.is_decision() && (settings.is_adverse)(a)),
-                score,
-            }
-        })
-        .collect();
-    if !points.iter().any(Point::decided) {
+    let points = Points::new(cases, decisions, settings, &mut kept);
+    if !points.points.iter().any(|p| p.decided()) {
         return None;
     }
-    let mut scores: Vec<f64> = points.iter().filter_map(|p| p.score).collect();
-    scores.sort_by(f64::total_cmp);
-    scores.dedup();
     let anchors = [rule.threshold, settings.operating_threshold];
-    let thresholds = with_anchors(curve_grid(&scores), &anchors);
-    let significance_thresholds = with_anchors(significance_grid(&scores), &anchors);
+    // The distinct scores live only while the grids are drawn from them.
+    let (thresholds, significance_thresholds) = {
+        let mut scores = Vec::with_capacity(points.scores().count());
+        scores.extend(points.scores());
+        scores.sort_by(f64::total_cmp);
+        scores.dedup();
+        (
+            with_anchors(curve_grid(&scores), &anchors),
+            with_anchors(significance_grid(&scores), &anchors),
+        )
+    };
     let index_of = |t: f64| thresholds.iter().position(|&x| x == t).unwrap_or_default();
     let adverse = Adverse::of(&rule, settings.is_adverse);
     let curves = curves(&points, &thresholds, adverse, settings.analysis.min_n);
@@ -396,7 +436,7 @@ pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings
     Some(Sweep {
         rule,
         operating_threshold: settings.operating_threshold,
-        swept_cases: points.iter().filter(|p| p.score.is_some()).count() as u64,
+        swept_cases: points.scores().count() as u64,
         kept,
         rule_index: index_of(rule.threshold),
         operating_index: index_of(settings.operating_threshold),
@@ -488,21 +528,21 @@ struct Sides {
 }
 
 /// The decided cases of every group of `dimension`, by group.
-fn sides_by_group(points: &[Point<'_>], dimension: Dimension) -> BTreeMap<String, Sides> {
+fn sides_by_group(points: &Points<'_>, dimension: Dimension) -> BTreeMap<String, Sides> {
     let mut groups: BTreeMap<String, Sides> = BTreeMap::new();
-    for p in points.iter().filter(|p| p.decided()) {
-        let Some(value) = dimension.value_of(p.case) else {
+    for (case, p) in points.iter().filter(|(_, p)| p.decided()) {
+        let Some(value) = dimension.value_of(case) else {
             continue;
         };
         let sides = match groups.get_mut(value.as_ref()) {
             Some(sides) => sides,
             None => groups.entry(value.into_owned()).or_default(),
         };
-        let side = match p.case.label {
+        let side = match case.label {
             Label::Protected => &mut sides.protected,
             Label::Violating => &mut sides.violating,
         };
-        match p.score {
+        match p.score.get() {
             Some(score) => side.scores.push(score),
             None => {
                 side.kept += 1;
@@ -550,7 +590,7 @@ fn curve(
 
 /// The overall curve, one per language, and one per target group with at
 /// least `min_n` decided protected cases.
-fn curves(points: &[Point<'_>], thresholds: &[f64], adverse: Adverse, min_n: u64) -> Vec<Curve> {
+fn curves(points: &Points<'_>, thresholds: &[f64], adverse: Adverse, min_n: u64) -> Vec<Curve> {
     let mut out = Vec::new();
     for dimension in [Dimension::Overall, Dimension::Language, Dimension::TargetGroup] {
         for (group, sides) in sides_by_group(points, dimension) {
@@ -571,7 +611,7 @@ type Tested = (Measure, Dimension, String, SignificanceState, Option<f64>);
 /// are independent of one another: they are shared out among the machine's
 /// cores, and the result does not depend on how.
 fn significance(
-    points: &[Point<'_>],
+    points: &Points<'_>,
     grid: &[f64],
     rule: &ScoreRule,
     adverse: Adverse,
@@ -586,19 +626,19 @@ fn significance(
     // When both of the rule's actions are decisions, a scored case is decided
     // at every threshold and the cases can be counted once.
     let swept = (rule.at_or_above.is_decision() && rule.below.is_decision()).then(|| {
-        let cases = points.iter().filter_map(|p| match p.score {
-            Some(score) => Some((p.case, SweptCase::Scored(score))),
-            None => p.decided().then_some((p.case, SweptCase::Fixed { adverse: p.adverse })),
+        let cases = points.iter().filter_map(|(case, p)| match p.score.get() {
+            Some(score) => Some((case, SweptCase::Scored(score))),
+            None => p.decided().then_some((case, SweptCase::Fixed { adverse: p.adverse })),
         });
-        SweptTallies::new(cases, dimensions)
+        SweptTallies::new(cases, dimensions, grid)
     });
-    let tested_at = |threshold: f64| -> Vec<Tested> {
+    let tested_at = |position: usize, threshold: f64| -> Vec<Tested> {
         let comparisons = match &swept {
-            Some(swept) => swept.compare_at(threshold, adverse, settings),
+            Some(swept) => swept.compare_at(position, adverse, settings),
             None => {
                 let observations: Vec<Observation<'_>> = points
                     .iter()
-                    .map(|p| p.observation_at(threshold, rule, adverse))
+                    .map(|(case, p)| p.observation_at(case, threshold, rule, adverse))
                     .collect();
                 compare_dimensions(&observations, settings, dimensions)
             }
@@ -625,7 +665,16 @@ fn significance(
     let tested: Vec<Vec<Tested>> = std::thread::scope(|scope| {
         let handles: Vec<_> = grid
             .chunks(per_worker)
-            .map(|part| scope.spawn(|| part.iter().map(|&t| tested_at(t)).collect::<Vec<_>>()))
+            .enumerate()
+            .map(|(chunk, part)| {
+                let tested_at = &tested_at;
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, &t)| tested_at(chunk * per_worker + i, t))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -699,7 +748,7 @@ impl LanguageSides {
 }
 
 /// Per-language thresholds that equalise over-removal (see [`Equalising`]).
-fn equalising(points: &[Point<'_>], adverse: Adverse, operating: f64, min_n: u64) -> Option<Equalising> {
+fn equalising(points: &Points<'_>, adverse: Adverse, operating: f64, min_n: u64) -> Option<Equalising> {
     if !adverse.at_or_above || adverse.below {
         // Adverse action does not come with a high score: no threshold trades
         // over-removal for detection.
@@ -1064,6 +1113,12 @@ mod tests {
             (SignificanceState::NotSignificant, SignificanceState::Higher)
         );
         assert!(start.from_threshold < start.to_threshold);
+    }
+
+    #[test]
+    fn a_point_takes_sixteen_bytes() {
+        // a million cases: sixteen megabytes, held for the whole sweep
+        assert_eq!(std::mem::size_of::<Point>(), 16);
     }
 
     #[test]
