@@ -590,11 +590,11 @@ pub struct AdverseSides {
     pub below: bool,
 }
 
-/// The scored cases of one cell of a sweep, as the thresholds of its grid see
-/// them: never more numbers than the grid has steps, however many cases the
-/// cell holds.
+/// Scores as the thresholds of a grid (ascending, finite) see them: how many
+/// lie below each threshold, in never more numbers than the grid has steps,
+/// however many scores there are. A sweep keeps one per group and stratum.
 #[derive(Debug)]
-enum ScoredCases {
+pub(super) enum ScoredCases {
     /// No more scores than the grid has thresholds: the scores themselves,
     /// sorted once counting is over.
     Scores(Vec<f64>),
@@ -618,7 +618,8 @@ impl ScoredCases {
         grid.partition_point(|&t| t <= score)
     }
 
-    fn add(&mut self, score: f64, grid: &[f64]) {
+    /// Counts a (finite) score.
+    pub(super) fn add(&mut self, score: f64, grid: &[f64]) {
         match self {
             ScoredCases::Scores(scores) if scores.len() < grid.len() => scores.push(score),
             ScoredCases::Scores(scores) => {
@@ -634,7 +635,7 @@ impl ScoredCases {
 
     /// Ends counting: sorts the scores, or turns the steps' counts into
     /// counts below each threshold.
-    fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         match self {
             ScoredCases::Scores(scores) => {
                 scores.sort_unstable_by(f64::total_cmp);
@@ -650,15 +651,23 @@ impl ScoredCases {
         }
     }
 
-    /// How many scores lie below the threshold at `position` in `grid`, and
-    /// how many there are; counting must be over.
-    fn below(&self, position: usize, grid: &[f64]) -> (u64, u64) {
+    /// How many scores lie below the threshold at `position` in `grid`;
+    /// counting must be over.
+    pub(super) fn below(&self, position: usize, grid: &[f64]) -> u64 {
         match self {
             ScoredCases::Scores(scores) => {
                 let threshold = grid[position];
-                (scores.partition_point(|&s| s < threshold) as u64, scores.len() as u64)
+                scores.partition_point(|&s| s < threshold) as u64
             }
-            ScoredCases::Steps(below) => (below[position], below.last().copied().unwrap_or_default()),
+            ScoredCases::Steps(below) => below[position],
+        }
+    }
+
+    /// How many scores there are; counting must be over.
+    pub(super) fn count(&self) -> u64 {
+        match self {
+            ScoredCases::Scores(scores) => scores.len() as u64,
+            ScoredCases::Steps(below) => below.last().copied().unwrap_or_default(),
         }
     }
 }
@@ -683,8 +692,8 @@ impl SweptCell {
     }
 
     fn at(&self, position: usize, grid: &[f64], adverse: AdverseSides) -> Counts {
-        let (below, scored) = self.scored.below(position, grid);
-        let at_or_above = scored - below;
+        let below = self.scored.below(position, grid);
+        let at_or_above = self.scored.count() - below;
         Counts {
             n: self.n,
             adverse: self.fixed_adverse
@@ -1661,12 +1670,9 @@ mod tests {
             assert_eq!(matches!(scored, ScoredCases::Steps(_)), n > grid.len(), "{n} scores");
             for (position, &threshold) in grid.iter().enumerate() {
                 let below = scores.iter().filter(|&&s| s < threshold).count() as u64;
-                assert_eq!(
-                    scored.below(position, &grid),
-                    (below, n as u64),
-                    "{n} scores, below {threshold}"
-                );
+                assert_eq!(scored.below(position, &grid), below, "{n} scores, below {threshold}");
             }
+            assert_eq!(scored.count(), n as u64);
         }
     }
 

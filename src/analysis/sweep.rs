@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::disparity::{AdverseSides, SweptCase, SweptTallies};
+use super::disparity::{AdverseSides, ScoredCases, SweptCase, SweptTallies};
 use super::{AnalysisSettings, Dimension, FamilyMode, Measure, Observation, compare_dimensions};
 use crate::corpus::{Case, Label};
 use crate::decision::{Action, Decision, DecisionIndex, OptionalScore, ScoreRule};
@@ -421,7 +421,7 @@ pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings
     let (thresholds, significance_thresholds) = {
         let mut scores = Vec::with_capacity(points.scores().count());
         scores.extend(points.scores());
-        scores.sort_by(f64::total_cmp);
+        scores.sort_unstable_by(f64::total_cmp);
         scores.dedup();
         (
             with_anchors(curve_grid(&scores), &anchors),
@@ -508,6 +508,16 @@ struct Side {
 }
 
 impl Side {
+    fn add(&mut self, point: Point) {
+        match point.score.get() {
+            Some(score) => self.scores.push(score),
+            None => {
+                self.kept += 1;
+                self.kept_adverse += u64::from(point.adverse);
+            }
+        }
+    }
+
     fn n(&self) -> u64 {
         self.scores.len() as u64 + self.kept
     }
@@ -520,16 +530,54 @@ impl Side {
     }
 }
 
-/// A group's protected and violating sides.
-#[derive(Debug, Default, Clone)]
-struct Sides {
-    protected: Side,
-    violating: Side,
+/// The cases of one label in one group as the thresholds of the curves see
+/// them: at most one count per threshold, however many cases the group has.
+#[derive(Debug, Default)]
+struct CurveSide {
+    scored: ScoredCases,
+    kept: u64,
+    kept_adverse: u64,
 }
 
-/// The decided cases of every group of `dimension`, by group.
-fn sides_by_group(points: &Points<'_>, dimension: Dimension) -> BTreeMap<String, Sides> {
-    let mut groups: BTreeMap<String, Sides> = BTreeMap::new();
+impl CurveSide {
+    fn add(&mut self, point: Point, thresholds: &[f64]) {
+        match point.score.get() {
+            Some(score) => self.scored.add(score, thresholds),
+            None => {
+                self.kept += 1;
+                self.kept_adverse += u64::from(point.adverse);
+            }
+        }
+    }
+
+    fn n(&self) -> u64 {
+        self.scored.count() + self.kept
+    }
+
+    /// Adverse cases at the threshold at `position` in `thresholds`.
+    fn adverse_at(&self, position: usize, thresholds: &[f64], adverse: Adverse) -> u64 {
+        let below = self.scored.below(position, thresholds);
+        let at_or_above = self.scored.count() - below;
+        self.kept_adverse + if adverse.at_or_above { at_or_above } else { 0 } + if adverse.below { below } else { 0 }
+    }
+}
+
+/// A group's protected and violating sides.
+#[derive(Debug, Default, Clone)]
+struct Sides<S> {
+    protected: S,
+    violating: S,
+}
+
+/// The decided cases of every group of `dimension`, by group, each given to
+/// `add` with the side of its label; `groups` holds the sides the groups start
+/// with (a group not in it starts with empty ones).
+fn sides_by_group<S: Default>(
+    mut groups: BTreeMap<String, Sides<S>>,
+    points: &Points<'_>,
+    dimension: Dimension,
+    mut add: impl FnMut(&mut S, Point),
+) -> BTreeMap<String, Sides<S>> {
     for (case, p) in points.iter().filter(|(_, p)| p.decided()) {
         let Some(value) = dimension.value_of(case) else {
             continue;
@@ -542,17 +590,7 @@ fn sides_by_group(points: &Points<'_>, dimension: Dimension) -> BTreeMap<String,
             Label::Protected => &mut sides.protected,
             Label::Violating => &mut sides.violating,
         };
-        match p.score.get() {
-            Some(score) => side.scores.push(score),
-            None => {
-                side.kept += 1;
-                side.kept_adverse += u64::from(p.adverse);
-            }
-        }
-    }
-    for sides in groups.values_mut() {
-        sides.protected.scores.sort_by(f64::total_cmp);
-        sides.violating.scores.sort_by(f64::total_cmp);
+        add(side, p);
     }
     groups
 }
@@ -561,19 +599,18 @@ fn sides_by_group(points: &Points<'_>, dimension: Dimension) -> BTreeMap<String,
 fn curve(
     dimension: Dimension,
     group: String,
-    sides: &Sides,
+    sides: &Sides<CurveSide>,
     thresholds: &[f64],
     adverse: Adverse,
     min_n: u64,
 ) -> Curve {
-    let rates = |side: &Side| -> Vec<f64> {
+    let rates = |side: &CurveSide| -> Vec<f64> {
         let n = side.n();
         if n == 0 {
             return Vec::new();
         }
-        thresholds
-            .iter()
-            .map(|&t| side.adverse_at(t, adverse) as f64 / n as f64)
+        (0..thresholds.len())
+            .map(|position| side.adverse_at(position, thresholds, adverse) as f64 / n as f64)
             .collect()
     };
     let protected_n = sides.protected.n();
@@ -593,7 +630,14 @@ fn curve(
 fn curves(points: &Points<'_>, thresholds: &[f64], adverse: Adverse, min_n: u64) -> Vec<Curve> {
     let mut out = Vec::new();
     for dimension in [Dimension::Overall, Dimension::Language, Dimension::TargetGroup] {
-        for (group, sides) in sides_by_group(points, dimension) {
+        let mut groups = sides_by_group(BTreeMap::new(), points, dimension, |side: &mut CurveSide, p| {
+            side.add(p, thresholds);
+        });
+        for sides in groups.values_mut() {
+            sides.protected.scored.finish();
+            sides.violating.scored.finish();
+        }
+        for (group, sides) in groups {
             if dimension == Dimension::TargetGroup && sides.protected.n() < min_n {
                 continue;
             }
@@ -719,12 +763,11 @@ fn significance(
 }
 
 /// One language's over-removal and detection as functions of its threshold.
+/// Its candidate thresholds are its scores, protected and violating, and the
+/// operating threshold; and above every score (`None`).
 struct LanguageSides {
     language: String,
-    sides: Sides,
-    /// Its candidate thresholds, ascending: its distinct scores and the
-    /// operating threshold, then `None` (above every score).
-    candidates: Vec<Option<f64>>,
+    sides: Sides<Side>,
 }
 
 impl LanguageSides {
@@ -739,11 +782,38 @@ impl LanguageSides {
     }
 
     /// The lowest candidate threshold at which over-removal is at most
-    /// `rate`; over-removal falls as the threshold rises.
-    fn lowest_threshold_within(&self, rate: f64, adverse: Adverse) -> Option<Option<f64>> {
-        let within = |t: &Option<f64>| self.over_removal_at(*t, adverse) <= rate;
-        let first = self.candidates.partition_point(|t| !within(t));
-        self.candidates.get(first).copied()
+    /// `rate` (`Some(None)`: above every score). Over-removal falls as the
+    /// threshold rises, so among each sorted kind of candidate those within
+    /// `rate` come last: the lowest of the kinds' lowest is the one.
+    fn lowest_threshold_within(&self, rate: f64, adverse: Adverse, operating: f64) -> Option<Option<f64>> {
+        let within = |t: Option<f64>| self.over_removal_at(t, adverse) <= rate;
+        let lowest_of = |scores: &[f64]| scores.get(scores.partition_point(|&s| !within(Some(s)))).copied();
+        [
+            lowest_of(&self.sides.protected.scores),
+            lowest_of(&self.sides.violating.scores),
+            Some(operating).filter(|&t| within(Some(t))),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by(f64::total_cmp)
+        .map(Some)
+        .or_else(|| within(None).then_some(None))
+    }
+
+    /// Every over-removal rate the language's candidate thresholds give,
+    /// each once, falling. Over-removal changes only at protected scores: at
+    /// any other candidate it is that of the next protected score up, or of
+    /// none above every score.
+    fn over_removal_rates(&self, adverse: Adverse) -> impl Iterator<Item = f64> + '_ {
+        let mut last = None;
+        self.sides
+            .protected
+            .scores
+            .iter()
+            .map(|&s| Some(s))
+            .chain([None])
+            .map(move |t| self.over_removal_at(t, adverse))
+            .filter(move |&rate| last.replace(rate) != Some(rate))
     }
 }
 
@@ -754,7 +824,30 @@ fn equalising(points: &Points<'_>, adverse: Adverse, operating: f64, min_n: u64)
         // over-removal for detection.
         return None;
     }
-    let by_language = sides_by_group(points, Dimension::Language);
+    // Each side's scores are counted first, so that their lists take the
+    // room they need and no more.
+    let scored = sides_by_group(BTreeMap::new(), points, Dimension::Language, |n: &mut usize, p| {
+        *n += usize::from(p.score.get().is_some());
+    });
+    let room = |n: usize| Side {
+        scores: Vec::with_capacity(n),
+        ..Side::default()
+    };
+    let sized = scored
+        .into_iter()
+        .map(|(language, n)| {
+            let sides = Sides {
+                protected: room(n.protected),
+                violating: room(n.violating),
+            };
+            (language, sides)
+        })
+        .collect();
+    let mut by_language = sides_by_group(sized, points, Dimension::Language, Side::add);
+    for sides in by_language.values_mut() {
+        sides.protected.scores.sort_unstable_by(f64::total_cmp);
+        sides.violating.scores.sort_unstable_by(f64::total_cmp);
+    }
     let (with_protected, without): (Vec<_>, Vec<_>) = by_language.into_iter().partition(|(_, s)| s.protected.n() > 0);
     if with_protected.len() < 2 {
         return None;
@@ -774,24 +867,7 @@ fn equalising(points: &Points<'_>, adverse: Adverse, operating: f64, min_n: u64)
         .sum();
     let languages: Vec<LanguageSides> = with_protected
         .into_iter()
-        .map(|(language, sides)| {
-            let mut scores: Vec<f64> = sides
-                .protected
-                .scores
-                .iter()
-                .chain(&sides.violating.scores)
-                .copied()
-                .chain([operating])
-                .collect();
-            scores.sort_by(f64::total_cmp);
-            scores.dedup();
-            let candidates = scores.into_iter().map(Some).chain([None]).collect();
-            LanguageSides {
-                language,
-                sides,
-                candidates,
-            }
-        })
+        .map(|(language, sides)| LanguageSides { language, sides })
         .collect();
     let detected = |thresholds: &[Option<f64>]| -> u64 {
         detected_without
@@ -803,17 +879,15 @@ fn equalising(points: &Points<'_>, adverse: Adverse, operating: f64, min_n: u64)
     };
     let now: Vec<Option<f64>> = vec![Some(operating); languages.len()];
     let detected_now = detected(&now);
-    let mut rates: Vec<f64> = languages
-        .iter()
-        .flat_map(|l| l.candidates.iter().map(move |t| l.over_removal_at(*t, adverse)))
-        .collect();
-    rates.sort_by(f64::total_cmp);
+    let mut rates: Vec<f64> = Vec::with_capacity(languages.iter().map(|l| l.over_removal_rates(adverse).count()).sum());
+    rates.extend(languages.iter().flat_map(|l| l.over_removal_rates(adverse)));
+    rates.sort_unstable_by(f64::total_cmp);
     rates.dedup();
     // The thresholds for a common rate, when they hold detection.
     let holding = |rate: f64| -> Option<Vec<Option<f64>>> {
         let thresholds: Option<Vec<Option<f64>>> = languages
             .iter()
-            .map(|l| l.lowest_threshold_within(rate, adverse))
+            .map(|l| l.lowest_threshold_within(rate, adverse, operating))
             .collect();
         thresholds.filter(|t| detected(t) >= detected_now)
     };
