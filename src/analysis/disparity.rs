@@ -590,27 +590,110 @@ pub struct AdverseSides {
     pub below: bool,
 }
 
+/// Scores as the thresholds of a grid (ascending, finite) see them: how many
+/// lie below each threshold, in never more numbers than the grid has steps,
+/// however many scores there are. A sweep keeps one per group and stratum.
+#[derive(Debug)]
+pub(super) enum ScoredCases {
+    /// No more scores than the grid has thresholds: the scores themselves,
+    /// sorted once counting is over.
+    Scores(Vec<f64>),
+    /// More: while counting, how many scores lie in each step of the grid
+    /// (step `i` is at or above threshold `i - 1` and below threshold `i`; the
+    /// last step is at or above every threshold); once counting is over, how
+    /// many lie below each threshold, then how many there are.
+    Steps(Box<[u64]>),
+}
+
+impl Default for ScoredCases {
+    fn default() -> ScoredCases {
+        ScoredCases::Scores(Vec::new())
+    }
+}
+
+impl ScoredCases {
+    /// The step of the grid a (finite) score lies in: the number of
+    /// thresholds at or below it.
+    fn step_of(score: f64, grid: &[f64]) -> usize {
+        grid.partition_point(|&t| t <= score)
+    }
+
+    /// Counts a (finite) score.
+    pub(super) fn add(&mut self, score: f64, grid: &[f64]) {
+        match self {
+            ScoredCases::Scores(scores) if scores.len() < grid.len() => scores.push(score),
+            ScoredCases::Scores(scores) => {
+                let mut steps = vec![0; grid.len() + 1].into_boxed_slice();
+                for &s in scores.iter().chain([&score]) {
+                    steps[Self::step_of(s, grid)] += 1;
+                }
+                *self = ScoredCases::Steps(steps);
+            }
+            ScoredCases::Steps(steps) => steps[Self::step_of(score, grid)] += 1,
+        }
+    }
+
+    /// Ends counting: sorts the scores, or turns the steps' counts into
+    /// counts below each threshold.
+    pub(super) fn finish(&mut self) {
+        match self {
+            ScoredCases::Scores(scores) => {
+                scores.sort_unstable_by(f64::total_cmp);
+                scores.shrink_to_fit();
+            }
+            ScoredCases::Steps(steps) => {
+                let mut below = 0;
+                for step in steps.iter_mut() {
+                    below += *step;
+                    *step = below;
+                }
+            }
+        }
+    }
+
+    /// How many scores lie below the threshold at `position` in `grid`;
+    /// counting must be over.
+    pub(super) fn below(&self, position: usize, grid: &[f64]) -> u64 {
+        match self {
+            ScoredCases::Scores(scores) => {
+                let threshold = grid[position];
+                scores.partition_point(|&s| s < threshold) as u64
+            }
+            ScoredCases::Steps(below) => below[position],
+        }
+    }
+
+    /// How many scores there are; counting must be over.
+    pub(super) fn count(&self) -> u64 {
+        match self {
+            ScoredCases::Scores(scores) => scores.len() as u64,
+            ScoredCases::Steps(below) => below.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
 /// The cases of one stratum of one group while sweeping: how many there are,
-/// how many of the fixed ones are adverse, and the sorted scores of the rest.
+/// how many of the fixed ones are adverse, and where the scores of the rest
+/// lie on the grid.
 #[derive(Debug, Default)]
 struct SweptCell {
     n: u64,
     fixed_adverse: u64,
-    scores: Vec<f64>,
+    scored: ScoredCases,
 }
 
 impl SweptCell {
-    fn add(&mut self, case: SweptCase) {
+    fn add(&mut self, case: SweptCase, grid: &[f64]) {
         self.n += 1;
         match case {
             SweptCase::Fixed { adverse } => self.fixed_adverse += u64::from(adverse),
-            SweptCase::Scored(score) => self.scores.push(score),
+            SweptCase::Scored(score) => self.scored.add(score, grid),
         }
     }
 
-    fn at(&self, threshold: f64, adverse: AdverseSides) -> Counts {
-        let below = self.scores.partition_point(|&s| s < threshold) as u64;
-        let at_or_above = self.scores.len() as u64 - below;
+    fn at(&self, position: usize, grid: &[f64], adverse: AdverseSides) -> Counts {
+        let below = self.scored.below(position, grid);
+        let at_or_above = self.scored.count() - below;
         Counts {
             n: self.n,
             adverse: self.fixed_adverse
@@ -628,26 +711,23 @@ struct SweptCounts {
 }
 
 impl SweptCounts {
-    fn count(&mut self, case: SweptCase, stratum: StratumKey, category: Sym) {
-        self.strata.entry(stratum).or_default().add(case);
+    fn count(&mut self, case: SweptCase, stratum: StratumKey, category: Sym, grid: &[f64]) {
+        self.strata.entry(stratum).or_default().add(case, grid);
         *self.categories.entry(category).or_default() += 1;
     }
 
-    fn sort(&mut self) {
-        self.strata.values_mut().for_each(|c| {
-            c.scores.sort_unstable_by(f64::total_cmp);
-            c.scores.shrink_to_fit();
-        });
+    fn finish(&mut self) {
+        self.strata.values_mut().for_each(|c| c.scored.finish());
     }
 
-    fn at(&self, threshold: f64, adverse: AdverseSides) -> KeyedCounts {
+    fn at(&self, position: usize, grid: &[f64], adverse: AdverseSides) -> KeyedCounts {
         let mut counts = KeyedCounts {
             total: Counts::default(),
             strata: FxHashMap::default(),
             categories: self.categories.clone(),
         };
         for (&stratum, cell) in &self.strata {
-            let at = cell.at(threshold, adverse);
+            let at = cell.at(position, grid, adverse);
             counts.total.absorb(at);
             counts.strata.insert(stratum, at);
         }
@@ -665,18 +745,18 @@ struct SweptTally {
 }
 
 impl SweptTally {
-    fn at(&self, threshold: f64, adverse: AdverseSides) -> Tally {
+    fn at(&self, position: usize, grid: &[f64], adverse: AdverseSides) -> Tally {
         KeyedTally {
             groups: self
                 .groups
                 .iter()
-                .map(|(&k, c)| (k, c.at(threshold, adverse)))
+                .map(|(&k, c)| (k, c.at(position, grid, adverse)))
                 .collect(),
-            all: self.all.at(threshold, adverse),
+            all: self.all.at(position, grid, adverse),
             shared: self
                 .shared
                 .iter()
-                .map(|(&k, c)| (k, c.at(threshold, adverse)))
+                .map(|(&k, c)| (k, c.at(position, grid, adverse)))
                 .collect(),
         }
         .into_tally()
@@ -684,19 +764,25 @@ impl SweptTally {
 }
 
 /// The decided cases of a threshold sweep, counted once for every compared
-/// dimension, so that testing the disparities at a threshold costs a binary
-/// search per group and stratum instead of a pass over every case. At each
-/// threshold the result equals [`compare_dimensions`] over the cases as the
-/// threshold decides them.
+/// dimension and every threshold of a grid, so that testing the disparities
+/// at a threshold of the grid costs a look-up per group and stratum instead of
+/// a pass over every case. At each threshold of the grid the result equals
+/// [`compare_dimensions`] over the cases as the threshold decides them.
+///
+/// A group's stratum keeps, besides its counts, at most one number per
+/// threshold of the grid: the tallies take memory in proportion to the groups,
+/// strata and thresholds, not to the cases.
 pub struct SweptTallies {
+    grid: Vec<f64>,
     tallies: Vec<SweptTally>,
 }
 
 impl SweptTallies {
-    /// Counts `cases` (decided cases only) in `dimensions`; `cases` is walked
-    /// once per measure and dimension, so it is an iterator rather than a
-    /// list of every case.
-    pub fn new<'a, I>(cases: I, dimensions: &[Dimension]) -> SweptTallies
+    /// Counts `cases` (decided cases only, scores finite) in `dimensions` for
+    /// the thresholds of `grid` (ascending); `cases` is walked once per
+    /// measure and dimension, so it is an iterator rather than a list of every
+    /// case.
+    pub fn new<'a, I>(cases: I, dimensions: &[Dimension], grid: &[f64]) -> SweptTallies
     where
         I: Iterator<Item = (&'a Case, SweptCase)> + Clone,
     {
@@ -724,32 +810,37 @@ impl SweptTallies {
                             .groups
                             .entry(*value)
                             .or_default()
-                            .count(swept, stratum, case.category);
+                            .count(swept, stratum, case.category, grid);
                         for other in &values[i + 1..] {
-                            tally
-                                .shared
-                                .entry((*value, *other))
-                                .or_default()
-                                .count(swept, stratum, case.category);
+                            tally.shared.entry((*value, *other)).or_default().count(
+                                swept,
+                                stratum,
+                                case.category,
+                                grid,
+                            );
                         }
                     }
-                    tally.all.count(swept, stratum, case.category);
+                    tally.all.count(swept, stratum, case.category, grid);
                 }
-                tally.groups.values_mut().for_each(SweptCounts::sort);
-                tally.shared.values_mut().for_each(SweptCounts::sort);
-                tally.all.sort();
+                tally.groups.values_mut().for_each(SweptCounts::finish);
+                tally.shared.values_mut().for_each(SweptCounts::finish);
+                tally.all.finish();
                 tallies.push(tally);
             }
         }
-        SweptTallies { tallies }
+        SweptTallies {
+            grid: grid.to_vec(),
+            tallies,
+        }
     }
 
-    /// The comparisons at `threshold`, as [`compare_dimensions`] makes them.
-    pub fn compare_at(&self, threshold: f64, adverse: AdverseSides, settings: &AnalysisSettings) -> Comparisons {
+    /// The comparisons at the threshold at `position` in the grid, as
+    /// [`compare_dimensions`] makes them.
+    pub fn compare_at(&self, position: usize, adverse: AdverseSides, settings: &AnalysisSettings) -> Comparisons {
         compare_tallies(
             self.tallies
                 .iter()
-                .map(|t| (t.measure, t.dimension, t.at(threshold, adverse))),
+                .map(|t| (t.measure, t.dimension, t.at(position, &self.grid, adverse))),
             settings,
         )
     }
@@ -1565,6 +1656,27 @@ mod tests {
     }
 
     #[test]
+    fn scored_cases_count_below_each_threshold_as_scores_or_as_steps() {
+        let grid = [-0.5, 0.0, 0.25, 0.5, 1.0];
+        let pool = [-1.0, -0.5, -0.0, 0.0, 0.1, 0.25, 0.3, 0.5, 0.75, 1.0, 2.0];
+        for n in 0..=3 * grid.len() {
+            let scores: Vec<f64> = (0..n).map(|i| pool[(i * 7) % pool.len()]).collect();
+            let mut scored = ScoredCases::default();
+            for &score in &scores {
+                scored.add(score, &grid);
+            }
+            scored.finish();
+            // a cell never keeps more numbers than the grid has steps
+            assert_eq!(matches!(scored, ScoredCases::Steps(_)), n > grid.len(), "{n} scores");
+            for (position, &threshold) in grid.iter().enumerate() {
+                let below = scores.iter().filter(|&&s| s < threshold).count() as u64;
+                assert_eq!(scored.below(position, &grid), below, "{n} scores, below {threshold}");
+            }
+            assert_eq!(scored.count(), n as u64);
+        }
+    }
+
+    #[test]
     fn swept_tallies_compare_as_the_observations_do_at_every_threshold() {
         use crate::corpus::Characteristic;
         let languages = ["en", "ar", "sw"];
@@ -1618,8 +1730,9 @@ mod tests {
             min_n: 5,
             ..AnalysisSettings::default()
         };
-        let tallies = SweptTallies::new(swept.iter().copied(), &Dimension::COMPARED);
-        for threshold in [0.0, 0.13, 0.5, 0.51, 0.99, 1.5] {
+        let grid = [0.0, 0.13, 0.5, 0.51, 0.99, 1.5];
+        let tallies = SweptTallies::new(swept.iter().copied(), &Dimension::COMPARED, &grid);
+        for (position, &threshold) in grid.iter().enumerate() {
             let observations: Vec<Observation<'_>> = swept
                 .iter()
                 .map(|&(case, how)| {
@@ -1637,7 +1750,7 @@ mod tests {
             let expected = compare_dimensions(&observations, &settings, &Dimension::COMPARED);
             assert!(!expected.disparities.is_empty());
             assert_eq!(
-                tallies.compare_at(threshold, adverse, &settings),
+                tallies.compare_at(position, adverse, &settings),
                 expected,
                 "at {threshold}"
             );

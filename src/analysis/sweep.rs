@@ -31,10 +31,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::disparity::{AdverseSides, SweptCase, SweptTallies};
+use super::disparity::{AdverseSides, ScoredCases, SweptCase, SweptTallies};
 use super::{AnalysisSettings, Dimension, FamilyMode, Measure, Observation, compare_dimensions};
 use crate::corpus::{Case, Label};
-use crate::decision::{Action, Decision, DecisionIndex, ScoreRule};
+use crate::decision::{Action, Decision, DecisionIndex, OptionalScore, ScoreRule};
 
 /// Most thresholds a curve is computed at.
 pub const MAX_CURVE_POINTS: usize = 1000;
@@ -295,29 +295,32 @@ pub struct Sweep {
     pub equalising: Option<Equalising>,
 }
 
-/// One case as the sweep sees it.
-struct Point<'a> {
-    case: &'a Case,
+/// One case as the sweep sees it, in sixteen bytes (a million cases take
+/// sixteen megabytes).
+#[derive(Clone, Copy)]
+struct Point {
+    /// The case's position in the cases swept.
+    case: u32,
     /// The recorded action (`None`: not decided yet).
     action: Option<Action>,
     /// Whether the recorded action is adverse.
     adverse: bool,
     /// The score, when the rule explains the action.
-    score: Option<f64>,
+    score: OptionalScore,
 }
 
-impl Point<'_> {
-    fn decided(&self) -> bool {
+impl Point {
+    fn decided(self) -> bool {
         self.action.is_some_and(Action::is_decision)
     }
 
-    /// The case as the main analysis sees it at `threshold`.
-    fn observation_at(&self, threshold: f64, rule: &ScoreRule, adverse: Adverse) -> Observation<'_> {
-        match self.score {
+    /// The point's case as the main analysis sees it at `threshold`.
+    fn observation_at<'a>(self, case: &'a Case, threshold: f64, rule: &ScoreRule, adverse: Adverse) -> Observation<'a> {
+        match self.score.get() {
             Some(score) => {
                 let at_or_above = score >= threshold;
                 Observation {
-                    case: self.case,
+                    case,
                     action: Some(rule.action_at(score, threshold)),
                     adverse: if at_or_above {
                         adverse.at_or_above
@@ -327,11 +330,68 @@ impl Point<'_> {
                 }
             }
             None => Observation {
-                case: self.case,
+                case,
                 action: self.action,
                 adverse: self.adverse,
             },
         }
+    }
+}
+
+/// The corpus cases of a sweep, each with its [`Point`].
+struct Points<'a> {
+    cases: &'a [Case],
+    points: Vec<Point>,
+}
+
+impl<'a> Points<'a> {
+    /// Sees every corpus case of `cases` (not the `[perturb]` variants);
+    /// the decided cases the rule does not explain go to `kept`.
+    fn new(
+        cases: &'a [Case],
+        decisions: &DecisionIndex,
+        settings: &SweepSettings<'_>,
+        kept: &mut Vec<KeptCase>,
+    ) -> Points<'a> {
+        // Counted first: a list grown while collecting would reach up to
+        // twice the room it needs.
+        let mut points = Vec::with_capacity(cases.iter().filter(|case| !case.is_variant()).count());
+        for (index, case) in cases.iter().enumerate().filter(|(_, case)| !case.is_variant()) {
+            let decision = decisions.get(case.id);
+            let action = decision.map(|d| d.action);
+            let score =
+                decision
+                    .filter(|d| d.action.is_decision())
+                    .and_then(|d| match swept_score(d, &settings.rule) {
+                        Ok(score) => Some(score),
+                        Err(reason) => {
+                            kept.push(KeptCase {
+                                case_id: case.id.to_string(),
+                                action: d.action,
+                                reason,
+                            });
+                            None
+                        }
+                    });
+            points.push(Point {
+                case: u32::try_from(index).expect("fewer than 2^32 cases: each has an id of its own, numbered in u32"),
+                action,
+                adverse: action.is_some_and(|a| a.is_decision() && (settings.is_adverse)(a)),
+                score: score.into(),
+            });
+        }
+        Points { cases, points }
+    }
+
+    /// Each case with its point.
+    fn iter(&self) -> impl Iterator<Item = (&'a Case, Point)> + Clone + '_ {
+        let cases = self.cases;
+        self.points.iter().map(move |p| (&cases[p.case as usize], *p))
+    }
+
+    /// The scores of the cases that move with the threshold.
+    fn scores(&self) -> impl Iterator<Item = f64> + '_ {
+        self.points.iter().filter_map(|p| p.score.get())
     }
 }
 
@@ -352,42 +412,22 @@ pub struct SweepSettings<'a> {
 pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings<'_>) -> Option<Sweep> {
     let rule = settings.rule;
     let mut kept = Vec::new();
-    let points: Vec<Point<'_>> = cases
-        .iter()
-        .filter(|case| !case.is_variant())
-        .map(|case| {
-            let decision = decisions.get(case.id);
-            let action = decision.map(|d| d.action);
-            let score = decision
-                .filter(|d| d.action.is_decision())
-                .and_then(|d| match swept_score(d, &rule) {
-                    Ok(score) => Some(score),
-                    Err(reason) => {
-                        kept.push(KeptCase {
-                            case_id: case.id.to_string(),
-                            action: d.action,
-                            reason,
-                        });
-                        None
-                    }
-                });
-            Point {
-                case,
-                action,
-                adverse: action.is_some_and(|a| a.is_decision() && (settings.is_adverse)(a)),
-                score,
-            }
-        })
-        .collect();
-    if !points.iter().any(Point::decided) {
+    let points = Points::new(cases, decisions, settings, &mut kept);
+    if !points.points.iter().any(|p| p.decided()) {
         return None;
     }
-    let mut scores: Vec<f64> = points.iter().filter_map(|p| p.score).collect();
-    scores.sort_by(f64::total_cmp);
-    scores.dedup();
     let anchors = [rule.threshold, settings.operating_threshold];
-    let thresholds = with_anchors(curve_grid(&scores), &anchors);
-    let significance_thresholds = with_anchors(significance_grid(&scores), &anchors);
+    // The distinct scores live only while the grids are drawn from them.
+    let (thresholds, significance_thresholds) = {
+        let mut scores = Vec::with_capacity(points.scores().count());
+        scores.extend(points.scores());
+        scores.sort_unstable_by(f64::total_cmp);
+        scores.dedup();
+        (
+            with_anchors(curve_grid(&scores), &anchors),
+            with_anchors(significance_grid(&scores), &anchors),
+        )
+    };
     let index_of = |t: f64| thresholds.iter().position(|&x| x == t).unwrap_or_default();
     let adverse = Adverse::of(&rule, settings.is_adverse);
     let curves = curves(&points, &thresholds, adverse, settings.analysis.min_n);
@@ -396,7 +436,7 @@ pub fn sweep(cases: &[Case], decisions: &DecisionIndex, settings: &SweepSettings
     Some(Sweep {
         rule,
         operating_threshold: settings.operating_threshold,
-        swept_cases: points.iter().filter(|p| p.score.is_some()).count() as u64,
+        swept_cases: points.scores().count() as u64,
         kept,
         rule_index: index_of(rule.threshold),
         operating_index: index_of(settings.operating_threshold),
@@ -468,6 +508,16 @@ struct Side {
 }
 
 impl Side {
+    fn add(&mut self, point: Point) {
+        match point.score.get() {
+            Some(score) => self.scores.push(score),
+            None => {
+                self.kept += 1;
+                self.kept_adverse += u64::from(point.adverse);
+            }
+        }
+    }
+
     fn n(&self) -> u64 {
         self.scores.len() as u64 + self.kept
     }
@@ -480,39 +530,67 @@ impl Side {
     }
 }
 
-/// A group's protected and violating sides.
-#[derive(Debug, Default, Clone)]
-struct Sides {
-    protected: Side,
-    violating: Side,
+/// The cases of one label in one group as the thresholds of the curves see
+/// them: at most one count per threshold, however many cases the group has.
+#[derive(Debug, Default)]
+struct CurveSide {
+    scored: ScoredCases,
+    kept: u64,
+    kept_adverse: u64,
 }
 
-/// The decided cases of every group of `dimension`, by group.
-fn sides_by_group(points: &[Point<'_>], dimension: Dimension) -> BTreeMap<String, Sides> {
-    let mut groups: BTreeMap<String, Sides> = BTreeMap::new();
-    for p in points.iter().filter(|p| p.decided()) {
-        let Some(value) = dimension.value_of(p.case) else {
+impl CurveSide {
+    fn add(&mut self, point: Point, thresholds: &[f64]) {
+        match point.score.get() {
+            Some(score) => self.scored.add(score, thresholds),
+            None => {
+                self.kept += 1;
+                self.kept_adverse += u64::from(point.adverse);
+            }
+        }
+    }
+
+    fn n(&self) -> u64 {
+        self.scored.count() + self.kept
+    }
+
+    /// Adverse cases at the threshold at `position` in `thresholds`.
+    fn adverse_at(&self, position: usize, thresholds: &[f64], adverse: Adverse) -> u64 {
+        let below = self.scored.below(position, thresholds);
+        let at_or_above = self.scored.count() - below;
+        self.kept_adverse + if adverse.at_or_above { at_or_above } else { 0 } + if adverse.below { below } else { 0 }
+    }
+}
+
+/// A group's protected and violating sides.
+#[derive(Debug, Default, Clone)]
+struct Sides<S> {
+    protected: S,
+    violating: S,
+}
+
+/// The decided cases of every group of `dimension`, by group, each given to
+/// `add` with the side of its label; `groups` holds the sides the groups start
+/// with (a group not in it starts with empty ones).
+fn sides_by_group<S: Default>(
+    mut groups: BTreeMap<String, Sides<S>>,
+    points: &Points<'_>,
+    dimension: Dimension,
+    mut add: impl FnMut(&mut S, Point),
+) -> BTreeMap<String, Sides<S>> {
+    for (case, p) in points.iter().filter(|(_, p)| p.decided()) {
+        let Some(value) = dimension.value_of(case) else {
             continue;
         };
         let sides = match groups.get_mut(value.as_ref()) {
             Some(sides) => sides,
             None => groups.entry(value.into_owned()).or_default(),
         };
-        let side = match p.case.label {
+        let side = match case.label {
             Label::Protected => &mut sides.protected,
             Label::Violating => &mut sides.violating,
         };
-        match p.score {
-            Some(score) => side.scores.push(score),
-            None => {
-                side.kept += 1;
-                side.kept_adverse += u64::from(p.adverse);
-            }
-        }
-    }
-    for sides in groups.values_mut() {
-        sides.protected.scores.sort_by(f64::total_cmp);
-        sides.violating.scores.sort_by(f64::total_cmp);
+        add(side, p);
     }
     groups
 }
@@ -521,19 +599,18 @@ fn sides_by_group(points: &[Point<'_>], dimension: Dimension) -> BTreeMap<String
 fn curve(
     dimension: Dimension,
     group: String,
-    sides: &Sides,
+    sides: &Sides<CurveSide>,
     thresholds: &[f64],
     adverse: Adverse,
     min_n: u64,
 ) -> Curve {
-    let rates = |side: &Side| -> Vec<f64> {
+    let rates = |side: &CurveSide| -> Vec<f64> {
         let n = side.n();
         if n == 0 {
             return Vec::new();
         }
-        thresholds
-            .iter()
-            .map(|&t| side.adverse_at(t, adverse) as f64 / n as f64)
+        (0..thresholds.len())
+            .map(|position| side.adverse_at(position, thresholds, adverse) as f64 / n as f64)
             .collect()
     };
     let protected_n = sides.protected.n();
@@ -550,10 +627,17 @@ fn curve(
 
 /// The overall curve, one per language, and one per target group with at
 /// least `min_n` decided protected cases.
-fn curves(points: &[Point<'_>], thresholds: &[f64], adverse: Adverse, min_n: u64) -> Vec<Curve> {
+fn curves(points: &Points<'_>, thresholds: &[f64], adverse: Adverse, min_n: u64) -> Vec<Curve> {
     let mut out = Vec::new();
     for dimension in [Dimension::Overall, Dimension::Language, Dimension::TargetGroup] {
-        for (group, sides) in sides_by_group(points, dimension) {
+        let mut groups = sides_by_group(BTreeMap::new(), points, dimension, |side: &mut CurveSide, p| {
+            side.add(p, thresholds);
+        });
+        for sides in groups.values_mut() {
+            sides.protected.scored.finish();
+            sides.violating.scored.finish();
+        }
+        for (group, sides) in groups {
             if dimension == Dimension::TargetGroup && sides.protected.n() < min_n {
                 continue;
             }
@@ -571,7 +655,7 @@ type Tested = (Measure, Dimension, String, SignificanceState, Option<f64>);
 /// are independent of one another: they are shared out among the machine's
 /// cores, and the result does not depend on how.
 fn significance(
-    points: &[Point<'_>],
+    points: &Points<'_>,
     grid: &[f64],
     rule: &ScoreRule,
     adverse: Adverse,
@@ -586,19 +670,19 @@ fn significance(
     // When both of the rule's actions are decisions, a scored case is decided
     // at every threshold and the cases can be counted once.
     let swept = (rule.at_or_above.is_decision() && rule.below.is_decision()).then(|| {
-        let cases = points.iter().filter_map(|p| match p.score {
-            Some(score) => Some((p.case, SweptCase::Scored(score))),
-            None => p.decided().then_some((p.case, SweptCase::Fixed { adverse: p.adverse })),
+        let cases = points.iter().filter_map(|(case, p)| match p.score.get() {
+            Some(score) => Some((case, SweptCase::Scored(score))),
+            None => p.decided().then_some((case, SweptCase::Fixed { adverse: p.adverse })),
         });
-        SweptTallies::new(cases, dimensions)
+        SweptTallies::new(cases, dimensions, grid)
     });
-    let tested_at = |threshold: f64| -> Vec<Tested> {
+    let tested_at = |position: usize, threshold: f64| -> Vec<Tested> {
         let comparisons = match &swept {
-            Some(swept) => swept.compare_at(threshold, adverse, settings),
+            Some(swept) => swept.compare_at(position, adverse, settings),
             None => {
                 let observations: Vec<Observation<'_>> = points
                     .iter()
-                    .map(|p| p.observation_at(threshold, rule, adverse))
+                    .map(|(case, p)| p.observation_at(case, threshold, rule, adverse))
                     .collect();
                 compare_dimensions(&observations, settings, dimensions)
             }
@@ -625,7 +709,16 @@ fn significance(
     let tested: Vec<Vec<Tested>> = std::thread::scope(|scope| {
         let handles: Vec<_> = grid
             .chunks(per_worker)
-            .map(|part| scope.spawn(|| part.iter().map(|&t| tested_at(t)).collect::<Vec<_>>()))
+            .enumerate()
+            .map(|(chunk, part)| {
+                let tested_at = &tested_at;
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, &t)| tested_at(chunk * per_worker + i, t))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -670,12 +763,11 @@ fn significance(
 }
 
 /// One language's over-removal and detection as functions of its threshold.
+/// Its candidate thresholds are its scores, protected and violating, and the
+/// operating threshold; and above every score (`None`).
 struct LanguageSides {
     language: String,
-    sides: Sides,
-    /// Its candidate thresholds, ascending: its distinct scores and the
-    /// operating threshold, then `None` (above every score).
-    candidates: Vec<Option<f64>>,
+    sides: Sides<Side>,
 }
 
 impl LanguageSides {
@@ -690,22 +782,72 @@ impl LanguageSides {
     }
 
     /// The lowest candidate threshold at which over-removal is at most
-    /// `rate`; over-removal falls as the threshold rises.
-    fn lowest_threshold_within(&self, rate: f64, adverse: Adverse) -> Option<Option<f64>> {
-        let within = |t: &Option<f64>| self.over_removal_at(*t, adverse) <= rate;
-        let first = self.candidates.partition_point(|t| !within(t));
-        self.candidates.get(first).copied()
+    /// `rate` (`Some(None)`: above every score). Over-removal falls as the
+    /// threshold rises, so among each sorted kind of candidate those within
+    /// `rate` come last: the lowest of the kinds' lowest is the one.
+    fn lowest_threshold_within(&self, rate: f64, adverse: Adverse, operating: f64) -> Option<Option<f64>> {
+        let within = |t: Option<f64>| self.over_removal_at(t, adverse) <= rate;
+        let lowest_of = |scores: &[f64]| scores.get(scores.partition_point(|&s| !within(Some(s)))).copied();
+        [
+            lowest_of(&self.sides.protected.scores),
+            lowest_of(&self.sides.violating.scores),
+            Some(operating).filter(|&t| within(Some(t))),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by(f64::total_cmp)
+        .map(Some)
+        .or_else(|| within(None).then_some(None))
+    }
+
+    /// Every over-removal rate the language's candidate thresholds give,
+    /// each once, falling. Over-removal changes only at protected scores: at
+    /// any other candidate it is that of the next protected score up, or of
+    /// none above every score.
+    fn over_removal_rates(&self, adverse: Adverse) -> impl Iterator<Item = f64> + '_ {
+        let mut last = None;
+        self.sides
+            .protected
+            .scores
+            .iter()
+            .map(|&s| Some(s))
+            .chain([None])
+            .map(move |t| self.over_removal_at(t, adverse))
+            .filter(move |&rate| last.replace(rate) != Some(rate))
     }
 }
 
 /// Per-language thresholds that equalise over-removal (see [`Equalising`]).
-fn equalising(points: &[Point<'_>], adverse: Adverse, operating: f64, min_n: u64) -> Option<Equalising> {
+fn equalising(points: &Points<'_>, adverse: Adverse, operating: f64, min_n: u64) -> Option<Equalising> {
     if !adverse.at_or_above || adverse.below {
         // Adverse action does not come with a high score: no threshold trades
         // over-removal for detection.
         return None;
     }
-    let by_language = sides_by_group(points, Dimension::Language);
+    // Each side's scores are counted first, so that their lists take the
+    // room they need and no more.
+    let scored = sides_by_group(BTreeMap::new(), points, Dimension::Language, |n: &mut usize, p| {
+        *n += usize::from(p.score.get().is_some());
+    });
+    let room = |n: usize| Side {
+        scores: Vec::with_capacity(n),
+        ..Side::default()
+    };
+    let sized = scored
+        .into_iter()
+        .map(|(language, n)| {
+            let sides = Sides {
+                protected: room(n.protected),
+                violating: room(n.violating),
+            };
+            (language, sides)
+        })
+        .collect();
+    let mut by_language = sides_by_group(sized, points, Dimension::Language, Side::add);
+    for sides in by_language.values_mut() {
+        sides.protected.scores.sort_unstable_by(f64::total_cmp);
+        sides.violating.scores.sort_unstable_by(f64::total_cmp);
+    }
     let (with_protected, without): (Vec<_>, Vec<_>) = by_language.into_iter().partition(|(_, s)| s.protected.n() > 0);
     if with_protected.len() < 2 {
         return None;
@@ -725,24 +867,7 @@ fn equalising(points: &[Point<'_>], adverse: Adverse, operating: f64, min_n: u64
         .sum();
     let languages: Vec<LanguageSides> = with_protected
         .into_iter()
-        .map(|(language, sides)| {
-            let mut scores: Vec<f64> = sides
-                .protected
-                .scores
-                .iter()
-                .chain(&sides.violating.scores)
-                .copied()
-                .chain([operating])
-                .collect();
-            scores.sort_by(f64::total_cmp);
-            scores.dedup();
-            let candidates = scores.into_iter().map(Some).chain([None]).collect();
-            LanguageSides {
-                language,
-                sides,
-                candidates,
-            }
-        })
+        .map(|(language, sides)| LanguageSides { language, sides })
         .collect();
     let detected = |thresholds: &[Option<f64>]| -> u64 {
         detected_without
@@ -754,17 +879,15 @@ fn equalising(points: &[Point<'_>], adverse: Adverse, operating: f64, min_n: u64
     };
     let now: Vec<Option<f64>> = vec![Some(operating); languages.len()];
     let detected_now = detected(&now);
-    let mut rates: Vec<f64> = languages
-        .iter()
-        .flat_map(|l| l.candidates.iter().map(move |t| l.over_removal_at(*t, adverse)))
-        .collect();
-    rates.sort_by(f64::total_cmp);
+    let mut rates: Vec<f64> = Vec::with_capacity(languages.iter().map(|l| l.over_removal_rates(adverse).count()).sum());
+    rates.extend(languages.iter().flat_map(|l| l.over_removal_rates(adverse)));
+    rates.sort_unstable_by(f64::total_cmp);
     rates.dedup();
     // The thresholds for a common rate, when they hold detection.
     let holding = |rate: f64| -> Option<Vec<Option<f64>>> {
         let thresholds: Option<Vec<Option<f64>>> = languages
             .iter()
-            .map(|l| l.lowest_threshold_within(rate, adverse))
+            .map(|l| l.lowest_threshold_within(rate, adverse, operating))
             .collect();
         thresholds.filter(|t| detected(t) >= detected_now)
     };
@@ -1064,6 +1187,12 @@ mod tests {
             (SignificanceState::NotSignificant, SignificanceState::Higher)
         );
         assert!(start.from_threshold < start.to_threshold);
+    }
+
+    #[test]
+    fn a_point_takes_sixteen_bytes() {
+        // a million cases: sixteen megabytes, held for the whole sweep
+        assert_eq!(std::mem::size_of::<Point>(), 16);
     }
 
     #[test]
