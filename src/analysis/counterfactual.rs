@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::cluster::{ClusterRobust, ClusterSums, Tally, cluster_robust};
 use super::{Observation, rate_with_interval};
 use crate::corpus::{FamilyKind, Label};
-use crate::sym::Sym;
+use crate::sym::{Sym, SymMap};
 
 /// Flip statistics over all counterfactual families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -252,16 +252,23 @@ impl KindCounts {
 
 /// Flip rates within `pair_id` families (cases not decided are left out).
 pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Counterfactual {
-    let decided: BTreeMap<&str, &Observation<'_>> = observations
-        .iter()
-        .filter(|o| o.decided())
-        .map(|o| (o.case.id.as_str(), o))
-        .collect();
+    // Decided observations by case id, as positions in a flat table: needed
+    // only to find the originals of `[perturb]` variants.
+    let mut by_id: SymMap<u32> = SymMap::new();
+    if observations.iter().any(|o| o.case.perturbation_of().is_some()) {
+        for (at, o) in observations.iter().enumerate().filter(|(_, o)| o.decided()) {
+            by_id.insert(o.case.id, u32::try_from(at).expect("fewer than 2^32 cases"));
+        }
+    }
+    let decided = |id: &str| -> Option<&Observation<'_>> {
+        let &at = by_id.get(Sym::existing(id)?)?;
+        Some(&observations[at as usize])
+    };
     let mut families: BTreeMap<FamilyKey<'_>, Vec<&Observation<'_>>> = BTreeMap::new();
     for o in observations.iter().filter(|o| o.decided()) {
         let key = match o.case.perturbation_of() {
             Some(anchor) => {
-                let original = decided.get(anchor);
+                let original = decided(anchor);
                 if original.is_some_and(|a| a.case.label != o.case.label) {
                     continue;
                 }
@@ -276,7 +283,7 @@ pub fn counterfactual(observations: &[Observation<'_>], confidence: f64) -> Coun
     }
     for (key, members) in &mut families {
         if let FamilyKey::Variants(anchor) = key
-            && let Some(original) = decided.get(anchor)
+            && let Some(original) = decided(anchor)
         {
             members.insert(0, original);
         }

@@ -328,7 +328,12 @@ pub struct Analysis {
 
 /// Analyses the observations of a run.
 pub fn analyze(observations: &[Observation<'_>], settings: &AnalysisSettings) -> Analysis {
-    let corpus: Vec<Observation<'_>> = observations.iter().filter(|o| !o.case.is_variant()).copied().collect();
+    // The corpus cases: all of them, unless `[perturb]` added variants.
+    let corpus: std::borrow::Cow<'_, [Observation<'_>]> = if observations.iter().any(|o| o.case.is_variant()) {
+        observations.iter().filter(|o| !o.case.is_variant()).copied().collect()
+    } else {
+        std::borrow::Cow::Borrowed(observations)
+    };
     let Comparisons {
         disparities,
         families,

@@ -16,13 +16,14 @@
 //! independent across transforms, so rates of different transforms are not
 //! pooled.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Observation, rate_with_interval};
 use crate::corpus::Label;
 use crate::corpus::perturb::{Transform, primary_language};
+use crate::sym::{Sym, SymMap};
 
 /// Most examples of directional violations kept.
 pub const MAX_EXAMPLES: usize = 20;
@@ -154,7 +155,15 @@ type Tallies = BTreeMap<(Measure, Transform), (Counts, BTreeMap<String, Counts>)
 
 /// Compares every variant with its original; `None` when the run has no variants.
 pub fn perturbation(observations: &[Observation<'_>], confidence: f64) -> Option<Perturbation> {
-    let by_id: HashMap<&str, &Observation<'_>> = observations.iter().map(|o| (o.case.id.as_str(), o)).collect();
+    let is_variant = |o: &Observation<'_>| o.case.perturbation_of().is_some() && o.case.transform().is_some();
+    if !observations.iter().any(is_variant) {
+        return None;
+    }
+    // Observation by case id, as a position: a flat table, only when there are variants.
+    let mut by_id: SymMap<u32> = SymMap::new();
+    for (at, o) in observations.iter().enumerate() {
+        by_id.insert(o.case.id, u32::try_from(at).expect("fewer than 2^32 cases"));
+    }
     let mut tallies: Tallies = BTreeMap::new();
     let mut examples = Vec::new();
     let mut any = false;
@@ -163,9 +172,10 @@ pub fn perturbation(observations: &[Observation<'_>], confidence: f64) -> Option
             continue;
         };
         any = true;
-        let Some(original) = by_id.get(anchor) else {
+        let Some(&original) = Sym::existing(anchor).and_then(|id| by_id.get(id)) else {
             continue;
         };
+        let original = &observations[original as usize];
         let measure = match (transform.is_directional(), original.case.label) {
             (true, _) => Measure::Directional,
             (false, Label::Violating) => Measure::Evasion,
