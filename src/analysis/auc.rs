@@ -29,16 +29,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::interval::z_critical;
+use crate::sym::Sym;
 
 /// The power of the generalized mean across groups.
 pub const POWER: f64 = -5.0;
 
 /// One scored case: its score, whether it violates, and its identity group.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scored<'a> {
+pub struct Scored {
     pub score: f64,
     pub violating: bool,
-    pub group: Option<&'a str>,
+    pub group: Option<Sym>,
 }
 
 /// Positives and negatives sharing one score, in ascending order of score.
@@ -229,15 +230,17 @@ pub struct ScoreBias {
 /// Computes the metrics over scored cases; groups are the cases' identity
 /// groups, and only groups with at least `min_n` scored cases enter the power
 /// means and the final bias metric.
-pub fn score_bias(cases: &[Scored<'_>], min_n: u64, confidence: f64) -> ScoreBias {
-    let mut sorted: Vec<&Scored<'_>> = cases.iter().collect();
-    sorted.sort_by(|a, b| a.score.total_cmp(&b.score));
-    let auc_of = |side: &dyn Fn(&Scored<'_>) -> Option<bool>| {
-        auc_with_interval(&tie_blocks(&sorted, |c| c.score, |c| side(c)), confidence)
+pub fn score_bias(mut cases: Vec<Scored>, min_n: u64, confidence: f64) -> ScoreBias {
+    // Sorted in place (ties only ever counted together, so their order is
+    // immaterial): no second list of a million references.
+    cases.sort_unstable_by(|a, b| a.score.total_cmp(&b.score));
+    let sorted = &cases;
+    let auc_of = |side: &dyn Fn(&Scored) -> Option<bool>| {
+        auc_with_interval(&tie_blocks(sorted, |c| c.score, |c| side(c)), confidence)
     };
     let (overall_auc, overall_auc_interval) = auc_of(&|c| Some(c.violating)).unzip();
-    let mut names: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for c in cases {
+    let mut names: BTreeMap<Sym, (u64, u64)> = BTreeMap::new();
+    for c in sorted {
         if let Some(g) = c.group {
             let counts = names.entry(g).or_default();
             if c.violating {
@@ -250,7 +253,7 @@ pub fn score_bias(cases: &[Scored<'_>], min_n: u64, confidence: f64) -> ScoreBia
     let groups: Vec<GroupAuc> = names
         .into_iter()
         .map(|(group, (positives, negatives))| {
-            let inside = |c: &Scored<'_>| c.group == Some(group);
+            let inside = |c: &Scored| c.group == Some(group);
             let (subgroup_auc, subgroup_auc_interval) = auc_of(&|c| inside(c).then_some(c.violating)).unzip();
             let (bpsn_auc, bpsn_auc_interval) = auc_of(&|c| (inside(c) != c.violating).then_some(c.violating)).unzip();
             let (bnsp_auc, bnsp_auc_interval) = auc_of(&|c| (inside(c) == c.violating).then_some(c.violating)).unzip();
@@ -325,15 +328,15 @@ mod tests {
             ("n", false, 0.5),
             ("n", true, 0.4),
         ];
-        let cases: Vec<Scored<'_>> = spec
+        let cases: Vec<Scored> = spec
             .iter()
             .map(|(g, v, s)| Scored {
                 score: *s,
                 violating: *v,
-                group: (*g != "n").then_some(*g),
+                group: (*g != "n").then(|| Sym::new(g)),
             })
             .collect();
-        let bias = score_bias(&cases, 0, 0.95);
+        let bias = score_bias(cases, 0, 0.95);
         close(bias.overall_auc, 0.8333333333333334);
         let w = bias.groups.iter().find(|g| g.group == "w").unwrap();
         close(w.subgroup_auc, 0.875);
@@ -435,15 +438,15 @@ mod tests {
             ("m", true, 0.6),
             ("m", false, 0.5),
         ];
-        let cases: Vec<Scored<'_>> = spec
+        let cases: Vec<Scored> = spec
             .iter()
             .map(|(g, v, s)| Scored {
                 score: *s,
                 violating: *v,
-                group: Some(*g),
+                group: Some(Sym::new(g)),
             })
             .collect();
-        let bias = score_bias(&cases, 4, 0.95);
+        let bias = score_bias(cases.clone(), 4, 0.95);
         let m = bias.groups.iter().find(|g| g.group == "m").unwrap();
         assert!(m.small_sample);
         assert_eq!((m.positives, m.negatives), (1, 1));
@@ -451,7 +454,7 @@ mod tests {
         assert!(!w.small_sample);
         assert_eq!(bias.groups_in_means, 1);
         assert_eq!(bias.power_means.subgroup_auc, w.subgroup_auc);
-        assert_eq!(score_bias(&cases, 5, 0.95).power_means.subgroup_auc, None);
+        assert_eq!(score_bias(cases, 5, 0.95).power_means.subgroup_auc, None);
     }
 
     proptest::proptest! {

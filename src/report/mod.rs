@@ -578,20 +578,19 @@ fn operating_decisions<'a>(
 /// Score-based bias metrics over the decided corpus cases that carry a score
 /// (none when the system returns no scores); `[perturb]` variants are left out.
 fn score_bias_of(plan: &Plan, decisions: &DecisionIndex) -> Option<ScoreBias> {
-    let scored: Vec<Scored<'_>> = plan
-        .cases
-        .iter()
-        .filter(|case| !case.is_variant())
-        .filter_map(|case| {
-            let d = decisions.get(case.id).filter(|d| d.action.is_decision())?;
-            Some(Scored {
-                score: d.score.get().filter(|s| s.is_finite())?,
-                violating: case.label == crate::corpus::Label::Violating,
-                group: case.target_group.as_deref(),
-            })
+    let scored_of = |case: &crate::corpus::Case| {
+        let d = decisions.get(case.id).filter(|d| d.action.is_decision())?;
+        Some(Scored {
+            score: d.score.get().filter(|s| s.is_finite())?,
+            violating: case.label == crate::corpus::Label::Violating,
+            group: case.target_group,
         })
-        .collect();
-    (!scored.is_empty()).then(|| score_bias(&scored, plan.analysis.min_n, plan.analysis.confidence))
+    };
+    let corpus_cases = || plan.cases.iter().filter(|case| !case.is_variant());
+    // counted first, so the list is allocated once at its size
+    let mut scored = Vec::with_capacity(corpus_cases().filter(|case| scored_of(case).is_some()).count());
+    scored.extend(corpus_cases().filter_map(scored_of));
+    (!scored.is_empty()).then(|| score_bias(scored, plan.analysis.min_n, plan.analysis.confidence))
 }
 
 /// The models the system named in its answers, by name, with their case

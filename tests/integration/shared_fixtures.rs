@@ -109,17 +109,20 @@ fn corrections_match_every_shared_reference_value() {
 fn bias_aucs_match_every_shared_reference_value() {
     use modaudit::analysis::auc::{Scored, score_bias};
     let Some(data) = fixture("bias_auc.json") else { return };
-    let cases: Vec<Scored<'_>> = data["cases"]
+    let cases: Vec<Scored> = data["cases"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| Scored {
             score: c["score"].as_f64().unwrap(),
             violating: c["violating"].as_bool().unwrap(),
-            group: c["group"].as_str().filter(|g| *g != "none"),
+            group: c["group"]
+                .as_str()
+                .filter(|g| *g != "none")
+                .map(modaudit::sym::Sym::new),
         })
         .collect();
-    let bias = score_bias(&cases, 0, 0.95);
+    let bias = score_bias(cases, 0, 0.95);
     close(
         bias.overall_auc.unwrap(),
         data["overall_auc"].as_f64().unwrap(),
