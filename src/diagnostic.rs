@@ -185,6 +185,74 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// The reader of a CSV file read piece by piece, numbering the lines of what
+/// passes through it as [`LineCounter`] numbers them, so that the line of a
+/// record can be told after the record is read without holding the file.
+///
+/// Only the starts of lines that hold something are remembered, from the
+/// earliest record not yet asked about up to what has been read (a CSV
+/// reader's buffer and the current record): a record never starts with a
+/// line break, so it starts on the first such line at or after its position.
+pub struct LineTracking<R> {
+    inner: R,
+    /// Bytes passed through.
+    offset: u64,
+    /// The line of the next byte.
+    line: u64,
+    /// Whether the last byte was `\r` / a line break (or nothing was read).
+    after_cr: bool,
+    after_break: bool,
+    /// (offset, line) of each line start with content, not yet passed by a query.
+    starts: std::collections::VecDeque<(u64, u64)>,
+}
+
+impl<R: std::io::Read> LineTracking<R> {
+    pub fn new(inner: R) -> Self {
+        LineTracking {
+            inner,
+            offset: 0,
+            line: 1,
+            after_cr: false,
+            after_break: true,
+            starts: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// The line where the CSV record the reader places at `position` begins
+    /// (as [`LineCounter::csv_line`] tells it). Positions must be asked
+    /// about in increasing order.
+    pub fn csv_line(&mut self, position: &csv::Position) -> u64 {
+        while self.starts.front().is_some_and(|(offset, _)| *offset < position.byte()) {
+            self.starts.pop_front();
+        }
+        self.starts.front().map_or(self.line, |(_, line)| *line)
+    }
+
+    /// The reader read through.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineTracking<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &byte) in buf[..n].iter().enumerate() {
+            match byte {
+                b'\r' => self.line += 1,
+                b'\n' if !self.after_cr => self.line += 1,
+                b'\n' => {}
+                _ if self.after_break => self.starts.push_back((self.offset + i as u64, self.line)),
+                _ => {}
+            }
+            self.after_cr = byte == b'\r';
+            self.after_break = matches!(byte, b'\r' | b'\n');
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 /// Turns a `toml` deserialisation error into a located diagnostic.
 ///
 /// `toml` places errors inside internally tagged tables (such as `[target]`) on the
@@ -334,6 +402,37 @@ mod tests {
         assert_eq!(lines.line_at(at(b'd')), 4);
         assert_eq!(lines.line_at(at(b'e')), 6);
         assert_eq!(lines.line_at(at(b'b')), 2, "going back starts over");
+    }
+
+    #[test]
+    fn lines_tracked_while_read_are_those_counted_over_the_whole_file() {
+        for text in [
+            "h1,h2\na,1\n\"x\ny\",2\n\nb,3\n",
+            "h1,h2\r\na,1\r\n\"x\r\ny\",2\r\n\r\nb,3\r\n",
+            "h1,h2\ra,1\r\"x\ry\",2\r\rb,3\r",
+            "h1,h2\n\n\r\na,1\n\"x\n\n\ny\",2\r\r\nb,3",
+            "h1,h2\na,1,extra\nb",
+        ] {
+            // a reader's buffer of a few bytes, so records cross its pieces
+            let tracked = LineTracking::new(text.as_bytes());
+            let mut reader = csv::ReaderBuilder::new()
+                .buffer_capacity(3)
+                .flexible(true)
+                .from_reader(tracked);
+            let mut record = csv::ByteRecord::new();
+            let mut found = Vec::new();
+            while reader.read_byte_record(&mut record).unwrap() {
+                let position = record.position().unwrap().clone();
+                found.push(reader.get_mut().csv_line(&position));
+            }
+            let mut whole = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+            let mut lines = LineCounter::new(text.as_bytes());
+            let expected: Vec<u64> = whole
+                .byte_records()
+                .map(|r| lines.csv_line(r.unwrap().position().unwrap()))
+                .collect();
+            assert_eq!(found, expected, "{text:?}");
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
+
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
@@ -135,6 +137,184 @@ pub fn read_inside(dir: &Path, relative: &Path, limit: Limit) -> Result<InputByt
     read_input(&resolve_inside(dir, relative)?, limit)
 }
 
+/// [`open_input`] for `relative`, a path inside `dir`, checked as
+/// [`read_inside`] checks it.
+pub fn open_inside(dir: &Path, relative: &Path, limit: Limit) -> Result<InputStream, ReadError> {
+    open_input(&resolve_inside(dir, relative)?, limit)
+}
+
+/// Opens a regular file of at most `limit` bytes that is not UTF-16, to be
+/// read piece by piece ([`InputStream`]) rather than held whole.
+pub fn open_input(path: &Path, limit: Limit) -> Result<InputStream, ReadError> {
+    let metadata = std::fs::metadata(path).map_err(ReadError::from_io)?;
+    check_regular(&metadata)?;
+    if metadata.len() > limit.bytes {
+        return Err(ReadError::TooLarge(limit));
+    }
+    let mut file = File::open(path).map_err(ReadError::from_io)?;
+    check_regular(&file.metadata().map_err(ReadError::Io)?)?;
+    let line_breaks = count_line_breaks(&mut file, limit)?;
+    file.seek(SeekFrom::Start(0)).map_err(ReadError::Io)?;
+    let mut stream = InputStream {
+        file: file.take(limit.bytes + 1),
+        limit,
+        prefix: Vec::with_capacity(SNIFF_BYTES),
+        served: 0,
+        hasher: Sha256::new(),
+        read: 0,
+        skipped: 0,
+        line_breaks,
+    };
+    while stream.prefix.len() < SNIFF_BYTES {
+        let mut piece = [0u8; SNIFF_BYTES];
+        let wanted = SNIFF_BYTES - stream.prefix.len();
+        match stream.file.read(&mut piece[..wanted]) {
+            Ok(0) => break,
+            Ok(n) => stream.prefix.extend_from_slice(&piece[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+    }
+    if looks_like_utf16(&stream.prefix) {
+        return Err(ReadError::Utf16);
+    }
+    stream.hasher.update(&stream.prefix);
+    stream.read = stream.prefix.len() as u64;
+    if stream.prefix.starts_with(UTF8_BOM) {
+        stream.served = UTF8_BOM.len();
+        stream.skipped = UTF8_BOM.len() as u64;
+    }
+    Ok(stream)
+}
+
+/// The line breaks of `file` (`\n`, `\r\n` and a lone `\r` one each),
+/// read to its end, within `limit`.
+fn count_line_breaks(file: &mut File, limit: Limit) -> Result<LineBreaks, ReadError> {
+    let mut breaks = LineBreaks::default();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    let mut after_cr = false;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => return Ok(breaks),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        total += n as u64;
+        if total > limit.bytes {
+            return Err(ReadError::TooLarge(limit));
+        }
+        for &byte in &buffer[..n] {
+            match byte {
+                b'\r' => breaks.count += 1,
+                b'\n' if !after_cr => breaks.count += 1,
+                _ => {}
+            }
+            after_cr = byte == b'\r';
+        }
+        breaks.ends_with_break = matches!(buffer[n - 1], b'\r' | b'\n');
+        breaks.empty = false;
+    }
+}
+
+/// What a first pass over a file found of its lines.
+#[derive(Debug, Clone, Copy)]
+pub struct LineBreaks {
+    /// Line breaks (`\n`, `\r\n` and a lone `\r` one each).
+    pub count: u64,
+    /// Whether the last byte is a line break.
+    pub ends_with_break: bool,
+    /// Whether the file has no bytes.
+    pub empty: bool,
+}
+
+impl Default for LineBreaks {
+    fn default() -> LineBreaks {
+        LineBreaks {
+            count: 0,
+            ends_with_break: false,
+            empty: true,
+        }
+    }
+}
+
+impl LineBreaks {
+    /// The lines holding something: every line a break ends, and a last
+    /// line without one.
+    pub fn lines(&self) -> u64 {
+        self.count + u64::from(!self.empty && !self.ends_with_break)
+    }
+}
+
+/// An input file being read: at most its limit (a file that grows past it
+/// while read is an error of the read), hashed as it is read, its UTF-8
+/// byte-order mark left out of the bytes it yields (but hashed).
+pub struct InputStream {
+    file: std::io::Take<File>,
+    limit: Limit,
+    /// The first bytes, read to recognise UTF-16 and the mark; yielded first.
+    prefix: Vec<u8>,
+    /// How much of `prefix` has been yielded (or skipped, the mark).
+    served: usize,
+    hasher: Sha256,
+    /// Bytes read from the file.
+    read: u64,
+    /// The length of the byte-order mark, when there is one.
+    skipped: u64,
+    line_breaks: LineBreaks,
+}
+
+impl std::fmt::Debug for InputStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InputStream")
+            .field("read", &self.read)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InputStream {
+    /// The bytes of the file before the content yielded: the byte-order mark.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The file's lines, as counted when it was opened.
+    pub fn line_breaks(&self) -> LineBreaks {
+        self.line_breaks
+    }
+
+    /// Reads whatever is left and gives the sha256 (lower-case hex) and the
+    /// length of every byte of the file, the mark included.
+    pub fn finish(mut self) -> std::io::Result<(String, u64)> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok((hex::encode(self.hasher.finalize()), self.read))
+    }
+}
+
+impl Read for InputStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.served < self.prefix.len() {
+            let n = buf.len().min(self.prefix.len() - self.served);
+            buf[..n].copy_from_slice(&self.prefix[self.served..self.served + n]);
+            self.served += n;
+            if self.served == self.prefix.len() {
+                // the first bytes are not needed again
+                self.prefix = Vec::new();
+                self.served = 0;
+            }
+            return Ok(n);
+        }
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit.bytes {
+            return Err(std::io::Error::other(ReadError::TooLarge(self.limit)));
+        }
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 fn resolve_inside(dir: &Path, relative: &Path) -> Result<PathBuf, ReadError> {
     let root = std::fs::canonicalize(dir).map_err(ReadError::from_io)?;
     let real = std::fs::canonicalize(dir.join(relative)).map_err(ReadError::from_io)?;
@@ -185,6 +365,8 @@ fn looks_like_utf16(bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
 
     #[test]
@@ -228,6 +410,65 @@ mod tests {
             read_input(&dir.path().join("none"), TOML_LIMIT),
             Err(ReadError::NotFound)
         ));
+    }
+
+    #[test]
+    fn a_stream_yields_the_content_and_hashes_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cases.csv");
+        let mut raw = b"\xEF\xBB\xBFid,text\r\na,\"two\rlines\"\n\nb,x".to_vec();
+        // longer than the first bytes looked at, so the file is read in pieces
+        raw.extend(std::iter::repeat_n(b'y', 3 * SNIFF_BYTES));
+        std::fs::write(&path, &raw).unwrap();
+        let mut stream = open_input(&path, DATA_LIMIT).unwrap();
+        assert_eq!(stream.skipped(), 3);
+        let breaks = stream.line_breaks();
+        assert_eq!((breaks.count, breaks.lines()), (4, 5));
+        let mut content = Vec::new();
+        let mut piece = [0u8; 7];
+        loop {
+            let n = stream.read(&mut piece).unwrap();
+            if n == 0 {
+                break;
+            }
+            content.extend_from_slice(&piece[..n]);
+        }
+        assert_eq!(content, raw[3..]);
+        let (sha256, bytes) = stream.finish().unwrap();
+        assert_eq!(sha256, crate::hash::sha256_hex(&raw));
+        assert_eq!(bytes, raw.len() as u64);
+        // unread bytes are read by `finish` for the hash
+        let (unread_sha256, _) = open_input(&path, DATA_LIMIT).unwrap().finish().unwrap();
+        assert_eq!(unread_sha256, sha256);
+    }
+
+    #[test]
+    fn a_stream_refuses_utf16_and_a_file_grown_past_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cases.csv");
+        let utf16: Vec<u8> = "id,lang\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        std::fs::write(&path, utf16).unwrap();
+        assert!(matches!(open_input(&path, DATA_LIMIT), Err(ReadError::Utf16)));
+        assert!(matches!(
+            open_input(dir.path(), DATA_LIMIT),
+            Err(ReadError::NotRegularFile("a directory"))
+        ));
+        let small = Limit {
+            bytes: 8 * 1024,
+            label: "8 KiB",
+        };
+        std::fs::write(&path, vec![b'a'; 6 * 1024]).unwrap();
+        let mut stream = open_input(&path, small).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&[b'b'; 4 * 1024])
+            .unwrap();
+        let error = std::io::copy(&mut stream, &mut std::io::sink()).unwrap_err();
+        assert_eq!(error.to_string(), "larger than the 8 KiB limit for this kind of file");
+        std::fs::write(&path, vec![b'a'; 9 * 1024]).unwrap();
+        assert!(matches!(open_input(&path, small), Err(ReadError::TooLarge(_))));
     }
 
     #[cfg(unix)]

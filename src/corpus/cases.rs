@@ -1,12 +1,13 @@
 //! `cases.csv`: RFC 4180, UTF-8, one case per record, header row first.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use super::{Case, CaseText, Label, Metadata, canonical_language_tag};
 use crate::case_text::register_source;
-use crate::diagnostic::{Diagnostic, LineCounter, excerpt};
-use crate::input::InputBytes;
+use crate::diagnostic::{Diagnostic, LineCounter, LineTracking, excerpt};
+use crate::input::{InputStream, LineBreaks};
 
 /// The standard columns, in their conventional order.
 pub const CASE_COLUMNS: [&str; 9] = [
@@ -41,25 +42,39 @@ pub fn parse_cases(path: &Path, bytes: &[u8], problems: &mut Vec<Diagnostic>) ->
     cases
 }
 
-/// [`parse_cases`] for the file at `path` just read as `input`, handing each
-/// valid case and its line to `each` (with `problems`, for its own checks) as
-/// it is read, so that a caller keeps a large file's cases in one list. Each
-/// text is kept as the location of its record in the file, to be read back
-/// when needed (see [`super::CaseText`]), or held when the file cannot be
-/// opened again.
+/// [`parse_cases`] for the file at `path` opened as `input`, read piece by
+/// piece (never held whole), handing each valid case and its line to `each`
+/// (with `problems`, for its own checks) as it is read, so that a caller keeps
+/// a large file's cases in one list. Each text is kept as the location of its
+/// record in the file, to be read back when needed (see
+/// [`super::CaseText`]), or held when the file cannot be opened again.
+/// Gives the sha256 and length of the whole file as read, or `None` (with
+/// the problem recorded) when it could not be read to its end.
 pub fn parse_case_file(
     path: &Path,
-    input: &InputBytes,
+    input: InputStream,
     problems: &mut Vec<Diagnostic>,
     each: impl FnMut(Case, u64, &mut Vec<Diagnostic>),
-) {
-    let skipped = (input.raw().len() - input.content().len()) as u64;
-    parse(path, input.content(), Some(skipped), problems, each);
+) -> Option<(String, u64)> {
+    let skipped = input.skipped();
+    let input = parse(path, input, Some(skipped), problems, each);
+    match input.finish() {
+        Ok(read) => Some(read),
+        Err(e) => {
+            problems.push(Diagnostic::file(path, format!("cannot read: {e}")));
+            None
+        }
+    }
 }
 
-/// The most cases `bytes` can hold: one a line after the header (a quoted
-/// text may span lines, and blank lines hold none), to size the list of a
-/// file's cases before reading them.
+/// The most cases a file of `lines` can hold: one a line after the header (a
+/// quoted text may span lines, and blank lines hold none), to size the list
+/// of a file's cases before reading them.
+pub(super) fn most_records_of(lines: LineBreaks) -> usize {
+    usize::try_from(lines.lines().saturating_sub(1)).unwrap_or(usize::MAX)
+}
+
+/// [`most_records_of`] the lines of `bytes`.
 pub(super) fn most_records(bytes: &[u8]) -> usize {
     let mut lines = LineCounter::new(bytes).line_at(bytes.len());
     if matches!(bytes.last(), Some(b'\n' | b'\r')) {
@@ -69,26 +84,30 @@ pub(super) fn most_records(bytes: &[u8]) -> usize {
     usize::try_from(lines.saturating_sub(1)).unwrap_or(usize::MAX)
 }
 
-/// Parses `bytes`, handing each valid case to `each`; with `skipped` (the
-/// bytes of `path` before `bytes`), texts are located in the file at `path`.
-fn parse(
+/// Parses what `input` yields, handing each valid case to `each`; with
+/// `skipped` (the bytes of `path` before what `input` yields), texts are
+/// located in the file at `path`. Gives `input` back, read as far as the
+/// parse went.
+fn parse<R: Read>(
     path: &Path,
-    bytes: &[u8],
+    input: R,
     skipped: Option<u64>,
     problems: &mut Vec<Diagnostic>,
     mut each: impl FnMut(Case, u64, &mut Vec<Diagnostic>),
-) {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
-    let mut lines = LineCounter::new(bytes);
+) -> R {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(LineTracking::new(input));
     let header = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            problems.push(csv_error(path, &e, &mut lines));
-            return;
+            problems.push(located_csv_error(path, &e, reader.get_mut()));
+            return reader.into_inner().into_inner();
         }
     };
     let Some(columns) = read_header(path, &header, problems) else {
-        return;
+        return reader.into_inner().into_inner();
     };
     let text_column = columns.index.get("text").copied();
     let source = skipped
@@ -100,18 +119,27 @@ fn parse(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                problems.push(csv_error(path, &e, &mut lines));
+                problems.push(located_csv_error(path, &e, reader.get_mut()));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    // a read that failed does not resume where it stopped
+                    break;
+                }
                 continue;
             }
         }
         let start = record.position().map_or(0, csv::Position::byte);
         let end = reader.position().byte();
-        let line = record.position().map_or(0, |p| lines.csv_line(p));
+        let line = record.position().map_or(0, |p| reader.get_mut().csv_line(p));
         let text = |text: String| CaseText::in_file(source, start, end.saturating_sub(start), text);
         if let Some(case) = read_case(path, line, &record, &columns, text, problems) {
             each(case, line, problems);
         }
     }
+    reader.into_inner().into_inner()
+}
+
+fn located_csv_error<R: Read>(path: &Path, error: &csv::Error, lines: &mut LineTracking<R>) -> Diagnostic {
+    csv_error_at(path, error, error.position().map(|p| lines.csv_line(p)))
 }
 
 fn read_header(path: &Path, header: &csv::ByteRecord, problems: &mut Vec<Diagnostic>) -> Option<Columns> {
@@ -317,7 +345,11 @@ pub fn case_problems(case: &Case) -> Vec<(&'static str, String)> {
 }
 
 pub(super) fn csv_error(path: &Path, error: &csv::Error, lines: &mut LineCounter<'_>) -> Diagnostic {
-    let line = error.position().map(|p| lines.csv_line(p));
+    csv_error_at(path, error, error.position().map(|p| lines.csv_line(p)))
+}
+
+/// A problem of the CSV file at `path`, at `line` when it is known.
+fn csv_error_at(path: &Path, error: &csv::Error, line: Option<u64>) -> Diagnostic {
     let message = match error.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("record has {len} fields but the header has {expected_len}")
@@ -401,6 +433,57 @@ mod tests {
         assert_eq!(most_records(files[2]), 2);
         assert_eq!(most_records(files[4]), 0);
         assert_eq!(most_records(b""), 0);
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_gives_the_cases_and_lines_of_one_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cases.csv");
+        let mut csv = b"\xEF\xBB\xBFid,lang,text,label,category\r\n".to_vec();
+        for i in 0..3000 {
+            let text = match i % 4 {
+                0 => "\"two\r\nlines\"".to_string(),
+                1 => format!("t{}", "x".repeat(i % 97)),
+                2 => "\"a \"\"quote\"\"\rand a break\"".to_string(),
+                _ => String::new(),
+            };
+            let ending = if i % 5 == 0 { "\n\n" } else { "\r\n" };
+            csv.extend(format!("c{i},en,{text},protected,c{ending}").into_bytes());
+        }
+        std::fs::write(&path, &csv).unwrap();
+        let mut whole_problems = Vec::new();
+        let whole = parse_cases(&path, &csv[3..], &mut whole_problems);
+        let mut problems = Vec::new();
+        let mut streamed = Vec::new();
+        let input = crate::input::open_input(&path, crate::input::DATA_LIMIT).unwrap();
+        assert_eq!(most_records_of(input.line_breaks()), most_records(&csv[3..]));
+        let (sha256, bytes) = parse_case_file(&path, input, &mut problems, |case, line, _| {
+            streamed.push((
+                case.id.to_string(),
+                case.text.read(&case.id).unwrap().into_owned(),
+                line,
+            ));
+        })
+        .unwrap();
+        assert_eq!((sha256, bytes), (crate::hash::sha256_hex(&csv), csv.len() as u64));
+        let expected: Vec<(String, String, u64)> = whole
+            .iter()
+            .map(|(case, line)| {
+                (
+                    case.id.to_string(),
+                    case.text.read(&case.id).unwrap().into_owned(),
+                    *line,
+                )
+            })
+            .collect();
+        assert_eq!(streamed.len(), 2250);
+        assert_eq!(streamed, expected);
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            whole_problems.iter().map(ToString::to_string).collect::<Vec<_>>()
+        );
+        assert_eq!(problems.len(), 750, "every empty text is reported");
+        assert!(problems[0].to_string().starts_with(&format!("{}:", path.display())));
     }
 
     #[test]

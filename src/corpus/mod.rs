@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::hash::sha256_hex;
-use crate::input::{DATA_LIMIT, InputBytes, ReadError, TOML_LIMIT, read_inside};
+use crate::input::{DATA_LIMIT, InputBytes, InputStream, ReadError, TOML_LIMIT, open_inside, read_inside};
 use crate::sym::Sym;
 
 pub use crate::case_text::{CaseText, TextError};
@@ -160,16 +160,23 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus, Diagnostics> {
     let mut cases = Vec::new();
     let mut seen = Seen::default();
     for file in &manifest.files {
-        let Some((path, bytes)) = listed.read(file, "files", &mut problems) else {
+        let Some((path, input)) = listed.open(file, &mut problems) else {
             continue;
         };
-        let most = cases::most_records(bytes.content());
+        let most = cases::most_records_of(input.line_breaks());
         cases.reserve_exact(most);
         seen.reserve(most);
         let at = seen.file(&path);
-        parse_case_file(&path, &bytes, &mut problems, |case, line, problems| {
+        let read = parse_case_file(&path, input, &mut problems, |case, line, problems| {
             admit(case, (at, line), &declared, &mut seen, &mut cases, problems);
         });
+        if let Some((sha256, bytes)) = read {
+            listed.files.push(HashedFile {
+                path: file.replace('\\', "/"),
+                sha256,
+                bytes,
+            });
+        }
     }
     for set in &manifest.templates {
         let templates = listed.read(&set.templates, "templates", &mut problems);
@@ -234,6 +241,27 @@ impl ListedFiles<'_> {
     /// The path and bytes of `file`, named under manifest key `key`; `None`
     /// (with the problem recorded) when it cannot be read.
     fn read(&mut self, file: &str, key: &str, problems: &mut Vec<Diagnostic>) -> Option<(PathBuf, InputBytes)> {
+        let (path, bytes) = self.reach(file, key, problems, read_inside)?;
+        self.files.push(hashed(file, &bytes));
+        Some((path, bytes))
+    }
+
+    /// The path of case file `file` and the file opened to be read piece by
+    /// piece (the caller records its hash once read); `None` (with the
+    /// problem recorded) when it cannot be opened.
+    fn open(&mut self, file: &str, problems: &mut Vec<Diagnostic>) -> Option<(PathBuf, InputStream)> {
+        self.reach(file, "files", problems, open_inside)
+    }
+
+    /// `file` (named under manifest key `key`) checked to be inside the corpus
+    /// directory and opened with `open`.
+    fn reach<T>(
+        &self,
+        file: &str,
+        key: &str,
+        problems: &mut Vec<Diagnostic>,
+        open: impl FnOnce(&Path, &Path, crate::input::Limit) -> Result<T, ReadError>,
+    ) -> Option<(PathBuf, T)> {
         let in_manifest = |message: String| Diagnostic {
             line: crate::diagnostic::toml_key_line(self.manifest_text, &[key]),
             ..Diagnostic::file(self.manifest_path, message).with_field(key)
@@ -250,11 +278,8 @@ impl ListedFiles<'_> {
             return None;
         }
         let path = self.dir.join(relative);
-        match read_inside(self.dir, relative, DATA_LIMIT) {
-            Ok(bytes) => {
-                self.files.push(hashed(file, &bytes));
-                Some((path, bytes))
-            }
+        match open(self.dir, relative, DATA_LIMIT) {
+            Ok(opened) => Some((path, opened)),
             Err(ReadError::NotFound) => {
                 problems.push(in_manifest(format!(
                     "manifest lists `{file}` but {} does not exist",
