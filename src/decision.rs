@@ -146,8 +146,6 @@ pub struct Decision {
     pub score: OptionalScore,
     pub latency_ms: u64,
     pub attempts: u32,
-    /// sha256 of the raw response body, when there was one.
-    pub response_sha256: Option<Sha256Digest>,
     /// Whether the response came from the on-disk cache rather than the system.
     pub cache_hit: bool,
     /// What only some decisions carry; `None` when all of it is empty (see
@@ -291,6 +289,9 @@ pub struct DecisionRecord {
     pub decision: Decision,
     /// When the system decided.
     pub decided_at: DateTime<Utc>,
+    /// sha256 of the raw response, when there was one (only `decisions.csv`
+    /// shows it, so an index keeps it apart from the decisions).
+    pub response_sha256: Option<Sha256Digest>,
     /// The raw response (secrets never included), kept as evidence.
     pub response: Option<serde_json::Value>,
 }
@@ -369,7 +370,7 @@ impl Serialize for DecisionRecord {
             latency_ms: decision.latency_ms,
             attempts: decision.attempts,
             decided_at: self.decided_at,
-            response_sha256: decision.response_sha256,
+            response_sha256: self.response_sha256,
             response: self.response.as_ref(),
             cache_hit: decision.cache_hit,
         }
@@ -386,7 +387,6 @@ impl From<DecisionLine> for DecisionRecord {
                 score: line.score.into(),
                 latency_ms: line.latency_ms,
                 attempts: line.attempts,
-                response_sha256: line.response_sha256,
                 cache_hit: line.cache_hit,
                 details: DecisionDetails {
                     scores: line.scores,
@@ -398,6 +398,7 @@ impl From<DecisionLine> for DecisionRecord {
                 .boxed(),
             },
             decided_at: line.decided_at,
+            response_sha256: line.response_sha256,
             response: None,
         }
     }
@@ -409,13 +410,27 @@ impl From<DecisionLine> for DecisionRecord {
 /// recorded, beside their case ids; a table indexed by the case id's symbol
 /// number finds them, so a case id is held once (interned, as the plan's
 /// cases hold it) and a decision costs its own size plus eight bytes.
+///
+/// The hashes of the responses, which only `decisions.csv` shows, are a
+/// column of their own (33 bytes a decision, more than the decision itself),
+/// which a report lets go of once that file is written
+/// ([`DecisionIndex::forget_response_hashes`]).
 #[derive(Debug, Clone, Default)]
 pub struct DecisionIndex {
     /// By symbol number: the position of that case's decision, or [`ABSENT`].
     positions: Vec<u32>,
     ids: Vec<Sym>,
     decisions: Vec<Decision>,
+    /// By position: the sha256 of the decision's response.
+    response_hashes: Vec<Option<Sha256Digest>>,
+    /// Whether `response_hashes` was let go of.
+    hashes_forgotten: bool,
 }
+
+/// The response hashes of an index were asked for after it let go of them.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the hashes of the responses were no longer held when they were needed")]
+pub struct HashesForgotten;
 
 /// No decision for the case of this symbol number.
 const ABSENT: u32 = u32::MAX;
@@ -459,6 +474,8 @@ impl DecisionIndex {
             positions: Vec::new(),
             ids: Vec::with_capacity(cases),
             decisions: Vec::with_capacity(cases),
+            response_hashes: Vec::with_capacity(cases),
+            hashes_forgotten: false,
         }
     }
 
@@ -484,9 +501,23 @@ impl DecisionIndex {
 
     /// Records the decision of the case `case_id`, returning the one it replaces.
     pub fn insert(&mut self, case_id: impl Into<Sym>, decision: Decision) -> Option<Decision> {
+        self.insert_answered(case_id, decision, None)
+    }
+
+    /// Records the decision of the case `case_id` and the sha256 of the
+    /// response it was read from, returning the decision it replaces.
+    pub fn insert_answered(
+        &mut self,
+        case_id: impl Into<Sym>,
+        decision: Decision,
+        response_sha256: Option<Sha256Digest>,
+    ) -> Option<Decision> {
         let case_id = case_id.into();
-        if let Some(previous) = self.get_mut(case_id) {
-            return Some(std::mem::replace(previous, decision));
+        if let Some(at) = self.position(case_id) {
+            if let Some(hash) = self.response_hashes.get_mut(at) {
+                *hash = response_sha256;
+            }
+            return Some(std::mem::replace(&mut self.decisions[at], decision));
         }
         let at = u32::try_from(self.decisions.len())
             .ok()
@@ -501,7 +532,28 @@ impl DecisionIndex {
         self.positions[number] = at;
         self.ids.push(case_id);
         self.decisions.push(decision);
+        if !self.hashes_forgotten {
+            self.response_hashes.push(response_sha256);
+        }
         None
+    }
+
+    /// The sha256 of the response the decision of case `case_id` was read
+    /// from; an error when the index has let go of the hashes.
+    pub fn response_sha256(&self, case_id: impl CaseKey) -> Result<Option<Sha256Digest>, HashesForgotten> {
+        if self.hashes_forgotten {
+            return Err(HashesForgotten);
+        }
+        Ok(self
+            .position(case_id)
+            .and_then(|at| self.response_hashes.get(at).copied().flatten()))
+    }
+
+    /// Lets go of the hashes of the responses (once `decisions.csv`, which
+    /// shows them, is written): a third of the index's memory.
+    pub fn forget_response_hashes(&mut self) {
+        self.response_hashes = Vec::new();
+        self.hashes_forgotten = true;
     }
 
     /// Every case id with its decision, in the order they were first recorded.
@@ -561,10 +613,39 @@ mod tests {
     }
 
     #[test]
+    fn response_hashes_follow_their_decisions_until_let_go_of() {
+        let decision = |action| Decision {
+            action,
+            score: OptionalScore::NONE,
+            latency_ms: 1,
+            attempts: 1,
+            cache_hit: false,
+            details: None,
+        };
+        let first: Sha256Digest = "ab".repeat(32).parse().unwrap();
+        let second: Sha256Digest = "cd".repeat(32).parse().unwrap();
+        let mut index = DecisionIndex::with_capacity(3);
+        index.insert_answered("hash-a", decision(Action::Error), Some(first));
+        index.insert("hash-b", decision(Action::Allow));
+        index.insert_answered("hash-c", decision(Action::Remove), Some(second));
+        assert_eq!(index.response_sha256("hash-a").unwrap(), Some(first));
+        assert_eq!(index.response_sha256("hash-b").unwrap(), None);
+        assert_eq!(index.response_sha256("hash-c").unwrap(), Some(second));
+        assert_eq!(index.response_sha256("hash-none").unwrap(), None);
+        // a retried error is replaced, hash and all
+        index.insert_answered("hash-a", decision(Action::Allow), Some(second));
+        assert_eq!(index.response_sha256("hash-a").unwrap(), Some(second));
+        assert_eq!(index["hash-a"].action, Action::Allow);
+        index.forget_response_hashes();
+        assert!(index.response_sha256("hash-c").is_err());
+        assert_eq!(index["hash-c"].action, Action::Remove, "the decisions stay");
+    }
+
+    #[test]
     fn a_decision_stays_small() {
         // Held once per decided case: growing it grows every large run.
         assert!(
-            std::mem::size_of::<Decision>() <= 64,
+            std::mem::size_of::<Decision>() <= 32,
             "a Decision takes {} bytes",
             std::mem::size_of::<Decision>()
         );

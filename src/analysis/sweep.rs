@@ -940,7 +940,6 @@ mod tests {
             score: score.into(),
             latency_ms: 1,
             attempts: 1,
-            response_sha256: None,
             cache_hit: false,
             details: None,
         }

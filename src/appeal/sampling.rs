@@ -206,7 +206,6 @@ mod tests {
             score: OptionalScore::NONE,
             latency_ms: 0,
             attempts: 1,
-            response_sha256: None,
             cache_hit: false,
             details: None,
         }

@@ -245,11 +245,11 @@ mod tests {
                 score: OptionalScore::NONE,
                 latency_ms: 1,
                 attempts: 1,
-                response_sha256: None,
                 cache_hit: false,
                 details: None,
             },
             decided_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            response_sha256: None,
             response: None,
         })
     }
@@ -327,7 +327,7 @@ mod tests {
             ..DecisionDetails::default()
         }
         .boxed();
-        full.decision.response_sha256 = Some("ab".repeat(32).parse().unwrap());
+        full.response_sha256 = Some("ab".repeat(32).parse().unwrap());
         full.decision.cache_hit = true;
         full.response = Some(serde_json::json!({"nested": {"record": "appeal_intent"}, "list": [1, 2.5, null]}));
         let mut line = serde_json::to_vec(&Record::Decision(full.clone())).unwrap();

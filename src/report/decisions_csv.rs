@@ -68,6 +68,7 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
     writer.write_record(COLUMNS)?;
     for case in &plan.cases {
         let d = decisions.get(case.id);
+        let response_sha256 = decisions.response_sha256(case.id).map_err(std::io::Error::other)?;
         let words = |v| shortened(&local, v);
         let text = case.text().map_err(std::io::Error::other)?;
         let row: [Cow<'_, str>; COLUMNS.len()] = [
@@ -96,7 +97,7 @@ pub fn write_decisions_csv(out: impl std::io::Write, plan: &Plan, decisions: &De
             words(d.and_then(|d| d.model())),
             words(d.and_then(|d| d.detail())),
             shown(d.map(|d| d.cache_hit.to_string())),
-            shown(d.and_then(|d| d.response_sha256).map(|sha| sha.to_string())),
+            shown(response_sha256.map(|sha| sha.to_string())),
             text,
         ];
         for cell in &row {

@@ -673,18 +673,34 @@ pub fn rate_limiting_text(limiting: &RateLimiting) -> String {
     parts.join("; ")
 }
 
-/// Renders every output of a run and writes it, with the journal, into `dir`;
-/// returns the sha256 of each file written.
-pub fn write_outputs(
+/// Writes the `decisions.csv` of a run into `dir`, with the actions the
+/// report analyses (re-derived at the manifest's override threshold, if it
+/// has one), and returns its sha256. Written before the report is built, so
+/// that the index can then let go of the response hashes only this file
+/// shows ([`DecisionIndex::forget_response_hashes`]).
+pub fn write_decisions_file(
     dir: &Path,
     plan: &Plan,
-    report: &Report,
+    manifest: &RunManifest,
     decisions: &DecisionIndex,
-) -> Result<BTreeMap<String, String>, Error> {
-    let settings = &report.settings;
-    let override_threshold = settings.threshold_override.as_ref().map(|o| o.threshold);
-    let (decisions, _) = operating_decisions(plan, decisions, settings.score_rule, override_threshold);
+) -> Result<String, Error> {
+    let override_threshold = manifest.threshold_override.as_ref().map(|o| o.threshold);
+    let (decisions, _) = operating_decisions(plan, decisions, manifest.score_rule, override_threshold);
     let decisions: &DecisionIndex = &decisions;
+    // One row per case: written (and hashed) row by row, never built in memory.
+    write_atomically_streaming(&dir.join(DECISIONS_FILE), |out| {
+        write_decisions_csv(out, plan, decisions)
+    })
+    .map_err(case_text_error)
+}
+
+/// The file of every case's decision, one row a case.
+pub const DECISIONS_FILE: &str = "decisions.csv";
+
+/// Renders every report file of a run and writes it into `dir` (`decisions.csv`
+/// is written before, by [`write_decisions_file`]); returns the sha256 of each
+/// file written and of the journal.
+pub fn write_outputs(dir: &Path, report: &Report) -> Result<BTreeMap<String, String>, Error> {
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("report.md".into(), render_markdown(report).into_bytes()),
         (
@@ -711,12 +727,6 @@ pub fn write_outputs(
         let sha256 = write_atomically_streaming(&dir.join(&name), |out| out.write_all(&bytes))?;
         hashes.insert(name, sha256);
     }
-    // One row per case: written (and hashed) row by row, never built in memory.
-    let sha256 = write_atomically_streaming(&dir.join("decisions.csv"), |out| {
-        write_decisions_csv(out, plan, decisions)
-    })
-    .map_err(case_text_error)?;
-    hashes.insert("decisions.csv".into(), sha256);
     let journal = dir.join(crate::journal::JOURNAL_FILE);
     if let Ok(sha256) = sha256_file(&journal) {
         hashes.insert(crate::journal::JOURNAL_FILE.to_string(), sha256);

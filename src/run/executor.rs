@@ -554,7 +554,6 @@ fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attem
             score: verdict.score.into(),
             latency_ms,
             attempts,
-            response_sha256,
             cache_hit: false,
             details: DecisionDetails {
                 scores: verdict.scores,
@@ -566,6 +565,7 @@ fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attem
             .boxed(),
         },
         decided_at: chrono::Utc::now(),
+        response_sha256,
         response: verdict.response,
     }
 }
@@ -578,7 +578,6 @@ fn error_decision(case_id: &str, message: &str, latency_ms: u64, attempts: u32) 
             score: OptionalScore::NONE,
             latency_ms,
             attempts,
-            response_sha256: None,
             cache_hit: false,
             details: DecisionDetails {
                 error: Some(message.to_string()),
@@ -587,6 +586,7 @@ fn error_decision(case_id: &str, message: &str, latency_ms: u64, attempts: u32) 
             .boxed(),
         },
         decided_at: chrono::Utc::now(),
+        response_sha256: None,
         response: None,
     }
 }

@@ -42,7 +42,9 @@ use crate::fsutil::write_atomically;
 use crate::journal::{JOURNAL_FILE, Journal, Record, scan_journal};
 use crate::moderator::{Moderator, Setup, TargetInfo, TargetSpec, env};
 use crate::report::systems::SystemsReport;
-use crate::report::{Report, build_report, reanalysis_statement, threshold_text, write_outputs};
+use crate::report::{
+    DECISIONS_FILE, Report, build_report, reanalysis_statement, threshold_text, write_decisions_file, write_outputs,
+};
 use crate::scenario::{CorpusRecord, Plan, Targets};
 use crate::shard::{Shard, Sharding};
 use crate::sym::Sym;
@@ -605,7 +607,7 @@ pub fn reanalyse_at_threshold(
     check_reanalysis_dir(&out)?;
     std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
     let journal_path = run_dir.path().join(JOURNAL_FILE);
-    let (decisions, appeals) = index_records(&journal_path, &plan)?;
+    let (mut decisions, appeals) = index_records(&journal_path, &plan)?;
     let run_path = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut manifest = RunManifest {
         idempotency_secret: None,
@@ -618,9 +620,12 @@ pub fn reanalyse_at_threshold(
         }),
         ..run_manifest
     };
+    let decisions_sha256 = write_decisions_file(&out, &plan, &manifest, &decisions)?;
+    decisions.forget_response_hashes();
     let statements = statements_of(&plan, &decisions)?;
     let report = build_report(&plan, &manifest, &decisions, &appeals, statements);
-    manifest.outputs = write_outputs(&out, &plan, &report, &decisions)?;
+    manifest.outputs = write_outputs(&out, &report)?;
+    manifest.outputs.insert(DECISIONS_FILE.to_string(), decisions_sha256);
     let mut bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::io(out.join(MANIFEST_FILE))(e.into()))?;
     bytes.push(b'\n');
     write_atomically(&out.join(MANIFEST_FILE), &bytes)?;
@@ -717,11 +722,13 @@ pub fn scenario_of(dir: &Path) -> Result<PathBuf, Error> {
 
 fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finish: bool) -> Result<Report, Error> {
     let journal_path = dir.path().join(JOURNAL_FILE);
-    let (decisions, appeals) = index_records(&journal_path, plan)?;
+    let (mut decisions, appeals) = index_records(&journal_path, plan)?;
     let all_decided = plan.cases.iter().all(|c| decisions.contains_key(c.id));
     if may_finish && all_decided {
         manifest.finished_at = Some(Utc::now());
     }
+    let decisions_sha256 = write_decisions_file(dir.path(), plan, manifest, &decisions)?;
+    decisions.forget_response_hashes();
     let statements = statements_of(plan, &decisions)?;
     let mut report = build_report(plan, manifest, &decisions, &appeals, statements);
     // a shard is compared with the baseline once merged
@@ -736,7 +743,8 @@ fn write_report(dir: &RunDir, plan: &Plan, manifest: &mut RunManifest, may_finis
         report.add_baseline(compared.comparison);
         outputs = compared.file_hashes;
     }
-    outputs.extend(write_outputs(dir.path(), plan, &report, &decisions)?);
+    outputs.extend(write_outputs(dir.path(), &report)?);
+    outputs.insert(DECISIONS_FILE.to_string(), decisions_sha256);
     manifest.outputs = outputs;
     dir.write_manifest(manifest)?;
     Ok(report)
@@ -797,16 +805,18 @@ fn index_journal(path: &Path, known: &KnownCases) -> Result<(DecisionIndex, Appe
             };
             match record {
                 Record::Decision(DecisionRecord {
-                    case_id, mut decision, ..
+                    case_id,
+                    mut decision,
+                    response_sha256,
+                    ..
                 }) => {
                     decision.drop_scores();
-                    match decisions.get_mut(id) {
+                    match decisions.get(id) {
                         Some(previous) if previous.action != Action::Error => {
                             problems.push(repeated("decision", &case_id));
                         }
-                        Some(previous) => *previous = decision,
-                        None => {
-                            decisions.insert(id, decision);
+                        _ => {
+                            decisions.insert_answered(id, decision, response_sha256);
                         }
                     }
                 }

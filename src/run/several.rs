@@ -27,7 +27,7 @@ use crate::manifest::RunManifest;
 use crate::moderator::{Moderator, TargetInfo};
 use crate::report::build_report;
 use crate::report::systems::{SystemInput, SystemsReport, build_systems_report, write_systems_outputs};
-use crate::report::write_outputs;
+use crate::report::{DECISIONS_FILE, write_decisions_file, write_outputs};
 use crate::scenario::Plan;
 
 /// Each target's own plan, by label; refused for a plan of one target.
@@ -267,10 +267,15 @@ fn write_reports(
     let plans = plans_of(plan)?;
     let mut manifests = Vec::new();
     let mut indexed = Vec::new();
+    let mut decisions_sha256 = Vec::new();
     for (label, own) in &plans {
         let target_dir = dir.target_dir(label);
-        manifests.push(read_manifest(&target_dir)?);
-        indexed.push(index_records(&target_dir.join(JOURNAL_FILE), own)?);
+        let own_manifest = read_manifest(&target_dir)?;
+        let (mut decisions, appeals) = index_records(&target_dir.join(JOURNAL_FILE), own)?;
+        decisions_sha256.push(write_decisions_file(&target_dir, own, &own_manifest, &decisions)?);
+        decisions.forget_response_hashes();
+        manifests.push(own_manifest);
+        indexed.push((decisions, appeals));
     }
     let all_decided = plans
         .iter()
@@ -281,14 +286,18 @@ fn write_reports(
         manifest.finished_at = Some(now);
     }
     let mut systems = Vec::new();
-    for (((label, own), own_manifest), (decisions, appeals)) in plans.iter().zip(&mut manifests).zip(&indexed) {
+    let each = plans.iter().zip(&mut manifests).zip(&indexed).zip(decisions_sha256);
+    for ((((label, own), own_manifest), (decisions, appeals)), decisions_sha256) in each {
         if may_finish && all_decided {
             own_manifest.finished_at = Some(now);
         }
         let statements = statements_of(own, decisions)?;
         let report = build_report(own, own_manifest, decisions, appeals, statements);
         let target_dir = dir.target_dir(label);
-        own_manifest.outputs = write_outputs(&target_dir, own, &report, decisions)?;
+        own_manifest.outputs = write_outputs(&target_dir, &report)?;
+        own_manifest
+            .outputs
+            .insert(DECISIONS_FILE.to_string(), decisions_sha256);
         write_manifest_in(&target_dir, own_manifest)?;
         systems.push(SystemInput {
             label,

@@ -874,7 +874,6 @@ mod snapshot {
                     score: OptionalScore::NONE,
                     latency_ms: 5,
                     attempts: 1,
-                    response_sha256: None,
                     cache_hit: false,
                     details: DecisionDetails {
                         notice: Notice {

@@ -60,7 +60,6 @@ fn decisions(plan: &Plan) -> DecisionIndex {
                 score: score.into(),
                 latency_ms: 5,
                 attempts: 1,
-                response_sha256: None,
                 cache_hit: false,
                 details: DecisionDetails {
                     notice,
