@@ -474,14 +474,6 @@ fn two_audits_in_directories_of_the_same_name_each_file_their_own_appeals() {
     );
 }
 
-/// A loopback address (host:port) where nothing listens.
-fn unreachable_host() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("127.0.0.1:{port}")
-}
-
 /// Sums a count over the slices of one dimension.
 fn slice_sum(probe: &Value, dimension: &str, field: &str) -> u64 {
     probe["slices"]
@@ -507,8 +499,9 @@ fn an_unreachable_appeal_api_fails_the_reversal_gate_and_is_retried_on_resume() 
         .replace(&format!("{}/appeals", standin.url()), "http://${APPEALS_HOST}/appeals");
     std::fs::write(&scenario, text).unwrap();
     let out = tmp.path().join("run");
+    let refusing = RefusingPort::new();
     let output = modaudit()
-        .env("APPEALS_HOST", unreachable_host())
+        .env("APPEALS_HOST", refusing.host())
         .arg("run")
         .arg(&scenario)
         .arg("--out")

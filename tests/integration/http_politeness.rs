@@ -82,11 +82,8 @@ fn a_key_appears_in_no_file_and_no_output() {
             json!({"error": {"message": format!("bad request to {}", request.target)}}),
         )
     });
-    let down_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let down = RefusingPort::new();
+    let down_port = down.port;
     let mut outputs = String::new();
     for (name, url) in [
         ("good", good.url.clone()),

@@ -713,12 +713,9 @@ fn an_exhausted_quota_is_not_retried() {
 
 #[test]
 fn an_unreachable_api_is_an_error_naming_the_host() {
-    // a port that was just free: nothing listens there
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // nothing listens there, and no other test's server can take the port
+    let refusing = RefusingPort::new();
+    let port = refusing.port;
     let tmp = tempfile::tempdir().unwrap();
     let corpus = write_corpus(&tmp.path().join("c"), &["en", "es", "sw"], ROWS);
     let scenario = write_scenario(

@@ -13,6 +13,31 @@ pub fn modaudit() -> assert_cmd::Command {
     command
 }
 
+/// A loopback port that refuses connections for as long as this value lives.
+///
+/// The port is bound but never listened on, so nothing answers there and no other
+/// test's server can take it over (a port that was merely free a moment ago can be
+/// handed to a server started by a test running alongside).
+pub struct RefusingPort {
+    _socket: socket2::Socket,
+    pub port: u16,
+}
+
+impl RefusingPort {
+    pub fn new() -> Self {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket.bind(&any_port.into()).unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        RefusingPort { _socket: socket, port }
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
 /// The scriptable fake model.
 pub fn fake_model() -> &'static str {
     env!("CARGO_BIN_EXE_modaudit-fake-model")
