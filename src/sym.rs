@@ -330,6 +330,60 @@ impl<V: PartialEq> PartialEq for SymMap<V> {
     }
 }
 
+/// A set of symbols: one bit per symbol number (a million symbols cost
+/// 125 kB, where a hash set of them costs about ten megabytes).
+#[derive(Debug, Clone, Default)]
+pub struct SymSet {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl SymSet {
+    pub fn new() -> Self {
+        SymSet::default()
+    }
+
+    /// Whether `key` is in the set.
+    pub fn contains(&self, key: &Sym) -> bool {
+        let number = key.number();
+        self.bits
+            .get(number / 64)
+            .is_some_and(|word| word & (1 << (number % 64)) != 0)
+    }
+
+    /// Adds `key`; whether it was not in the set yet.
+    pub fn insert(&mut self, key: Sym) -> bool {
+        let number = key.number();
+        if number / 64 >= self.bits.len() {
+            // room for every symbol interned so far
+            self.bits.resize((number / 64 + 1).max(Sym::count().div_ceil(64)), 0);
+        }
+        let word = &mut self.bits[number / 64];
+        let added = *word & (1 << (number % 64)) == 0;
+        *word |= 1 << (number % 64);
+        self.len += usize::from(added);
+        added
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl FromIterator<Sym> for SymSet {
+    fn from_iter<I: IntoIterator<Item = Sym>>(keys: I) -> SymSet {
+        let mut set = SymSet::new();
+        for key in keys {
+            set.insert(key);
+        }
+        set
+    }
+}
+
 impl Default for Sym {
     /// The empty string.
     fn default() -> Sym {
@@ -557,6 +611,24 @@ mod tests {
         for (i, sym) in after.iter().enumerate() {
             assert_eq!(sym.as_str(), format!("sym-after-{i}"));
         }
+    }
+
+    #[test]
+    fn a_symbol_set_holds_what_was_inserted_once() {
+        let keys: Vec<Sym> = (0..200).map(|i| Sym::new(&format!("set-key-{i}"))).collect();
+        let mut set: SymSet = keys.iter().copied().step_by(3).collect();
+        assert_eq!(set.len(), 67);
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(set.contains(key), i % 3 == 0, "key {i}");
+        }
+        assert!(!set.insert(keys[0]), "already there");
+        assert!(set.insert(keys[1]));
+        assert_eq!(set.len(), 68);
+        let later = Sym::new("set-key-interned-after-the-set-grew");
+        assert!(!set.contains(&later));
+        assert!(set.insert(later));
+        assert!(set.contains(&later));
+        assert!(SymSet::new().is_empty());
     }
 
     #[test]

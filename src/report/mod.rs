@@ -382,6 +382,9 @@ pub fn build_report(
         .collect();
     let analysis = analysis::analyze(&observations, &plan.analysis);
     let review_robustness = findings::review::robustness(plan, &observations, &analysis.disparities);
+    // a pair of words per case, not needed past the analysis: let go of before
+    // the score-bias list and the threshold sweep are built
+    drop(observations);
     let notice = NoticeCoverage::of(
         plan.cases
             .iter()

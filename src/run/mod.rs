@@ -481,6 +481,8 @@ async fn decide_and_appeal(
         })
         .map(|(i, _)| i)
         .collect();
+    // only the pending cases were needed of it
+    drop(decisions);
     observer.on_event(&RunEvent::Started {
         total: plan.cases.len() as u64,
         pending: pending.len() as u64,
@@ -778,11 +780,13 @@ fn index_records(path: &Path, plan: &Plan) -> Result<(DecisionIndex, AppealIndex
 }
 
 /// The ids of a run's cases: a journal record of any other case is refused.
-pub(crate) type KnownCases = rustc_hash::FxHashSet<Sym>;
+pub(crate) type KnownCases = crate::sym::SymSet;
 
 /// [`index_records`] for a run whose cases have the ids `known`.
 fn index_journal(path: &Path, known: &KnownCases) -> Result<(DecisionIndex, AppealIndex), Error> {
-    let mut decisions = DecisionIndex::with_capacity(known.len());
+    // room for every case when there is a journal to read (a new run has none)
+    let recorded = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    let mut decisions = DecisionIndex::with_capacity(if recorded { known.len() } else { 0 });
     let mut appeals = AppealIndex::new();
     let mut problems = Vec::new();
     if path.exists() {
