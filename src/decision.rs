@@ -144,8 +144,10 @@ pub struct Decision {
     pub action: Action,
     /// The score compared with the threshold, for scoring systems.
     pub score: OptionalScore,
-    pub latency_ms: u64,
-    pub attempts: u32,
+    /// Milliseconds, saturating at `u32::MAX` (about 49 days).
+    pub latency_ms: u32,
+    /// Saturating at `u16::MAX`.
+    pub attempts: u16,
     /// Whether the response came from the on-disk cache rather than the system.
     pub cache_hit: bool,
     /// What only some decisions carry; `None` when all of it is empty (see
@@ -367,8 +369,8 @@ impl Serialize for DecisionRecord {
             error: decision.error(),
             detail: decision.detail(),
             model: decision.model(),
-            latency_ms: decision.latency_ms,
-            attempts: decision.attempts,
+            latency_ms: decision.latency_ms.into(),
+            attempts: decision.attempts.into(),
             decided_at: self.decided_at,
             response_sha256: self.response_sha256,
             response: self.response.as_ref(),
@@ -385,8 +387,8 @@ impl From<DecisionLine> for DecisionRecord {
             decision: Decision {
                 action: line.action,
                 score: line.score.into(),
-                latency_ms: line.latency_ms,
-                attempts: line.attempts,
+                latency_ms: u32::try_from(line.latency_ms).unwrap_or(u32::MAX),
+                attempts: u16::try_from(line.attempts).unwrap_or(u16::MAX),
                 cache_hit: line.cache_hit,
                 details: DecisionDetails {
                     scores: line.scores,
@@ -642,10 +644,29 @@ mod tests {
     }
 
     #[test]
+    fn a_latency_or_attempt_count_beyond_its_field_is_read_as_the_largest() {
+        let line = r#"{"case_id":"big","action":"allow","latency_ms":1099511627776,"attempts":70000,"decided_at":"2026-12-07T00:00:00Z"}"#;
+        let record: DecisionRecord = serde_json::from_str(line).unwrap();
+        assert_eq!(record.decision.latency_ms, u32::MAX);
+        assert_eq!(record.decision.attempts, u16::MAX);
+        let fits = r#"{"case_id":"small","action":"allow","latency_ms":4294967295,"attempts":65535,"decided_at":"2026-12-07T00:00:00Z"}"#;
+        let record: DecisionRecord = serde_json::from_str(fits).unwrap();
+        assert_eq!(
+            (record.decision.latency_ms, record.decision.attempts),
+            (u32::MAX, u16::MAX)
+        );
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            r#"{"case_id":"small","action":"allow","notice":{},"latency_ms":4294967295,"attempts":65535,"decided_at":"2026-12-07T00:00:00Z"}"#,
+            "written back as read"
+        );
+    }
+
+    #[test]
     fn a_decision_stays_small() {
         // Held once per decided case: growing it grows every large run.
         assert!(
-            std::mem::size_of::<Decision>() <= 32,
+            std::mem::size_of::<Decision>() <= 24,
             "a Decision takes {} bytes",
             std::mem::size_of::<Decision>()
         );

@@ -482,7 +482,9 @@ async fn ask(
         Retry::RateLimited(_) => error.message,
         _ => with_attempts(error.message, attempts),
     });
-    let latency_ms = started.elapsed().as_millis() as u64;
+    // as a decision keeps them: saturating where they outgrow its fields
+    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+    let attempts = u16::try_from(attempts).unwrap_or(u16::MAX);
     match result {
         Ok(verdicts) if verdicts.len() == cases.len() => {
             if let Some(cache) = &context.cache {
@@ -536,7 +538,7 @@ fn with_attempts(message: String, attempts: u32) -> String {
     }
 }
 
-fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attempts: u32) -> DecisionRecord {
+fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u32, attempts: u16) -> DecisionRecord {
     let response_sha256 = verdict.response.as_ref().and_then(|response| {
         let mut hashed = HashingWriter::new(std::io::sink());
         serde_json::to_writer(&mut hashed, response).ok()?;
@@ -570,7 +572,7 @@ fn decision_from_verdict(case_id: &str, verdict: Verdict, latency_ms: u64, attem
     }
 }
 
-fn error_decision(case_id: &str, message: &str, latency_ms: u64, attempts: u32) -> DecisionRecord {
+fn error_decision(case_id: &str, message: &str, latency_ms: u32, attempts: u16) -> DecisionRecord {
     DecisionRecord {
         case_id: case_id.to_string(),
         decision: Decision {
