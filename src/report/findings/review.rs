@@ -77,15 +77,14 @@ pub fn robustness(
     observations: &[Observation<'_>],
     disparities: &[Disparity],
 ) -> Option<ReviewRobustness> {
-    let without: Vec<Observation<'_>> = observations
-        .iter()
-        .filter(|o| !plan.disputed_cases.contains(o.case.id.as_str()))
-        .cloned()
-        .collect();
-    let disputed = (observations.len() - without.len()) as u64;
-    if disputed == 0 || without.is_empty() {
+    let is_disputed = |o: &&Observation<'_>| plan.disputed_cases.contains(o.case.id.as_str());
+    // counted before anything is copied: most runs have no disputed posts
+    let disputed = observations.iter().filter(is_disputed).count();
+    if disputed == 0 || disputed == observations.len() {
         return None;
     }
+    let without: Vec<Observation<'_>> = observations.iter().filter(|o| !is_disputed(o)).cloned().collect();
+    let disputed = disputed as u64;
     let again = compare(&without, &plan.analysis).disparities;
     let key = |d: &Disparity| (d.measure, d.dimension, d.group.clone(), d.reference.clone());
     let keys: BTreeSet<_> = disparities
