@@ -8,12 +8,14 @@
 //! Environment: `BENCH_CASES` (default 20000), `BENCH_CONCURRENCY` (64),
 //! `BENCH_DELAY_MS` (50).
 
+#[path = "support/measure.rs"]
+mod measure;
 #[path = "../tests/integration/server.rs"]
 #[allow(dead_code)]
 mod server;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::json;
 use server::{Reply, Server};
@@ -23,6 +25,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
+    measure::serve_if_asked();
     let cases = env_or("BENCH_CASES", 20_000) as usize;
     let concurrency = env_or("BENCH_CONCURRENCY", 64);
     let delay = Duration::from_millis(env_or("BENCH_DELAY_MS", 50));
@@ -72,20 +75,17 @@ fn main() {
     )
     .unwrap();
 
-    let started = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_modaudit"))
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(tmp.path().join("run"))
-        .arg("--quiet")
-        .env("BENCH_TOKEN", "bench")
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    let wall = started.elapsed();
-    let peak_rss_kib = children_peak_rss_kib();
-    assert!(status.success(), "modaudit exited with {status}");
+    let cost = measure::measure(
+        Command::new(env!("CARGO_BIN_EXE_modaudit"))
+            .arg("run")
+            .arg(&scenario)
+            .arg("--out")
+            .arg(tmp.path().join("run"))
+            .arg("--quiet")
+            .env("BENCH_TOKEN", "bench"),
+    );
+    assert_eq!(cost.code, 0, "modaudit exited with {}", cost.code);
+    let wall = cost.wall;
 
     let requests = server.requests();
     assert_eq!(requests.len(), cases, "one request per case");
@@ -95,7 +95,7 @@ fn main() {
     let ideal = concurrency as f64 / delay.as_secs_f64();
     let rate = cases as f64 / sending;
     let overall = cases as f64 / wall.as_secs_f64();
-    let peak_mib = peak_rss_kib as f64 / 1024.0;
+    let peak_mib = cost.peak_rss_mib;
     println!("cases                 {cases}");
     println!(
         "concurrency           {concurrency}, server latency {} ms",
@@ -125,15 +125,4 @@ fn main() {
     } else {
         std::process::exit(1);
     }
-}
-
-/// Peak resident set of the waited-for children (the modaudit process), in KiB.
-fn children_peak_rss_kib() -> i64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a complete rusage into the pointer it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    usage.ru_maxrss
 }

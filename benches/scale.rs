@@ -20,6 +20,8 @@
 //! `BENCH_CONCURRENCY` (64), `BENCH_SKIP` (comma-separated: replay, report,
 //! http, command).
 
+#[path = "support/measure.rs"]
+mod measure;
 #[path = "../tests/integration/server.rs"]
 #[allow(dead_code)]
 mod server;
@@ -27,10 +29,11 @@ mod server;
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use measure::{Cost, measure};
 use serde_json::json;
 use server::{Reply, Server};
 
@@ -169,84 +172,6 @@ fn generate(dir: &Path, cases: usize, seed: u64) {
     .unwrap();
 }
 
-/// What a finished child process cost.
-struct Cost {
-    wall: Duration,
-    peak_rss_mib: f64,
-    code: i32,
-}
-
-/// The variable that makes this binary the measuring parent (see [`measure`]).
-const MEASURER: &str = "SCALE_BENCH_MEASURER";
-
-/// Runs a command to its end, returning its wall time and its own peak RSS.
-///
-/// Linux carries the high-water RSS of the address space a process replaces
-/// at `exec` into its own peak, and std spawns children sharing the parent's
-/// address space until they exec: measured directly, a child's "peak" would be
-/// at least this benchmark's own (its loopback server and baseline client
-/// hold tens of MiB). So a fresh, small copy of this binary spawns the command
-/// and reports what `wait4` says of it.
-fn measure(command: &mut Command) -> Cost {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let started = Instant::now();
-    let output = Command::new(std::env::current_exe().unwrap())
-        .env(MEASURER, "1")
-        .arg(command.get_program())
-        .args(command.get_args())
-        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .stdin(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .output()
-        .unwrap();
-    let wall = started.elapsed();
-    let report = String::from_utf8_lossy(&output.stdout);
-    let (code, peak_kib) = report
-        .trim()
-        .split_once(' ')
-        .map(|(c, k)| (c.parse::<i32>().unwrap(), k.parse::<f64>().unwrap()))
-        .unwrap_or_else(|| panic!("the measurer printed {report:?}"));
-    if code > 1 {
-        let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
-        panic!("{command:?} exited with {code}: {stderr}");
-    }
-    Cost {
-        wall,
-        // ru_maxrss is in KiB on Linux
-        peak_rss_mib: peak_kib / 1024.0,
-        code,
-    }
-}
-
-/// The measuring parent: runs the command given as arguments with its output
-/// discarded (its standard error goes where this one's does) and prints its
-/// exit code and peak RSS in KiB.
-// The child is reaped by `wait4` (which std's `wait` cannot do with rusage).
-#[allow(clippy::zombie_processes)]
-fn run_as_measurer() {
-    let mut args = std::env::args_os().skip(1);
-    let program = args.next().expect("a program to measure");
-    let child = Command::new(program)
-        .args(args)
-        .env_remove(MEASURER)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet waited for; both pointers are valid.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    println!("{code} {}", usage.ru_maxrss);
-}
-
 fn modaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_modaudit"))
 }
@@ -321,9 +246,7 @@ fn http_corpus(dir: &Path, cases: usize) {
 }
 
 fn main() {
-    if std::env::var_os(MEASURER).is_some() {
-        return run_as_measurer();
-    }
+    measure::serve_if_asked();
     let cases = env_or("BENCH_CASES", 1_000_000) as usize;
     let seed = env_or("BENCH_SEED", 1);
     let http_cases = env_or("BENCH_HTTP_CASES", 100_000) as usize;
