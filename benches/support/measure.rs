@@ -25,11 +25,22 @@ const MEASURER: &str = "MODAUDIT_BENCH_MEASURER";
 pub fn measure(command: &mut Command) -> Cost {
     let log = tempfile::NamedTempFile::new().unwrap();
     let started = Instant::now();
-    let output = Command::new(std::env::current_exe().unwrap())
+    // the measuring parent passes on its arguments, environment and directory
+    let mut measurer = Command::new(std::env::current_exe().unwrap());
+    measurer
         .env(MEASURER, "1")
         .arg(command.get_program())
-        .args(command.get_args())
-        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => measurer.env(key, value),
+            None => measurer.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        measurer.current_dir(dir);
+    }
+    let output = measurer
         .stdin(Stdio::null())
         .stderr(log.reopen().unwrap())
         .output()
