@@ -12,7 +12,10 @@ const EXACT_MAX_SMALLER_SAMPLE: usize = 8;
 ///
 /// The method is chosen as SciPy's `mannwhitneyu(method="auto")` does: exact when
 /// either sample has at most 8 values and there are no ties, otherwise the
-/// normal approximation with tie and continuity corrections.
+/// normal approximation with tie and continuity corrections. The one departure:
+/// where the number of arrangements outgrows 128 bits (8 values against more
+/// than 226,220) the normal approximation is used, which at that size is
+/// far more precise than any decision resting on it needs.
 pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     if x.is_empty() || y.is_empty() || x.iter().chain(y).any(|v| !v.is_finite()) {
         return None;
@@ -20,8 +23,11 @@ pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     let mut all: Vec<f64> = x.iter().chain(y).copied().collect();
     all.sort_by(f64::total_cmp);
     let ties = all.windows(2).any(|w| w[0] == w[1]);
-    if x.len().min(y.len()) <= EXACT_MAX_SMALLER_SAMPLE && !ties {
-        return Some(exact_two_sided(x, y));
+    if x.len().min(y.len()) <= EXACT_MAX_SMALLER_SAMPLE
+        && !ties
+        && let Some(p) = exact_two_sided(x, y)
+    {
+        return Some(p);
     }
     mannwhitneyu(
         x,
@@ -33,16 +39,41 @@ pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     .map(|(_, p)| p)
 }
 
-/// Exact two-sided p-value without ties: `2 · P(U ≥ max(U₁, U₂))` under the null.
+/// Exact two-sided p-value without ties: `2 · P(U ≥ max(U₁, U₂))` under the null;
+/// `None` when the counts do not fit in 128 bits.
 /// (statrs' exact branch depends on the order of its arguments, so it is not used.)
-fn exact_two_sided(x: &[f64], y: &[f64]) -> f64 {
+fn exact_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     let (n1, n2) = (x.len(), y.len());
     let u1: usize = x.iter().map(|a| y.iter().filter(|b| a > *b).count()).sum();
     let u_max = u1.max(n1 * n2 - u1);
-    let distribution = u_arrangements(n1.min(n2), n1.max(n2));
+    let (m, n) = (n1.min(n2), n1.max(n2));
+    // every count on the way is at most C(m + n, m)
+    if !fits_in_i128(m, n) {
+        return None;
+    }
+    let distribution = u_arrangements(m, n)?;
     let total: f64 = distribution.iter().sum();
     let tail: f64 = distribution[u_max..].iter().sum();
-    (2.0 * tail / total).min(1.0)
+    Some((2.0 * tail / total).min(1.0))
+}
+
+/// Whether C(m + n, m) fits in an `i128`.
+fn fits_in_i128(m: usize, n: usize) -> bool {
+    // C(n + i, i) = C(n + i − 1, i − 1) · (n + i) / i, dividing first: with
+    // g = gcd(c, i), i / g divides n + i because the result is a whole number
+    (1..=m as u128)
+        .try_fold(1u128, |c, i| {
+            let g = gcd(c, i);
+            (c / g).checked_mul((n as u128 + i) / (i / g))
+        })
+        .is_some_and(|c| c <= i128::MAX as u128)
+}
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// How many arrangements of `m` values of one sample and `n` of the other give
@@ -53,21 +84,22 @@ fn exact_two_sided(x: &[f64], y: &[f64]) -> f64 {
 /// polynomial of degree at most m·n, so the work is O(m²·n): fast for a small
 /// sample (≤ 8 values) against one of hundreds or thousands. Counts are kept
 /// exactly in `i128` (every intermediate product is itself a Gaussian binomial
-/// coefficient, at most C(m + n, m)) and converted to `f64` at the end.
-fn u_arrangements(m: usize, n: usize) -> Vec<f64> {
+/// coefficient, at most C(m + n, m)) and converted to `f64` at the end; `None`
+/// when one would not fit.
+fn u_arrangements(m: usize, n: usize) -> Option<Vec<f64>> {
     let mut poly = vec![0i128; m * n + 1];
     poly[0] = 1;
     for i in 1..=m {
         // multiply by (1 − q^(n+i)); the degree so far is (i − 1)·n
         for k in ((n + i)..=(i * n)).rev() {
-            poly[k] -= poly[k - n - i];
+            poly[k] = poly[k].checked_sub(poly[k - n - i])?;
         }
         // divide by (1 − q^i): running sums with stride i
         for k in i..=(i * n) {
-            poly[k] += poly[k - i];
+            poly[k] = poly[k].checked_add(poly[k - i])?;
         }
     }
-    poly.into_iter().map(|c| c as f64).collect()
+    Some(poly.into_iter().map(|c| c as f64).collect())
 }
 
 /// The `q` quantile (0–1) of `values` with linear interpolation (NumPy's default).
@@ -156,9 +188,28 @@ mod tests {
             assert!((p / 1.8170410902377076e-12 - 1.0).abs() < 1e-9, "{p}");
         }
         // the count of arrangements sums to C(m + n, m)
-        let counts = u_arrangements(3, 10);
+        let counts = u_arrangements(3, 10).unwrap();
         assert_eq!(counts.iter().sum::<f64>(), 286.0);
         assert_eq!(counts.len(), 31);
+    }
+
+    #[test]
+    fn counts_too_large_for_128_bits_are_not_computed_exactly() {
+        // C(200,008, 8) ≈ 6.35e37 fits in an i128 (max ≈ 1.70e38); C(300,008, 8) ≈ 1.63e39 does not
+        assert!(fits_in_i128(8, 200_000));
+        assert!(!fits_in_i128(8, 300_000));
+        // the last size that fits, found with Python's exact math.comb
+        assert!(fits_in_i128(8, 226_220) && !fits_in_i128(8, 226_221));
+        // a count that overflows on the way is refused, not wrapped
+        assert!(u_arrangements(100, 100).is_none());
+
+        // too many arrangements: the caller uses the normal approximation
+        let y: Vec<f64> = (0..226_221).map(|i| f64::from(i) + 0.5).collect();
+        let x = [
+            10.0, 50_000.0, 90_000.0, 120_000.0, 170_000.0, 199_000.0, 210_000.0, 220_000.0,
+        ];
+        assert_eq!(exact_two_sided(&x, &y), None);
+        assert!(exact_two_sided(&x, &y[..300]).is_some());
     }
 
     #[test]
