@@ -44,9 +44,9 @@ pub struct Scored {
 
 /// Positives and negatives sharing one score, in ascending order of score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TieBlock {
-    positives: u64,
-    negatives: u64,
+pub(crate) struct TieBlock {
+    pub positives: u64,
+    pub negatives: u64,
 }
 
 /// Runs of tied scores among the cases `side` puts on a side (`Some(true)`
@@ -118,13 +118,19 @@ pub fn roc_auc(positives: &[f64], negatives: &[f64]) -> Option<f64> {
 
 /// ROC AUC of positives against negatives with its DeLong interval.
 pub fn delong(positives: &[f64], negatives: &[f64], confidence: f64) -> Option<(f64, AucInterval)> {
+    auc_with_interval(&tie_blocks_of(positives, negatives), confidence)
+}
+
+/// The runs of tied values of two samples together, in ascending order:
+/// `positives` counts the values of the first, `negatives` of the second.
+pub(crate) fn tie_blocks_of(positives: &[f64], negatives: &[f64]) -> Vec<TieBlock> {
     let mut all: Vec<(f64, bool)> = positives
         .iter()
         .map(|&s| (s, true))
         .chain(negatives.iter().map(|&s| (s, false)))
         .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    auc_with_interval(&tie_blocks(&all, |x| x.0, |x| Some(x.1)), confidence)
+    tie_blocks(&all, |x| x.0, |x| Some(x.1))
 }
 
 /// An AUC's interval and the counts it rests on.

@@ -3,6 +3,8 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use super::auc::{TieBlock, tie_blocks_of};
+
 /// Largest sample size for which SciPy's `method="auto"` uses the exact
 /// distribution (when the other sample is of any size and there are no ties).
 const EXACT_MAX_SMALLER_SAMPLE: usize = 8;
@@ -19,40 +21,34 @@ pub fn mann_whitney_two_sided(x: &[f64], y: &[f64]) -> Option<f64> {
     if x.is_empty() || y.is_empty() || x.iter().chain(y).any(|v| !v.is_finite()) {
         return None;
     }
-    let mut all: Vec<f64> = x.iter().chain(y).copied().collect();
-    all.sort_by(f64::total_cmp);
-    let ties = all.windows(2).any(|w| w[0] == w[1]);
+    let blocks = tie_blocks_of(x, y);
+    let ties = blocks.iter().any(|b| b.positives + b.negatives > 1);
     if x.len().min(y.len()) <= EXACT_MAX_SMALLER_SAMPLE
         && !ties
         && let Some(p) = exact_two_sided(x, y)
     {
         return Some(p);
     }
-    Some(asymptotic_two_sided(x, y))
+    Some(asymptotic_two_sided(&blocks))
 }
 
-/// The normal approximation with tie and continuity corrections, as SciPy
-/// computes it: U from the rank sum with ties given their average rank, and
-/// `2 · sf((max(U₁, U₂) − n₁n₂/2 − ½) / σ)` with σ corrected for ties.
-/// Ranked by one sort (statrs' version compares every pair of values first,
-/// which does not finish for hundreds of thousands of durations).
-fn asymptotic_two_sided(x: &[f64], y: &[f64]) -> f64 {
-    let (n1, n2) = (x.len() as f64, y.len() as f64);
-    let mut all: Vec<(f64, bool)> = x
-        .iter()
-        .map(|&v| (v, true))
-        .chain(y.iter().map(|&v| (v, false)))
-        .collect();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+/// The normal approximation with tie and continuity corrections, from the runs
+/// of tied values of x (`positives`) and y (`negatives`), as SciPy computes it:
+/// U from the rank sum with ties given their average rank, and
+/// `2 · sf((max(U₁, U₂) − n₁n₂/2 − ½) / σ)` with σ corrected for ties. The runs
+/// come from one sort, as the AUC's do (statrs' version compares every pair of
+/// values first, which does not finish for hundreds of thousands of durations).
+fn asymptotic_two_sided(blocks: &[TieBlock]) -> f64 {
+    let n1 = blocks.iter().map(|b| b.positives).sum::<u64>() as f64;
+    let n2 = blocks.iter().map(|b| b.negatives).sum::<u64>() as f64;
     let (mut rank_sum_x, mut tie_term) = (0.0, 0.0);
-    let mut start = 0;
-    for tied in all.chunk_by(|a, b| a.0 == b.0) {
-        let t = tied.len() as f64;
+    let mut start = 0.0;
+    for tied in blocks {
+        let t = (tied.positives + tied.negatives) as f64;
         // the average of ranks start + 1 … start + t
-        let rank = start as f64 + (t + 1.0) / 2.0;
-        rank_sum_x += rank * tied.iter().filter(|(_, of_x)| *of_x).count() as f64;
+        rank_sum_x += (start + (t + 1.0) / 2.0) * tied.positives as f64;
         tie_term += t * t * t - t;
-        start += tied.len();
+        start += t;
     }
     let n = n1 + n2;
     let u1 = rank_sum_x - n1 * (n1 + 1.0) / 2.0;
